@@ -1,0 +1,134 @@
+#include "error_report.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace loan_gateway::client {
+namespace {
+
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrCat("\\u00", c < 0x10 ? "0" : "", absl::Hex(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
+}
+
+}  // namespace
+
+ErrorReport DecodeError(const grpc::Status& status) {
+  ErrorReport r;
+  r.code = status.error_code();
+  r.message = status.error_message();
+  google::rpc::Status rpc;
+  if (!rpc.ParseFromString(status.error_details())) return r;
+  for (const auto& any : rpc.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad;
+    google::rpc::PreconditionFailure pre;
+    google::rpc::QuotaFailure quota;
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&info)) {
+      r.reason = info.reason();
+      r.domain = info.domain();
+      r.metadata.insert(info.metadata().begin(), info.metadata().end());
+    } else if (any.UnpackTo(&bad)) {
+      for (const auto& v : bad.field_violations()) r.bad_fields.emplace_back(v.field(), v.description());
+    } else if (any.UnpackTo(&pre)) {
+      for (const auto& v : pre.violations()) r.preconditions.push_back(v.description());
+    } else if (any.UnpackTo(&quota)) {
+      for (const auto& v : quota.violations()) r.quota.push_back(v.description());
+    } else if (any.UnpackTo(&retry)) {
+      r.retry_after_seconds =
+          retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
+    }
+  }
+  return r;
+}
+
+int ExitCodeFor(const ErrorReport& report) {
+  switch (report.code) {
+    case grpc::StatusCode::OK:
+      return 0;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return 3;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return 4;
+    case grpc::StatusCode::UNKNOWN:
+      return 5;  // The borrow may have happened: do not retry blindly.
+    case grpc::StatusCode::UNAVAILABLE:
+      return 6;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return 7;
+    case grpc::StatusCode::ABORTED:
+      return 8;
+    case grpc::StatusCode::NOT_FOUND:
+      return 9;
+    case grpc::StatusCode::INTERNAL:
+      return 10;
+    default:
+      return 1;
+  }
+}
+
+std::string FormatHuman(const ErrorReport& r) {
+  std::string out = absl::StrCat("error: ", CodeName(r.code),
+                                 r.reason.empty() ? "" : absl::StrCat(" / ", r.reason), "\n",
+                                 "  ", r.message, "\n");
+  for (const auto& [field, why] : r.bad_fields) {
+    absl::StrAppend(&out, "  bad field ", field, ": ", why, "\n");
+  }
+  for (const auto& d : r.preconditions) absl::StrAppend(&out, "  precondition: ", d, "\n");
+  for (const auto& d : r.quota) absl::StrAppend(&out, "  quota: ", d, "\n");
+  if (r.retry_after_seconds) {
+    absl::StrAppend(&out, "  retry after: ", *r.retry_after_seconds, " s\n");
+  }
+  for (const auto& [key, value] : r.metadata) absl::StrAppend(&out, "  ", key, ": ", value, "\n");
+  if (r.code == grpc::StatusCode::UNKNOWN) {
+    absl::StrAppend(&out, "  the borrow may or may not have happened: do NOT resend it; "
+                          "look it up by its request_id\n");
+  }
+  return out;
+}
+
+std::string FormatJson(const ErrorReport& r) {
+  std::string out = absl::StrCat("{\"code\":", Quote(CodeName(r.code)),
+                                 ",\"reason\":", Quote(r.reason), ",\"message\":", Quote(r.message),
+                                 ",\"metadata\":{");
+  bool first = true;
+  for (const auto& [key, value] : r.metadata) {
+    absl::StrAppend(&out, first ? "" : ",", Quote(key), ":", Quote(value));
+    first = false;
+  }
+  absl::StrAppend(&out, "},\"bad_fields\":[");
+  first = true;
+  for (const auto& [field, why] : r.bad_fields) {
+    absl::StrAppend(&out, first ? "" : ",", "{\"field\":", Quote(field), ",\"description\":",
+                    Quote(why), "}");
+    first = false;
+  }
+  absl::StrAppend(&out, "]");
+  if (r.retry_after_seconds) absl::StrAppend(&out, ",\"retry_after_seconds\":", *r.retry_after_seconds);
+  return out + "}";
+}
+
+}  // namespace loan_gateway::client

@@ -1,0 +1,39 @@
+#ifndef LOAN_GATEWAY_CLIENT_ERROR_REPORT_H_
+#define LOAN_GATEWAY_CLIENT_ERROR_REPORT_H_
+
+#include <grpcpp/support/status.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loan_gateway::client {
+
+// Everything a gRPC error from the gateway says, decoded from its
+// google.rpc.Status details.
+struct ErrorReport {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  std::string message;
+  std::string reason;  // ErrorInfo.reason
+  std::string domain;
+  std::map<std::string, std::string> metadata;
+  std::vector<std::pair<std::string, std::string>> bad_fields;  // field, why
+  std::vector<std::string> preconditions;                      // descriptions
+  std::vector<std::string> quota;                              // descriptions
+  std::optional<double> retry_after_seconds;
+};
+
+ErrorReport DecodeError(const grpc::Status& status);
+
+// A process exit code per error class, so scripts can branch on it.
+int ExitCodeFor(const ErrorReport& report);
+
+// Human-readable, several lines.
+std::string FormatHuman(const ErrorReport& report);
+// One JSON object.
+std::string FormatJson(const ErrorReport& report);
+
+}  // namespace loan_gateway::client
+
+#endif  // LOAN_GATEWAY_CLIENT_ERROR_REPORT_H_

@@ -1,0 +1,138 @@
+#include "binance/borrow_outcome.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "errors/error_details.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace loan_gateway::binance {
+namespace {
+
+std::optional<absl::Duration> RetryAfterHeader(const HttpResult& result) {
+  auto it = result.headers.find("retry-after");
+  int64_t seconds = 0;
+  if (it == result.headers.end() || !absl::SimpleAtoi(it->second, &seconds) ||
+      seconds < 0) {
+    return std::nullopt;
+  }
+  return absl::Seconds(seconds);
+}
+
+const ErrorRule& RuleForRejection(long http_status, const std::optional<BinanceError>& error) {
+  if (error) {
+    if (const ErrorRule* rule = RuleForBinanceCode(error->code)) return *rule;
+    if (error->code <= -1100 && error->code >= -1131) {
+      return RuleForTransport(kParameterCodeEvent);
+    }
+  }
+  if (http_status >= 400 && http_status < 500) return RuleForTransport(kOther4xxEvent);
+  return RuleForTransport(kOtherStatusEvent);
+}
+
+std::string Describe(const ErrorRule& rule, const HttpResult& result,
+                     const std::optional<BinanceError>& error) {
+  if (rule.outcome == OutcomeClass::kUnknown) {
+    return absl::StrCat(
+        "the borrow may or may not have been executed (",
+        result.delivery == Delivery::kCompleted ? absl::StrCat("HTTP ", result.status)
+                                                : result.error,
+        error ? absl::StrCat(", Binance code ", error->code) : "",
+        "); do not resend it: look it up by request_id");
+  }
+  if (result.delivery == Delivery::kNotSent) {
+    return absl::StrCat("Binance unreachable, nothing was sent: ", result.error);
+  }
+  if (error) {
+    return absl::StrCat("Binance rejected the borrow: ", error->code, " ", error->msg);
+  }
+  return absl::StrCat("Binance rejected the borrow with HTTP ", result.status);
+}
+
+}  // namespace
+
+absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
+                          const std::map<std::string, std::string>& metadata,
+                          std::optional<absl::Duration> retry_after,
+                          absl::string_view extra_subject,
+                          absl::string_view extra_description) {
+  absl::Status status = errors::MakeError(rule.code, message, rule.reason, metadata);
+  // RetryInfo only where the contract says waiting helps (never on UNKNOWN),
+  // from Retry-After when Binance sent one.
+  if (!rule.retry_after) {
+    retry_after = std::nullopt;
+  } else if (!retry_after) {
+    retry_after = rule.retry_after;
+  }
+  if (retry_after) errors::AttachRetryInfo(status, *retry_after);
+  if (rule.extra == ExtraDetail::kPreconditionFailure) {
+    google::rpc::PreconditionFailure failure;
+    auto* v = failure.add_violations();
+    v->set_type(std::string(rule.reason));
+    v->set_subject(std::string(extra_subject));
+    v->set_description(std::string(extra_description));
+    errors::AttachDetail(status, failure);
+  } else if (rule.extra == ExtraDetail::kQuotaFailure) {
+    google::rpc::QuotaFailure failure;
+    auto* v = failure.add_violations();
+    v->set_subject(std::string(extra_subject));
+    v->set_description(std::string(extra_description));
+    errors::AttachDetail(status, failure);
+  }
+  return status;
+}
+
+BorrowOutcome ClassifyBorrowResult(const HttpResult& result, const ValidBorrow& borrow) {
+  BorrowOutcome out;
+  out.http_status = result.delivery == Delivery::kCompleted ? result.status : 0;
+  std::optional<BinanceError> error;
+  const ErrorRule* rule = nullptr;
+  if (result.delivery == Delivery::kNotSent) {
+    rule = &RuleForTransport(kNotSentEvent);
+  } else if (result.delivery == Delivery::kMaybeSent) {
+    rule = &RuleForTransport(kMaybeSentEvent);
+  } else {
+    error = ParseBinanceError(result.body);
+    if (error) out.binance_code = error->code;
+    rule = RuleForHttpStatus(result.status);
+    if (rule == nullptr && result.status >= 200 && result.status < 300) {
+      absl::StatusOr<BorrowReceipt> receipt = ParseBorrowReceipt(result.body);
+      if (receipt.ok()) {
+        out.outcome = OutcomeClass::kSucceeded;
+        out.reason = "SUCCEEDED";
+        out.receipt = *std::move(receipt);
+        return out;
+      }
+      rule = &RuleForTransport(kUnreadable2xxEvent);
+    }
+    if (rule == nullptr) rule = &RuleForRejection(result.status, error);
+  }
+  std::map<std::string, std::string> metadata = {
+      {"group_id", absl::StrCat(borrow.group_id)},
+      {"asset", borrow.asset_name},
+      {"amount", borrow.amount.text()},
+      {"outcome", std::string(OutcomeClassName(rule->outcome))}};
+  if (out.http_status != 0) metadata["http_status"] = absl::StrCat(out.http_status);
+  if (error) {
+    metadata["binance_code"] = absl::StrCat(error->code);
+    metadata["binance_msg"] = error->msg;
+  }
+  if (!result.error.empty()) metadata["transport_error"] = result.error;
+  std::string subject = absl::StrCat("risk_unit/", borrow.group_id, "/", borrow.asset_name);
+  std::string description = error ? error->msg : Describe(*rule, result, error);
+  if (rule->reason == absl::string_view("BORROW_LIMIT_EXCEEDED") && error) {
+    if (std::optional<std::string> max = ExtractMaxAmount(error->msg)) {
+      metadata["max_amount"] = *max;
+      description = absl::StrCat("requested ", borrow.amount.text(), " ",
+                                 borrow.asset_name, " exceeds the maximum allowed ",
+                                 *max);
+    }
+  }
+  if (rule->extra == ExtraDetail::kQuotaFailure) subject = "binance_credit_account_rate_limit";
+  out.outcome = rule->outcome;
+  out.reason = std::string(rule->reason);
+  out.error = ErrorForRule(*rule, Describe(*rule, result, error), metadata,
+                           RetryAfterHeader(result), subject, description);
+  return out;
+}
+
+}  // namespace loan_gateway::binance

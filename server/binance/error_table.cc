@@ -1,0 +1,172 @@
+#include "binance/error_table.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace loan_gateway::binance {
+namespace {
+
+using absl::StatusCode;
+using M = ErrorRule::Match;
+using O = OutcomeClass;
+using X = ExtraDetail;
+
+constexpr auto kNoRetry = std::nullopt;
+
+// The contract of ../shared/DESIGN.md, one row per situation. Order matters:
+// transport events, then HTTP statuses (which win over any body), then codes.
+const ErrorRule kTable[] = {
+    {M::kTransport, kNotSentEvent, O::kRejected, StatusCode::kUnavailable,
+     "UPSTREAM_UNREACHABLE", X::kNone, absl::Seconds(1),
+     "connect/DNS/TLS failure before anything was sent"},
+    {M::kTransport, kMaybeSentEvent, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     "timeout or reset after the request may have been sent"},
+    {M::kHttpClass, 5, O::kUnknown, StatusCode::kUnknown, "BORROW_OUTCOME_UNKNOWN",
+     X::kNone, kNoRetry, "HTTP 5XX, whatever the body"},
+    {M::kHttpStatus, 429, O::kRejected, StatusCode::kResourceExhausted,
+     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     "HTTP 429 (RetryInfo from Retry-After)"},
+    {M::kHttpStatus, 418, O::kRejected, StatusCode::kUnavailable, "UPSTREAM_BANNED",
+     X::kNone, absl::Seconds(120), "HTTP 418 IP ban (RetryInfo from Retry-After)"},
+    {M::kHttpStatus, 403, O::kRejected, StatusCode::kUnavailable, "UPSTREAM_BANNED",
+     X::kNone, absl::Seconds(300), "HTTP 403 WAF block"},
+    {M::kTransport, kUnreadable2xxEvent, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     "HTTP 2XX without a readable transaction id"},
+    {M::kBinanceCode, -27009, O::kRejected, StatusCode::kFailedPrecondition,
+     "BORROW_LIMIT_EXCEEDED", X::kPreconditionFailure, kNoRetry,
+     "amount exceeds the maximum allowed limit"},
+    {M::kBinanceCode, -27012, O::kRejected, StatusCode::kFailedPrecondition,
+     "INSUFFICIENT_MARGIN", X::kPreconditionFailure, kNoRetry, "insufficient margin"},
+    {M::kBinanceCode, -27020, O::kRejected, StatusCode::kFailedPrecondition,
+     "LTV_TOO_HIGH", X::kPreconditionFailure, kNoRetry, "LTV too high"},
+    {M::kBinanceCode, -27024, O::kRejected, StatusCode::kFailedPrecondition,
+     "RISK_UNIT_IN_LIQUIDATION", X::kPreconditionFailure, kNoRetry,
+     "risk unit in liquidation"},
+    {M::kBinanceCode, -1024, O::kRejected, StatusCode::kFailedPrecondition,
+     "RISK_UNIT_IN_LIQUIDATION", X::kPreconditionFailure, kNoRetry,
+     "risk unit in liquidation"},
+    {M::kBinanceCode, -27001, O::kRejected, StatusCode::kNotFound,
+     "RISK_UNIT_NOT_FOUND", X::kNone, kNoRetry, "risk unit not found"},
+    {M::kBinanceCode, -27010, O::kRejected, StatusCode::kNotFound,
+     "RISK_UNIT_NOT_FOUND", X::kNone, kNoRetry, "credit account not found"},
+    {M::kBinanceCode, -27025, O::kRejected, StatusCode::kAborted,
+     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     "previous transaction pending"},
+    {M::kBinanceCode, -1025, O::kRejected, StatusCode::kAborted,
+     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     "previous transaction pending"},
+    {M::kBinanceCode, -3007, O::kRejected, StatusCode::kAborted,
+     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     "previous transaction pending"},
+    {M::kBinanceCode, -1003, O::kRejected, StatusCode::kResourceExhausted,
+     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     "too many requests"},
+    {M::kBinanceCode, -1021, O::kRejected, StatusCode::kUnavailable, "CLOCK_SKEW",
+     X::kNone, absl::Seconds(1), "timestamp outside recvWindow"},
+    {M::kBinanceCode, -1022, O::kRejected, StatusCode::kInternal,
+     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "signature rejected"},
+    {M::kBinanceCode, -2014, O::kRejected, StatusCode::kInternal,
+     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "API key format invalid"},
+    {M::kBinanceCode, -2015, O::kRejected, StatusCode::kInternal,
+     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry,
+     "key, IP or permission rejected"},
+    {M::kBinanceCode, -1002, O::kRejected, StatusCode::kInternal,
+     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "unauthorized"},
+    {M::kBinanceCode, -1000, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unknown error at Binance"},
+    {M::kBinanceCode, -1001, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance internal disconnect"},
+    {M::kBinanceCode, -1006, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unexpected response"},
+    {M::kBinanceCode, -1007, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance backend timeout"},
+    {M::kBinanceCode, -3000, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance internal error"},
+    {M::kBinanceCode, -27016, O::kRejected, StatusCode::kInvalidArgument,
+     "BINANCE_ERROR", X::kNone, kNoRetry, "amount precision"},
+    {M::kBinanceCode, -1111, O::kRejected, StatusCode::kInvalidArgument,
+     "BINANCE_ERROR", X::kNone, kNoRetry, "amount precision"},
+    {M::kBinanceCode, -27017, O::kRejected, StatusCode::kInvalidArgument,
+     "BINANCE_ERROR", X::kNone, kNoRetry, "asset not supported"},
+    {M::kBinanceCode, -27031, O::kRejected, StatusCode::kFailedPrecondition,
+     "BINANCE_ERROR", X::kPreconditionFailure, absl::Seconds(120),
+     "2-minute block after adding collateral"},
+    {M::kFallback, kParameterCodeEvent, O::kRejected, StatusCode::kInvalidArgument,
+     "BINANCE_ERROR", X::kNone, kNoRetry, "other parameter code -1100..-1131"},
+    {M::kFallback, kOther4xxEvent, O::kRejected, StatusCode::kFailedPrecondition,
+     "BINANCE_ERROR", X::kPreconditionFailure, kNoRetry,
+     "any other Binance code or 4XX (code kept in metadata)"},
+    {M::kFallback, kOtherStatusEvent, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     "1XX/3XX or any other unexpected HTTP status"},
+};
+
+const ErrorRule* Find(M match, int value) {
+  for (const ErrorRule& rule : kTable) {
+    if (rule.match == match && rule.value == value) return &rule;
+  }
+  return nullptr;
+}
+
+std::string Situation(const ErrorRule& rule) {
+  switch (rule.match) {
+    case M::kBinanceCode:
+      return absl::StrCat("`", rule.value, "` ", rule.situation);
+    default:
+      return std::string(rule.situation);
+  }
+}
+
+}  // namespace
+
+absl::string_view OutcomeClassName(OutcomeClass outcome) {
+  switch (outcome) {
+    case OutcomeClass::kSucceeded:
+      return "SUCCEEDED";
+    case OutcomeClass::kRejected:
+      return "REJECTED";
+    case OutcomeClass::kUnknown:
+      return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+std::span<const ErrorRule> ErrorTable() { return kTable; }
+
+const ErrorRule& RuleForTransport(TransportEvent event) {
+  const ErrorRule* rule = Find(M::kTransport, event);
+  if (rule == nullptr) rule = Find(M::kFallback, event);
+  return *rule;
+}
+
+const ErrorRule* RuleForHttpStatus(long http_status) {
+  if (const ErrorRule* rule = Find(M::kHttpStatus, static_cast<int>(http_status))) {
+    return rule;
+  }
+  return Find(M::kHttpClass, static_cast<int>(http_status / 100));
+}
+
+const ErrorRule* RuleForBinanceCode(int64_t code) {
+  if (code < -100000 || code > 0) return nullptr;
+  return Find(M::kBinanceCode, static_cast<int>(code));
+}
+
+std::string RenderErrorTableMarkdown() {
+  std::string out =
+      "| situation | outcome | gRPC code | reason | extra details | RetryInfo |\n"
+      "|---|---|---|---|---|---|\n";
+  for (const ErrorRule& rule : kTable) {
+    const char* extra = rule.extra == X::kPreconditionFailure ? "PreconditionFailure"
+                        : rule.extra == X::kQuotaFailure      ? "QuotaFailure"
+                                                              : "";
+    absl::StrAppend(&out, "| ", Situation(rule), " | ", OutcomeClassName(rule.outcome),
+                    " | ", absl::StatusCodeToString(rule.code), " | `", rule.reason,
+                    "` | ", extra, " | ",
+                    rule.retry_after ? absl::FormatDuration(*rule.retry_after) : "",
+                    " |\n");
+  }
+  return out;
+}
+
+}  // namespace loan_gateway::binance

@@ -1,0 +1,44 @@
+#ifndef LOAN_GATEWAY_SERVER_BINANCE_SIGNED_REQUEST_H_
+#define LOAN_GATEWAY_SERVER_BINANCE_SIGNED_REQUEST_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "http/http_transport.h"
+#include "sign/secret.h"
+#include "sign/signer.h"
+#include "validate/borrow_request_validator.h"
+
+namespace loan_gateway::binance {
+
+inline constexpr char kBorrowPath[] = "/sapi/v1/margin/loan-group/borrow";
+
+// Everything needed to sign a request for the credit account.
+struct Credentials {
+  const Secret* api_key = nullptr;
+  const Signer* signer = nullptr;
+};
+
+// Builds a signed SAPI request: the params (then recvWindow and timestamp)
+// percent-encoded, the signature of exactly those bytes appended last, and the
+// X-MBX-APIKEY header. A POST carries them as an x-www-form-urlencoded body
+// (its URL holds no secret); a GET as the query string, so a GET's URL must
+// never be logged.
+absl::StatusOr<HttpRequest> BuildSignedRequest(
+    HttpRequest::Method method, const std::string& base_url, const std::string& path,
+    std::vector<std::pair<std::string, std::string>> params, int64_t timestamp_ms,
+    int64_t recv_window_ms, const Credentials& credentials);
+
+// The signed POST /sapi/v1/margin/loan-group/borrow for a validated borrow.
+absl::StatusOr<HttpRequest> BuildBorrowRequest(const ValidBorrow& borrow,
+                                               const std::string& base_url,
+                                               int64_t timestamp_ms,
+                                               int64_t recv_window_ms,
+                                               const Credentials& credentials);
+
+}  // namespace loan_gateway::binance
+
+#endif  // LOAN_GATEWAY_SERVER_BINANCE_SIGNED_REQUEST_H_

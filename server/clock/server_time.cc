@@ -1,0 +1,68 @@
+#include "clock/server_time.h"
+
+#include <simdjson.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace loan_gateway {
+
+absl::StatusOr<int64_t> ParseServerTime(absl::string_view body) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body.data(), body.size());
+  simdjson::ondemand::document doc;
+  int64_t ms = 0;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
+      doc["serverTime"].get_int64().get(ms) != simdjson::SUCCESS || ms <= 0) {
+    return absl::InvalidArgumentError("unreadable /api/v3/time answer");
+  }
+  return ms;
+}
+
+ServerTime::ServerTime(const Clock& clock, HttpTransport& transport,
+                       std::string base_url)
+    : clock_(clock), transport_(transport), base_url_(std::move(base_url)) {}
+
+absl::Status ServerTime::Sync(absl::Duration timeout) {
+  HttpRequest request;
+  request.url = base_url_ + "/api/v3/time";
+  request.timeout = timeout;
+  absl::Notification done;
+  HttpResult result;
+  const absl::Time sent = clock_.Now();
+  transport_.Send(std::move(request), [&](HttpResult r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  const absl::Time received = clock_.Now();
+  if (result.delivery != Delivery::kCompleted || result.status != 200) {
+    return absl::UnavailableError(
+        absl::StrCat("server time unavailable: ",
+                     result.error.empty() ? absl::StrCat("HTTP ", result.status)
+                                          : result.error));
+  }
+  absl::StatusOr<int64_t> server_ms = ParseServerTime(result.body);
+  if (!server_ms.ok()) return server_ms.status();
+  const absl::Duration half_trip = (received - sent) / 2;
+  const absl::Time midpoint = sent + half_trip;
+  absl::MutexLock lock(&mu_);
+  offset_ = Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ServerTime::NowMs() const {
+  absl::MutexLock lock(&mu_);
+  if (!offset_) {
+    return absl::FailedPreconditionError("Binance server time is not known yet");
+  }
+  return absl::ToUnixMillis(clock_.Now() + offset_->offset);
+}
+
+std::optional<ServerTime::Offset> ServerTime::offset() const {
+  absl::MutexLock lock(&mu_);
+  return offset_;
+}
+
+}  // namespace loan_gateway

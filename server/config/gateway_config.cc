@@ -1,0 +1,111 @@
+#include "config/gateway_config.h"
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address host:port (port 0 picks one)");
+ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file");
+ABSL_FLAG(std::string, upstream_base_urls, "https://api.binance.com",
+          "comma-separated Binance base URLs; the next is tried only when nothing was sent");
+ABSL_FLAG(std::string, upstream_ca_file, "", "CA bundle for the upstream (empty: system CAs)");
+ABSL_FLAG(std::string, key_type, "ed25519", "credit account key type: hmac, rsa or ed25519");
+ABSL_FLAG(std::string, api_key_file, "", "file holding the Binance API key");
+ABSL_FLAG(std::string, private_key_file, "",
+          "file holding the HMAC secret or the PKCS#8 PEM private key");
+ABSL_FLAG(int64_t, recv_window_ms, 5000, "Binance recvWindow in ms (1..60000)");
+ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(10),
+          "how long to wait for Binance's answer to a borrow");
+ABSL_FLAG(absl::Duration, time_sync_interval, absl::Seconds(30),
+          "how often to re-read Binance's server time");
+ABSL_FLAG(absl::Duration, max_clock_uncertainty, absl::Milliseconds(1000),
+          "refuse to sign when the server-time offset is less certain than this");
+
+namespace loan_gateway {
+namespace {
+
+constexpr const char* kGatewayFlags[] = {
+    "listen",           "port_file",      "upstream_base_urls",
+    "upstream_ca_file", "key_type",       "api_key_file",
+    "private_key_file", "recv_window_ms", "upstream_timeout",
+    "time_sync_interval", "max_clock_uncertainty"};
+
+}  // namespace
+
+absl::Status ApplyEnvironmentToFlags(
+    const std::function<const char*(const char*)>& getenv) {
+  for (const char* name : kGatewayFlags) {
+    const std::string var = "LOAN_GATEWAY_" + absl::AsciiStrToUpper(name);
+    const char* value = getenv(var.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat(var, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string GatewayConfig::RedactedDump() const {
+  return absl::StrCat(
+      "listen=", listen, " upstream_base_urls=", absl::StrJoin(upstream_base_urls, ","),
+      " upstream_ca_file=", upstream_ca_file.empty() ? "(system)" : upstream_ca_file,
+      " key_type=", KeyTypeName(key_type), " api_key_file=", api_key_file,
+      " private_key_file=", private_key_file, " recv_window_ms=", recv_window_ms,
+      " upstream_timeout=", absl::FormatDuration(upstream_timeout),
+      " time_sync_interval=", absl::FormatDuration(time_sync_interval),
+      " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty));
+}
+
+absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
+  if (c.api_key_file.empty()) return absl::InvalidArgumentError("--api_key_file is required");
+  if (c.private_key_file.empty()) {
+    return absl::InvalidArgumentError("--private_key_file is required");
+  }
+  if (c.recv_window_ms < 1 || c.recv_window_ms > 60000) {
+    return absl::InvalidArgumentError("--recv_window_ms must be in 1..60000");
+  }
+  if (c.upstream_base_urls.empty()) {
+    return absl::InvalidArgumentError("--upstream_base_urls is empty");
+  }
+  for (const std::string& url : c.upstream_base_urls) {
+    if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
+      return absl::InvalidArgumentError("upstream base URLs must start with https://");
+    }
+    if (absl::EndsWith(url, "/")) {
+      return absl::InvalidArgumentError("upstream base URLs must not end with '/'");
+    }
+  }
+  if (c.upstream_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--upstream_timeout must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
+  GatewayConfig c;
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.port_file = absl::GetFlag(FLAGS_port_file);
+  c.upstream_base_urls = absl::StrSplit(absl::GetFlag(FLAGS_upstream_base_urls), ',',
+                                        absl::SkipWhitespace());
+  c.upstream_ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  absl::StatusOr<KeyType> key_type = ParseKeyType(absl::GetFlag(FLAGS_key_type));
+  if (!key_type.ok()) return key_type.status();
+  c.key_type = *key_type;
+  c.api_key_file = absl::GetFlag(FLAGS_api_key_file);
+  c.private_key_file = absl::GetFlag(FLAGS_private_key_file);
+  c.recv_window_ms = absl::GetFlag(FLAGS_recv_window_ms);
+  c.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
+  c.time_sync_interval = absl::GetFlag(FLAGS_time_sync_interval);
+  c.max_clock_uncertainty = absl::GetFlag(FLAGS_max_clock_uncertainty);
+  if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
+  return c;
+}
+
+}  // namespace loan_gateway

@@ -1,0 +1,46 @@
+#ifndef LOAN_GATEWAY_SERVER_CONFIG_GATEWAY_CONFIG_H_
+#define LOAN_GATEWAY_SERVER_CONFIG_GATEWAY_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sign/signer.h"
+
+namespace loan_gateway {
+
+// The gateway's settings. Secrets are never values here, only file paths.
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string port_file;  // If set, the bound gRPC port is written there.
+  std::vector<std::string> upstream_base_urls = {"https://api.binance.com"};
+  std::string upstream_ca_file;  // Empty: the system CA bundle.
+  KeyType key_type = KeyType::kEd25519;
+  std::string api_key_file;
+  std::string private_key_file;  // HMAC secret, or PKCS#8 PEM (RSA/Ed25519).
+  int64_t recv_window_ms = 5000;
+  absl::Duration upstream_timeout = absl::Seconds(10);
+  absl::Duration time_sync_interval = absl::Seconds(30);
+  absl::Duration max_clock_uncertainty = absl::Milliseconds(1000);
+
+  // One line per setting, for the start-up log: paths, never contents.
+  std::string RedactedDump() const;
+};
+
+// Sets each gateway flag from LOAN_GATEWAY_<FLAG_NAME_IN_CAPITALS> when that
+// variable exists. Call it before absl::ParseCommandLine, so that flags given
+// on the command line win over the environment.
+absl::Status ApplyEnvironmentToFlags(
+    const std::function<const char*(const char*)>& getenv);
+
+// Reads the settings from the (parsed) flags and checks them.
+absl::StatusOr<GatewayConfig> LoadGatewayConfig();
+
+absl::Status ValidateGatewayConfig(const GatewayConfig& config);
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_CONFIG_GATEWAY_CONFIG_H_

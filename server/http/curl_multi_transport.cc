@@ -1,0 +1,223 @@
+#include "http/curl_multi_transport.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace loan_gateway {
+
+struct CurlMultiTransport::Transfer {
+  HttpRequest request;
+  std::function<void(HttpResult)> done;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  size_t body_offset = 0;
+  size_t max_body_bytes = 0;
+  bool request_left = false;  // libcurl reported request headers going out.
+  bool body_too_large = false;
+  absl::Time started;
+  HttpResult result;
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+namespace {
+
+// All active transfers, touched only by the loop thread.
+thread_local std::set<void*>* active_transfers = nullptr;
+
+size_t ReadBody(char* buffer, size_t size, size_t items, void* user) {
+  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
+  const std::string& body = t->request.body;
+  const size_t n = std::min(size * items, body.size() - t->body_offset);
+  std::memcpy(buffer, body.data() + t->body_offset, n);
+  t->body_offset += n;
+  return n;
+}
+
+// Refusing to rewind is what stops libcurl from silently resending a body.
+int RefuseRewind(void*, curl_off_t, int) { return CURL_SEEKFUNC_FAIL; }
+
+size_t WriteBody(char* data, size_t size, size_t items, void* user) {
+  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
+  const size_t n = size * items;
+  if (t->result.body.size() + n > t->max_body_bytes) {
+    t->body_too_large = true;
+    return 0;  // Aborts the transfer; the request was sent, so kMaybeSent.
+  }
+  t->result.body.append(data, n);
+  return n;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t items, void* user) {
+  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
+  const absl::string_view line(data, size * items);
+  const size_t colon = line.find(':');
+  if (colon != absl::string_view::npos) {
+    std::string name = absl::AsciiStrToLower(line.substr(0, colon));
+    t->result.headers[name] =
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  }
+  return size * items;
+}
+
+// Watches what libcurl sends. The content (which holds the API key header)
+// is never looked at or logged; only the fact that headers went out matters.
+int WatchTraffic(CURL*, curl_infotype type, char*, size_t, void* user) {
+  if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) {
+    static_cast<CurlMultiTransport::Transfer*>(user)->request_left = true;
+  }
+  return 0;
+}
+
+}  // namespace
+
+CurlMultiTransport::CurlMultiTransport(CurlTransportOptions options)
+    : options_(std::move(options)), multi_(curl_multi_init()) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+CurlMultiTransport::~CurlMultiTransport() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  curl_multi_wakeup(multi_);
+  thread_.join();
+  curl_multi_cleanup(multi_);
+}
+
+void CurlMultiTransport::Send(HttpRequest request,
+                              std::function<void(HttpResult)> done) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->request = std::move(request);
+  transfer->done = std::move(done);
+  transfer->started = absl::Now();
+  transfer->max_body_bytes = options_.max_body_bytes;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      pending_.push_back(std::move(transfer));
+    }
+  }
+  if (transfer) {  // Not queued: the transport is shutting down.
+    transfer->result.delivery = Delivery::kNotSent;
+    transfer->result.error = "HTTP transport is shutting down";
+    transfer->done(std::move(transfer->result));
+    return;
+  }
+  curl_multi_wakeup(multi_);
+}
+
+void CurlMultiTransport::StartPending() {
+  std::deque<std::unique_ptr<Transfer>> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    batch.swap(pending_);
+  }
+  for (auto& owned : batch) {
+    Transfer* t = owned.release();
+    CURL* easy = curl_easy_init();
+    t->easy = easy;
+    curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
+    if (!options_.ca_file.empty()) {
+      curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+    }
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, WriteBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, WriteHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);  // Feeds WatchTraffic only.
+    curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, WatchTraffic);
+    curl_easy_setopt(easy, CURLOPT_DEBUGDATA, t);
+    t->header_list = curl_slist_append(t->header_list, "Expect:");
+    for (const std::string& h : t->request.headers) {
+      t->header_list = curl_slist_append(t->header_list, h.c_str());
+    }
+    if (t->request.method == HttpRequest::Method::kPost) {
+      curl_easy_setopt(easy, CURLOPT_POST, 1L);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(t->request.body.size()));
+      curl_easy_setopt(easy, CURLOPT_READFUNCTION, ReadBody);
+      curl_easy_setopt(easy, CURLOPT_READDATA, t);
+      curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, RefuseRewind);
+      t->header_list = curl_slist_append(
+          t->header_list, "Content-Type: application/x-www-form-urlencoded");
+    } else {
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+    active_transfers->insert(t);
+    curl_multi_add_handle(multi_, easy);
+  }
+}
+
+void CurlMultiTransport::Complete(Transfer* t, CURLcode code) {
+  HttpResult& r = t->result;
+  r.elapsed = absl::Now() - t->started;
+  if (code == CURLE_OK) {
+    r.delivery = Delivery::kCompleted;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+  } else {
+    // Only a request whose headers never went out is provably unsent.
+    r.delivery = t->request_left || code == CURLE_SEND_FAIL_REWIND
+                     ? Delivery::kMaybeSent
+                     : Delivery::kNotSent;
+    r.error = t->body_too_large ? "response body too large"
+                                : absl::StrCat(curl_easy_strerror(code), " (curl ",
+                                               static_cast<int>(code), ")");
+    r.body.clear();
+  }
+  curl_multi_remove_handle(multi_, t->easy);
+  curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->header_list);
+  active_transfers->erase(t);
+  std::unique_ptr<Transfer> owned(t);
+  owned->done(std::move(owned->result));
+}
+
+void CurlMultiTransport::FinishDone() {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* t = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+    Complete(t, msg->data.result);
+  }
+}
+
+void CurlMultiTransport::Loop() {
+  std::set<void*> active;
+  active_transfers = &active;
+  while (true) {
+    StartPending();
+    curl_multi_perform(multi_, &running_);
+    FinishDone();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) break;
+    }
+    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+  StartPending();  // Queued before the stop: complete them below as unsent.
+  while (!active.empty()) {
+    auto* t = static_cast<Transfer*>(*active.begin());
+    Complete(t, t->request_left ? CURLE_ABORTED_BY_CALLBACK : CURLE_COULDNT_CONNECT);
+  }
+  active_transfers = nullptr;
+}
+
+}  // namespace loan_gateway

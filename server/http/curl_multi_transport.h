@@ -1,0 +1,57 @@
+#ifndef LOAN_GATEWAY_SERVER_HTTP_CURL_MULTI_TRANSPORT_H_
+#define LOAN_GATEWAY_SERVER_HTTP_CURL_MULTI_TRANSPORT_H_
+
+#include <curl/curl.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "http/http_transport.h"
+
+namespace loan_gateway {
+
+struct CurlTransportOptions {
+  std::string ca_file;  // Empty: the system's CA bundle.
+  absl::Duration connect_timeout = absl::Seconds(3);
+  size_t max_body_bytes = 1 << 20;
+};
+
+// HttpTransport on one libcurl multi handle driven by one thread: every
+// request of the process shares its keep-alive connection pool, and the
+// number of threads stays constant however many requests are in flight.
+//
+// It never resends a request body: libcurl silently retries a request whose
+// reused connection died before any response byte, which for a borrow would
+// be a second borrow. Bodies are streamed through a read callback whose seek
+// callback refuses to rewind, so such a retry fails (reported as kMaybeSent).
+class CurlMultiTransport : public HttpTransport {
+ public:
+  explicit CurlMultiTransport(CurlTransportOptions options);
+  ~CurlMultiTransport() override;  // Completes pending requests as kMaybeSent.
+
+  void Send(HttpRequest request, std::function<void(HttpResult)> done) override;
+
+  struct Transfer;  // One request in flight; defined in the .cc.
+
+ private:
+  void Loop();
+  void StartPending();
+  void FinishDone();
+  void Complete(Transfer* transfer, CURLcode code);
+
+  const CurlTransportOptions options_;
+  CURLM* multi_;
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ = 0;  // Loop thread only.
+  std::thread thread_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_HTTP_CURL_MULTI_TRANSPORT_H_

@@ -1,0 +1,139 @@
+// loan-gateway: the gRPC service that signs borrows for a Binance
+// institutional-loan credit account. See README.md for flags and behaviour.
+#include <curl/curl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "binance/error_table.h"
+#include "clock/server_time.h"
+#include "config/gateway_config.h"
+#include "grpc/health/v1/health.pb.h"
+#include "http/curl_multi_transport.h"
+#include "log/json_log.h"
+#include "service/borrow_pipeline.h"
+#include "service/loan_service.h"
+#include "sign/signer.h"
+
+ABSL_FLAG(bool, print_error_table, false, "print the error contract as Markdown and exit");
+
+namespace loan_gateway {
+namespace {
+
+int Fail(absl::string_view what, const absl::Status& status) {
+  LogLine("error", "startup_failed").Str("step", what).Str("error", status.ToString()).Emit();
+  return 2;
+}
+
+// Keeps the Binance server-time offset fresh until `stop` is notified.
+void ResyncLoop(ServerTime& server_time, absl::Duration every, absl::Notification& stop) {
+  while (!stop.WaitForNotificationWithTimeout(every)) {
+    absl::Status synced = server_time.Sync(absl::Seconds(5));
+    if (!synced.ok()) {
+      LogLine("warn", "server_time_sync_failed").Str("error", synced.ToString()).Emit();
+    }
+  }
+}
+
+int Run(const GatewayConfig& config) {
+  LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
+  absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
+  if (!api_key.ok()) return Fail("api_key_file", api_key.status());
+  absl::StatusOr<Secret> private_key = Secret::FromFile(config.private_key_file);
+  if (!private_key.ok()) return Fail("private_key_file", private_key.status());
+  absl::StatusOr<std::unique_ptr<Signer>> signer =
+      MakeSigner(config.key_type, *std::move(private_key));
+  if (!signer.ok()) return Fail("signer", signer.status());
+
+  SystemClock clock;
+  CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
+  ServerTime server_time(clock, transport, config.upstream_base_urls.front());
+  if (absl::Status synced = server_time.Sync(absl::Seconds(5)); !synced.ok()) {
+    LogLine("warn", "server_time_sync_failed")
+        .Str("error", synced.ToString())
+        .Str("effect", "borrows are refused with CLOCK_SKEW until it succeeds")
+        .Emit();
+  } else {
+    LogLine("info", "server_time_synced")
+        .Ms("offset_ms", server_time.offset()->offset)
+        .Ms("uncertainty_ms", server_time.offset()->uncertainty)
+        .Emit();
+  }
+  absl::Notification stop_resync;
+  std::thread resync([&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
+
+  BorrowPipeline pipeline({.base_urls = config.upstream_base_urls,
+                           .recv_window_ms = config.recv_window_ms,
+                           .upstream_timeout = config.upstream_timeout,
+                           .max_clock_uncertainty = config.max_clock_uncertainty},
+                          transport, server_time,
+                          {.api_key = &*api_key, .signer = signer->get()}, clock);
+  LoanService service(pipeline);
+
+  // Link grpc.health.v1's descriptors so reflection can describe Health.
+  grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    return Fail("listen", absl::UnavailableError("cannot listen on " + config.listen));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.port_file.empty()) std::ofstream(config.port_file) << port << "\n";
+  LogLine("info", "listening").Int("port", port).Emit();
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  LogLine("info", "stopping").Int("signal", signal).Emit();
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  stop_resync.Notify();
+  resync.join();
+  LogLine("info", "stopped").Emit();
+  return 0;
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  loan_gateway::InitJsonLog();
+  if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv); !env.ok()) {
+    return loan_gateway::Fail("environment", env);
+  }
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_print_error_table)) {
+    std::fputs(loan_gateway::binance::RenderErrorTableMarkdown().c_str(), stdout);
+    return 0;
+  }
+  absl::StatusOr<loan_gateway::GatewayConfig> config = loan_gateway::LoadGatewayConfig();
+  if (!config.ok()) return loan_gateway::Fail("config", config.status());
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const int code = loan_gateway::Run(*config);
+  curl_global_cleanup();
+  return code;
+}

@@ -1,0 +1,139 @@
+#include "service/borrow_pipeline.h"
+
+#include <deque>
+
+#include "absl/strings/match.h"
+#include "errors/error_details.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+using institutional_loan::v1::BorrowRequest;
+using institutional_loan::v1::BorrowResponse;
+
+class FixedClock : public Clock {
+ public:
+  absl::Time Now() const override { return absl::FromUnixMillis(1'700'000'000'000); }
+};
+
+// Answers each request with the next scripted result, recording what was sent.
+class ScriptedTransport : public HttpTransport {
+ public:
+  void Send(HttpRequest request, std::function<void(HttpResult)> done) override {
+    sent.push_back(request);
+    HttpResult r = script.front();
+    script.pop_front();
+    done(r);
+  }
+  std::deque<HttpResult> script;
+  std::vector<HttpRequest> sent;
+};
+
+class NullSigner : public Signer {
+ public:
+  absl::StatusOr<std::string> Sign(absl::string_view) const override { return "sig"; }
+  KeyType type() const override { return KeyType::kHmacSha256; }
+};
+
+HttpResult TimeAnswer() {
+  return {Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000000})", "", {}};
+}
+
+class BorrowPipelineTest : public testing::Test {
+ protected:
+  BorrowPipelineTest()
+      : server_time_(clock_, transport_, "https://a"),
+        pipeline_({.base_urls = {"https://a", "https://b"}}, transport_, server_time_,
+                  {&api_key_, &signer_}, clock_) {}
+
+  void SyncClock() {
+    transport_.script.push_back(TimeAnswer());
+    ASSERT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
+    transport_.sent.clear();
+  }
+
+  absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
+    std::optional<absl::StatusOr<BorrowResponse>> out;
+    pipeline_.Borrow(request, "test", [&](absl::StatusOr<BorrowResponse> r) { out = r; });
+    EXPECT_TRUE(out.has_value()) << "the scripted transport answers synchronously";
+    return *out;
+  }
+
+  static BorrowRequest Request() {
+    BorrowRequest r;
+    r.set_group_id(1001);
+    r.set_asset(institutional_loan::v1::ASSET_USDT);
+    r.set_amount("10");
+    return r;
+  }
+
+  static std::string RequestIdOf(const absl::Status& status) {
+    google::rpc::ErrorInfo info;
+    EXPECT_TRUE(errors::GetDetail(status, &info));
+    return info.metadata().contains("request_id") ? info.metadata().at("request_id") : "";
+  }
+
+  FixedClock clock_;
+  ScriptedTransport transport_;
+  Secret api_key_{"key"};
+  NullSigner signer_;
+  ServerTime server_time_;
+  BorrowPipeline pipeline_;
+};
+
+TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
+  SyncClock();
+  transport_.script.push_back(
+      {Delivery::kCompleted, 200, {}, R"({"transactionId":77,"amount":10,"status":success})", "", {}});
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->transaction_id(), "77");
+  EXPECT_EQ(r->group_id(), 1001);
+  EXPECT_TRUE(IsUuid(r->request_id()));
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(transport_.sent[0].body, "timestamp=1700000000000"));
+}
+
+TEST_F(BorrowPipelineTest, InvalidRequestSendsNothingAndEchoesTheId) {
+  SyncClock();
+  BorrowRequest bad = Request();
+  bad.set_amount("-1");
+  bad.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  absl::StatusOr<BorrowResponse> r = Run(bad);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RequestIdOf(r.status()), "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(BorrowPipelineTest, UnknownClockRefusesToSign) {
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "CLOCK_SKEW");
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(BorrowPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
+  SyncClock();
+  transport_.script.push_back({Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
+  transport_.script.push_back({Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  EXPECT_TRUE(absl::StartsWith(transport_.sent[0].url, "https://a/"));
+  EXPECT_TRUE(absl::StartsWith(transport_.sent[1].url, "https://b/"));
+}
+
+TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
+  SyncClock();
+  transport_.script.push_back({Delivery::kMaybeSent, 0, {}, "", "Operation timed out", {}});
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  EXPECT_TRUE(IsUuid(RequestIdOf(r.status())));
+}
+
+}  // namespace
+}  // namespace loan_gateway

@@ -1,0 +1,34 @@
+#ifndef LOAN_GATEWAY_SERVER_VALIDATE_BORROW_REQUEST_VALIDATOR_H_
+#define LOAN_GATEWAY_SERVER_VALIDATE_BORROW_REQUEST_VALIDATOR_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "institutional_loan/v1/institutional_loan.pb.h"
+#include "validate/decimal.h"
+
+namespace loan_gateway {
+
+// A Borrow request that passed every check; only this is ever signed.
+struct ValidBorrow {
+  int64_t group_id = 0;
+  institutional_loan::v1::Asset asset = institutional_loan::v1::ASSET_UNSPECIFIED;
+  std::string asset_name;  // Binance's assetName: "USDT" or "USDC".
+  Decimal amount;
+  std::string request_id;  // Empty when the caller gave none.
+};
+
+// Checks every field of a BorrowRequest. On failure returns INVALID_ARGUMENT
+// with ErrorInfo{reason: INVALID_REQUEST} and a BadRequest listing every bad
+// field (all of them, not just the first).
+absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
+    const institutional_loan::v1::BorrowRequest& request);
+
+// True for a canonical UUID: 8-4-4-4-12 hex digits (AIP-155 request ids).
+bool IsUuid(absl::string_view text);
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_VALIDATE_BORROW_REQUEST_VALIDATOR_H_
