@@ -55,7 +55,7 @@ int Run(const GatewayConfig& config) {
 
   SystemClock clock;
   CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
-  ServerTime server_time(clock, transport, config.upstream_base_urls.front());
+  ServerTime server_time(clock, transport, config.upstream_base_urls);
   if (absl::Status synced = server_time.Sync(absl::Seconds(5)); !synced.ok()) {
     LogLine("warn", "server_time_sync_failed")
         .Str("error", synced.ToString())

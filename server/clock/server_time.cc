@@ -21,12 +21,21 @@ absl::StatusOr<int64_t> ParseServerTime(absl::string_view body) {
 }
 
 ServerTime::ServerTime(const Clock& clock, HttpTransport& transport,
-                       std::string base_url)
-    : clock_(clock), transport_(transport), base_url_(std::move(base_url)) {}
+                       std::vector<std::string> base_urls)
+    : clock_(clock), transport_(transport), base_urls_(std::move(base_urls)) {}
 
 absl::Status ServerTime::Sync(absl::Duration timeout) {
+  absl::Status last = absl::FailedPreconditionError("no base URL configured");
+  for (const std::string& base_url : base_urls_) {
+    last = SyncWith(base_url, timeout);
+    if (last.ok()) break;
+  }
+  return last;
+}
+
+absl::Status ServerTime::SyncWith(const std::string& base_url, absl::Duration timeout) {
   HttpRequest request;
-  request.url = base_url_ + "/api/v3/time";
+  request.url = base_url + "/api/v3/time";
   request.timeout = timeout;
   absl::Notification done;
   HttpResult result;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -27,7 +28,9 @@ class ServerTime {
     absl::Time measured_at;      // Local time of the measurement.
   };
 
-  ServerTime(const Clock& clock, HttpTransport& transport, std::string base_url);
+  // `base_urls` are tried in order until one answers.
+  ServerTime(const Clock& clock, HttpTransport& transport,
+             std::vector<std::string> base_urls);
 
   // Measures the offset now; blocks until the answer (never call it from the
   // transport's thread). On failure the previous offset is kept.
@@ -42,7 +45,9 @@ class ServerTime {
  private:
   const Clock& clock_;
   HttpTransport& transport_;
-  const std::string base_url_;
+  absl::Status SyncWith(const std::string& base_url, absl::Duration timeout);
+
+  const std::vector<std::string> base_urls_;
   mutable absl::Mutex mu_;
   std::optional<Offset> offset_ ABSL_GUARDED_BY(mu_);
 };

@@ -35,7 +35,7 @@ TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
   // Binance is 2500 ms ahead at the midpoint of the 40 ms round trip.
   const int64_t server_ms = absl::ToUnixMillis(clock.now) + 20 + 2500;
   transport.result = {Delivery::kCompleted, 200, {}, absl::StrCat("{\"serverTime\":", server_ms, "}"), "", {}};
-  ServerTime time(clock, transport, "https://fake");
+  ServerTime time(clock, transport, {"https://fake"});
   EXPECT_FALSE(time.NowMs().ok()) << "unknown before the first sync";
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
   EXPECT_EQ(transport.urls, std::vector<std::string>{"https://fake/api/v3/time"});
@@ -48,7 +48,7 @@ TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffset) {
   ManualClock clock;
   CannedTransport transport(clock);
   transport.result = {Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000020})", "", {}};
-  ServerTime time(clock, transport, "https://fake");
+  ServerTime time(clock, transport, {"https://fake"});
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
   transport.result = {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}};
   EXPECT_EQ(time.Sync(absl::Seconds(1)).code(), absl::StatusCode::kUnavailable);

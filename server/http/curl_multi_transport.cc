@@ -16,6 +16,7 @@ struct CurlMultiTransport::Transfer {
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   size_t body_offset = 0;
+  bool body_delivered = false;  // The read callback has reached the end once.
   size_t max_body_bytes = 0;
   bool request_left = false;  // libcurl reported request headers going out.
   bool body_too_large = false;
@@ -32,7 +33,11 @@ thread_local std::set<void*>* active_transfers = nullptr;
 size_t ReadBody(char* buffer, size_t size, size_t items, void* user) {
   auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
   const std::string& body = t->request.body;
+  // Asked for the body again after it was all handed over: libcurl is
+  // resending on a fresh connection without rewinding. Refuse.
+  if (t->body_delivered) return CURL_READFUNC_ABORT;
   const size_t n = std::min(size * items, body.size() - t->body_offset);
+  if (t->body_offset + n == body.size()) t->body_delivered = true;
   std::memcpy(buffer, body.data() + t->body_offset, n);
   t->body_offset += n;
   return n;

@@ -26,6 +26,7 @@ struct BorrowPipeline::Call {
   std::string reason;
   std::optional<int64_t> binance_code;
   long http_status = 0;
+  std::string transport_error;
 };
 
 BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options, HttpTransport& transport,
@@ -115,6 +116,7 @@ void BorrowPipeline::Send(std::shared_ptr<Call> call) {
     call->reason = outcome.reason;
     call->binance_code = outcome.binance_code;
     call->http_status = outcome.http_status;
+    call->transport_error = result.error;
     if (outcome.outcome != binance::OutcomeClass::kSucceeded) {
       Finish(call, outcome.error);
       return;
@@ -151,6 +153,7 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call->binance_code) line.Int("binance_code", *call->binance_code);
   if (call->http_status != 0) line.Int("http_status", call->http_status);
+  if (!call->transport_error.empty()) line.Str("transport_error", call->transport_error);
   line.Ms("upstream_ms", call->upstream_latency)
       .Ms("total_ms", clock_.Now() - call->started)
       .Emit();

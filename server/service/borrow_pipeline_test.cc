@@ -43,7 +43,7 @@ HttpResult TimeAnswer() {
 class BorrowPipelineTest : public testing::Test {
  protected:
   BorrowPipelineTest()
-      : server_time_(clock_, transport_, "https://a"),
+      : server_time_(clock_, transport_, {"https://a"}),
         pipeline_({.base_urls = {"https://a", "https://b"}}, transport_, server_time_,
                   {&api_key_, &signer_}, clock_) {}
 

@@ -115,7 +115,9 @@ class Fake:
         self.ledger = []
         self.signatures = []
         self.faults = []
-        self.received = {"borrow": 0, "time": 0, "records": 0}
+        # "borrow" counts complete borrow requests (body read); "borrow_started"
+        # also those cut off before their body arrived.
+        self.received = {"borrow": 0, "borrow_started": 0, "time": 0, "records": 0}
         self.rejections = []
         self.next_tran_id = self.args.first_tran_id
         self.weight_window = (0, 0)  # (minute, used weight)
@@ -318,28 +320,33 @@ def make_app(fake):
 
     @routes.post(BORROW_PATH)
     async def borrow(request):
-        fake.received["borrow"] += 1
+        fake.received["borrow_started"] += 1
         fault = fake.take_fault("borrow")
-        if fault and fault.get("delay_ms"):
-            await asyncio.sleep(fault["delay_ms"] / 1000)
         if fault and fault.get("reset") == "before_read":
             abort_connection(request)
             return web.Response()
         raw_body = (await request.read()).decode("latin-1")
+        fake.received["borrow"] += 1
+        # Like Binance, finish processing a request once it has arrived, even
+        # if the client hangs up meanwhile (aiohttp cancels the handler then).
+        return await asyncio.shield(process_borrow(request, raw_body, fault))
+
+    async def process_borrow(request, raw_body, fault):
+        if fault and fault.get("delay_ms"):
+            await asyncio.sleep(fault["delay_ms"] / 1000)
         try:
             params = fake.verify_signed(request, request.query_string, raw_body)
             weight = fake.use_weight(BORROW_WEIGHT)
             weight_header = {"X-SAPI-USED-UID-WEIGHT-1M": str(weight)}
             group, asset, amount_text, amount = fake.check_borrow_params(params)
-            executes = not fault or fault.get("execute", fault.get("reset") is None and
-                                              "status" not in fault and "body" not in fault
-                                              and not fault.get("html"))
+            injected = fault and ("status" in fault or "body" in fault or fault.get("html"))
+            executes = not fault or fault.get("execute", not (fault.get("reset") or injected))
             entry = fake.execute_borrow(group, asset, amount_text, amount, fault) \
                 if executes else None
             if fault and fault.get("reset"):
                 abort_connection(request)
                 return web.Response()
-            if fault and ("status" in fault or "body" in fault or fault.get("html")):
+            if injected:
                 response = fault_response(fault)
                 response.headers.update(weight_header)
                 return response

@@ -1,0 +1,370 @@
+// The real gateway binary, a real gRPC client and buf curl, over real sockets,
+// against the Binance fake over HTTPS. Every environment scans all gateway
+// output for the key, the secret and the signatures when it ends.
+#include <simdjson.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "gateway_env.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway::testing {
+namespace {
+
+using institutional_loan::v1::BorrowRequest;
+using institutional_loan::v1::BorrowResponse;
+
+struct Details {
+  google::rpc::ErrorInfo info;
+  google::rpc::BadRequest bad;
+  google::rpc::PreconditionFailure precondition;
+  google::rpc::RetryInfo retry;
+  bool has_retry = false;
+  bool has_precondition = false;
+};
+
+Details Decode(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  Details d;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  EXPECT_EQ(rpc.code(), static_cast<int>(status.error_code()));
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&d.info);
+    if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&d.bad);
+    if (any.Is<google::rpc::RetryInfo>()) d.has_retry = any.UnpackTo(&d.retry);
+    if (any.Is<google::rpc::PreconditionFailure>()) {
+      d.has_precondition = any.UnpackTo(&d.precondition);
+    }
+  }
+  return d;
+}
+
+class KeyTypeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KeyTypeTest, BorrowSucceedsAndIsInTheLedgerOnce) {
+  GatewayEnv env({.key_type = GetParam()});
+  BorrowResponse response;
+  BorrowRequest request = MakeBorrow(1001, "1000.5");
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  grpc::Status status = env.Borrow(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.amount(), "1000.5");
+  EXPECT_EQ(response.status(), institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
+  EXPECT_EQ(response.request_id(), "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  EXPECT_EQ(response.group_id(), 1001);
+  EXPECT_EQ(response.asset(), institutional_loan::v1::ASSET_USDT);
+  FakeState state = env.State();
+  ASSERT_EQ(state.borrows.size(), 1u);
+  EXPECT_EQ(state.borrows[0].tran_id, response.transaction_id());
+  EXPECT_EQ(state.borrows[0].amount, "1000.5");
+  EXPECT_EQ(state.received_borrow, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllThreeKeyTypes, KeyTypeTest,
+                         ::testing::Values("hmac", "rsa", "ed25519"),
+                         [](const auto& info) { return info.param; });
+
+TEST(BorrowIntegrationTest, BorrowLimitExceededArrivesWithAllItsDetails) {
+  GatewayEnv env;
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1002, "100.00000001"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  Details d = Decode(status);
+  EXPECT_EQ(d.info.reason(), "BORROW_LIMIT_EXCEEDED");
+  EXPECT_EQ(d.info.domain(), "loan-gateway");
+  EXPECT_EQ(d.info.metadata().at("binance_code"), "-27009");
+  EXPECT_EQ(d.info.metadata().at("http_status"), "400");
+  EXPECT_EQ(d.info.metadata().at("max_amount"), "100");
+  EXPECT_TRUE(absl::StrContains(d.info.metadata().at("binance_msg"), "maximum allowed limit"));
+  EXPECT_EQ(d.info.metadata().at("request_id").size(), 36u);
+  ASSERT_TRUE(d.has_precondition);
+  EXPECT_EQ(d.precondition.violations(0).subject(), "risk_unit/1002/USDT");
+  EXPECT_TRUE(env.State().borrows.empty());
+}
+
+TEST(BorrowIntegrationTest, EachBadFieldGetsABadRequestAndNothingReachesBinance) {
+  GatewayEnv env;
+  struct Case {
+    BorrowRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases;
+  for (const char* amount : {"", "0", "1e3", "-1", "+1", " 1", "1.123456789",
+                             "123456789012345678901", "1,5", "01"}) {
+    cases.push_back({MakeBorrow(1001, amount), "amount"});
+  }
+  cases.push_back({MakeBorrow(0, "1"), "group_id"});
+  cases.push_back({MakeBorrow(-7, "1"), "group_id"});
+  cases.push_back({MakeBorrow(1001, "1", institutional_loan::v1::ASSET_UNSPECIFIED), "asset"});
+  BorrowRequest bad_id = MakeBorrow(1001, "1");
+  bad_id.set_request_id("not-a-uuid");
+  cases.push_back({bad_id, "request_id"});
+  for (const Case& c : cases) {
+    BorrowResponse response;
+    grpc::Status status = env.Borrow(c.request, &response);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.request.ShortDebugString();
+    Details d = Decode(status);
+    EXPECT_EQ(d.info.reason(), "INVALID_REQUEST");
+    ASSERT_EQ(d.bad.field_violations_size(), 1) << c.request.ShortDebugString();
+    EXPECT_EQ(d.bad.field_violations(0).field(), c.field);
+  }
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 0) << "nothing may reach Binance";
+  EXPECT_TRUE(state.borrows.empty());
+}
+
+struct SuccessShape {
+  std::string name;
+  std::string fault;
+  std::string tran_id;
+};
+
+class SuccessShapeTest : public ::testing::TestWithParam<SuccessShape> {};
+
+TEST_P(SuccessShapeTest, EveryDigitOfTheIdSurvives) {
+  GatewayEnv env;
+  env.InjectFault(GetParam().fault);
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "12.34567891"), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.transaction_id(), GetParam().tran_id);
+  EXPECT_EQ(response.amount(), "12.34567891");
+  EXPECT_EQ(env.State().borrows.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DocumentedNumbersAndStrings, SuccessShapeTest,
+    ::testing::Values(
+        SuccessShape{"documented", R"({"success_style":"documented","tran_id":"9007199254740993"})",
+                     "9007199254740993"},
+        SuccessShape{"numbers", R"({"success_style":"numbers","tran_id":"18446744073709551617"})",
+                     "18446744073709551617"},
+        SuccessShape{"strings", R"({"success_style":"strings","tran_id":"9007199254740995"})",
+                     "9007199254740995"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(BorrowIntegrationTest, ServerErrorAfterExecutingIsUnknownAndNeverResent) {
+  GatewayEnv env;
+  env.InjectFault(R"({"status":503,"code":-1000,"msg":"internal","execute":true})");
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "5"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
+  Details d = Decode(status);
+  EXPECT_EQ(d.info.reason(), "BORROW_OUTCOME_UNKNOWN");
+  EXPECT_EQ(d.info.metadata().at("http_status"), "503");
+  EXPECT_FALSE(d.has_retry);
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 1);
+  EXPECT_EQ(state.borrows.size(), 1u) << "the borrow did happen: UNKNOWN, not failed";
+}
+
+TEST(BorrowIntegrationTest, ResetAfterExecutingIsUnknownEvenOnAReusedConnection) {
+  GatewayEnv env;
+  BorrowResponse response;
+  // First a normal borrow, so the next one rides a kept-alive connection: the
+  // case where libcurl would otherwise resend the request by itself.
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+  env.InjectFault(R"({"reset":"after_read","execute":true})");
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "2"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN) << status.error_message();
+  EXPECT_EQ(Decode(status).info.reason(), "BORROW_OUTCOME_UNKNOWN");
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 2) << "the gateway resent a borrow";
+  EXPECT_EQ(state.borrows.size(), 2u);
+}
+
+TEST(BorrowIntegrationTest, ResetBeforeTheRequestWasReadIsUnknownToo) {
+  GatewayEnv env;
+  env.InjectFault(R"({"reset":"before_read"})");
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "3"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
+  FakeState state = env.State();
+  // Headers arrived, the body never did: nothing could execute. (libcurl may
+  // retry the headers on a fresh connection; the gateway refuses to hand it
+  // the body again, so that retry cannot complete either.)
+  EXPECT_EQ(state.received_borrow, 0);
+  EXPECT_TRUE(state.borrows.empty());
+}
+
+TEST(BorrowIntegrationTest, TimeoutAfterSendingIsUnknownAndTheBorrowMayStillHappen) {
+  GatewayEnv env({.gateway_args = {"--upstream_timeout=1s"}});
+  env.InjectFault(R"({"delay_ms":2500})");
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "4"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_TRUE(absl::StrContains(Decode(status).info.metadata().at("transport_error"),
+                                "curl 28"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 1);
+  // The fake, like Binance, executes once its delay is over although the
+  // gateway stopped waiting: exactly what UNKNOWN warns about. Nothing was resent.
+  EXPECT_EQ(state.borrows.size(), 1u);
+}
+
+TEST(BorrowIntegrationTest, WafHtmlIsUnavailableBannedWithRetryInfo) {
+  GatewayEnv env;
+  env.InjectFault(R"({"status":403,"html":true})");
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "4"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  Details d = Decode(status);
+  EXPECT_EQ(d.info.reason(), "UPSTREAM_BANNED");
+  ASSERT_TRUE(d.has_retry);
+  EXPECT_EQ(d.retry.retry_delay().seconds(), 300);
+  EXPECT_TRUE(env.State().borrows.empty());
+}
+
+TEST(BorrowIntegrationTest, UnreadableSuccessIsUnknown) {
+  GatewayEnv env;
+  env.InjectFault(R"({"status":200,"body":"{\"status\":success}","execute":true})");
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "4"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(env.State().borrows.size(), 1u);
+}
+
+TEST(BorrowIntegrationTest, UnreachableFirstBaseUrlFallsThroughToTheNext) {
+  GatewayEnv env({.unreachable_first_url = true});
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(env.State().borrows.size(), 1u);
+}
+
+TEST(BorrowIntegrationTest, NoReachableUpstreamIsUnavailableUnreachable) {
+  GatewayEnv env({.only_unreachable_urls = true});
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
+  // The start-up clock sync failed too, so the gateway refuses to sign at all.
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Decode(status).info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(env.State().received_borrow, 0);
+}
+
+TEST(BorrowIntegrationTest, TimeEndpointDownAtStartRefusesToSign) {
+  GatewayEnv env({.faults_before_gateway = {R"({"endpoint":"time","status":500,"count":1000})"}});
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Decode(status).info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(env.State().received_borrow, 0);
+}
+
+TEST(BorrowIntegrationTest, SkewedBinanceClockIsFollowed) {
+  for (const char* skew : {"--skew-ms=30000", "--skew-ms=-30000"}) {
+    GatewayEnv env({.fake_args = {skew}});
+    BorrowResponse response;
+    grpc::Status status = env.Borrow(MakeBorrow(1001, "1"), &response);
+    EXPECT_TRUE(status.ok()) << skew << ": " << status.error_message();
+  }
+}
+
+// ---- buf curl: grpcurl's equivalent, through server reflection -------------
+
+std::string BufCurl(GatewayEnv& env, const std::string& method, const std::string& data,
+                    int* exit_code, std::string* err) {
+  std::vector<std::string> argv = {BUF_BINARY, "curl", "--protocol", "grpc",
+                                   "--http2-prior-knowledge"};
+  if (!data.empty()) {
+    argv.push_back("-d");
+    argv.push_back(data);
+  }
+  argv.push_back("http://" + env.target() + "/" + method);
+  CommandResult r = RunCommand(argv);
+  env.ScanAlso(r.out + r.err);
+  *exit_code = r.exit_code;
+  *err = r.err;
+  return r.out;
+}
+
+TEST(BufCurlTest, BorrowAndBorrowLimitThroughReflection) {
+  GatewayEnv env;
+  int code = 0;
+  std::string err;
+  const std::string ok =
+      BufCurl(env, "institutional_loan.v1.InstitutionalLoan/Borrow",
+              R"({"group_id":1001,"asset":"ASSET_USDC","amount":"250.25"})", &code, &err);
+  ASSERT_EQ(code, 0) << err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(ok);
+  EXPECT_EQ(std::string_view(doc["amount"]), "250.25");
+  EXPECT_EQ(std::string_view(doc["status"]), "BORROW_STATUS_SUCCEEDED");
+  EXPECT_EQ(std::string_view(doc["transactionId"]), env.State().borrows.at(0).tran_id);
+
+  BufCurl(env, "institutional_loan.v1.InstitutionalLoan/Borrow",
+          R"({"group_id":1002,"asset":"ASSET_USDT","amount":"1000"})", &code, &err);
+  EXPECT_NE(code, 0);
+  simdjson::dom::element error = parser.parse(err);
+  EXPECT_EQ(std::string_view(error["code"]), "failed_precondition");
+  bool saw_error_info = false, saw_precondition = false;
+  for (simdjson::dom::element detail : error["details"].get_array()) {
+    std::string raw;
+    std::string b64 = std::string(std::string_view(detail["value"]));
+    while (b64.size() % 4 != 0) b64.push_back('=');
+    ASSERT_TRUE(absl::Base64Unescape(b64, &raw));
+    if (std::string_view(detail["type"]) == "google.rpc.ErrorInfo") {
+      google::rpc::ErrorInfo info;
+      ASSERT_TRUE(info.ParseFromString(raw));
+      EXPECT_EQ(info.reason(), "BORROW_LIMIT_EXCEEDED");
+      EXPECT_EQ(info.metadata().at("binance_code"), "-27009");
+      EXPECT_EQ(info.metadata().at("max_amount"), "100");
+      saw_error_info = true;
+    }
+    if (std::string_view(detail["type"]) == "google.rpc.PreconditionFailure") {
+      saw_precondition = true;
+    }
+  }
+  EXPECT_TRUE(saw_error_info);
+  EXPECT_TRUE(saw_precondition);
+}
+
+TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
+  GatewayEnv env;
+  int code = 0;
+  std::string err;
+  const std::string health = BufCurl(env, "grpc.health.v1.Health/Check", "", &code, &err);
+  ASSERT_EQ(code, 0) << err;
+  EXPECT_TRUE(absl::StrContains(health, "SERVING"));
+  CommandResult list = RunCommand({BUF_BINARY, "curl", "--protocol", "grpc",
+                                   "--http2-prior-knowledge", "--list-methods",
+                                   "http://" + env.target()});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(absl::StrContains(list.out, "institutional_loan.v1.InstitutionalLoan/Borrow"));
+  EXPECT_TRUE(absl::StrContains(list.out, "grpc.health.v1.Health/Check"));
+}
+
+// ---- loanctl, as the demo uses it -------------------------------------------
+
+TEST(LoanctlTest, ExitCodesAndOutput) {
+  GatewayEnv env;
+  CommandResult ok = RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow",
+                                 "--group", "1001", "--asset", "usdt", "--amount", "10"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(absl::StrContains(ok.out, "transaction_id: "));
+  CommandResult limit = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
+                                    "borrow", "--group", "1002", "--asset", "USDT",
+                                    "--amount", "1000"});
+  EXPECT_EQ(limit.exit_code, 4);
+  EXPECT_TRUE(absl::StrContains(limit.out, "\"reason\":\"BORROW_LIMIT_EXCEEDED\""));
+  CommandResult bad = RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow",
+                                  "--group", "1001", "--asset", "BTC", "--amount", "1"});
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(bad.err, "bad field asset"));
+  env.ScanAlso(ok.out + ok.err + limit.out + limit.err + bad.out + bad.err);
+}
+
+TEST(GatewayProcessTest, StopsCleanlyOnSigterm) {
+  GatewayEnv env;
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+  const int status = env.StopGateway();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "\"event\":\"stopped\""));
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing

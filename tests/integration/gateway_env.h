@@ -1,0 +1,89 @@
+#ifndef LOAN_GATEWAY_TESTS_INTEGRATION_GATEWAY_ENV_H_
+#define LOAN_GATEWAY_TESTS_INTEGRATION_GATEWAY_ENV_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "child_process.h"
+#include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+
+namespace loan_gateway::testing {
+
+struct EnvOptions {
+  std::string key_type = "ed25519";       // hmac | rsa | ed25519
+  std::vector<std::string> fake_args;     // Extra flags for the fake.
+  std::vector<std::string> gateway_args;  // Extra flags for the gateway.
+  bool unreachable_first_url = false;     // Put a dead base URL before the fake.
+  bool only_unreachable_urls = false;     // No reachable upstream at all.
+  std::vector<std::string> faults_before_gateway;  // Queued before the gateway starts.
+};
+
+struct LedgerEntry {
+  std::string tran_id;
+  int64_t group_id = 0;
+  std::string asset;
+  std::string amount;
+};
+
+struct FakeState {
+  std::vector<LedgerEntry> borrows;
+  int64_t received_borrow = 0;
+  int64_t received_time = 0;
+  std::vector<std::string> signatures;
+};
+
+// A real Binance fake (HTTPS, CA made at start-up, fresh keys made with the
+// openssl command line) and a real loan-gateway binary talking to it. On
+// destruction every byte the gateway printed is scanned for the API key, the
+// secret and every signature the fake accepted.
+class GatewayEnv {
+ public:
+  explicit GatewayEnv(EnvOptions options = {});
+  ~GatewayEnv();
+
+  grpc::Status Borrow(const institutional_loan::v1::BorrowRequest& request,
+                      institutional_loan::v1::BorrowResponse* response,
+                      std::chrono::milliseconds deadline = std::chrono::seconds(15));
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+
+  FakeState State();
+  void InjectFault(const std::string& json);
+  std::string FakeRequest(const std::string& path, const std::string& post_json = "");
+
+  // Extra output (e.g. of a CLI) to include in the secret scan.
+  void ScanAlso(const std::string& output) { extra_output_ += output; }
+  std::string GatewayLog() const { return ReadWholeFile(dir_ + "/gateway.log"); }
+  // Stops the gateway with SIGTERM; returns its exit status.
+  int StopGateway();
+
+  const std::string& target() const { return target_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  void MakeKeys(const std::string& key_type);
+  void StartFake(const EnvOptions& options);
+  void StartGateway(const EnvOptions& options);
+  void ScanForSecrets();
+
+  std::string dir_;
+  std::string api_key_;
+  std::string secret_text_;  // HMAC secret or private key PEM.
+  std::string fake_url_;
+  std::string target_;
+  std::string extra_output_;
+  std::unique_ptr<ChildProcess> fake_;
+  std::unique_ptr<ChildProcess> gateway_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+institutional_loan::v1::BorrowRequest MakeBorrow(int64_t group, const std::string& amount,
+                                                 institutional_loan::v1::Asset asset =
+                                                     institutional_loan::v1::ASSET_USDT);
+
+}  // namespace loan_gateway::testing
+
+#endif  // LOAN_GATEWAY_TESTS_INTEGRATION_GATEWAY_ENV_H_
