@@ -23,11 +23,22 @@ std::string Quote(const std::string& text) {
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+  static const char* kNames[] = {"OK",
+                                 "CANCELLED",
+                                 "UNKNOWN",
+                                 "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND",
+                                 "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED",
+                                 "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION",
+                                 "ABORTED",
+                                 "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED",
+                                 "INTERNAL",
+                                 "UNAVAILABLE",
+                                 "DATA_LOSS",
                                  "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
@@ -52,11 +63,14 @@ ErrorReport DecodeError(const grpc::Status& status) {
       r.domain = info.domain();
       r.metadata.insert(info.metadata().begin(), info.metadata().end());
     } else if (any.UnpackTo(&bad)) {
-      for (const auto& v : bad.field_violations()) r.bad_fields.emplace_back(v.field(), v.description());
+      for (const auto& v : bad.field_violations())
+        r.bad_fields.emplace_back(v.field(), v.description());
     } else if (any.UnpackTo(&pre)) {
-      for (const auto& v : pre.violations()) r.preconditions.push_back(v.description());
+      for (const auto& v : pre.violations())
+        r.preconditions.push_back(v.description());
     } else if (any.UnpackTo(&quota)) {
-      for (const auto& v : quota.violations()) r.quota.push_back(v.description());
+      for (const auto& v : quota.violations())
+        r.quota.push_back(v.description());
     } else if (any.UnpackTo(&retry)) {
       r.retry_after_seconds =
           retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
@@ -91,29 +105,34 @@ int ExitCodeFor(const ErrorReport& report) {
 }
 
 std::string FormatHuman(const ErrorReport& r) {
-  std::string out = absl::StrCat("error: ", CodeName(r.code),
-                                 r.reason.empty() ? "" : absl::StrCat(" / ", r.reason), "\n",
-                                 "  ", r.message, "\n");
+  std::string out =
+      absl::StrCat("error: ", CodeName(r.code),
+                   r.reason.empty() ? "" : absl::StrCat(" / ", r.reason), "\n",
+                   "  ", r.message, "\n");
   for (const auto& [field, why] : r.bad_fields) {
     absl::StrAppend(&out, "  bad field ", field, ": ", why, "\n");
   }
-  for (const auto& d : r.preconditions) absl::StrAppend(&out, "  precondition: ", d, "\n");
+  for (const auto& d : r.preconditions)
+    absl::StrAppend(&out, "  precondition: ", d, "\n");
   for (const auto& d : r.quota) absl::StrAppend(&out, "  quota: ", d, "\n");
   if (r.retry_after_seconds) {
     absl::StrAppend(&out, "  retry after: ", *r.retry_after_seconds, " s\n");
   }
-  for (const auto& [key, value] : r.metadata) absl::StrAppend(&out, "  ", key, ": ", value, "\n");
+  for (const auto& [key, value] : r.metadata)
+    absl::StrAppend(&out, "  ", key, ": ", value, "\n");
   if (r.code == grpc::StatusCode::UNKNOWN) {
-    absl::StrAppend(&out, "  the borrow may or may not have happened: do NOT resend it; "
-                          "look it up by its request_id\n");
+    absl::StrAppend(
+        &out,
+        "  the borrow may or may not have happened: do NOT resend it; "
+        "look it up by its request_id\n");
   }
   return out;
 }
 
 std::string FormatJson(const ErrorReport& r) {
-  std::string out = absl::StrCat("{\"code\":", Quote(CodeName(r.code)),
-                                 ",\"reason\":", Quote(r.reason), ",\"message\":", Quote(r.message),
-                                 ",\"metadata\":{");
+  std::string out = absl::StrCat(
+      "{\"code\":", Quote(CodeName(r.code)), ",\"reason\":", Quote(r.reason),
+      ",\"message\":", Quote(r.message), ",\"metadata\":{");
   bool first = true;
   for (const auto& [key, value] : r.metadata) {
     absl::StrAppend(&out, first ? "" : ",", Quote(key), ":", Quote(value));
@@ -122,12 +141,13 @@ std::string FormatJson(const ErrorReport& r) {
   absl::StrAppend(&out, "},\"bad_fields\":[");
   first = true;
   for (const auto& [field, why] : r.bad_fields) {
-    absl::StrAppend(&out, first ? "" : ",", "{\"field\":", Quote(field), ",\"description\":",
-                    Quote(why), "}");
+    absl::StrAppend(&out, first ? "" : ",", "{\"field\":", Quote(field),
+                    ",\"description\":", Quote(why), "}");
     first = false;
   }
   absl::StrAppend(&out, "]");
-  if (r.retry_after_seconds) absl::StrAppend(&out, ",\"retry_after_seconds\":", *r.retry_after_seconds);
+  if (r.retry_after_seconds)
+    absl::StrAppend(&out, ",\"retry_after_seconds\":", *r.retry_after_seconds);
   return out + "}";
 }
 

@@ -19,8 +19,8 @@ struct ErrorReport {
   std::string domain;
   std::map<std::string, std::string> metadata;
   std::vector<std::pair<std::string, std::string>> bad_fields;  // field, why
-  std::vector<std::string> preconditions;                      // descriptions
-  std::vector<std::string> quota;                              // descriptions
+  std::vector<std::string> preconditions;                       // descriptions
+  std::vector<std::string> quota;                               // descriptions
   std::optional<double> retry_after_seconds;
 };
 

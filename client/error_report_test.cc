@@ -17,7 +17,8 @@ grpc::Status LimitError() {
   (*info.mutable_metadata())["max_amount"] = "50000";
   rpc.add_details()->PackFrom(info);
   google::rpc::PreconditionFailure pre;
-  pre.add_violations()->set_description("requested 60000 USDT exceeds the maximum allowed 50000");
+  pre.add_violations()->set_description(
+      "requested 60000 USDT exceeds the maximum allowed 50000");
   rpc.add_details()->PackFrom(pre);
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, rpc.message(),
                       rpc.SerializeAsString());
@@ -30,7 +31,8 @@ TEST(DecodeErrorTest, ReadsEveryDetail) {
   ASSERT_EQ(r.preconditions.size(), 1u);
   EXPECT_EQ(ExitCodeFor(r), 4);
   EXPECT_NE(FormatHuman(r).find("max_amount: 50000"), std::string::npos);
-  EXPECT_NE(FormatJson(r).find("\"reason\":\"BORROW_LIMIT_EXCEEDED\""), std::string::npos);
+  EXPECT_NE(FormatJson(r).find("\"reason\":\"BORROW_LIMIT_EXCEEDED\""),
+            std::string::npos);
 }
 
 TEST(ExitCodeForTest, OneCodePerClass) {
@@ -44,7 +46,8 @@ TEST(ExitCodeForTest, OneCodePerClass) {
 }
 
 TEST(DecodeErrorTest, SurvivesMissingDetails) {
-  ErrorReport r = DecodeError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
+  ErrorReport r =
+      DecodeError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
   EXPECT_EQ(r.message, "down");
   EXPECT_TRUE(r.reason.empty());
 }

@@ -1,6 +1,6 @@
 // loanctl: a command-line client for loan-gateway.
-//   loanctl --target 127.0.0.1:50051 borrow --group 1001 --asset USDT --amount 1000.5
-//   loanctl --target 127.0.0.1:50051 health
+//   loanctl --target 127.0.0.1:50051 borrow --group 1001 --asset USDT --amount
+//   1000.5 loanctl --target 127.0.0.1:50051 health
 // Exit codes: 0 ok, 3 invalid argument, 4 failed precondition (e.g. borrow
 // limit), 5 outcome unknown, 6 unavailable, 7 rate limited, 8 aborted,
 // 9 not found, 10 internal, 1 other.
@@ -24,7 +24,8 @@ institutional_loan::v1::Asset ParseAsset(std::string name) {
   name = absl::AsciiStrToUpper(name);
   if (name == "USDT") return institutional_loan::v1::ASSET_USDT;
   if (name == "USDC") return institutional_loan::v1::ASSET_USDC;
-  return institutional_loan::v1::ASSET_UNSPECIFIED;  // The gateway names the field.
+  return institutional_loan::v1::ASSET_UNSPECIFIED;  // The gateway names the
+                                                     // field.
 }
 
 int ReportError(const grpc::Status& status, bool json) {
@@ -54,25 +55,33 @@ int main(int argc, char** argv) {
   CLI::App* borrow = app.add_subcommand("borrow", "borrow for a risk unit");
   borrow->add_option("--group", group, "risk unit (groupId)")->required();
   borrow->add_option("--asset", asset, "USDT or USDC")->required();
-  borrow->add_option("--amount", amount, "exact decimal amount, e.g. 1000.5")->required();
-  borrow->add_option("--request-id", request_id, "idempotency key (UUID); generated if empty");
-  CLI::App* health = app.add_subcommand("health", "ask grpc.health.v1 whether it serves");
+  borrow->add_option("--amount", amount, "exact decimal amount, e.g. 1000.5")
+      ->required();
+  borrow->add_option("--request-id", request_id,
+                     "idempotency key (UUID); generated if empty");
+  CLI::App* health =
+      app.add_subcommand("health", "ask grpc.health.v1 whether it serves");
   CLI11_PARSE(app, argc, argv);
 
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
   if (*health) {
     grpc::health::v1::HealthCheckRequest request;
     grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status =
-        grpc::health::v1::Health::NewStub(channel)->Check(&context, request, &response);
+    grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+        &context, request, &response);
     if (!status.ok()) return ReportError(status, json);
     const std::string state =
-        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+            response.status());
     std::cout << (json ? "{\"status\":\"" + state + "\"}" : state) << "\n";
-    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 6;
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+               ? 0
+               : 6;
   }
   BorrowRequest request;
   request.set_group_id(group);
@@ -81,12 +90,13 @@ int main(int argc, char** argv) {
   request.set_request_id(request_id);
   BorrowResponse response;
   grpc::Status status =
-      institutional_loan::v1::InstitutionalLoan::NewStub(channel)->Borrow(&context, request,
-                                                                          &response);
+      institutional_loan::v1::InstitutionalLoan::NewStub(channel)->Borrow(
+          &context, request, &response);
   if (!status.ok()) return ReportError(status, json);
   if (json) {
-    std::cout << "{\"transaction_id\":\"" << response.transaction_id() << "\",\"amount\":\""
-              << response.amount() << "\",\"request_id\":\"" << response.request_id()
+    std::cout << "{\"transaction_id\":\"" << response.transaction_id()
+              << "\",\"amount\":\"" << response.amount()
+              << "\",\"request_id\":\"" << response.request_id()
               << "\",\"group_id\":" << response.group_id() << "}\n";
   } else {
     std::cout << "borrowed " << response.amount() << " "

@@ -23,22 +23,29 @@
 #include "service/loan_service.h"
 #include "sign/signer.h"
 
-ABSL_FLAG(bool, print_error_table, false, "print the error contract as Markdown and exit");
+ABSL_FLAG(bool, print_error_table, false,
+          "print the error contract as Markdown and exit");
 
 namespace loan_gateway {
 namespace {
 
 int Fail(absl::string_view what, const absl::Status& status) {
-  LogLine("error", "startup_failed").Str("step", what).Str("error", status.ToString()).Emit();
+  LogLine("error", "startup_failed")
+      .Str("step", what)
+      .Str("error", status.ToString())
+      .Emit();
   return 2;
 }
 
 // Keeps the Binance server-time offset fresh until `stop` is notified.
-void ResyncLoop(ServerTime& server_time, absl::Duration every, absl::Notification& stop) {
+void ResyncLoop(ServerTime& server_time, absl::Duration every,
+                absl::Notification& stop) {
   while (!stop.WaitForNotificationWithTimeout(every)) {
     absl::Status synced = server_time.Sync(absl::Seconds(5));
     if (!synced.ok()) {
-      LogLine("warn", "server_time_sync_failed").Str("error", synced.ToString()).Emit();
+      LogLine("warn", "server_time_sync_failed")
+          .Str("error", synced.ToString())
+          .Emit();
     }
   }
 }
@@ -47,7 +54,8 @@ int Run(const GatewayConfig& config) {
   LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
   absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
   if (!api_key.ok()) return Fail("api_key_file", api_key.status());
-  absl::StatusOr<Secret> private_key = Secret::FromFile(config.private_key_file);
+  absl::StatusOr<Secret> private_key =
+      Secret::FromFile(config.private_key_file);
   if (!private_key.ok()) return Fail("private_key_file", private_key.status());
   absl::StatusOr<std::unique_ptr<Signer>> signer =
       MakeSigner(config.key_type, *std::move(private_key));
@@ -68,14 +76,16 @@ int Run(const GatewayConfig& config) {
         .Emit();
   }
   absl::Notification stop_resync;
-  std::thread resync([&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
+  std::thread resync(
+      [&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
 
-  BorrowPipeline pipeline({.base_urls = config.upstream_base_urls,
-                           .recv_window_ms = config.recv_window_ms,
-                           .upstream_timeout = config.upstream_timeout,
-                           .max_clock_uncertainty = config.max_clock_uncertainty},
-                          transport, server_time,
-                          {.api_key = &*api_key, .signer = signer->get()}, clock);
+  BorrowPipeline pipeline(
+      {.base_urls = config.upstream_base_urls,
+       .recv_window_ms = config.recv_window_ms,
+       .upstream_timeout = config.upstream_timeout,
+       .max_clock_uncertainty = config.max_clock_uncertainty},
+      transport, server_time, {.api_key = &*api_key, .signer = signer->get()},
+      clock);
   LoanService service(pipeline);
 
   // Link grpc.health.v1's descriptors so reflection can describe Health.
@@ -84,14 +94,17 @@ int Run(const GatewayConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
-    return Fail("listen", absl::UnavailableError("cannot listen on " + config.listen));
+    return Fail("listen",
+                absl::UnavailableError("cannot listen on " + config.listen));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
-  if (!config.port_file.empty()) std::ofstream(config.port_file) << port << "\n";
+  if (!config.port_file.empty())
+    std::ofstream(config.port_file) << port << "\n";
   LogLine("info", "listening").Int("port", port).Emit();
 
   sigset_t signals;
@@ -122,15 +135,18 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   loan_gateway::InitJsonLog();
-  if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv); !env.ok()) {
+  if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
+      !env.ok()) {
     return loan_gateway::Fail("environment", env);
   }
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_print_error_table)) {
-    std::fputs(loan_gateway::binance::RenderErrorTableMarkdown().c_str(), stdout);
+    std::fputs(loan_gateway::binance::RenderErrorTableMarkdown().c_str(),
+               stdout);
     return 0;
   }
-  absl::StatusOr<loan_gateway::GatewayConfig> config = loan_gateway::LoadGatewayConfig();
+  absl::StatusOr<loan_gateway::GatewayConfig> config =
+      loan_gateway::LoadGatewayConfig();
   if (!config.ok()) return loan_gateway::Fail("config", config.status());
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const int code = loan_gateway::Run(*config);

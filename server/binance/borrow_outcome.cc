@@ -18,14 +18,16 @@ std::optional<absl::Duration> RetryAfterHeader(const HttpResult& result) {
   return absl::Seconds(seconds);
 }
 
-const ErrorRule& RuleForRejection(long http_status, const std::optional<BinanceError>& error) {
+const ErrorRule& RuleForRejection(long http_status,
+                                  const std::optional<BinanceError>& error) {
   if (error) {
     if (const ErrorRule* rule = RuleForBinanceCode(error->code)) return *rule;
     if (error->code <= -1100 && error->code >= -1131) {
       return RuleForTransport(kParameterCodeEvent);
     }
   }
-  if (http_status >= 400 && http_status < 500) return RuleForTransport(kOther4xxEvent);
+  if (http_status >= 400 && http_status < 500)
+    return RuleForTransport(kOther4xxEvent);
   return RuleForTransport(kOtherStatusEvent);
 }
 
@@ -34,16 +36,19 @@ std::string Describe(const ErrorRule& rule, const HttpResult& result,
   if (rule.outcome == OutcomeClass::kUnknown) {
     return absl::StrCat(
         "the borrow may or may not have been executed (",
-        result.delivery == Delivery::kCompleted ? absl::StrCat("HTTP ", result.status)
-                                                : result.error,
+        result.delivery == Delivery::kCompleted
+            ? absl::StrCat("HTTP ", result.status)
+            : result.error,
         error ? absl::StrCat(", Binance code ", error->code) : "",
         "); do not resend it: look it up by request_id");
   }
   if (result.delivery == Delivery::kNotSent) {
-    return absl::StrCat("Binance unreachable, nothing was sent: ", result.error);
+    return absl::StrCat("Binance unreachable, nothing was sent: ",
+                        result.error);
   }
   if (error) {
-    return absl::StrCat("Binance rejected the borrow: ", error->code, " ", error->msg);
+    return absl::StrCat("Binance rejected the borrow: ", error->code, " ",
+                        error->msg);
   }
   return absl::StrCat("Binance rejected the borrow with HTTP ", result.status);
 }
@@ -55,7 +60,8 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
                           std::optional<absl::Duration> retry_after,
                           absl::string_view extra_subject,
                           absl::string_view extra_description) {
-  absl::Status status = errors::MakeError(rule.code, message, rule.reason, metadata);
+  absl::Status status =
+      errors::MakeError(rule.code, message, rule.reason, metadata);
   // RetryInfo only where the contract says waiting helps (never on UNKNOWN),
   // from Retry-After when Binance sent one.
   if (!rule.retry_after) {
@@ -81,7 +87,8 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
   return status;
 }
 
-BorrowOutcome ClassifyBorrowResult(const HttpResult& result, const ValidBorrow& borrow) {
+BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
+                                   const ValidBorrow& borrow) {
   BorrowOutcome out;
   out.http_status = result.delivery == Delivery::kCompleted ? result.status : 0;
   std::optional<BinanceError> error;
@@ -111,23 +118,26 @@ BorrowOutcome ClassifyBorrowResult(const HttpResult& result, const ValidBorrow& 
       {"asset", borrow.asset_name},
       {"amount", borrow.amount.text()},
       {"outcome", std::string(OutcomeClassName(rule->outcome))}};
-  if (out.http_status != 0) metadata["http_status"] = absl::StrCat(out.http_status);
+  if (out.http_status != 0)
+    metadata["http_status"] = absl::StrCat(out.http_status);
   if (error) {
     metadata["binance_code"] = absl::StrCat(error->code);
     metadata["binance_msg"] = error->msg;
   }
   if (!result.error.empty()) metadata["transport_error"] = result.error;
-  std::string subject = absl::StrCat("risk_unit/", borrow.group_id, "/", borrow.asset_name);
+  std::string subject =
+      absl::StrCat("risk_unit/", borrow.group_id, "/", borrow.asset_name);
   std::string description = error ? error->msg : Describe(*rule, result, error);
   if (rule->reason == absl::string_view("BORROW_LIMIT_EXCEEDED") && error) {
     if (std::optional<std::string> max = ExtractMaxAmount(error->msg)) {
       metadata["max_amount"] = *max;
       description = absl::StrCat("requested ", borrow.amount.text(), " ",
-                                 borrow.asset_name, " exceeds the maximum allowed ",
-                                 *max);
+                                 borrow.asset_name,
+                                 " exceeds the maximum allowed ", *max);
     }
   }
-  if (rule->extra == ExtraDetail::kQuotaFailure) subject = "binance_credit_account_rate_limit";
+  if (rule->extra == ExtraDetail::kQuotaFailure)
+    subject = "binance_credit_account_rate_limit";
   out.outcome = rule->outcome;
   out.reason = std::string(rule->reason);
   out.error = ErrorForRule(*rule, Describe(*rule, result, error), metadata,

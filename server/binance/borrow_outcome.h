@@ -25,7 +25,8 @@ struct BorrowOutcome {
 
 // Classifies an HTTP exchange with the error table. Only the table decides;
 // 5XX is UNKNOWN whatever its body says.
-BorrowOutcome ClassifyBorrowResult(const HttpResult& result, const ValidBorrow& borrow);
+BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
+                                   const ValidBorrow& borrow);
 
 // The error for a row, with ErrorInfo (metadata filled in), RetryInfo and the
 // row's extra detail. Also used for refusals decided before sending.

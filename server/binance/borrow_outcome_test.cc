@@ -29,7 +29,9 @@ google::rpc::ErrorInfo Info(const BorrowOutcome& o) {
 
 TEST(ClassifyBorrowResultTest, DocumentedSuccessShape) {
   BorrowOutcome o = ClassifyBorrowResult(
-      Completed(200, R"({"transactionId":9007199254740993,"amount":60000,"status":success})"),
+      Completed(
+          200,
+          R"({"transactionId":9007199254740993,"amount":60000,"status":success})"),
       Borrow());
   ASSERT_EQ(o.outcome, OutcomeClass::kSucceeded);
   EXPECT_EQ(o.receipt->transaction_id, "9007199254740993");
@@ -38,8 +40,10 @@ TEST(ClassifyBorrowResultTest, DocumentedSuccessShape) {
 
 TEST(ClassifyBorrowResultTest, BorrowLimitExceededCarriesEveryDetail) {
   BorrowOutcome o = ClassifyBorrowResult(
-      Completed(400, R"({"code":-27009,"msg":"The requested borrow amount exceeds the )"
-                     R"(maximum allowed limit. Max borrowable amount: 50000 USDT"})"),
+      Completed(
+          400,
+          R"({"code":-27009,"msg":"The requested borrow amount exceeds the )"
+          R"(maximum allowed limit. Max borrowable amount: 50000 USDT"})"),
       Borrow());
   EXPECT_EQ(o.outcome, OutcomeClass::kRejected);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kFailedPrecondition);
@@ -49,19 +53,22 @@ TEST(ClassifyBorrowResultTest, BorrowLimitExceededCarriesEveryDetail) {
   EXPECT_EQ(info.metadata().at("binance_code"), "-27009");
   EXPECT_EQ(info.metadata().at("http_status"), "400");
   EXPECT_EQ(info.metadata().at("max_amount"), "50000");
-  EXPECT_NE(info.metadata().at("binance_msg").find("maximum allowed limit"), std::string::npos);
+  EXPECT_NE(info.metadata().at("binance_msg").find("maximum allowed limit"),
+            std::string::npos);
   google::rpc::PreconditionFailure failure;
   ASSERT_TRUE(errors::GetDetail(o.error, &failure));
   ASSERT_EQ(failure.violations_size(), 1);
   EXPECT_EQ(failure.violations(0).subject(), "risk_unit/1001/USDT");
-  EXPECT_NE(failure.violations(0).description().find("50000"), std::string::npos);
+  EXPECT_NE(failure.violations(0).description().find("50000"),
+            std::string::npos);
   google::rpc::RetryInfo retry;
   EXPECT_FALSE(errors::GetDetail(o.error, &retry));
 }
 
 TEST(ClassifyBorrowResultTest, ServerErrorIsUnknownWhateverTheBody) {
   BorrowOutcome o = ClassifyBorrowResult(
-      Completed(503, R"({"code":-27009,"msg":"x"})", {{"retry-after", "5"}}), Borrow());
+      Completed(503, R"({"code":-27009,"msg":"x"})", {{"retry-after", "5"}}),
+      Borrow());
   EXPECT_EQ(o.outcome, OutcomeClass::kUnknown);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(Info(o).reason(), "BORROW_OUTCOME_UNKNOWN");
@@ -73,7 +80,8 @@ TEST(ClassifyBorrowResultTest, TransportFaults) {
   HttpResult maybe;
   maybe.delivery = Delivery::kMaybeSent;
   maybe.error = "Operation timed out (curl 28)";
-  EXPECT_EQ(ClassifyBorrowResult(maybe, Borrow()).error.code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(ClassifyBorrowResult(maybe, Borrow()).error.code(),
+            absl::StatusCode::kUnknown);
   HttpResult unsent;
   unsent.delivery = Delivery::kNotSent;
   unsent.error = "Couldn't connect to server (curl 7)";
@@ -83,7 +91,8 @@ TEST(ClassifyBorrowResultTest, TransportFaults) {
 }
 
 TEST(ClassifyBorrowResultTest, UnreadableSuccessIsUnknown) {
-  for (const char* body : {"", "{}", "<html></html>", R"({"transactionId":null})"}) {
+  for (const char* body :
+       {"", "{}", "<html></html>", R"({"transactionId":null})"}) {
     BorrowOutcome o = ClassifyBorrowResult(Completed(200, body), Borrow());
     EXPECT_EQ(o.outcome, OutcomeClass::kUnknown) << body;
     EXPECT_EQ(o.error.code(), absl::StatusCode::kUnknown);
@@ -92,7 +101,8 @@ TEST(ClassifyBorrowResultTest, UnreadableSuccessIsUnknown) {
 
 TEST(ClassifyBorrowResultTest, RateLimitUsesRetryAfter) {
   BorrowOutcome o = ClassifyBorrowResult(
-      Completed(429, R"({"code":-1003,"msg":"Too many requests"})", {{"retry-after", "17"}}),
+      Completed(429, R"({"code":-1003,"msg":"Too many requests"})",
+                {{"retry-after", "17"}}),
       Borrow());
   EXPECT_EQ(o.error.code(), absl::StatusCode::kResourceExhausted);
   google::rpc::RetryInfo retry;
@@ -103,7 +113,8 @@ TEST(ClassifyBorrowResultTest, RateLimitUsesRetryAfter) {
 }
 
 TEST(ClassifyBorrowResultTest, WafHtmlIsABanNotACrash) {
-  BorrowOutcome o = ClassifyBorrowResult(Completed(403, "<html>403 ERROR</html>"), Borrow());
+  BorrowOutcome o =
+      ClassifyBorrowResult(Completed(403, "<html>403 ERROR</html>"), Borrow());
   EXPECT_EQ(o.outcome, OutcomeClass::kRejected);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Info(o).reason(), "UPSTREAM_BANNED");
@@ -114,11 +125,12 @@ TEST(ClassifyBorrowResultTest, WafHtmlIsABanNotACrash) {
 
 TEST(ClassifyBorrowResultTest, UnlistedCodesKeepTheCode) {
   BorrowOutcome param = ClassifyBorrowResult(
-      Completed(400, R"({"code":-1105,"msg":"Parameter was empty."})"), Borrow());
+      Completed(400, R"({"code":-1105,"msg":"Parameter was empty."})"),
+      Borrow());
   EXPECT_EQ(param.error.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Info(param).reason(), "BINANCE_ERROR");
-  BorrowOutcome other =
-      ClassifyBorrowResult(Completed(400, R"({"code":-27023,"msg":"failed"})"), Borrow());
+  BorrowOutcome other = ClassifyBorrowResult(
+      Completed(400, R"({"code":-27023,"msg":"failed"})"), Borrow());
   EXPECT_EQ(other.error.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Info(other).metadata().at("binance_code"), "-27023");
 }

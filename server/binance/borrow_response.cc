@@ -32,8 +32,8 @@ bool ReadScalarText(od::value value, std::string* out, bool* was_number) {
   }
   if (type == od::json_type::number) {
     const std::string_view token = value.raw_json_token();
-    *out = std::string(
-        absl::StripAsciiWhitespace(absl::string_view(token.data(), token.size())));
+    *out = std::string(absl::StripAsciiWhitespace(
+        absl::string_view(token.data(), token.size())));
     *was_number = true;
     return true;
   }
@@ -43,8 +43,9 @@ bool ReadScalarText(od::value value, std::string* out, bool* was_number) {
 bool IsTransactionId(absl::string_view id, bool was_number) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    const bool ok = was_number ? absl::ascii_isdigit(static_cast<unsigned char>(c))
-                               : IsWordChar(c) || c == '-';
+    const bool ok = was_number
+                        ? absl::ascii_isdigit(static_cast<unsigned char>(c))
+                        : IsWordChar(c) || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -114,7 +115,8 @@ absl::StatusOr<BorrowReceipt> ParseBorrowReceipt(absl::string_view body) {
     if (key == "transactionId") {
       if (!ReadScalarText(value, &text, &was_number) ||
           !IsTransactionId(text, was_number)) {
-        return absl::DataLossError("borrow answer has an unreadable transaction id");
+        return absl::DataLossError(
+            "borrow answer has an unreadable transaction id");
       }
       receipt.transaction_id = text;
       have_id = true;
@@ -129,7 +131,8 @@ absl::StatusOr<BorrowReceipt> ParseBorrowReceipt(absl::string_view body) {
       }
     }
   }
-  if (!have_id) return absl::DataLossError("borrow answer has no transaction id");
+  if (!have_id)
+    return absl::DataLossError("borrow answer has no transaction id");
   if (!status.empty() && !absl::EqualsIgnoreCase(status, "success")) {
     return absl::DataLossError("borrow answer status is not success");
   }
@@ -161,7 +164,8 @@ std::optional<BinanceError> ParseBinanceError(absl::string_view body) {
                   absl::SimpleAtoi(text, &error.code);
     } else if (key == "msg") {
       std::string_view msg;
-      if (value.get_string().get(msg) == simdjson::SUCCESS) error.msg = std::string(msg);
+      if (value.get_string().get(msg) == simdjson::SUCCESS)
+        error.msg = std::string(msg);
     }
   }
   if (!have_code) return std::nullopt;
@@ -177,8 +181,9 @@ std::optional<std::string> ExtractMaxAmount(absl::string_view msg) {
       continue;
     }
     size_t j = i;
-    while (j < msg.size() && (absl::ascii_isdigit(static_cast<unsigned char>(msg[j])) ||
-                              msg[j] == '.')) {
+    while (j < msg.size() &&
+           (absl::ascii_isdigit(static_cast<unsigned char>(msg[j])) ||
+            msg[j] == '.')) {
       ++j;
     }
     absl::string_view token = absl::StripSuffix(msg.substr(i, j - i), ".");

@@ -21,15 +21,17 @@ const ErrorRule kTable[] = {
     {M::kTransport, kMaybeSentEvent, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
      "timeout or reset after the request may have been sent"},
-    {M::kHttpClass, 5, O::kUnknown, StatusCode::kUnknown, "BORROW_OUTCOME_UNKNOWN",
-     X::kNone, kNoRetry, "HTTP 5XX, whatever the body"},
+    {M::kHttpClass, 5, O::kUnknown, StatusCode::kUnknown,
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     "HTTP 5XX, whatever the body"},
     {M::kHttpStatus, 429, O::kRejected, StatusCode::kResourceExhausted,
      "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
      "HTTP 429 (RetryInfo from Retry-After)"},
-    {M::kHttpStatus, 418, O::kRejected, StatusCode::kUnavailable, "UPSTREAM_BANNED",
-     X::kNone, absl::Seconds(120), "HTTP 418 IP ban (RetryInfo from Retry-After)"},
-    {M::kHttpStatus, 403, O::kRejected, StatusCode::kUnavailable, "UPSTREAM_BANNED",
-     X::kNone, absl::Seconds(300), "HTTP 403 WAF block"},
+    {M::kHttpStatus, 418, O::kRejected, StatusCode::kUnavailable,
+     "UPSTREAM_BANNED", X::kNone, absl::Seconds(120),
+     "HTTP 418 IP ban (RetryInfo from Retry-After)"},
+    {M::kHttpStatus, 403, O::kRejected, StatusCode::kUnavailable,
+     "UPSTREAM_BANNED", X::kNone, absl::Seconds(300), "HTTP 403 WAF block"},
     {M::kTransport, kUnreadable2xxEvent, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
      "HTTP 2XX without a readable transaction id"},
@@ -37,7 +39,8 @@ const ErrorRule kTable[] = {
      "BORROW_LIMIT_EXCEEDED", X::kPreconditionFailure, kNoRetry,
      "amount exceeds the maximum allowed limit"},
     {M::kBinanceCode, -27012, O::kRejected, StatusCode::kFailedPrecondition,
-     "INSUFFICIENT_MARGIN", X::kPreconditionFailure, kNoRetry, "insufficient margin"},
+     "INSUFFICIENT_MARGIN", X::kPreconditionFailure, kNoRetry,
+     "insufficient margin"},
     {M::kBinanceCode, -27020, O::kRejected, StatusCode::kFailedPrecondition,
      "LTV_TOO_HIGH", X::kPreconditionFailure, kNoRetry, "LTV too high"},
     {M::kBinanceCode, -27024, O::kRejected, StatusCode::kFailedPrecondition,
@@ -62,12 +65,13 @@ const ErrorRule kTable[] = {
     {M::kBinanceCode, -1003, O::kRejected, StatusCode::kResourceExhausted,
      "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
      "too many requests"},
-    {M::kBinanceCode, -1021, O::kRejected, StatusCode::kUnavailable, "CLOCK_SKEW",
-     X::kNone, absl::Seconds(1), "timestamp outside recvWindow"},
+    {M::kBinanceCode, -1021, O::kRejected, StatusCode::kUnavailable,
+     "CLOCK_SKEW", X::kNone, absl::Seconds(1), "timestamp outside recvWindow"},
     {M::kBinanceCode, -1022, O::kRejected, StatusCode::kInternal,
      "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "signature rejected"},
     {M::kBinanceCode, -2014, O::kRejected, StatusCode::kInternal,
-     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "API key format invalid"},
+     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry,
+     "API key format invalid"},
     {M::kBinanceCode, -2015, O::kRejected, StatusCode::kInternal,
      "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry,
      "key, IP or permission rejected"},
@@ -76,7 +80,8 @@ const ErrorRule kTable[] = {
     {M::kBinanceCode, -1000, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unknown error at Binance"},
     {M::kBinanceCode, -1001, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance internal disconnect"},
+     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     "Binance internal disconnect"},
     {M::kBinanceCode, -1006, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unexpected response"},
     {M::kBinanceCode, -1007, O::kUnknown, StatusCode::kUnknown,
@@ -92,11 +97,12 @@ const ErrorRule kTable[] = {
     {M::kBinanceCode, -27031, O::kRejected, StatusCode::kFailedPrecondition,
      "BINANCE_ERROR", X::kPreconditionFailure, absl::Seconds(120),
      "2-minute block after adding collateral"},
-    {M::kFallback, kParameterCodeEvent, O::kRejected, StatusCode::kInvalidArgument,
-     "BINANCE_ERROR", X::kNone, kNoRetry, "other parameter code -1100..-1131"},
-    {M::kFallback, kOther4xxEvent, O::kRejected, StatusCode::kFailedPrecondition,
-     "BINANCE_ERROR", X::kPreconditionFailure, kNoRetry,
-     "any other Binance code or 4XX (code kept in metadata)"},
+    {M::kFallback, kParameterCodeEvent, O::kRejected,
+     StatusCode::kInvalidArgument, "BINANCE_ERROR", X::kNone, kNoRetry,
+     "other parameter code -1100..-1131"},
+    {M::kFallback, kOther4xxEvent, O::kRejected,
+     StatusCode::kFailedPrecondition, "BINANCE_ERROR", X::kPreconditionFailure,
+     kNoRetry, "any other Binance code or 4XX (code kept in metadata)"},
     {M::kFallback, kOtherStatusEvent, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
      "1XX/3XX or any other unexpected HTTP status"},
@@ -141,7 +147,8 @@ const ErrorRule& RuleForTransport(TransportEvent event) {
 }
 
 const ErrorRule* RuleForHttpStatus(long http_status) {
-  if (const ErrorRule* rule = Find(M::kHttpStatus, static_cast<int>(http_status))) {
+  if (const ErrorRule* rule =
+          Find(M::kHttpStatus, static_cast<int>(http_status))) {
     return rule;
   }
   return Find(M::kHttpClass, static_cast<int>(http_status / 100));
@@ -154,17 +161,20 @@ const ErrorRule* RuleForBinanceCode(int64_t code) {
 
 std::string RenderErrorTableMarkdown() {
   std::string out =
-      "| situation | outcome | gRPC code | reason | extra details | RetryInfo |\n"
+      "| situation | outcome | gRPC code | reason | extra details | RetryInfo "
+      "|\n"
       "|---|---|---|---|---|---|\n";
   for (const ErrorRule& rule : kTable) {
-    const char* extra = rule.extra == X::kPreconditionFailure ? "PreconditionFailure"
-                        : rule.extra == X::kQuotaFailure      ? "QuotaFailure"
-                                                              : "";
-    absl::StrAppend(&out, "| ", Situation(rule), " | ", OutcomeClassName(rule.outcome),
-                    " | ", absl::StatusCodeToString(rule.code), " | `", rule.reason,
-                    "` | ", extra, " | ",
-                    rule.retry_after ? absl::FormatDuration(*rule.retry_after) : "",
-                    " |\n");
+    const char* extra = rule.extra == X::kPreconditionFailure
+                            ? "PreconditionFailure"
+                        : rule.extra == X::kQuotaFailure ? "QuotaFailure"
+                                                         : "";
+    absl::StrAppend(
+        &out, "| ", Situation(rule), " | ", OutcomeClassName(rule.outcome),
+        " | ", absl::StatusCodeToString(rule.code), " | `", rule.reason, "` | ",
+        extra, " | ",
+        rule.retry_after ? absl::FormatDuration(*rule.retry_after) : "",
+        " |\n");
   }
   return out;
 }

@@ -4,9 +4,9 @@
 #include <optional>
 #include <span>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace loan_gateway::binance {
@@ -26,33 +26,40 @@ enum class ExtraDetail { kNone, kPreconditionFailure, kQuotaFailure };
 // code, an HTTP status (or a whole HTTP class such as 5XX), or a transport
 // event; `ErrorTable()` lists them in the order they are tried.
 struct ErrorRule {
-  enum class Match { kTransport, kHttpStatus, kHttpClass, kBinanceCode, kFallback };
+  enum class Match {
+    kTransport,
+    kHttpStatus,
+    kHttpClass,
+    kBinanceCode,
+    kFallback
+  };
   Match match;
   int value;  // The code, status, class digit, or transport event below.
   OutcomeClass outcome;
   absl::StatusCode code;
   absl::string_view reason;
   ExtraDetail extra;
-  std::optional<absl::Duration> retry_after;  // RetryInfo default, if waiting helps.
-  absl::string_view situation;                 // For the README table.
+  std::optional<absl::Duration>
+      retry_after;              // RetryInfo default, if waiting helps.
+  absl::string_view situation;  // For the README table.
 };
 
 // Transport events and fallbacks, as ErrorRule::value.
 enum TransportEvent : int {
-  kNotSentEvent = 1,       // DNS/connect/TLS failure before any byte left.
-  kMaybeSentEvent = 2,     // Timeout or reset after the request may have left.
-  kUnreadable2xxEvent = 3, // A 2XX without a readable transaction id.
-  kParameterCodeEvent = 4, // Unlisted -1100..-1131 parameter code.
-  kOther4xxEvent = 5,      // Any other 4XX.
-  kOtherStatusEvent = 6,   // 1XX/3XX: nothing Binance documents.
+  kNotSentEvent = 1,        // DNS/connect/TLS failure before any byte left.
+  kMaybeSentEvent = 2,      // Timeout or reset after the request may have left.
+  kUnreadable2xxEvent = 3,  // A 2XX without a readable transaction id.
+  kParameterCodeEvent = 4,  // Unlisted -1100..-1131 parameter code.
+  kOther4xxEvent = 5,       // Any other 4XX.
+  kOtherStatusEvent = 6,    // 1XX/3XX: nothing Binance documents.
 };
 
 std::span<const ErrorRule> ErrorTable();
 
 // The row for a Binance code, an HTTP status, or an event.
 const ErrorRule& RuleForTransport(TransportEvent event);
-const ErrorRule* RuleForHttpStatus(long http_status);   // nullptr: no row.
-const ErrorRule* RuleForBinanceCode(int64_t code);      // nullptr: no row.
+const ErrorRule* RuleForHttpStatus(long http_status);  // nullptr: no row.
+const ErrorRule* RuleForBinanceCode(int64_t code);     // nullptr: no row.
 
 // The table as the Markdown the README shows (one row per ErrorRule).
 std::string RenderErrorTableMarkdown();

@@ -13,7 +13,8 @@ namespace {
 
 TEST(ErrorTableTest, HoldsTheContractRows) {
   EXPECT_EQ(RuleForBinanceCode(-27009)->reason, "BORROW_LIMIT_EXCEEDED");
-  EXPECT_EQ(RuleForBinanceCode(-27009)->code, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RuleForBinanceCode(-27009)->code,
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(RuleForBinanceCode(-27001)->code, absl::StatusCode::kNotFound);
   EXPECT_EQ(RuleForBinanceCode(-1022)->code, absl::StatusCode::kInternal);
   EXPECT_EQ(RuleForBinanceCode(-27025)->code, absl::StatusCode::kAborted);
@@ -29,10 +30,12 @@ TEST(ErrorTableTest, HoldsTheContractRows) {
 // UNKNOWN, and UNKNOWN is never UNAVAILABLE (callers resend on UNAVAILABLE).
 TEST(ErrorTableTest, MaybeExecutedIsAlwaysUnknownAndNeverRetryable) {
   for (long status : {500, 502, 503, 504, 599}) {
-    EXPECT_EQ(RuleForHttpStatus(status)->code, absl::StatusCode::kUnknown) << status;
+    EXPECT_EQ(RuleForHttpStatus(status)->code, absl::StatusCode::kUnknown)
+        << status;
   }
   for (int code : {-1000, -1001, -1006, -1007, -3000}) {
-    EXPECT_EQ(RuleForBinanceCode(code)->outcome, OutcomeClass::kUnknown) << code;
+    EXPECT_EQ(RuleForBinanceCode(code)->outcome, OutcomeClass::kUnknown)
+        << code;
   }
   for (const ErrorRule& rule : ErrorTable()) {
     if (rule.outcome == OutcomeClass::kUnknown) {
@@ -44,7 +47,8 @@ TEST(ErrorTableTest, MaybeExecutedIsAlwaysUnknownAndNeverRetryable) {
     EXPECT_FALSE(rule.reason.empty());
   }
   EXPECT_EQ(RuleForTransport(kMaybeSentEvent).code, absl::StatusCode::kUnknown);
-  EXPECT_EQ(RuleForTransport(kNotSentEvent).code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(RuleForTransport(kNotSentEvent).code,
+            absl::StatusCode::kUnavailable);
 }
 
 TEST(ErrorTableTest, EachBinanceCodeHasOneRow) {
@@ -71,7 +75,8 @@ TEST(ErrorTableTest, ReadmeShowsTheSameTable) {
   ASSERT_NE(pipe, nullptr);
   std::string printed;
   char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) printed.append(buffer, n);
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe))
+    printed.append(buffer, n);
   EXPECT_EQ(pclose(pipe), 0);
   EXPECT_EQ(printed, table);
 }

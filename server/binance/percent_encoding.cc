@@ -10,7 +10,8 @@ std::string PercentEncode(absl::string_view raw) {
   out.reserve(raw.size());
   for (char c : raw) {
     const auto byte = static_cast<unsigned char>(c);
-    if (absl::ascii_isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~') {
+    if (absl::ascii_isalnum(byte) || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
       out.push_back(c);
     } else {
       out.push_back('%');

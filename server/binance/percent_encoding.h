@@ -2,9 +2,10 @@
 #define LOAN_GATEWAY_SERVER_BINANCE_PERCENT_ENCODING_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace loan_gateway::binance {
 
@@ -13,7 +14,8 @@ namespace loan_gateway::binance {
 std::string PercentEncode(absl::string_view raw);
 
 // name=value pairs joined with '&', names and values percent-encoded.
-std::string EncodeParams(const std::vector<std::pair<std::string, std::string>>& params);
+std::string EncodeParams(
+    const std::vector<std::pair<std::string, std::string>>& params);
 
 }  // namespace loan_gateway::binance
 

@@ -6,9 +6,11 @@
 namespace loan_gateway::binance {
 
 absl::StatusOr<HttpRequest> BuildSignedRequest(
-    HttpRequest::Method method, const std::string& base_url, const std::string& path,
-    std::vector<std::pair<std::string, std::string>> params, int64_t timestamp_ms,
-    int64_t recv_window_ms, const Credentials& credentials) {
+    HttpRequest::Method method, const std::string& base_url,
+    const std::string& path,
+    std::vector<std::pair<std::string, std::string>> params,
+    int64_t timestamp_ms, int64_t recv_window_ms,
+    const Credentials& credentials) {
   params.emplace_back("recvWindow", absl::StrCat(recv_window_ms));
   params.emplace_back("timestamp", absl::StrCat(timestamp_ms));
   const std::string payload = EncodeParams(params);

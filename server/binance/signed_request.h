@@ -28,9 +28,11 @@ struct Credentials {
 // (its URL holds no secret); a GET as the query string, so a GET's URL must
 // never be logged.
 absl::StatusOr<HttpRequest> BuildSignedRequest(
-    HttpRequest::Method method, const std::string& base_url, const std::string& path,
-    std::vector<std::pair<std::string, std::string>> params, int64_t timestamp_ms,
-    int64_t recv_window_ms, const Credentials& credentials);
+    HttpRequest::Method method, const std::string& base_url,
+    const std::string& path,
+    std::vector<std::pair<std::string, std::string>> params,
+    int64_t timestamp_ms, int64_t recv_window_ms,
+    const Credentials& credentials);
 
 // The signed POST /sapi/v1/margin/loan-group/borrow for a validated borrow.
 absl::StatusOr<HttpRequest> BuildBorrowRequest(const ValidBorrow& borrow,

@@ -33,7 +33,8 @@ absl::Status ServerTime::Sync(absl::Duration timeout) {
   return last;
 }
 
-absl::Status ServerTime::SyncWith(const std::string& base_url, absl::Duration timeout) {
+absl::Status ServerTime::SyncWith(const std::string& base_url,
+                                  absl::Duration timeout) {
   HttpRequest request;
   request.url = base_url + "/api/v3/time";
   request.timeout = timeout;
@@ -47,24 +48,26 @@ absl::Status ServerTime::SyncWith(const std::string& base_url, absl::Duration ti
   done.WaitForNotification();
   const absl::Time received = clock_.Now();
   if (result.delivery != Delivery::kCompleted || result.status != 200) {
-    return absl::UnavailableError(
-        absl::StrCat("server time unavailable: ",
-                     result.error.empty() ? absl::StrCat("HTTP ", result.status)
-                                          : result.error));
+    return absl::UnavailableError(absl::StrCat(
+        "server time unavailable: ", result.error.empty()
+                                         ? absl::StrCat("HTTP ", result.status)
+                                         : result.error));
   }
   absl::StatusOr<int64_t> server_ms = ParseServerTime(result.body);
   if (!server_ms.ok()) return server_ms.status();
   const absl::Duration half_trip = (received - sent) / 2;
   const absl::Time midpoint = sent + half_trip;
   absl::MutexLock lock(&mu_);
-  offset_ = Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
+  offset_ =
+      Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
   return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> ServerTime::NowMs() const {
   absl::MutexLock lock(&mu_);
   if (!offset_) {
-    return absl::FailedPreconditionError("Binance server time is not known yet");
+    return absl::FailedPreconditionError(
+        "Binance server time is not known yet");
   }
   return absl::ToUnixMillis(clock_.Now() + offset_->offset);
 }

@@ -16,7 +16,8 @@ class ManualClock : public Clock {
 class CannedTransport : public HttpTransport {
  public:
   explicit CannedTransport(ManualClock& clock) : clock_(clock) {}
-  void Send(HttpRequest request, std::function<void(HttpResult)> done) override {
+  void Send(HttpRequest request,
+            std::function<void(HttpResult)> done) override {
     urls.push_back(request.url);
     clock_.now += round_trip;
     done(result);
@@ -34,11 +35,17 @@ TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
   CannedTransport transport(clock);
   // Binance is 2500 ms ahead at the midpoint of the 40 ms round trip.
   const int64_t server_ms = absl::ToUnixMillis(clock.now) + 20 + 2500;
-  transport.result = {Delivery::kCompleted, 200, {}, absl::StrCat("{\"serverTime\":", server_ms, "}"), "", {}};
+  transport.result = {Delivery::kCompleted,
+                      200,
+                      {},
+                      absl::StrCat("{\"serverTime\":", server_ms, "}"),
+                      "",
+                      {}};
   ServerTime time(clock, transport, {"https://fake"});
   EXPECT_FALSE(time.NowMs().ok()) << "unknown before the first sync";
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
-  EXPECT_EQ(transport.urls, std::vector<std::string>{"https://fake/api/v3/time"});
+  EXPECT_EQ(transport.urls,
+            std::vector<std::string>{"https://fake/api/v3/time"});
   EXPECT_EQ(time.offset()->offset, absl::Milliseconds(2500));
   EXPECT_EQ(time.offset()->uncertainty, absl::Milliseconds(20));
   EXPECT_EQ(*time.NowMs(), absl::ToUnixMillis(clock.now) + 2500);
@@ -47,7 +54,8 @@ TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
 TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffset) {
   ManualClock clock;
   CannedTransport transport(clock);
-  transport.result = {Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000020})", "", {}};
+  transport.result = {
+      Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000020})", "", {}};
   ServerTime time(clock, transport, {"https://fake"});
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
   transport.result = {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}};
@@ -58,7 +66,8 @@ TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffset) {
 }
 
 TEST(ParseServerTimeTest, ReadsTheField) {
-  EXPECT_EQ(*ParseServerTime(R"({"serverTime": 1499827319559})"), 1499827319559);
+  EXPECT_EQ(*ParseServerTime(R"({"serverTime": 1499827319559})"),
+            1499827319559);
   EXPECT_FALSE(ParseServerTime(R"({"serverTime":"x"})").ok());
   EXPECT_FALSE(ParseServerTime("").ok());
   EXPECT_FALSE(ParseServerTime(R"({"time":1})").ok());

@@ -9,12 +9,16 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address host:port (port 0 picks one)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address host:port (port 0 picks one)");
 ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file");
 ABSL_FLAG(std::string, upstream_base_urls, "https://api.binance.com",
-          "comma-separated Binance base URLs; the next is tried only when nothing was sent");
-ABSL_FLAG(std::string, upstream_ca_file, "", "CA bundle for the upstream (empty: system CAs)");
-ABSL_FLAG(std::string, key_type, "ed25519", "credit account key type: hmac, rsa or ed25519");
+          "comma-separated Binance base URLs; the next is tried only when "
+          "nothing was sent");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "CA bundle for the upstream (empty: system CAs)");
+ABSL_FLAG(std::string, key_type, "ed25519",
+          "credit account key type: hmac, rsa or ed25519");
 ABSL_FLAG(std::string, api_key_file, "", "file holding the Binance API key");
 ABSL_FLAG(std::string, private_key_file, "",
           "file holding the HMAC secret or the PKCS#8 PEM private key");
@@ -23,17 +27,24 @@ ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(10),
           "how long to wait for Binance's answer to a borrow");
 ABSL_FLAG(absl::Duration, time_sync_interval, absl::Seconds(30),
           "how often to re-read Binance's server time");
-ABSL_FLAG(absl::Duration, max_clock_uncertainty, absl::Milliseconds(1000),
-          "refuse to sign when the server-time offset is less certain than this");
+ABSL_FLAG(
+    absl::Duration, max_clock_uncertainty, absl::Milliseconds(1000),
+    "refuse to sign when the server-time offset is less certain than this");
 
 namespace loan_gateway {
 namespace {
 
-constexpr const char* kGatewayFlags[] = {
-    "listen",           "port_file",      "upstream_base_urls",
-    "upstream_ca_file", "key_type",       "api_key_file",
-    "private_key_file", "recv_window_ms", "upstream_timeout",
-    "time_sync_interval", "max_clock_uncertainty"};
+constexpr const char* kGatewayFlags[] = {"listen",
+                                         "port_file",
+                                         "upstream_base_urls",
+                                         "upstream_ca_file",
+                                         "key_type",
+                                         "api_key_file",
+                                         "private_key_file",
+                                         "recv_window_ms",
+                                         "upstream_timeout",
+                                         "time_sync_interval",
+                                         "max_clock_uncertainty"};
 
 }  // namespace
 
@@ -54,17 +65,21 @@ absl::Status ApplyEnvironmentToFlags(
 
 std::string GatewayConfig::RedactedDump() const {
   return absl::StrCat(
-      "listen=", listen, " upstream_base_urls=", absl::StrJoin(upstream_base_urls, ","),
-      " upstream_ca_file=", upstream_ca_file.empty() ? "(system)" : upstream_ca_file,
+      "listen=", listen,
+      " upstream_base_urls=", absl::StrJoin(upstream_base_urls, ","),
+      " upstream_ca_file=",
+      upstream_ca_file.empty() ? "(system)" : upstream_ca_file,
       " key_type=", KeyTypeName(key_type), " api_key_file=", api_key_file,
-      " private_key_file=", private_key_file, " recv_window_ms=", recv_window_ms,
+      " private_key_file=", private_key_file,
+      " recv_window_ms=", recv_window_ms,
       " upstream_timeout=", absl::FormatDuration(upstream_timeout),
       " time_sync_interval=", absl::FormatDuration(time_sync_interval),
       " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty));
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
-  if (c.api_key_file.empty()) return absl::InvalidArgumentError("--api_key_file is required");
+  if (c.api_key_file.empty())
+    return absl::InvalidArgumentError("--api_key_file is required");
   if (c.private_key_file.empty()) {
     return absl::InvalidArgumentError("--private_key_file is required");
   }
@@ -75,11 +90,14 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
     return absl::InvalidArgumentError("--upstream_base_urls is empty");
   }
   for (const std::string& url : c.upstream_base_urls) {
-    if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
-      return absl::InvalidArgumentError("upstream base URLs must start with https://");
+    if (!absl::StartsWith(url, "https://") &&
+        !absl::StartsWith(url, "http://")) {
+      return absl::InvalidArgumentError(
+          "upstream base URLs must start with https://");
     }
     if (absl::EndsWith(url, "/")) {
-      return absl::InvalidArgumentError("upstream base URLs must not end with '/'");
+      return absl::InvalidArgumentError(
+          "upstream base URLs must not end with '/'");
     }
   }
   if (c.upstream_timeout <= absl::ZeroDuration()) {
@@ -92,10 +110,11 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   GatewayConfig c;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.port_file = absl::GetFlag(FLAGS_port_file);
-  c.upstream_base_urls = absl::StrSplit(absl::GetFlag(FLAGS_upstream_base_urls), ',',
-                                        absl::SkipWhitespace());
+  c.upstream_base_urls = absl::StrSplit(absl::GetFlag(FLAGS_upstream_base_urls),
+                                        ',', absl::SkipWhitespace());
   c.upstream_ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
-  absl::StatusOr<KeyType> key_type = ParseKeyType(absl::GetFlag(FLAGS_key_type));
+  absl::StatusOr<KeyType> key_type =
+      ParseKeyType(absl::GetFlag(FLAGS_key_type));
   if (!key_type.ok()) return key_type.status();
   c.key_type = *key_type;
   c.api_key_file = absl::GetFlag(FLAGS_api_key_file);

@@ -16,7 +16,8 @@ TEST(GatewayConfigTest, EnvironmentFillsFlags) {
       {"LOAN_GATEWAY_PRIVATE_KEY_FILE", "/run/secrets/private_key.pem"},
       {"LOAN_GATEWAY_KEY_TYPE", "rsa"},
       {"LOAN_GATEWAY_RECV_WINDOW_MS", "7000"},
-      {"LOAN_GATEWAY_UPSTREAM_BASE_URLS", "https://api.binance.com,https://api-gcp.binance.com"},
+      {"LOAN_GATEWAY_UPSTREAM_BASE_URLS",
+       "https://api.binance.com,https://api-gcp.binance.com"},
       {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"}};
   ASSERT_TRUE(ApplyEnvironmentToFlags([&](const char* name) -> const char* {
                 auto it = env.find(name);
@@ -30,13 +31,15 @@ TEST(GatewayConfigTest, EnvironmentFillsFlags) {
   EXPECT_EQ(config->upstream_base_urls.size(), 2u);
   EXPECT_EQ(config->upstream_timeout, absl::Milliseconds(2500));
   const std::string dump = config->RedactedDump();
-  EXPECT_TRUE(absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
+  EXPECT_TRUE(
+      absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
 }
 
 TEST(GatewayConfigTest, BadEnvironmentValueIsNamed) {
   absl::FlagSaver restore;
   absl::Status s = ApplyEnvironmentToFlags([](const char* name) -> const char* {
-    return std::string(name) == "LOAN_GATEWAY_RECV_WINDOW_MS" ? "soon" : nullptr;
+    return std::string(name) == "LOAN_GATEWAY_RECV_WINDOW_MS" ? "soon"
+                                                              : nullptr;
   });
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(absl::StrContains(s.message(), "LOAN_GATEWAY_RECV_WINDOW_MS"));

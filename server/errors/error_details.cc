@@ -20,12 +20,14 @@ absl::Status MakeError(absl::StatusCode code, absl::string_view message,
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
   info.set_domain(kDomain);
-  for (const auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
+  for (const auto& [key, value] : metadata)
+    (*info.mutable_metadata())[key] = value;
   AttachDetail(status, info);
   return status;
 }
 
-void AttachDetail(absl::Status& status, const google::protobuf::Message& detail) {
+void AttachDetail(absl::Status& status,
+                  const google::protobuf::Message& detail) {
   status.SetPayload(TypeUrlOf(detail), absl::Cord(detail.SerializeAsString()));
 }
 
@@ -33,18 +35,20 @@ void AttachRetryInfo(absl::Status& status, absl::Duration delay) {
   google::rpc::RetryInfo retry;
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(delay));
   retry.mutable_retry_delay()->set_seconds(ms / 1000);
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                         1000000);
   AttachDetail(status, retry);
 }
 
 std::vector<google::protobuf::Any> AllDetails(const absl::Status& status) {
   std::vector<google::protobuf::Any> details;
-  status.ForEachPayload([&](absl::string_view type_url, const absl::Cord& value) {
-    google::protobuf::Any any;
-    any.set_type_url(std::string(type_url));
-    any.set_value(std::string(value));
-    details.push_back(std::move(any));
-  });
+  status.ForEachPayload(
+      [&](absl::string_view type_url, const absl::Cord& value) {
+        google::protobuf::Any any;
+        any.set_type_url(std::string(type_url));
+        any.set_value(std::string(value));
+        details.push_back(std::move(any));
+      });
   const std::string error_info_url = TypeUrlOf(google::rpc::ErrorInfo());
   std::sort(details.begin(), details.end(), [&](const auto& a, const auto& b) {
     const bool a_first = a.type_url() == error_info_url;
@@ -59,7 +63,8 @@ void AddErrorMetadata(absl::Status& status,
                       const std::map<std::string, std::string>& metadata) {
   google::rpc::ErrorInfo info;
   if (!GetDetail(status, &info)) info.set_domain(kDomain);
-  for (const auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
+  for (const auto& [key, value] : metadata)
+    (*info.mutable_metadata())[key] = value;
   AttachDetail(status, info);
 }
 

@@ -25,7 +25,8 @@ absl::Status MakeError(absl::StatusCode code, absl::string_view message,
                        const std::map<std::string, std::string>& metadata = {});
 
 // Attaches `detail` (replacing a detail of the same type).
-void AttachDetail(absl::Status& status, const google::protobuf::Message& detail);
+void AttachDetail(absl::Status& status,
+                  const google::protobuf::Message& detail);
 
 // Attaches a RetryInfo with `delay`.
 void AttachRetryInfo(absl::Status& status, absl::Duration delay);

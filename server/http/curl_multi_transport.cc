@@ -131,10 +131,12 @@ void CurlMultiTransport::StartPending() {
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+    curl_easy_setopt(
+        easy, CURLOPT_TIMEOUT_MS,
+        static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
+    curl_easy_setopt(
+        easy, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -181,9 +183,10 @@ void CurlMultiTransport::Complete(Transfer* t, CURLcode code) {
     r.delivery = t->request_left || code == CURLE_SEND_FAIL_REWIND
                      ? Delivery::kMaybeSent
                      : Delivery::kNotSent;
-    r.error = t->body_too_large ? "response body too large"
-                                : absl::StrCat(curl_easy_strerror(code), " (curl ",
-                                               static_cast<int>(code), ")");
+    r.error = t->body_too_large
+                  ? "response body too large"
+                  : absl::StrCat(curl_easy_strerror(code), " (curl ",
+                                 static_cast<int>(code), ")");
     r.body.clear();
   }
   curl_multi_remove_handle(multi_, t->easy);
@@ -220,7 +223,8 @@ void CurlMultiTransport::Loop() {
   StartPending();  // Queued before the stop: complete them below as unsent.
   while (!active.empty()) {
     auto* t = static_cast<Transfer*>(*active.begin());
-    Complete(t, t->request_left ? CURLE_ABORTED_BY_CALLBACK : CURLE_COULDNT_CONNECT);
+    Complete(
+        t, t->request_left ? CURLE_ABORTED_BY_CALLBACK : CURLE_COULDNT_CONNECT);
   }
   active_transfers = nullptr;
 }

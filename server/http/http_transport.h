@@ -13,9 +13,9 @@ namespace loan_gateway {
 struct HttpRequest {
   enum class Method { kGet, kPost };
   Method method = Method::kGet;
-  std::string url;                   // Never contains secrets: params go in `body`.
+  std::string url;  // Never contains secrets: params go in `body`.
   std::vector<std::string> headers;  // "Name: value".
-  std::string body;                  // For POST: application/x-www-form-urlencoded.
+  std::string body;  // For POST: application/x-www-form-urlencoded.
   absl::Duration timeout = absl::Seconds(10);
 };
 
@@ -29,7 +29,7 @@ enum class Delivery {
 
 struct HttpResult {
   Delivery delivery = Delivery::kMaybeSent;
-  long status = 0;  // HTTP status when kCompleted.
+  long status = 0;                             // HTTP status when kCompleted.
   std::map<std::string, std::string> headers;  // Lowercased names.
   std::string body;
   std::string error;  // Transport error text (never holds the request).
@@ -41,7 +41,8 @@ struct HttpResult {
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
-  virtual void Send(HttpRequest request, std::function<void(HttpResult)> done) = 0;
+  virtual void Send(HttpRequest request,
+                    std::function<void(HttpResult)> done) = 0;
 };
 
 }  // namespace loan_gateway

@@ -48,10 +48,12 @@ std::string JsonQuote(absl::string_view text) {
   return out;
 }
 
-LogLine::LogLine(absl::string_view level, absl::string_view event) : level_(level) {
+LogLine::LogLine(absl::string_view level, absl::string_view event)
+    : level_(level) {
   json_ = absl::StrCat(
       "{\"ts\":",
-      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
+      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                 absl::UTCTimeZone())),
       ",\"level\":", JsonQuote(level), ",\"event\":", JsonQuote(event));
 }
 

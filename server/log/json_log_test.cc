@@ -13,11 +13,15 @@ TEST(JsonQuoteTest, EscapesWhatJsonRequires) {
 
 TEST(LogLineTest, BuildsOneJsonObject) {
   LogLine line("info", "borrow");
-  line.Str("request_id", "r\"1").Int("group_id", 7).Ms("total_ms", absl::Microseconds(1500));
+  line.Str("request_id", "r\"1")
+      .Int("group_id", 7)
+      .Ms("total_ms", absl::Microseconds(1500));
   const std::string& json = line.json();
   EXPECT_EQ(json.find('\n'), std::string::npos);
-  EXPECT_NE(json.find(R"("event":"borrow","request_id":"r\"1","group_id":7,"total_ms":1.500)"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find(
+          R"("event":"borrow","request_id":"r\"1","group_id":7,"total_ms":1.500)"),
+      std::string::npos)
       << json;
 }
 

@@ -29,9 +29,11 @@ struct BorrowPipeline::Call {
   std::string transport_error;
 };
 
-BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options, HttpTransport& transport,
+BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
+                               HttpTransport& transport,
                                const ServerTime& server_time,
-                               binance::Credentials credentials, const Clock& clock)
+                               binance::Credentials credentials,
+                               const Clock& clock)
     : options_(std::move(options)),
       transport_(transport),
       server_time_(server_time),
@@ -42,7 +44,8 @@ absl::Status BorrowPipeline::CheckClock() const {
   std::optional<ServerTime::Offset> offset = server_time_.offset();
   std::string problem;
   if (!offset) {
-    problem = "Binance server time is unknown (GET /api/v3/time has not answered)";
+    problem =
+        "Binance server time is unknown (GET /api/v3/time has not answered)";
   } else if (offset->uncertainty > options_.max_clock_uncertainty) {
     problem = absl::StrCat("Binance server time is too uncertain (+/-",
                            absl::FormatDuration(offset->uncertainty), ")");
@@ -50,11 +53,13 @@ absl::Status BorrowPipeline::CheckClock() const {
     return absl::OkStatus();
   }
   const binance::ErrorRule* rule = binance::RuleForBinanceCode(-1021);
-  return binance::ErrorForRule(*rule, absl::StrCat(problem, "; nothing was sent"),
+  return binance::ErrorForRule(*rule,
+                               absl::StrCat(problem, "; nothing was sent"),
                                {{"outcome", "REJECTED"}}, std::nullopt, "", "");
 }
 
-void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller, Done done) {
+void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
+                            Done done) {
   auto call = std::make_shared<Call>();
   call->caller = std::move(caller);
   call->done = std::move(done);
@@ -64,7 +69,8 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller, Do
   absl::StatusOr<ValidBorrow> borrow = ValidateBorrowRequest(request);
   if (!borrow.ok()) {
     call->reason = "INVALID_REQUEST";
-    // An invalid caller-given id is echoed as given, so the caller can match it.
+    // An invalid caller-given id is echoed as given, so the caller can match
+    // it.
     if (!request.request_id().empty()) {
       call->request_id = request.request_id().substr(0, 128);
     }
@@ -83,52 +89,57 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller, Do
 void BorrowPipeline::Send(std::shared_ptr<Call> call) {
   absl::StatusOr<int64_t> now_ms = server_time_.NowMs();
   absl::StatusOr<HttpRequest> request =
-      now_ms.ok() ? binance::BuildBorrowRequest(*call->borrow,
-                                                options_.base_urls[call->base_url_index],
-                                                *now_ms, options_.recv_window_ms,
-                                                credentials_)
+      now_ms.ok() ? binance::BuildBorrowRequest(
+                        *call->borrow, options_.base_urls[call->base_url_index],
+                        *now_ms, options_.recv_window_ms, credentials_)
                   : absl::StatusOr<HttpRequest>(now_ms.status());
   if (!request.ok()) {
     call->reason = "SIGNING_FAILED";
-    Finish(call, errors::MakeError(absl::StatusCode::kInternal,
-                                   "the gateway could not sign the request; nothing was sent",
-                                   "SIGNING_FAILED", {{"outcome", "REJECTED"}}));
+    Finish(call, errors::MakeError(
+                     absl::StatusCode::kInternal,
+                     "the gateway could not sign the request; nothing was sent",
+                     "SIGNING_FAILED", {{"outcome", "REJECTED"}}));
     return;
   }
   request->timeout = options_.upstream_timeout;
   const absl::Time sent_at = clock_.Now();
-  transport_.Send(*std::move(request), [this, call, sent_at](HttpResult result) {
-    call->upstream_latency += clock_.Now() - sent_at;
-    const bool another_url = call->base_url_index + 1 < options_.base_urls.size();
-    if (result.delivery == Delivery::kNotSent && another_url) {
-      // Provably never left this process: safe to try the next base URL once.
-      LogLine("warn", "upstream_unreachable")
-          .Str("request_id", call->request_id)
-          .Str("base_url", options_.base_urls[call->base_url_index])
-          .Str("error", result.error)
-          .Emit();
-      ++call->base_url_index;
-      Send(call);
-      return;
-    }
-    binance::BorrowOutcome outcome = binance::ClassifyBorrowResult(result, *call->borrow);
-    call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
-    call->reason = outcome.reason;
-    call->binance_code = outcome.binance_code;
-    call->http_status = outcome.http_status;
-    call->transport_error = result.error;
-    if (outcome.outcome != binance::OutcomeClass::kSucceeded) {
-      Finish(call, outcome.error);
-      return;
-    }
-    BorrowResponse response;
-    response.set_transaction_id(outcome.receipt->transaction_id);
-    response.set_amount(outcome.receipt->amount.value_or(call->borrow->amount.text()));
-    response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
-    response.set_group_id(call->borrow->group_id);
-    response.set_asset(call->borrow->asset);
-    Finish(call, std::move(response));
-  });
+  transport_.Send(
+      *std::move(request), [this, call, sent_at](HttpResult result) {
+        call->upstream_latency += clock_.Now() - sent_at;
+        const bool another_url =
+            call->base_url_index + 1 < options_.base_urls.size();
+        if (result.delivery == Delivery::kNotSent && another_url) {
+          // Provably never left this process: safe to try the next base URL
+          // once.
+          LogLine("warn", "upstream_unreachable")
+              .Str("request_id", call->request_id)
+              .Str("base_url", options_.base_urls[call->base_url_index])
+              .Str("error", result.error)
+              .Emit();
+          ++call->base_url_index;
+          Send(call);
+          return;
+        }
+        binance::BorrowOutcome outcome =
+            binance::ClassifyBorrowResult(result, *call->borrow);
+        call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
+        call->reason = outcome.reason;
+        call->binance_code = outcome.binance_code;
+        call->http_status = outcome.http_status;
+        call->transport_error = result.error;
+        if (outcome.outcome != binance::OutcomeClass::kSucceeded) {
+          Finish(call, outcome.error);
+          return;
+        }
+        BorrowResponse response;
+        response.set_transaction_id(outcome.receipt->transaction_id);
+        response.set_amount(
+            outcome.receipt->amount.value_or(call->borrow->amount.text()));
+        response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
+        response.set_group_id(call->borrow->group_id);
+        response.set_asset(call->borrow->asset);
+        Finish(call, std::move(response));
+      });
 }
 
 void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
@@ -153,7 +164,8 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call->binance_code) line.Int("binance_code", *call->binance_code);
   if (call->http_status != 0) line.Int("http_status", call->http_status);
-  if (!call->transport_error.empty()) line.Str("transport_error", call->transport_error);
+  if (!call->transport_error.empty())
+    line.Str("transport_error", call->transport_error);
   line.Ms("upstream_ms", call->upstream_latency)
       .Ms("total_ms", clock_.Now() - call->started)
       .Emit();

@@ -17,7 +17,8 @@
 namespace loan_gateway {
 
 struct BorrowPipelineOptions {
-  std::vector<std::string> base_urls;  // Tried in order, only while nothing was sent.
+  std::vector<std::string>
+      base_urls;  // Tried in order, only while nothing was sent.
   int64_t recv_window_ms = 5000;
   absl::Duration upstream_timeout = absl::Seconds(10);
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
@@ -32,20 +33,22 @@ class BorrowPipeline {
  public:
   // Runs once per call, possibly on the HTTP transport's thread. Errors carry
   // their google.rpc details and always the call's request_id.
-  using Done = std::function<void(absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
+  using Done = std::function<void(
+      absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
 
   BorrowPipeline(BorrowPipelineOptions options, HttpTransport& transport,
-                 const ServerTime& server_time, binance::Credentials credentials,
-                 const Clock& clock);
+                 const ServerTime& server_time,
+                 binance::Credentials credentials, const Clock& clock);
 
   // `caller` identifies the peer for the log line.
-  void Borrow(const institutional_loan::v1::BorrowRequest& request, std::string caller,
-              Done done);
+  void Borrow(const institutional_loan::v1::BorrowRequest& request,
+              std::string caller, Done done);
 
  private:
   struct Call;
   void Send(std::shared_ptr<Call> call);
-  void Finish(const std::shared_ptr<Call>& call, absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
+  void Finish(const std::shared_ptr<Call>& call,
+              absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
   absl::Status CheckClock() const;
 
   const BorrowPipelineOptions options_;

@@ -14,13 +14,16 @@ using institutional_loan::v1::BorrowResponse;
 
 class FixedClock : public Clock {
  public:
-  absl::Time Now() const override { return absl::FromUnixMillis(1'700'000'000'000); }
+  absl::Time Now() const override {
+    return absl::FromUnixMillis(1'700'000'000'000);
+  }
 };
 
 // Answers each request with the next scripted result, recording what was sent.
 class ScriptedTransport : public HttpTransport {
  public:
-  void Send(HttpRequest request, std::function<void(HttpResult)> done) override {
+  void Send(HttpRequest request,
+            std::function<void(HttpResult)> done) override {
     sent.push_back(request);
     HttpResult r = script.front();
     script.pop_front();
@@ -32,20 +35,23 @@ class ScriptedTransport : public HttpTransport {
 
 class NullSigner : public Signer {
  public:
-  absl::StatusOr<std::string> Sign(absl::string_view) const override { return "sig"; }
+  absl::StatusOr<std::string> Sign(absl::string_view) const override {
+    return "sig";
+  }
   KeyType type() const override { return KeyType::kHmacSha256; }
 };
 
 HttpResult TimeAnswer() {
-  return {Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000000})", "", {}};
+  return {
+      Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000000})", "", {}};
 }
 
 class BorrowPipelineTest : public testing::Test {
  protected:
   BorrowPipelineTest()
       : server_time_(clock_, transport_, {"https://a"}),
-        pipeline_({.base_urls = {"https://a", "https://b"}}, transport_, server_time_,
-                  {&api_key_, &signer_}, clock_) {}
+        pipeline_({.base_urls = {"https://a", "https://b"}}, transport_,
+                  server_time_, {&api_key_, &signer_}, clock_) {}
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
@@ -55,8 +61,10 @@ class BorrowPipelineTest : public testing::Test {
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
     std::optional<absl::StatusOr<BorrowResponse>> out;
-    pipeline_.Borrow(request, "test", [&](absl::StatusOr<BorrowResponse> r) { out = r; });
-    EXPECT_TRUE(out.has_value()) << "the scripted transport answers synchronously";
+    pipeline_.Borrow(request, "test",
+                     [&](absl::StatusOr<BorrowResponse> r) { out = r; });
+    EXPECT_TRUE(out.has_value())
+        << "the scripted transport answers synchronously";
     return *out;
   }
 
@@ -71,7 +79,9 @@ class BorrowPipelineTest : public testing::Test {
   static std::string RequestIdOf(const absl::Status& status) {
     google::rpc::ErrorInfo info;
     EXPECT_TRUE(errors::GetDetail(status, &info));
-    return info.metadata().contains("request_id") ? info.metadata().at("request_id") : "";
+    return info.metadata().contains("request_id")
+               ? info.metadata().at("request_id")
+               : "";
   }
 
   FixedClock clock_;
@@ -85,14 +95,20 @@ class BorrowPipelineTest : public testing::Test {
 TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
   SyncClock();
   transport_.script.push_back(
-      {Delivery::kCompleted, 200, {}, R"({"transactionId":77,"amount":10,"status":success})", "", {}});
+      {Delivery::kCompleted,
+       200,
+       {},
+       R"({"transactionId":77,"amount":10,"status":success})",
+       "",
+       {}});
   absl::StatusOr<BorrowResponse> r = Run(Request());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->transaction_id(), "77");
   EXPECT_EQ(r->group_id(), 1001);
   EXPECT_TRUE(IsUuid(r->request_id()));
   ASSERT_EQ(transport_.sent.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(transport_.sent[0].body, "timestamp=1700000000000"));
+  EXPECT_TRUE(
+      absl::StrContains(transport_.sent[0].body, "timestamp=1700000000000"));
 }
 
 TEST_F(BorrowPipelineTest, InvalidRequestSendsNothingAndEchoesTheId) {
@@ -117,8 +133,10 @@ TEST_F(BorrowPipelineTest, UnknownClockRefusesToSign) {
 
 TEST_F(BorrowPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
   SyncClock();
-  transport_.script.push_back({Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
-  transport_.script.push_back({Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
+  transport_.script.push_back(
+      {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
+  transport_.script.push_back(
+      {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
   absl::StatusOr<BorrowResponse> r = Run(Request());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   ASSERT_EQ(transport_.sent.size(), 2u);
@@ -128,7 +146,8 @@ TEST_F(BorrowPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
 
 TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
   SyncClock();
-  transport_.script.push_back({Delivery::kMaybeSent, 0, {}, "", "Operation timed out", {}});
+  transport_.script.push_back(
+      {Delivery::kMaybeSent, 0, {}, "", "Operation timed out", {}});
   absl::StatusOr<BorrowResponse> r = Run(Request());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(transport_.sent.size(), 1u);

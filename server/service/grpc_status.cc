@@ -10,9 +10,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   google::rpc::Status rpc_status;
   rpc_status.set_code(static_cast<int>(status.code()));
   rpc_status.set_message(std::string(status.message()));
-  for (auto& any : errors::AllDetails(status)) *rpc_status.add_details() = std::move(any);
+  for (auto& any : errors::AllDetails(status))
+    *rpc_status.add_details() = std::move(any);
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()), rpc_status.SerializeAsString());
+                      std::string(status.message()),
+                      rpc_status.SerializeAsString());
 }
 
 }  // namespace loan_gateway

@@ -8,8 +8,9 @@ namespace loan_gateway {
 namespace {
 
 TEST(ToGrpcStatusTest, CarriesCodeMessageAndEveryDetail) {
-  absl::Status status = errors::MakeError(absl::StatusCode::kResourceExhausted, "slow down",
-                                          "UPSTREAM_RATE_LIMITED", {{"binance_code", "-1003"}});
+  absl::Status status =
+      errors::MakeError(absl::StatusCode::kResourceExhausted, "slow down",
+                        "UPSTREAM_RATE_LIMITED", {{"binance_code", "-1003"}});
   errors::AttachRetryInfo(status, absl::Milliseconds(1500));
   grpc::Status g = ToGrpcStatus(status);
   EXPECT_EQ(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);

@@ -12,15 +12,17 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
   // If the caller cancels or its deadline passes after the request was sent,
   // the exchange with Binance still completes and is logged; Finish is then
   // a no-op for the departed caller.
-  pipeline_.Borrow(*request, context->peer(),
-                   [reactor, response](absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
-                     if (r.ok()) {
-                       *response = *std::move(r);
-                       reactor->Finish(grpc::Status::OK);
-                     } else {
-                       reactor->Finish(ToGrpcStatus(r.status()));
-                     }
-                   });
+  pipeline_.Borrow(
+      *request, context->peer(),
+      [reactor,
+       response](absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
+        if (r.ok()) {
+          *response = *std::move(r);
+          reactor->Finish(grpc::Status::OK);
+        } else {
+          reactor->Finish(ToGrpcStatus(r.status()));
+        }
+      });
   return reactor;
 }
 

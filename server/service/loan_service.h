@@ -9,13 +9,15 @@ namespace loan_gateway {
 // The gRPC callback service. It runs the pipeline and turns its result into
 // a grpc::Status at this edge; no gRPC thread ever waits for Binance: the
 // reactor is finished from the HTTP loop's completion callback.
-class LoanService final : public institutional_loan::v1::InstitutionalLoan::CallbackService {
+class LoanService final
+    : public institutional_loan::v1::InstitutionalLoan::CallbackService {
  public:
   explicit LoanService(BorrowPipeline& pipeline) : pipeline_(pipeline) {}
 
-  grpc::ServerUnaryReactor* Borrow(grpc::CallbackServerContext* context,
-                                   const institutional_loan::v1::BorrowRequest* request,
-                                   institutional_loan::v1::BorrowResponse* response) override;
+  grpc::ServerUnaryReactor* Borrow(
+      grpc::CallbackServerContext* context,
+      const institutional_loan::v1::BorrowRequest* request,
+      institutional_loan::v1::BorrowResponse* response) override;
 
  private:
   BorrowPipeline& pipeline_;

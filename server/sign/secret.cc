@@ -40,7 +40,8 @@ absl::StatusOr<Secret> Secret::FromFile(const std::string& path) {
          absl::ascii_isspace(static_cast<unsigned char>(bytes.back()))) {
     bytes.pop_back();
   }
-  if (bytes.empty()) return absl::InvalidArgumentError("secret file is empty: " + path);
+  if (bytes.empty())
+    return absl::InvalidArgumentError("secret file is empty: " + path);
   return Secret(std::move(bytes));
 }
 

@@ -3,9 +3,9 @@
 
 #include <ostream>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace loan_gateway {
 

@@ -20,8 +20,8 @@ class HmacSha256Signer : public Signer {
     unsigned int mac_len = 0;
     const absl::string_view key = secret_.Reveal();
     if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
-             mac, &mac_len) == nullptr) {
+             reinterpret_cast<const unsigned char*>(payload.data()),
+             payload.size(), mac, &mac_len) == nullptr) {
       return absl::InternalError("HMAC-SHA256 failed");
     }
     return absl::BytesToHexString(
@@ -42,13 +42,15 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 // through EVP_DigestSign; only the digest differs (none for Ed25519).
 class PrivateKeySigner : public Signer {
  public:
-  PrivateKeySigner(KeyType type, PkeyPtr key) : type_(type), key_(std::move(key)) {}
+  PrivateKeySigner(KeyType type, PkeyPtr key)
+      : type_(type), key_(std::move(key)) {}
 
   absl::StatusOr<std::string> Sign(absl::string_view payload) const override {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                               EVP_MD_CTX_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+        EVP_MD_CTX_new(), EVP_MD_CTX_free);
     const EVP_MD* md = type_ == KeyType::kRsa ? EVP_sha256() : nullptr;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_.get()) != 1) {
+    if (!ctx ||
+        EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_.get()) != 1) {
       return absl::InternalError("signature init failed");
     }
     size_t len = 0;
@@ -57,8 +59,9 @@ class PrivateKeySigner : public Signer {
       return absl::InternalError("signature sizing failed");
     }
     std::string signature(len, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()),
-                       &len, data, payload.size()) != 1) {
+    if (EVP_DigestSign(ctx.get(),
+                       reinterpret_cast<unsigned char*>(signature.data()), &len,
+                       data, payload.size()) != 1) {
       return absl::InternalError("signing failed");
     }
     signature.resize(len);
@@ -73,11 +76,14 @@ class PrivateKeySigner : public Signer {
 
 absl::StatusOr<PkeyPtr> LoadPrivateKey(const Secret& pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.Reveal().data(), static_cast<int>(pem.Reveal().size())),
+      BIO_new_mem_buf(pem.Reveal().data(),
+                      static_cast<int>(pem.Reveal().size())),
       BIO_free);
   if (!bio) return absl::InternalError("cannot allocate a BIO");
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return absl::InvalidArgumentError("the private key file is not a PEM private key");
+  if (!key)
+    return absl::InvalidArgumentError(
+        "the private key file is not a PEM private key");
   return key;
 }
 
@@ -111,12 +117,16 @@ absl::StatusOr<std::unique_ptr<Signer>> MakeSigner(KeyType type, Secret key) {
   if (!pkey.ok()) return pkey.status();
   const int id = EVP_PKEY_get_base_id(pkey->get());
   if (type == KeyType::kRsa) {
-    if (id != EVP_PKEY_RSA) return absl::InvalidArgumentError("key type rsa needs an RSA private key");
+    if (id != EVP_PKEY_RSA)
+      return absl::InvalidArgumentError(
+          "key type rsa needs an RSA private key");
     if (EVP_PKEY_get_bits(pkey->get()) < 2048) {
-      return absl::InvalidArgumentError("RSA keys must have at least 2048 bits");
+      return absl::InvalidArgumentError(
+          "RSA keys must have at least 2048 bits");
     }
   } else if (id != EVP_PKEY_ED25519) {
-    return absl::InvalidArgumentError("key type ed25519 needs an Ed25519 private key");
+    return absl::InvalidArgumentError(
+        "key type ed25519 needs an Ed25519 private key");
   }
   return std::make_unique<PrivateKeySigner>(type, *std::move(pkey));
 }

@@ -3,9 +3,9 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "sign/secret.h"
 
 namespace loan_gateway {
@@ -13,7 +13,8 @@ namespace loan_gateway {
 // The three key types Binance accepts for signed endpoints.
 enum class KeyType { kHmacSha256, kRsa, kEd25519 };
 
-absl::StatusOr<KeyType> ParseKeyType(absl::string_view name);  // hmac|rsa|ed25519
+absl::StatusOr<KeyType> ParseKeyType(
+    absl::string_view name);  // hmac|rsa|ed25519
 absl::string_view KeyTypeName(KeyType type);
 
 // Signs the exact bytes of a request payload. Thread-safe.

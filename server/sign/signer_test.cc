@@ -31,7 +31,8 @@ std::string TestData(const std::string& name) {
 TEST(HmacSignerTest, MatchesBinancePublicVector) {
   auto signer = MakeSigner(
       KeyType::kHmacSha256,
-      Secret("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"));
+      Secret(
+          "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"));
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto signature = (*signer)->Sign(
       "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&"
@@ -41,9 +42,11 @@ TEST(HmacSignerTest, MatchesBinancePublicVector) {
             "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71");
 }
 
-// Fixed vectors computed once with the openssl command line (testdata/README.md).
+// Fixed vectors computed once with the openssl command line
+// (testdata/README.md).
 TEST(PrivateKeySignerTest, Ed25519MatchesOpensslCommandLine) {
-  auto signer = MakeSigner(KeyType::kEd25519, Secret(TestData("ed25519_test_key.pem")));
+  auto signer =
+      MakeSigner(KeyType::kEd25519, Secret(TestData("ed25519_test_key.pem")));
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto signature = (*signer)->Sign(TestData("payload.txt"));
   ASSERT_TRUE(signature.ok());
@@ -74,9 +77,10 @@ class FreshKeyTest : public testing::TestWithParam<KeyType> {
     const std::string algorithm = GetParam() == KeyType::kRsa
                                       ? "RSA -pkeyopt rsa_keygen_bits:2048"
                                       : "ed25519";
-    const std::string cmd = absl::StrCat("openssl genpkey -algorithm ", algorithm,
-                                         " -out ", priv, " 2>/dev/null && openssl pkey -in ",
-                                         priv, " -pubout -out ", pub, " 2>/dev/null");
+    const std::string cmd =
+        absl::StrCat("openssl genpkey -algorithm ", algorithm, " -out ", priv,
+                     " 2>/dev/null && openssl pkey -in ", priv,
+                     " -pubout -out ", pub, " 2>/dev/null");
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
     return ReadFile(priv);
   }
@@ -89,11 +93,12 @@ class FreshKeyTest : public testing::TestWithParam<KeyType> {
     std::fclose(f);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     const EVP_MD* md = GetParam() == KeyType::kRsa ? EVP_sha256() : nullptr;
-    bool ok = EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, key) == 1 &&
-              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(raw.data()),
-                               raw.size(),
-                               reinterpret_cast<const unsigned char*>(payload.data()),
-                               payload.size()) == 1;
+    bool ok =
+        EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, key) == 1 &&
+        EVP_DigestVerify(
+            ctx, reinterpret_cast<const unsigned char*>(raw.data()), raw.size(),
+            reinterpret_cast<const unsigned char*>(payload.data()),
+            payload.size()) == 1;
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
     return ok;
@@ -123,7 +128,8 @@ TEST(MakeSignerTest, RejectsMismatchedOrBrokenKeysWithoutEchoingThem) {
   EXPECT_EQ(wrong.status().message().find("BEGIN"), std::string::npos);
   auto broken = MakeSigner(KeyType::kRsa, Secret("not a key at all"));
   ASSERT_FALSE(broken.ok());
-  EXPECT_EQ(broken.status().message().find("not a key at all"), std::string::npos);
+  EXPECT_EQ(broken.status().message().find("not a key at all"),
+            std::string::npos);
   EXPECT_FALSE(MakeSigner(KeyType::kHmacSha256, Secret("")).ok());
 }
 
@@ -134,7 +140,8 @@ TEST(SecretTest, NeverPrintsItsBytes) {
   EXPECT_EQ(os.str(), "[redacted]");
   Secret moved = std::move(secret);
   EXPECT_EQ(moved.Reveal(), "super-secret-value");
-  EXPECT_TRUE(secret.empty());  // NOLINT(bugprone-use-after-move): wiped on move.
+  EXPECT_TRUE(
+      secret.empty());  // NOLINT(bugprone-use-after-move): wiped on move.
 }
 
 TEST(KeyTypeTest, ParsesTheThreeNames) {

@@ -35,15 +35,17 @@ bool IsUuid(absl::string_view text) {
   if (text.size() != 36) return false;
   for (size_t i = 0; i < text.size(); ++i) {
     const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash_position ? text[i] != '-'
-                      : !absl::ascii_isxdigit(static_cast<unsigned char>(text[i]))) {
+    if (dash_position
+            ? text[i] != '-'
+            : !absl::ascii_isxdigit(static_cast<unsigned char>(text[i]))) {
       return false;
     }
   }
   return true;
 }
 
-absl::StatusOr<ValidBorrow> ValidateBorrowRequest(const BorrowRequest& request) {
+absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
+    const BorrowRequest& request) {
   google::rpc::BadRequest bad;
   if (request.group_id() <= 0) {
     AddViolation(bad, "group_id", "group_id (the risk unit) must be > 0");

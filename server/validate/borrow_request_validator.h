@@ -3,9 +3,9 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "validate/decimal.h"
 
@@ -14,7 +14,8 @@ namespace loan_gateway {
 // A Borrow request that passed every check; only this is ever signed.
 struct ValidBorrow {
   int64_t group_id = 0;
-  institutional_loan::v1::Asset asset = institutional_loan::v1::ASSET_UNSPECIFIED;
+  institutional_loan::v1::Asset asset =
+      institutional_loan::v1::ASSET_UNSPECIFIED;
   std::string asset_name;  // Binance's assetName: "USDT" or "USDC".
   Decimal amount;
   std::string request_id;  // Empty when the caller gave none.

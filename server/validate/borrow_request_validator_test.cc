@@ -41,14 +41,20 @@ TEST(BorrowRequestValidatorTest, EachBadFieldIsNamedInBadRequest) {
   const std::vector<Case> cases = {
       {[](BorrowRequest& r) { r.set_group_id(0); }, "group_id"},
       {[](BorrowRequest& r) { r.set_group_id(-5); }, "group_id"},
-      {[](BorrowRequest& r) { r.set_asset(institutional_loan::v1::ASSET_UNSPECIFIED); },
+      {[](BorrowRequest& r) {
+         r.set_asset(institutional_loan::v1::ASSET_UNSPECIFIED);
+       },
        "asset"},
-      {[](BorrowRequest& r) { r.set_asset(static_cast<institutional_loan::v1::Asset>(9)); },
+      {[](BorrowRequest& r) {
+         r.set_asset(static_cast<institutional_loan::v1::Asset>(9));
+       },
        "asset"},
       {[](BorrowRequest& r) { r.set_amount("1e3"); }, "amount"},
       {[](BorrowRequest& r) { r.set_amount(""); }, "amount"},
       {[](BorrowRequest& r) { r.set_request_id("not-a-uuid"); }, "request_id"},
-      {[](BorrowRequest& r) { r.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5g"); },
+      {[](BorrowRequest& r) {
+         r.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5g");
+       },
        "request_id"},
   };
   for (const Case& c : cases) {
@@ -70,8 +76,9 @@ TEST(BorrowRequestValidatorTest, ReportsEveryBadFieldAtOnce) {
   request.set_request_id("x");
   absl::StatusOr<ValidBorrow> valid = ValidateBorrowRequest(request);
   ASSERT_FALSE(valid.ok());
-  EXPECT_EQ(BadFields(valid.status()),
-            (std::vector<std::string>{"group_id", "asset", "amount", "request_id"}));
+  EXPECT_EQ(
+      BadFields(valid.status()),
+      (std::vector<std::string>{"group_id", "asset", "amount", "request_id"}));
 }
 
 TEST(BorrowRequestValidatorTest, EmptyRequestIdIsAllowed) {

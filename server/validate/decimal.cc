@@ -16,10 +16,12 @@ absl::Status CheckSyntax(absl::string_view text, const Limits& limits) {
   if (text.empty()) return absl::InvalidArgumentError("amount is empty");
   const size_t dot = text.find('.');
   const absl::string_view integer = text.substr(0, dot);
-  const absl::string_view fraction =
-      dot == absl::string_view::npos ? absl::string_view() : text.substr(dot + 1);
+  const absl::string_view fraction = dot == absl::string_view::npos
+                                         ? absl::string_view()
+                                         : text.substr(dot + 1);
   for (char c : text) {
-    if (c == '.' || absl::ascii_isdigit(static_cast<unsigned char>(c))) continue;
+    if (c == '.' || absl::ascii_isdigit(static_cast<unsigned char>(c)))
+      continue;
     if (c == 'e' || c == 'E') {
       return absl::InvalidArgumentError("amount must not use an exponent");
     }
@@ -46,16 +48,16 @@ absl::Status CheckSyntax(absl::string_view text, const Limits& limits) {
     return absl::InvalidArgumentError("amount must not have leading zeros");
   }
   if (integer.size() > static_cast<size_t>(Decimal::kMaxIntegerDigits)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "amount has more than ", Decimal::kMaxIntegerDigits, " integer digits"));
+    return absl::InvalidArgumentError(absl::StrCat("amount has more than ",
+                                                   Decimal::kMaxIntegerDigits,
+                                                   " integer digits"));
   }
   if (limits.max_fraction_digits >= 0 &&
       fraction.size() > static_cast<size_t>(limits.max_fraction_digits)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "amount has more than ", limits.max_fraction_digits, " decimals"));
   }
-  const bool is_zero =
-      text.find_first_not_of("0.") == absl::string_view::npos;
+  const bool is_zero = text.find_first_not_of("0.") == absl::string_view::npos;
   if (is_zero && !limits.allow_zero) {
     return absl::InvalidArgumentError("amount must be greater than zero");
   }
@@ -65,7 +67,8 @@ absl::Status CheckSyntax(absl::string_view text, const Limits& limits) {
 }  // namespace
 
 absl::StatusOr<Decimal> Decimal::Parse(absl::string_view text) {
-  if (absl::Status s = CheckSyntax(text, {kMaxFractionDigits, false}); !s.ok()) {
+  if (absl::Status s = CheckSyntax(text, {kMaxFractionDigits, false});
+      !s.ok()) {
     return s;
   }
   return Decimal(std::string(text));

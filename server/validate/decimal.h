@@ -2,9 +2,9 @@
 #define LOAN_GATEWAY_SERVER_VALIDATE_DECIMAL_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace loan_gateway {
 

@@ -77,14 +77,16 @@ TEST(BorrowIntegrationTest, BorrowLimitExceededArrivesWithAllItsDetails) {
   EXPECT_EQ(d.info.metadata().at("binance_code"), "-27009");
   EXPECT_EQ(d.info.metadata().at("http_status"), "400");
   EXPECT_EQ(d.info.metadata().at("max_amount"), "100");
-  EXPECT_TRUE(absl::StrContains(d.info.metadata().at("binance_msg"), "maximum allowed limit"));
+  EXPECT_TRUE(absl::StrContains(d.info.metadata().at("binance_msg"),
+                                "maximum allowed limit"));
   EXPECT_EQ(d.info.metadata().at("request_id").size(), 36u);
   ASSERT_TRUE(d.has_precondition);
   EXPECT_EQ(d.precondition.violations(0).subject(), "risk_unit/1002/USDT");
   EXPECT_TRUE(env.State().borrows.empty());
 }
 
-TEST(BorrowIntegrationTest, EachBadFieldGetsABadRequestAndNothingReachesBinance) {
+TEST(BorrowIntegrationTest,
+     EachBadFieldGetsABadRequestAndNothingReachesBinance) {
   GatewayEnv env;
   struct Case {
     BorrowRequest request;
@@ -97,14 +99,17 @@ TEST(BorrowIntegrationTest, EachBadFieldGetsABadRequestAndNothingReachesBinance)
   }
   cases.push_back({MakeBorrow(0, "1"), "group_id"});
   cases.push_back({MakeBorrow(-7, "1"), "group_id"});
-  cases.push_back({MakeBorrow(1001, "1", institutional_loan::v1::ASSET_UNSPECIFIED), "asset"});
+  cases.push_back(
+      {MakeBorrow(1001, "1", institutional_loan::v1::ASSET_UNSPECIFIED),
+       "asset"});
   BorrowRequest bad_id = MakeBorrow(1001, "1");
   bad_id.set_request_id("not-a-uuid");
   cases.push_back({bad_id, "request_id"});
   for (const Case& c : cases) {
     BorrowResponse response;
     grpc::Status status = env.Borrow(c.request, &response);
-    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.request.ShortDebugString();
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.request.ShortDebugString();
     Details d = Decode(status);
     EXPECT_EQ(d.info.reason(), "INVALID_REQUEST");
     ASSERT_EQ(d.bad.field_violations_size(), 1) << c.request.ShortDebugString();
@@ -120,6 +125,8 @@ struct SuccessShape {
   std::string fault;
   std::string tran_id;
 };
+
+void PrintTo(const SuccessShape& shape, std::ostream* os) { *os << shape.name; }
 
 class SuccessShapeTest : public ::testing::TestWithParam<SuccessShape> {};
 
@@ -137,17 +144,24 @@ TEST_P(SuccessShapeTest, EveryDigitOfTheIdSurvives) {
 INSTANTIATE_TEST_SUITE_P(
     DocumentedNumbersAndStrings, SuccessShapeTest,
     ::testing::Values(
-        SuccessShape{"documented", R"({"success_style":"documented","tran_id":"9007199254740993"})",
-                     "9007199254740993"},
-        SuccessShape{"numbers", R"({"success_style":"numbers","tran_id":"18446744073709551617"})",
-                     "18446744073709551617"},
-        SuccessShape{"strings", R"({"success_style":"strings","tran_id":"9007199254740995"})",
-                     "9007199254740995"}),
+        SuccessShape{
+            "documented",
+            R"({"success_style":"documented","tran_id":"9007199254740993"})",
+            "9007199254740993"},
+        SuccessShape{
+            "numbers",
+            R"({"success_style":"numbers","tran_id":"18446744073709551617"})",
+            "18446744073709551617"},
+        SuccessShape{
+            "strings",
+            R"({"success_style":"strings","tran_id":"9007199254740995"})",
+            "9007199254740995"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(BorrowIntegrationTest, ServerErrorAfterExecutingIsUnknownAndNeverResent) {
   GatewayEnv env;
-  env.InjectFault(R"({"status":503,"code":-1000,"msg":"internal","execute":true})");
+  env.InjectFault(
+      R"({"status":503,"code":-1000,"msg":"internal","execute":true})");
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "5"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
@@ -157,10 +171,12 @@ TEST(BorrowIntegrationTest, ServerErrorAfterExecutingIsUnknownAndNeverResent) {
   EXPECT_FALSE(d.has_retry);
   FakeState state = env.State();
   EXPECT_EQ(state.received_borrow, 1);
-  EXPECT_EQ(state.borrows.size(), 1u) << "the borrow did happen: UNKNOWN, not failed";
+  EXPECT_EQ(state.borrows.size(), 1u)
+      << "the borrow did happen: UNKNOWN, not failed";
 }
 
-TEST(BorrowIntegrationTest, ResetAfterExecutingIsUnknownEvenOnAReusedConnection) {
+TEST(BorrowIntegrationTest,
+     ResetAfterExecutingIsUnknownEvenOnAReusedConnection) {
   GatewayEnv env;
   BorrowResponse response;
   // First a normal borrow, so the next one rides a kept-alive connection: the
@@ -168,7 +184,8 @@ TEST(BorrowIntegrationTest, ResetAfterExecutingIsUnknownEvenOnAReusedConnection)
   ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
   env.InjectFault(R"({"reset":"after_read","execute":true})");
   grpc::Status status = env.Borrow(MakeBorrow(1001, "2"), &response);
-  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN) << status.error_message();
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN)
+      << status.error_message();
   EXPECT_EQ(Decode(status).info.reason(), "BORROW_OUTCOME_UNKNOWN");
   FakeState state = env.State();
   EXPECT_EQ(state.received_borrow, 2) << "the gateway resent a borrow";
@@ -189,19 +206,21 @@ TEST(BorrowIntegrationTest, ResetBeforeTheRequestWasReadIsUnknownToo) {
   EXPECT_TRUE(state.borrows.empty());
 }
 
-TEST(BorrowIntegrationTest, TimeoutAfterSendingIsUnknownAndTheBorrowMayStillHappen) {
+TEST(BorrowIntegrationTest,
+     TimeoutAfterSendingIsUnknownAndTheBorrowMayStillHappen) {
   GatewayEnv env({.gateway_args = {"--upstream_timeout=1s"}});
   env.InjectFault(R"({"delay_ms":2500})");
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "4"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
-  EXPECT_TRUE(absl::StrContains(Decode(status).info.metadata().at("transport_error"),
-                                "curl 28"));
+  EXPECT_TRUE(absl::StrContains(
+      Decode(status).info.metadata().at("transport_error"), "curl 28"));
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   FakeState state = env.State();
   EXPECT_EQ(state.received_borrow, 1);
   // The fake, like Binance, executes once its delay is over although the
-  // gateway stopped waiting: exactly what UNKNOWN warns about. Nothing was resent.
+  // gateway stopped waiting: exactly what UNKNOWN warns about. Nothing was
+  // resent.
   EXPECT_EQ(state.borrows.size(), 1u);
 }
 
@@ -220,7 +239,8 @@ TEST(BorrowIntegrationTest, WafHtmlIsUnavailableBannedWithRetryInfo) {
 
 TEST(BorrowIntegrationTest, UnreadableSuccessIsUnknown) {
   GatewayEnv env;
-  env.InjectFault(R"({"status":200,"body":"{\"status\":success}","execute":true})");
+  env.InjectFault(
+      R"({"status":200,"body":"{\"status\":success}","execute":true})");
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "4"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
@@ -246,7 +266,8 @@ TEST(BorrowIntegrationTest, NoReachableUpstreamIsUnavailableUnreachable) {
 }
 
 TEST(BorrowIntegrationTest, TimeEndpointDownAtStartRefusesToSign) {
-  GatewayEnv env({.faults_before_gateway = {R"({"endpoint":"time","status":500,"count":1000})"}});
+  GatewayEnv env({.faults_before_gateway = {
+                      R"({"endpoint":"time","status":500,"count":1000})"}});
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -265,8 +286,8 @@ TEST(BorrowIntegrationTest, SkewedBinanceClockIsFollowed) {
 
 // ---- buf curl: grpcurl's equivalent, through server reflection -------------
 
-std::string BufCurl(GatewayEnv& env, const std::string& method, const std::string& data,
-                    int* exit_code, std::string* err) {
+std::string BufCurl(GatewayEnv& env, const std::string& method,
+                    const std::string& data, int* exit_code, std::string* err) {
   std::vector<std::string> argv = {BUF_BINARY, "curl", "--protocol", "grpc",
                                    "--http2-prior-knowledge"};
   if (!data.empty()) {
@@ -287,16 +308,19 @@ TEST(BufCurlTest, BorrowAndBorrowLimitThroughReflection) {
   std::string err;
   const std::string ok =
       BufCurl(env, "institutional_loan.v1.InstitutionalLoan/Borrow",
-              R"({"group_id":1001,"asset":"ASSET_USDC","amount":"250.25"})", &code, &err);
+              R"({"group_id":1001,"asset":"ASSET_USDC","amount":"250.25"})",
+              &code, &err);
   ASSERT_EQ(code, 0) << err;
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.parse(ok);
   EXPECT_EQ(std::string_view(doc["amount"]), "250.25");
   EXPECT_EQ(std::string_view(doc["status"]), "BORROW_STATUS_SUCCEEDED");
-  EXPECT_EQ(std::string_view(doc["transactionId"]), env.State().borrows.at(0).tran_id);
+  EXPECT_EQ(std::string_view(doc["transactionId"]),
+            env.State().borrows.at(0).tran_id);
 
   BufCurl(env, "institutional_loan.v1.InstitutionalLoan/Borrow",
-          R"({"group_id":1002,"asset":"ASSET_USDT","amount":"1000"})", &code, &err);
+          R"({"group_id":1002,"asset":"ASSET_USDT","amount":"1000"})", &code,
+          &err);
   EXPECT_NE(code, 0);
   simdjson::dom::element error = parser.parse(err);
   EXPECT_EQ(std::string_view(error["code"]), "failed_precondition");
@@ -326,14 +350,16 @@ TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
   GatewayEnv env;
   int code = 0;
   std::string err;
-  const std::string health = BufCurl(env, "grpc.health.v1.Health/Check", "", &code, &err);
+  const std::string health =
+      BufCurl(env, "grpc.health.v1.Health/Check", "", &code, &err);
   ASSERT_EQ(code, 0) << err;
   EXPECT_TRUE(absl::StrContains(health, "SERVING"));
   CommandResult list = RunCommand({BUF_BINARY, "curl", "--protocol", "grpc",
                                    "--http2-prior-knowledge", "--list-methods",
                                    "http://" + env.target()});
   ASSERT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_TRUE(absl::StrContains(list.out, "institutional_loan.v1.InstitutionalLoan/Borrow"));
+  EXPECT_TRUE(absl::StrContains(
+      list.out, "institutional_loan.v1.InstitutionalLoan/Borrow"));
   EXPECT_TRUE(absl::StrContains(list.out, "grpc.health.v1.Health/Check"));
 }
 
@@ -341,17 +367,20 @@ TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
 
 TEST(LoanctlTest, ExitCodesAndOutput) {
   GatewayEnv env;
-  CommandResult ok = RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow",
-                                 "--group", "1001", "--asset", "usdt", "--amount", "10"});
+  CommandResult ok =
+      RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow", "--group",
+                  "1001", "--asset", "usdt", "--amount", "10"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(absl::StrContains(ok.out, "transaction_id: "));
-  CommandResult limit = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
-                                    "borrow", "--group", "1002", "--asset", "USDT",
-                                    "--amount", "1000"});
+  CommandResult limit =
+      RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json", "borrow",
+                  "--group", "1002", "--asset", "USDT", "--amount", "1000"});
   EXPECT_EQ(limit.exit_code, 4);
-  EXPECT_TRUE(absl::StrContains(limit.out, "\"reason\":\"BORROW_LIMIT_EXCEEDED\""));
-  CommandResult bad = RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow",
-                                  "--group", "1001", "--asset", "BTC", "--amount", "1"});
+  EXPECT_TRUE(
+      absl::StrContains(limit.out, "\"reason\":\"BORROW_LIMIT_EXCEEDED\""));
+  CommandResult bad =
+      RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow", "--group",
+                  "1001", "--asset", "BTC", "--amount", "1"});
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_TRUE(absl::StrContains(bad.err, "bad field asset"));
   env.ScanAlso(ok.out + ok.err + limit.out + limit.err + bad.out + bad.err);

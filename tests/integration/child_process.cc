@@ -31,7 +31,8 @@ pid_t Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
   posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
   pid_t pid = -1;
   std::vector<char*> args = Argv(argv);
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int rc =
+      posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot spawn " + argv[0]);
   return pid;
@@ -39,8 +40,10 @@ pid_t Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
 
 }  // namespace
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
-  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::string& log_path) {
+  const int fd =
+      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot open " + log_path);
   pid_ = Spawn(argv, fd, fd);
   close(fd);

@@ -11,7 +11,8 @@ namespace loan_gateway::testing {
 // A real child process whose stdout and stderr go to `log_path`.
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ChildProcess(const std::vector<std::string>& argv,
+               const std::string& log_path);
   ~ChildProcess();  // SIGTERM, then SIGKILL after 5 s.
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -19,10 +19,12 @@ namespace loan_gateway::testing {
 namespace {
 
 std::string RandomToken(size_t n) {
-  static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static const char kChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::random_device rd;
   std::string out;
-  for (size_t i = 0; i < n; ++i) out.push_back(kChars[rd() % (sizeof kChars - 1)]);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back(kChars[rd() % (sizeof kChars - 1)]);
   return out;
 }
 
@@ -33,7 +35,8 @@ void WriteFile(const std::string& path, const std::string& text) {
 std::string WaitForFile(const std::string& path, const std::string& what) {
   for (int i = 0; i < 300; ++i) {
     std::string text = ReadWholeFile(path);
-    if (!text.empty() && text.back() == '\n') return text.substr(0, text.size() - 1);
+    if (!text.empty() && text.back() == '\n')
+      return text.substr(0, text.size() - 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   throw std::runtime_error(what + " did not start (no " + path + ")");
@@ -50,8 +53,9 @@ int FreePortThatRefuses() {
 
 }  // namespace
 
-institutional_loan::v1::BorrowRequest MakeBorrow(int64_t group, const std::string& amount,
-                                                 institutional_loan::v1::Asset asset) {
+institutional_loan::v1::BorrowRequest MakeBorrow(
+    int64_t group, const std::string& amount,
+    institutional_loan::v1::Asset asset) {
   institutional_loan::v1::BorrowRequest r;
   r.set_group_id(group);
   r.set_asset(asset);
@@ -64,7 +68,8 @@ GatewayEnv::GatewayEnv(EnvOptions options) {
   dir_ = mkdtemp(tmpl);
   MakeKeys(options.key_type);
   StartFake(options);
-  for (const std::string& fault : options.faults_before_gateway) InjectFault(fault);
+  for (const std::string& fault : options.faults_before_gateway)
+    InjectFault(fault);
   StartGateway(options);
 }
 
@@ -74,7 +79,8 @@ GatewayEnv::~GatewayEnv() {
   ScanForSecrets();
   fake_.reset();
   // Kept for a post-mortem when the test failed or LG_KEEP_TEST_DIRS is set.
-  if (!::testing::Test::HasFailure() && std::getenv("LG_KEEP_TEST_DIRS") == nullptr) {
+  if (!::testing::Test::HasFailure() &&
+      std::getenv("LG_KEEP_TEST_DIRS") == nullptr) {
     std::filesystem::remove_all(dir_);
   }
 }
@@ -89,41 +95,54 @@ void GatewayEnv::MakeKeys(const std::string& key_type) {
   }
   const std::string algorithm =
       key_type == "rsa" ? "RSA -pkeyopt rsa_keygen_bits:2048" : "ed25519";
-  const std::string cmd = absl::StrCat("openssl genpkey -algorithm ", algorithm, " -out ",
-                                       dir_, "/private_key 2>/dev/null && openssl pkey -in ",
-                                       dir_, "/private_key -pubout -out ", dir_,
-                                       "/public_key.pem 2>/dev/null");
+  const std::string cmd = absl::StrCat(
+      "openssl genpkey -algorithm ", algorithm, " -out ", dir_,
+      "/private_key 2>/dev/null && openssl pkey -in ", dir_,
+      "/private_key -pubout -out ", dir_, "/public_key.pem 2>/dev/null");
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
   secret_text_ = ReadWholeFile(dir_ + "/private_key");
 }
 
 void GatewayEnv::StartFake(const EnvOptions& options) {
-  const std::string key_file =
-      options.key_type == "hmac" ? dir_ + "/private_key" : dir_ + "/public_key.pem";
-  std::vector<std::string> argv = {"/usr/bin/python3", FAKE_BINANCE_SCRIPT,
-                                   "--key", absl::StrCat(options.key_type, ":", api_key_, ":", key_file),
-                                   "--tls-dir", dir_ + "/tls", "--port-file", dir_ + "/fake.port",
-                                   "--risk-unit", "1001:USDT=50000,USDC=50000",
-                                   "--risk-unit", "1002:USDT=100,USDC=100"};
+  const std::string key_file = options.key_type == "hmac"
+                                   ? dir_ + "/private_key"
+                                   : dir_ + "/public_key.pem";
+  std::vector<std::string> argv = {
+      "/usr/bin/python3",
+      FAKE_BINANCE_SCRIPT,
+      "--key",
+      absl::StrCat(options.key_type, ":", api_key_, ":", key_file),
+      "--tls-dir",
+      dir_ + "/tls",
+      "--port-file",
+      dir_ + "/fake.port",
+      "--risk-unit",
+      "1001:USDT=50000,USDC=50000",
+      "--risk-unit",
+      "1002:USDT=100,USDC=100"};
   argv.insert(argv.end(), options.fake_args.begin(), options.fake_args.end());
   fake_ = std::make_unique<ChildProcess>(argv, dir_ + "/fake.log");
-  fake_url_ = "https://127.0.0.1:" + WaitForFile(dir_ + "/fake.port", "the Binance fake");
+  fake_url_ = "https://127.0.0.1:" +
+              WaitForFile(dir_ + "/fake.port", "the Binance fake");
 }
 
 void GatewayEnv::StartGateway(const EnvOptions& options) {
-  const std::string dead = absl::StrCat("https://127.0.0.1:", FreePortThatRefuses());
+  const std::string dead =
+      absl::StrCat("https://127.0.0.1:", FreePortThatRefuses());
   std::string urls = fake_url_;
   if (options.unreachable_first_url) urls = dead + "," + fake_url_;
   if (options.only_unreachable_urls) urls = dead + "," + dead;
-  std::vector<std::string> argv = {GATEWAY_BINARY,
-                                   "--listen=127.0.0.1:0",
-                                   "--port_file=" + dir_ + "/gateway.port",
-                                   "--upstream_base_urls=" + urls,
-                                   "--upstream_ca_file=" + dir_ + "/tls/ca.pem",
-                                   "--key_type=" + options.key_type,
-                                   "--api_key_file=" + dir_ + "/api_key",
-                                   "--private_key_file=" + dir_ + "/private_key"};
-  argv.insert(argv.end(), options.gateway_args.begin(), options.gateway_args.end());
+  std::vector<std::string> argv = {
+      GATEWAY_BINARY,
+      "--listen=127.0.0.1:0",
+      "--port_file=" + dir_ + "/gateway.port",
+      "--upstream_base_urls=" + urls,
+      "--upstream_ca_file=" + dir_ + "/tls/ca.pem",
+      "--key_type=" + options.key_type,
+      "--api_key_file=" + dir_ + "/api_key",
+      "--private_key_file=" + dir_ + "/private_key"};
+  argv.insert(argv.end(), options.gateway_args.begin(),
+              options.gateway_args.end());
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
   target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
   channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
@@ -134,16 +153,18 @@ int GatewayEnv::StopGateway() {
   return gateway_ ? gateway_->Stop(SIGTERM) : -1;
 }
 
-grpc::Status GatewayEnv::Borrow(const institutional_loan::v1::BorrowRequest& request,
-                                institutional_loan::v1::BorrowResponse* response,
-                                std::chrono::milliseconds deadline) {
+grpc::Status GatewayEnv::Borrow(
+    const institutional_loan::v1::BorrowRequest& request,
+    institutional_loan::v1::BorrowResponse* response,
+    std::chrono::milliseconds deadline) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline);
   return institutional_loan::v1::InstitutionalLoan::NewStub(channel_)->Borrow(
       &context, request, response);
 }
 
-std::string GatewayEnv::FakeRequest(const std::string& path, const std::string& post_json) {
+std::string GatewayEnv::FakeRequest(const std::string& path,
+                                    const std::string& post_json) {
   CURL* curl = curl_easy_init();
   std::string body;
   const std::string url = fake_url_ + path;
@@ -152,7 +173,8 @@ std::string GatewayEnv::FakeRequest(const std::string& path, const std::string& 
   curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_slist* headers =
+      curl_slist_append(nullptr, "Content-Type: application/json");
   if (!post_json.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_json.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -160,11 +182,14 @@ std::string GatewayEnv::FakeRequest(const std::string& path, const std::string& 
   const CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) throw std::runtime_error("fake control request failed: " + path);
+  if (rc != CURLE_OK)
+    throw std::runtime_error("fake control request failed: " + path);
   return body;
 }
 
-void GatewayEnv::InjectFault(const std::string& json) { FakeRequest("/fake/faults", json); }
+void GatewayEnv::InjectFault(const std::string& json) {
+  FakeRequest("/fake/faults", json);
+}
 
 FakeState GatewayEnv::State() {
   const std::string text = FakeRequest("/fake/state");
@@ -173,7 +198,8 @@ FakeState GatewayEnv::State() {
   FakeState state;
   for (simdjson::dom::element b : doc["borrows"].get_array()) {
     state.borrows.push_back({std::string(std::string_view(b["tran_id"])),
-                             int64_t(b["group_id"]), std::string(std::string_view(b["asset"])),
+                             int64_t(b["group_id"]),
+                             std::string(std::string_view(b["asset"])),
                              std::string(std::string_view(b["amount"]))});
   }
   state.received_borrow = int64_t(doc["received"]["borrow"]);
@@ -187,7 +213,8 @@ FakeState GatewayEnv::State() {
 void GatewayEnv::ScanForSecrets() {
   std::vector<std::string> needles = {api_key_};
   if (absl::StrContains(secret_text_, "BEGIN")) {
-    for (absl::string_view line : absl::StrSplit(secret_text_, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(secret_text_, '\n', absl::SkipEmpty())) {
       if (!absl::StrContains(line, "-----")) needles.emplace_back(line);
     }
   } else {
@@ -196,7 +223,8 @@ void GatewayEnv::ScanForSecrets() {
   try {
     for (const std::string& s : State().signatures) {
       needles.push_back(s);
-      char* escaped = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+      char* escaped =
+          curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
       needles.emplace_back(escaped);  // As it was sent.
       curl_free(escaped);
     }

@@ -17,9 +17,10 @@ struct EnvOptions {
   std::string key_type = "ed25519";       // hmac | rsa | ed25519
   std::vector<std::string> fake_args;     // Extra flags for the fake.
   std::vector<std::string> gateway_args;  // Extra flags for the gateway.
-  bool unreachable_first_url = false;     // Put a dead base URL before the fake.
-  bool only_unreachable_urls = false;     // No reachable upstream at all.
-  std::vector<std::string> faults_before_gateway;  // Queued before the gateway starts.
+  bool unreachable_first_url = false;  // Put a dead base URL before the fake.
+  bool only_unreachable_urls = false;  // No reachable upstream at all.
+  std::vector<std::string>
+      faults_before_gateway;  // Queued before the gateway starts.
 };
 
 struct LedgerEntry {
@@ -45,18 +46,22 @@ class GatewayEnv {
   explicit GatewayEnv(EnvOptions options = {});
   ~GatewayEnv();
 
-  grpc::Status Borrow(const institutional_loan::v1::BorrowRequest& request,
-                      institutional_loan::v1::BorrowResponse* response,
-                      std::chrono::milliseconds deadline = std::chrono::seconds(15));
+  grpc::Status Borrow(
+      const institutional_loan::v1::BorrowRequest& request,
+      institutional_loan::v1::BorrowResponse* response,
+      std::chrono::milliseconds deadline = std::chrono::seconds(15));
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   FakeState State();
   void InjectFault(const std::string& json);
-  std::string FakeRequest(const std::string& path, const std::string& post_json = "");
+  std::string FakeRequest(const std::string& path,
+                          const std::string& post_json = "");
 
   // Extra output (e.g. of a CLI) to include in the secret scan.
   void ScanAlso(const std::string& output) { extra_output_ += output; }
-  std::string GatewayLog() const { return ReadWholeFile(dir_ + "/gateway.log"); }
+  std::string GatewayLog() const {
+    return ReadWholeFile(dir_ + "/gateway.log");
+  }
   // Stops the gateway with SIGTERM; returns its exit status.
   int StopGateway();
 
@@ -80,9 +85,9 @@ class GatewayEnv {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-institutional_loan::v1::BorrowRequest MakeBorrow(int64_t group, const std::string& amount,
-                                                 institutional_loan::v1::Asset asset =
-                                                     institutional_loan::v1::ASSET_USDT);
+institutional_loan::v1::BorrowRequest MakeBorrow(
+    int64_t group, const std::string& amount,
+    institutional_loan::v1::Asset asset = institutional_loan::v1::ASSET_USDT);
 
 }  // namespace loan_gateway::testing
 
