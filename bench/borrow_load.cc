@@ -31,8 +31,8 @@ struct Call {
 
 class Load {
  public:
-  Load(std::shared_ptr<grpc::Channel> channel, int calls, int concurrency,
-       int64_t groups)
+  Load(const std::shared_ptr<grpc::Channel>& channel, int calls,
+       int concurrency, int64_t groups)
       : stub_(institutional_loan::v1::InstitutionalLoan::NewStub(channel)),
         calls_(calls),
         concurrency_(concurrency),
@@ -73,7 +73,7 @@ class Load {
     call->started = Clock::now();
     stub_->async()->Borrow(
         &call->context, &call->request, &call->response,
-        [this, call](grpc::Status status) { Done(call, status); });
+        [this, call](const grpc::Status& status) { Done(call, status); });
   }
 
   void Done(Call* call, const grpc::Status& status) {
@@ -108,7 +108,7 @@ class Load {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"borrow_load: Borrow calls at a fixed concurrency"};
   std::string target = "127.0.0.1:50051";
   int calls = 2000, concurrency = 32;
@@ -124,4 +124,13 @@ int main(int argc, char** argv) {
   load.Run();
   load.Report();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "borrow_load: %s\n", e.what());
+    return 1;
+  }
 }

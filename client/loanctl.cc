@@ -40,7 +40,7 @@ int ReportError(const grpc::Status& status, bool json) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"loanctl: borrow through loan-gateway"};
   std::string target = "127.0.0.1:50051";
   bool json = false;
@@ -106,4 +106,13 @@ int main(int argc, char** argv) {
               << "  request_id:     " << response.request_id() << "\n";
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "loanctl: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -102,16 +102,19 @@ void CurlMultiTransport::Send(HttpRequest request,
   transfer->done = std::move(done);
   transfer->started = absl::Now();
   transfer->max_body_bytes = options_.max_body_bytes;
+  std::unique_ptr<Transfer> refused;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = std::move(transfer);
+    } else {
       pending_.push_back(std::move(transfer));
     }
   }
-  if (transfer) {  // Not queued: the transport is shutting down.
-    transfer->result.delivery = Delivery::kNotSent;
-    transfer->result.error = "HTTP transport is shutting down";
-    transfer->done(std::move(transfer->result));
+  if (refused) {
+    refused->result.delivery = Delivery::kNotSent;
+    refused->result.error = "HTTP transport is shutting down";
+    refused->done(std::move(refused->result));
     return;
   }
   curl_multi_wakeup(multi_);

@@ -83,10 +83,10 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     Finish(call, clock);
     return;
   }
-  Send(std::move(call));
+  Send(call);
 }
 
-void BorrowPipeline::Send(std::shared_ptr<Call> call) {
+void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
   absl::StatusOr<int64_t> now_ms = server_time_.NowMs();
   absl::StatusOr<HttpRequest> request =
       now_ms.ok() ? binance::BuildBorrowRequest(
@@ -104,7 +104,7 @@ void BorrowPipeline::Send(std::shared_ptr<Call> call) {
   request->timeout = options_.upstream_timeout;
   const absl::Time sent_at = clock_.Now();
   transport_.Send(
-      *std::move(request), [this, call, sent_at](HttpResult result) {
+      *std::move(request), [this, call, sent_at](const HttpResult& result) {
         call->upstream_latency += clock_.Now() - sent_at;
         const bool another_url =
             call->base_url_index + 1 < options_.base_urls.size();

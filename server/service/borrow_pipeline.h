@@ -46,7 +46,7 @@ class BorrowPipeline {
 
  private:
   struct Call;
-  void Send(std::shared_ptr<Call> call);
+  void Send(const std::shared_ptr<Call>& call);
   void Finish(const std::shared_ptr<Call>& call,
               absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
   absl::Status CheckClock() const;

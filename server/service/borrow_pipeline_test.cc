@@ -61,8 +61,9 @@ class BorrowPipelineTest : public testing::Test {
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
     std::optional<absl::StatusOr<BorrowResponse>> out;
-    pipeline_.Borrow(request, "test",
-                     [&](absl::StatusOr<BorrowResponse> r) { out = r; });
+    pipeline_.Borrow(request, "test", [&](absl::StatusOr<BorrowResponse> r) {
+      out = std::move(r);
+    });
     EXPECT_TRUE(out.has_value())
         << "the scripted transport answers synchronously";
     return *out;

@@ -63,7 +63,7 @@ institutional_loan::v1::BorrowRequest MakeBorrow(
   return r;
 }
 
-GatewayEnv::GatewayEnv(EnvOptions options) {
+GatewayEnv::GatewayEnv(const EnvOptions& options) {
   char tmpl[] = "/tmp/lg_it_XXXXXX";
   dir_ = mkdtemp(tmpl);
   MakeKeys(options.key_type);

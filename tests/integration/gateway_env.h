@@ -43,7 +43,7 @@ struct FakeState {
 // secret and every signature the fake accepted.
 class GatewayEnv {
  public:
-  explicit GatewayEnv(EnvOptions options = {});
+  explicit GatewayEnv(const EnvOptions& options = {});
   ~GatewayEnv();
 
   grpc::Status Borrow(
