@@ -79,13 +79,20 @@ int Run(const GatewayConfig& config) {
   std::thread resync(
       [&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
 
-  BorrowPipeline pipeline(
-      {.base_urls = config.upstream_base_urls,
-       .recv_window_ms = config.recv_window_ms,
-       .upstream_timeout = config.upstream_timeout,
-       .max_clock_uncertainty = config.max_clock_uncertainty},
-      transport, server_time, {.api_key = &*api_key, .signer = signer->get()},
-      clock);
+  WeightBudget budget(clock, config.uid_weight_limit);
+  BanBreaker breaker(clock);
+  BorrowPipeline pipeline({.base_urls = config.upstream_base_urls,
+                           .recv_window_ms = config.recv_window_ms,
+                           .upstream_timeout = config.upstream_timeout,
+                           .max_clock_uncertainty = config.max_clock_uncertainty,
+                           .min_time_to_send = config.min_call_deadline},
+                          {.transport = &transport,
+                           .server_time = &server_time,
+                           .credentials = {.api_key = &*api_key,
+                                           .signer = signer->get()},
+                           .clock = &clock,
+                           .budget = &budget,
+                           .breaker = &breaker});
   LoanService service(pipeline);
 
   // Link grpc.health.v1's descriptors so reflection can describe Health.

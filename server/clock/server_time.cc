@@ -25,41 +25,57 @@ ServerTime::ServerTime(const Clock& clock, HttpTransport& transport,
     : clock_(clock), transport_(transport), base_urls_(std::move(base_urls)) {}
 
 absl::Status ServerTime::Sync(absl::Duration timeout) {
-  absl::Status last = absl::FailedPreconditionError("no base URL configured");
-  for (const std::string& base_url : base_urls_) {
-    last = SyncWith(base_url, timeout);
-    if (last.ok()) break;
-  }
-  return last;
-}
-
-absl::Status ServerTime::SyncWith(const std::string& base_url,
-                                  absl::Duration timeout) {
-  HttpRequest request;
-  request.url = base_url + "/api/v3/time";
-  request.timeout = timeout;
   absl::Notification done;
-  HttpResult result;
-  const absl::Time sent = clock_.Now();
-  transport_.Send(std::move(request), [&](HttpResult r) {
-    result = std::move(r);
+  absl::Status status;
+  SyncAsync(timeout, [&](absl::Status s) {
+    status = std::move(s);
     done.Notify();
   });
   done.WaitForNotification();
-  const absl::Time received = clock_.Now();
+  return status;
+}
+
+void ServerTime::SyncAsync(absl::Duration timeout,
+                           std::function<void(absl::Status)> done) {
+  SyncFrom(0, timeout, absl::FailedPreconditionError("no base URL configured"),
+           std::move(done));
+}
+
+// Tries base_urls_[index], then the next ones, until one answers.
+void ServerTime::SyncFrom(size_t index, absl::Duration timeout, absl::Status last,
+                          std::function<void(absl::Status)> done) {
+  if (index >= base_urls_.size()) {
+    done(std::move(last));
+    return;
+  }
+  HttpRequest request;
+  request.url = base_urls_[index] + "/api/v3/time";
+  request.timeout = timeout;
+  const absl::Time sent = clock_.Now();
+  transport_.Send(std::move(request), [this, index, timeout, sent,
+                                       done = std::move(done)](HttpResult result) mutable {
+    absl::Status status = Record(result, sent, clock_.Now());
+    if (status.ok()) {
+      done(status);
+    } else {
+      SyncFrom(index + 1, timeout, std::move(status), std::move(done));
+    }
+  });
+}
+
+absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
+                                absl::Time received) {
   if (result.delivery != Delivery::kCompleted || result.status != 200) {
     return absl::UnavailableError(absl::StrCat(
-        "server time unavailable: ", result.error.empty()
-                                         ? absl::StrCat("HTTP ", result.status)
-                                         : result.error));
+        "server time unavailable: ",
+        result.error.empty() ? absl::StrCat("HTTP ", result.status) : result.error));
   }
   absl::StatusOr<int64_t> server_ms = ParseServerTime(result.body);
   if (!server_ms.ok()) return server_ms.status();
   const absl::Duration half_trip = (received - sent) / 2;
   const absl::Time midpoint = sent + half_trip;
   absl::MutexLock lock(&mu_);
-  offset_ =
-      Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
+  offset_ = Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
   return absl::OkStatus();
 }
 

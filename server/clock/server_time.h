@@ -2,6 +2,7 @@
 #define LOAN_GATEWAY_SERVER_CLOCK_SERVER_TIME_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class ServerTime {
   // transport's thread). On failure the previous offset is kept.
   absl::Status Sync(absl::Duration timeout);
 
+  // The same without blocking: `done` runs on the transport's thread.
+  void SyncAsync(absl::Duration timeout, std::function<void(absl::Status)> done);
+
   // Binance's current time in ms, or FAILED_PRECONDITION when no offset has
   // been measured yet.
   absl::StatusOr<int64_t> NowMs() const;
@@ -45,7 +49,9 @@ class ServerTime {
  private:
   const Clock& clock_;
   HttpTransport& transport_;
-  absl::Status SyncWith(const std::string& base_url, absl::Duration timeout);
+  void SyncFrom(size_t index, absl::Duration timeout, absl::Status last,
+                std::function<void(absl::Status)> done);
+  absl::Status Record(const HttpResult& result, absl::Time sent, absl::Time received);
 
   const std::vector<std::string> base_urls_;
   mutable absl::Mutex mu_;

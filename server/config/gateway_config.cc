@@ -31,6 +31,11 @@ ABSL_FLAG(
     absl::Duration, max_clock_uncertainty, absl::Milliseconds(1000),
     "refuse to sign when the server-time offset is less certain than this");
 
+ABSL_FLAG(absl::Duration, min_call_deadline, absl::Milliseconds(200),
+          "refuse (nothing sent) a call whose deadline leaves less than this");
+ABSL_FLAG(int64_t, uid_weight_limit, 180000,
+          "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
+
 namespace loan_gateway {
 namespace {
 
@@ -74,7 +79,9 @@ std::string GatewayConfig::RedactedDump() const {
       " recv_window_ms=", recv_window_ms,
       " upstream_timeout=", absl::FormatDuration(upstream_timeout),
       " time_sync_interval=", absl::FormatDuration(time_sync_interval),
-      " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty));
+      " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty),
+      " min_call_deadline=", absl::FormatDuration(min_call_deadline),
+      " uid_weight_limit=", uid_weight_limit);
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
@@ -100,6 +107,9 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
           "upstream base URLs must not end with '/'");
     }
   }
+  if (c.uid_weight_limit < 3000) {
+    return absl::InvalidArgumentError("--uid_weight_limit must allow one borrow (>= 3000)");
+  }
   if (c.upstream_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--upstream_timeout must be positive");
   }
@@ -123,6 +133,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
   c.time_sync_interval = absl::GetFlag(FLAGS_time_sync_interval);
   c.max_clock_uncertainty = absl::GetFlag(FLAGS_max_clock_uncertainty);
+  c.min_call_deadline = absl::GetFlag(FLAGS_min_call_deadline);
+  c.uid_weight_limit = absl::GetFlag(FLAGS_uid_weight_limit);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;
 }

@@ -25,6 +25,8 @@ struct GatewayConfig {
   absl::Duration upstream_timeout = absl::Seconds(10);
   absl::Duration time_sync_interval = absl::Seconds(30);
   absl::Duration max_clock_uncertainty = absl::Milliseconds(1000);
+  absl::Duration min_call_deadline = absl::Milliseconds(200);
+  int64_t uid_weight_limit = 180000;
 
   // One line per setting, for the start-up log: paths, never contents.
   std::string RedactedDump() const;

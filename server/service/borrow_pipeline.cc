@@ -1,7 +1,7 @@
 #include "service/borrow_pipeline.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "binance/borrow_outcome.h"
 #include "binance/error_table.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
@@ -19,8 +19,11 @@ struct BorrowPipeline::Call {
   std::optional<ValidBorrow> borrow;
   Done done;
   absl::Time started;
+  absl::Time deadline;
   absl::Duration upstream_latency;
   size_t base_url_index = 0;
+  bool resigned = false;  // Already re-signed once after -1021.
+  int attempts = 0;       // Requests sent to Binance for this call.
   // For the log line.
   std::string outcome = "REJECTED";
   std::string reason;
@@ -29,48 +32,72 @@ struct BorrowPipeline::Call {
   std::string transport_error;
 };
 
-BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
-                               HttpTransport& transport,
-                               const ServerTime& server_time,
-                               binance::Credentials credentials,
-                               const Clock& clock)
-    : options_(std::move(options)),
-      transport_(transport),
-      server_time_(server_time),
-      credentials_(credentials),
-      clock_(clock) {}
+namespace {
+
+std::string ReasonOf(const absl::Status& status) {
+  google::rpc::ErrorInfo info;
+  return errors::GetDetail(status, &info) ? info.reason() : "";
+}
+
+std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
+  google::rpc::RetryInfo retry;
+  if (!errors::GetDetail(status, &retry)) return std::nullopt;
+  return absl::Seconds(retry.retry_delay().seconds()) +
+         absl::Nanoseconds(retry.retry_delay().nanos());
+}
+
+}  // namespace
+
+BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps)
+    : options_(std::move(options)), deps_(deps) {}
 
 absl::Status BorrowPipeline::CheckClock() const {
-  std::optional<ServerTime::Offset> offset = server_time_.offset();
+  std::optional<ServerTime::Offset> offset = deps_.server_time->offset();
   std::string problem;
+  const absl::Duration limit = std::min(options_.max_clock_uncertainty,
+                                        absl::Milliseconds(options_.recv_window_ms) / 2);
   if (!offset) {
-    problem =
-        "Binance server time is unknown (GET /api/v3/time has not answered)";
-  } else if (offset->uncertainty > options_.max_clock_uncertainty) {
+    problem = "Binance server time is unknown (GET /api/v3/time has not answered)";
+  } else if (offset->uncertainty > limit) {
     problem = absl::StrCat("Binance server time is too uncertain (+/-",
-                           absl::FormatDuration(offset->uncertainty), ")");
+                           absl::FormatDuration(offset->uncertainty), ", limit ",
+                           absl::FormatDuration(limit), ")");
   } else {
     return absl::OkStatus();
   }
   const binance::ErrorRule* rule = binance::RuleForBinanceCode(-1021);
-  return binance::ErrorForRule(*rule,
-                               absl::StrCat(problem, "; nothing was sent"),
+  return binance::ErrorForRule(*rule, absl::StrCat(problem, "; nothing was sent"),
                                {{"outcome", "REJECTED"}}, std::nullopt, "", "");
 }
 
+// Everything decided before signing; any failure means nothing is sent.
+absl::Status BorrowPipeline::Admit(const Call& call) const {
+  const absl::Duration left = call.deadline - deps_.clock->Now();
+  if (left < options_.min_time_to_send) {
+    return errors::MakeError(
+        absl::StatusCode::kDeadlineExceeded,
+        absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
+                     ", less than the ", absl::FormatDuration(options_.min_time_to_send),
+                     " a borrow needs; nothing was sent"),
+        "DEADLINE_TOO_SHORT", {{"outcome", "REJECTED"}});
+  }
+  if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
+  if (absl::Status breaker = deps_.breaker->Check(); !breaker.ok()) return breaker;
+  return deps_.budget->TryReserve();
+}
+
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
-                            Done done) {
+                            absl::Time deadline, Done done) {
   auto call = std::make_shared<Call>();
   call->caller = std::move(caller);
   call->done = std::move(done);
-  call->started = clock_.Now();
+  call->started = deps_.clock->Now();
+  call->deadline = deadline;
   call->request_id =
       IsUuid(request.request_id()) ? request.request_id() : GenerateRequestId();
   absl::StatusOr<ValidBorrow> borrow = ValidateBorrowRequest(request);
   if (!borrow.ok()) {
-    call->reason = "INVALID_REQUEST";
-    // An invalid caller-given id is echoed as given, so the caller can match
-    // it.
+    // An invalid caller-given id is echoed as given, so the caller can match it.
     if (!request.request_id().empty()) {
       call->request_id = request.request_id().substr(0, 128);
     }
@@ -78,67 +105,102 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     return;
   }
   call->borrow = *std::move(borrow);
-  if (absl::Status clock = CheckClock(); !clock.ok()) {
-    call->reason = "CLOCK_SKEW";
-    Finish(call, clock);
+  if (absl::Status admitted = Admit(*call); !admitted.ok()) {
+    Finish(call, admitted);
     return;
   }
   Send(call);
 }
 
 void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
-  absl::StatusOr<int64_t> now_ms = server_time_.NowMs();
+  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
   absl::StatusOr<HttpRequest> request =
       now_ms.ok() ? binance::BuildBorrowRequest(
-                        *call->borrow, options_.base_urls[call->base_url_index],
-                        *now_ms, options_.recv_window_ms, credentials_)
+                        *call->borrow, options_.base_urls[call->base_url_index], *now_ms,
+                        options_.recv_window_ms, deps_.credentials)
                   : absl::StatusOr<HttpRequest>(now_ms.status());
   if (!request.ok()) {
-    call->reason = "SIGNING_FAILED";
-    Finish(call, errors::MakeError(
-                     absl::StatusCode::kInternal,
-                     "the gateway could not sign the request; nothing was sent",
-                     "SIGNING_FAILED", {{"outcome", "REJECTED"}}));
+    deps_.budget->Release();
+    Finish(call, errors::MakeError(absl::StatusCode::kInternal,
+                                   "the gateway could not sign the request; nothing was sent",
+                                   "SIGNING_FAILED", {{"outcome", "REJECTED"}}));
     return;
   }
   request->timeout = options_.upstream_timeout;
-  const absl::Time sent_at = clock_.Now();
-  transport_.Send(
-      *std::move(request), [this, call, sent_at](const HttpResult& result) {
-        call->upstream_latency += clock_.Now() - sent_at;
-        const bool another_url =
-            call->base_url_index + 1 < options_.base_urls.size();
-        if (result.delivery == Delivery::kNotSent && another_url) {
-          // Provably never left this process: safe to try the next base URL
-          // once.
-          LogLine("warn", "upstream_unreachable")
-              .Str("request_id", call->request_id)
-              .Str("base_url", options_.base_urls[call->base_url_index])
-              .Str("error", result.error)
-              .Emit();
-          ++call->base_url_index;
-          Send(call);
+  ++call->attempts;
+  const absl::Time sent_at = deps_.clock->Now();
+  deps_.transport->Send(*std::move(request),
+                        [this, call, sent_at](const HttpResult& result) {
+                          call->upstream_latency += deps_.clock->Now() - sent_at;
+                          OnResult(call, result);
+                        });
+}
+
+void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call, const HttpResult& result) {
+  if (auto it = result.headers.find("x-sapi-used-uid-weight-1m"); it != result.headers.end()) {
+    int64_t used = 0;
+    if (absl::SimpleAtoi(it->second, &used)) deps_.budget->ObserveUsed(used);
+  }
+  if (result.delivery == Delivery::kNotSent) {
+    if (call->base_url_index + 1 < options_.base_urls.size()) {
+      // Provably never left this process: safe to try the next base URL once.
+      LogLine("warn", "upstream_unreachable")
+          .Str("request_id", call->request_id)
+          .Str("base_url", options_.base_urls[call->base_url_index])
+          .Str("error", result.error)
+          .Emit();
+      ++call->base_url_index;
+      Send(call);
+      return;
+    }
+    deps_.budget->Release();
+  }
+  binance::BorrowOutcome outcome = binance::ClassifyBorrowResult(result, *call->borrow);
+  call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
+  call->binance_code = outcome.binance_code;
+  call->http_status = outcome.http_status;
+  call->transport_error = result.error;
+  if (outcome.outcome == binance::OutcomeClass::kSucceeded) {
+    BorrowResponse response;
+    response.set_transaction_id(outcome.receipt->transaction_id);
+    response.set_amount(outcome.receipt->amount.value_or(call->borrow->amount.text()));
+    response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
+    response.set_group_id(call->borrow->group_id);
+    response.set_asset(call->borrow->asset);
+    Finish(call, std::move(response));
+    return;
+  }
+  const bool banned = outcome.http_status == 429 || outcome.http_status == 418 ||
+                      outcome.http_status == 403 || outcome.binance_code == -1003;
+  if (banned) {
+    deps_.breaker->Trip(outcome.error,
+                        RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
+  }
+  if (outcome.binance_code == -1021 && outcome.outcome == binance::OutcomeClass::kRejected &&
+      !call->resigned) {
+    ResyncAndResend(call, outcome.error);
+    return;
+  }
+  Finish(call, outcome.error);
+}
+
+// -1021 means Binance refused the timestamp without executing anything: the
+// one case where sending again is safe. Resync the clock, then re-sign once.
+void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
+                                     absl::Status rejection) {
+  call->resigned = true;
+  LogLine("warn", "clock_skew_resync").Str("request_id", call->request_id).Emit();
+  deps_.server_time->SyncAsync(
+      absl::Seconds(5), [this, call, rejection = std::move(rejection)](absl::Status synced) {
+        if (!synced.ok()) {
+          Finish(call, rejection);
           return;
         }
-        binance::BorrowOutcome outcome =
-            binance::ClassifyBorrowResult(result, *call->borrow);
-        call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
-        call->reason = outcome.reason;
-        call->binance_code = outcome.binance_code;
-        call->http_status = outcome.http_status;
-        call->transport_error = result.error;
-        if (outcome.outcome != binance::OutcomeClass::kSucceeded) {
-          Finish(call, outcome.error);
+        if (absl::Status admitted = Admit(*call); !admitted.ok()) {
+          Finish(call, admitted);
           return;
         }
-        BorrowResponse response;
-        response.set_transaction_id(outcome.receipt->transaction_id);
-        response.set_amount(
-            outcome.receipt->amount.value_or(call->borrow->amount.text()));
-        response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
-        response.set_group_id(call->borrow->group_id);
-        response.set_asset(call->borrow->asset);
-        Finish(call, std::move(response));
+        Send(call);
       });
 }
 
@@ -146,9 +208,12 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
                             absl::StatusOr<BorrowResponse> result) {
   if (result.ok()) {
     result->set_request_id(call->request_id);
+    call->outcome = "SUCCEEDED";
+    call->reason = "SUCCEEDED";
   } else {
     absl::Status status = result.status();
     errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
+    call->reason = ReasonOf(status);
     result = status;
   }
   LogLine line("info", "borrow");
@@ -158,16 +223,16 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
         .Str("asset", call->borrow->asset_name)
         .Str("amount", call->borrow->amount.text());
   }
-  line.Str("outcome", result.ok() ? "SUCCEEDED" : call->outcome)
-      .Str("reason", result.ok() ? "SUCCEEDED" : call->reason)
-      .Str("grpc_code", absl::StatusCodeToString(result.status().code()));
+  line.Str("outcome", call->outcome)
+      .Str("reason", call->reason)
+      .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
+      .Int("attempts", call->attempts);
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call->binance_code) line.Int("binance_code", *call->binance_code);
   if (call->http_status != 0) line.Int("http_status", call->http_status);
-  if (!call->transport_error.empty())
-    line.Str("transport_error", call->transport_error);
+  if (!call->transport_error.empty()) line.Str("transport_error", call->transport_error);
   line.Ms("upstream_ms", call->upstream_latency)
-      .Ms("total_ms", clock_.Now() - call->started)
+      .Ms("total_ms", deps_.clock->Now() - call->started)
       .Emit();
   call->done(std::move(result));
 }

@@ -8,7 +8,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "binance/borrow_outcome.h"
 #include "binance/signed_request.h"
+#include "budget/ban_breaker.h"
+#include "budget/weight_budget.h"
 #include "clock/clock.h"
 #include "clock/server_time.h"
 #include "http/http_transport.h"
@@ -17,45 +20,55 @@
 namespace loan_gateway {
 
 struct BorrowPipelineOptions {
-  std::vector<std::string>
-      base_urls;  // Tried in order, only while nothing was sent.
+  std::vector<std::string> base_urls;  // Tried in order, only while nothing was sent.
   int64_t recv_window_ms = 5000;
   absl::Duration upstream_timeout = absl::Seconds(10);
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
+  // A call with less time left than this is refused before anything is sent.
+  absl::Duration min_time_to_send = absl::Milliseconds(200);
+};
+
+// What the pipeline needs besides its options; all outlive it.
+struct BorrowPipelineDeps {
+  HttpTransport* transport = nullptr;
+  ServerTime* server_time = nullptr;
+  binance::Credentials credentials;
+  const Clock* clock = nullptr;
+  WeightBudget* budget = nullptr;
+  BanBreaker* breaker = nullptr;
 };
 
 // The stages of one Borrow, independent of gRPC:
-//   validate -> clock ok -> sign with a fresh timestamp -> send (async)
+//   validate -> deadline -> clock ok -> ban breaker -> weight budget
+//   -> sign with a fresh timestamp -> send (async)
 //   -> classify (SUCCEEDED | REJECTED | UNKNOWN) -> answer.
-// It never resends a request that may have reached Binance; only a request
-// that provably never left is tried once more, against the next base URL.
+// It never resends a request that may have reached Binance. Only a request
+// that provably never left is tried once more against the next base URL, and
+// one rejected with -1021 (not executed) is re-signed once after a resync.
 class BorrowPipeline {
  public:
   // Runs once per call, possibly on the HTTP transport's thread. Errors carry
   // their google.rpc details and always the call's request_id.
-  using Done = std::function<void(
-      absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
+  using Done = std::function<void(absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
 
-  BorrowPipeline(BorrowPipelineOptions options, HttpTransport& transport,
-                 const ServerTime& server_time,
-                 binance::Credentials credentials, const Clock& clock);
+  BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
 
-  // `caller` identifies the peer for the log line.
-  void Borrow(const institutional_loan::v1::BorrowRequest& request,
-              std::string caller, Done done);
+  // `caller` identifies the peer for the log line; `deadline` is the caller's.
+  void Borrow(const institutional_loan::v1::BorrowRequest& request, std::string caller,
+              absl::Time deadline, Done done);
 
  private:
   struct Call;
+  absl::Status Admit(const Call& call) const;
+  absl::Status CheckClock() const;
   void Send(const std::shared_ptr<Call>& call);
+  void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result);
+  void ResyncAndResend(const std::shared_ptr<Call>& call, absl::Status rejection);
   void Finish(const std::shared_ptr<Call>& call,
               absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
-  absl::Status CheckClock() const;
 
   const BorrowPipelineOptions options_;
-  HttpTransport& transport_;
-  const ServerTime& server_time_;
-  const binance::Credentials credentials_;
-  const Clock& clock_;
+  const BorrowPipelineDeps deps_;
 };
 
 }  // namespace loan_gateway

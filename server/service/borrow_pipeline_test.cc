@@ -50,8 +50,15 @@ class BorrowPipelineTest : public testing::Test {
  protected:
   BorrowPipelineTest()
       : server_time_(clock_, transport_, {"https://a"}),
-        pipeline_({.base_urls = {"https://a", "https://b"}}, transport_,
-                  server_time_, {&api_key_, &signer_}, clock_) {}
+        budget_(clock_, 9000),
+        breaker_(clock_),
+        pipeline_({.base_urls = {"https://a", "https://b"}},
+                  {.transport = &transport_,
+                   .server_time = &server_time_,
+                   .credentials = {&api_key_, &signer_},
+                   .clock = &clock_,
+                   .budget = &budget_,
+                   .breaker = &breaker_}) {}
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
@@ -61,7 +68,7 @@ class BorrowPipelineTest : public testing::Test {
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
     std::optional<absl::StatusOr<BorrowResponse>> out;
-    pipeline_.Borrow(request, "test", [&](absl::StatusOr<BorrowResponse> r) {
+    pipeline_.Borrow(request, "test", deadline_, [&](absl::StatusOr<BorrowResponse> r) {
       out = std::move(r);
     });
     EXPECT_TRUE(out.has_value())
@@ -90,7 +97,10 @@ class BorrowPipelineTest : public testing::Test {
   Secret api_key_{"key"};
   NullSigner signer_;
   ServerTime server_time_;
+  WeightBudget budget_;
+  BanBreaker breaker_;
   BorrowPipeline pipeline_;
+  absl::Time deadline_ = absl::InfiniteFuture();
 };
 
 TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
@@ -153,6 +163,82 @@ TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(transport_.sent.size(), 1u);
   EXPECT_TRUE(IsUuid(RequestIdOf(r.status())));
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+HttpResult Answer(long status, std::string body,
+                  std::map<std::string, std::string> headers = {}) {
+  return {Delivery::kCompleted, status, std::move(headers), std::move(body), "", {}};
+}
+
+const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
+
+TEST_F(BorrowPipelineTest, WeightBudgetRefusesWithoutSending) {
+  SyncClock();
+  for (int i = 0; i < 3; ++i) {
+    transport_.script.push_back(Answer(200, kSuccess));
+    ASSERT_TRUE(Run(Request()).ok());
+  }
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(transport_.sent.size(), 3u);
+}
+
+TEST_F(BorrowPipelineTest, UsedWeightHeaderCorrectsTheBudget) {
+  SyncClock();
+  transport_.script.push_back(Answer(200, kSuccess, {{"x-sapi-used-uid-weight-1m", "9000"}}));
+  ASSERT_TRUE(Run(Request()).ok());
+  EXPECT_EQ(Run(Request()).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest, BanOpensTheBreakerAndNothingIsSentWhileOpen) {
+  SyncClock();
+  transport_.script.push_back(Answer(418, R"({"code":-1003,"msg":"banned"})",
+                                     {{"retry-after", "600"}}));
+  EXPECT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnavailable);
+  absl::StatusOr<BorrowResponse> held = Run(Request());
+  EXPECT_EQ(held.status().code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(held.status(), &info));
+  EXPECT_EQ(info.metadata().at("breaker"), "open");
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
+  SyncClock();
+  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  transport_.script.push_back(TimeAnswer());
+  transport_.script.push_back(Answer(200, kSuccess));
+  ASSERT_TRUE(Run(Request()).ok());
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_TRUE(absl::StrContains(transport_.sent[1].url, "/api/v3/time"));
+}
+
+TEST_F(BorrowPipelineTest, ClockSkewTwiceGivesUp) {
+  SyncClock();
+  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  transport_.script.push_back(TimeAnswer());
+  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(transport_.sent.size(), 3u);
+}
+
+TEST_F(BorrowPipelineTest, TooShortADeadlineSendsNothing) {
+  SyncClock();
+  deadline_ = clock_.Now() + absl::Milliseconds(50);
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(transport_.sent.empty());
 }
 
 }  // namespace

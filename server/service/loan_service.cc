@@ -1,5 +1,6 @@
 #include "service/loan_service.h"
 
+#include "absl/time/time.h"
 #include "service/grpc_status.h"
 
 namespace loan_gateway {
@@ -13,7 +14,7 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
   // the exchange with Binance still completes and is logged; Finish is then
   // a no-op for the departed caller.
   pipeline_.Borrow(
-      *request, context->peer(),
+      *request, context->peer(), absl::FromChrono(context->deadline()),
       [reactor,
        response](absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
         if (r.ok()) {

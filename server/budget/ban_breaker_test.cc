@@ -1,0 +1,51 @@
+#include "budget/ban_breaker.h"
+
+#include "errors/error_details.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+class ManualClock : public Clock {
+ public:
+  absl::Time Now() const override { return now; }
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+};
+
+TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
+  ManualClock clock;
+  BanBreaker breaker(clock);
+  EXPECT_TRUE(breaker.Check().ok());
+  absl::Status ban = errors::MakeError(absl::StatusCode::kUnavailable, "IP banned",
+                                       "UPSTREAM_BANNED", {{"http_status", "418"}});
+  breaker.Trip(ban, absl::Seconds(120));
+  clock.now += absl::Seconds(20);
+  absl::Status held = breaker.Check();
+  ASSERT_EQ(held.code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(held, &info));
+  EXPECT_EQ(info.reason(), "UPSTREAM_BANNED");
+  EXPECT_EQ(info.metadata().at("breaker"), "open");
+  EXPECT_EQ(info.metadata().at("http_status"), "418");
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(errors::GetDetail(held, &retry));
+  EXPECT_EQ(retry.retry_delay().seconds(), 100);
+  clock.now += absl::Seconds(100);
+  EXPECT_TRUE(breaker.Check().ok());
+  EXPECT_FALSE(breaker.open());
+}
+
+TEST(BanBreakerTest, AShorterTripDoesNotShortenALongerBan) {
+  ManualClock clock;
+  BanBreaker breaker(clock);
+  breaker.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban", "UPSTREAM_BANNED"),
+               absl::Minutes(10));
+  breaker.Trip(errors::MakeError(absl::StatusCode::kResourceExhausted, "429",
+                                 "UPSTREAM_RATE_LIMITED"),
+               absl::Seconds(5));
+  clock.now += absl::Minutes(5);
+  EXPECT_EQ(breaker.Check().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace loan_gateway

@@ -1,0 +1,68 @@
+#include "budget/weight_budget.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "errors/error_details.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace loan_gateway {
+
+WeightBudget::WeightBudget(const Clock& clock, int64_t limit_per_minute, int64_t cost)
+    : clock_(clock), limit_(limit_per_minute), cost_(cost) {}
+
+void WeightBudget::RollWindow() {
+  const int64_t minute = absl::ToUnixSeconds(clock_.Now()) / 60;
+  if (minute != minute_) {
+    minute_ = minute;
+    used_ = 0;
+  }
+}
+
+absl::Status WeightBudget::TryReserve() {
+  absl::MutexLock lock(&mu_);
+  RollWindow();
+  if (used_ + cost_ <= limit_) {
+    used_ += cost_;
+    return absl::OkStatus();
+  }
+  const absl::Time next_minute = absl::FromUnixSeconds((minute_ + 1) * 60);
+  absl::Status status = errors::MakeError(
+      absl::StatusCode::kResourceExhausted,
+      absl::StrCat("the credit account's Binance weight for this minute is spent (", used_,
+                   " of ", limit_, " used, a borrow needs ", cost_,
+                   "); nothing was sent"),
+      "UPSTREAM_RATE_LIMITED",
+      {{"weight_used", absl::StrCat(used_)},
+       {"weight_limit", absl::StrCat(limit_)},
+       {"outcome", "REJECTED"}});
+  google::rpc::QuotaFailure quota;
+  auto* v = quota.add_violations();
+  v->set_subject("binance_credit_account_uid_weight_1m");
+  v->set_description(absl::StrCat(used_, " of ", limit_, " weight used this minute"));
+  errors::AttachDetail(status, quota);
+  errors::AttachRetryInfo(status, std::max(absl::Milliseconds(1),
+                                           next_minute - clock_.Now()));
+  return status;
+}
+
+void WeightBudget::Release() {
+  absl::MutexLock lock(&mu_);
+  RollWindow();
+  used_ = std::max<int64_t>(0, used_ - cost_);
+}
+
+void WeightBudget::ObserveUsed(int64_t used) {
+  absl::MutexLock lock(&mu_);
+  RollWindow();
+  // Binance's count is authoritative. It can be lower than ours only when our
+  // minute and Binance's disagree at a boundary; keep the larger to stay safe.
+  used_ = std::max(used_, used);
+}
+
+int64_t WeightBudget::used() const {
+  absl::MutexLock lock(&mu_);
+  return used_;
+}
+
+}  // namespace loan_gateway
