@@ -81,18 +81,18 @@ int Run(const GatewayConfig& config) {
 
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
-  BorrowPipeline pipeline({.base_urls = config.upstream_base_urls,
-                           .recv_window_ms = config.recv_window_ms,
-                           .upstream_timeout = config.upstream_timeout,
-                           .max_clock_uncertainty = config.max_clock_uncertainty,
-                           .min_time_to_send = config.min_call_deadline},
-                          {.transport = &transport,
-                           .server_time = &server_time,
-                           .credentials = {.api_key = &*api_key,
-                                           .signer = signer->get()},
-                           .clock = &clock,
-                           .budget = &budget,
-                           .breaker = &breaker});
+  BorrowPipeline pipeline(
+      {.base_urls = config.upstream_base_urls,
+       .recv_window_ms = config.recv_window_ms,
+       .upstream_timeout = config.upstream_timeout,
+       .max_clock_uncertainty = config.max_clock_uncertainty,
+       .min_time_to_send = config.min_call_deadline},
+      {.transport = &transport,
+       .server_time = &server_time,
+       .credentials = {.api_key = &*api_key, .signer = signer->get()},
+       .clock = &clock,
+       .budget = &budget,
+       .breaker = &breaker});
   LoanService service(pipeline);
 
   // Link grpc.health.v1's descriptors so reflection can describe Health.

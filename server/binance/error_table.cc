@@ -66,7 +66,8 @@ const ErrorRule kTable[] = {
      "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
      "too many requests"},
     {M::kBinanceCode, -1021, O::kRejected, StatusCode::kUnavailable,
-     "CLOCK_SKEW", X::kNone, absl::Seconds(1), "timestamp outside recvWindow"},
+     "CLOCK_SKEW", X::kNone, absl::Seconds(1),
+     "timestamp outside recvWindow, again after one resync + re-sign"},
     {M::kBinanceCode, -1022, O::kRejected, StatusCode::kInternal,
      "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "signature rejected"},
     {M::kBinanceCode, -2014, O::kRejected, StatusCode::kInternal,
@@ -106,6 +107,26 @@ const ErrorRule kTable[] = {
     {M::kFallback, kOtherStatusEvent, O::kUnknown, StatusCode::kUnknown,
      "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
      "1XX/3XX or any other unexpected HTTP status"},
+    {M::kLocal, kInvalidRequestEvent, O::kRejected,
+     StatusCode::kInvalidArgument, "INVALID_REQUEST", X::kBadRequest, kNoRetry,
+     "gateway: a bad field (BadRequest names every one)"},
+    {M::kLocal, kDeadlineTooShortEvent, O::kRejected,
+     StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT", X::kNone, kNoRetry,
+     "gateway: the call's deadline leaves less than --min_call_deadline"},
+    {M::kLocal, kClockUnknownEvent, O::kRejected, StatusCode::kUnavailable,
+     "CLOCK_SKEW", X::kNone, absl::Seconds(1),
+     "gateway: Binance time unknown or too uncertain for recvWindow"},
+    {M::kLocal, kWeightSpentEvent, O::kRejected, StatusCode::kResourceExhausted,
+     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     "gateway: the credit account's UID weight for this minute is spent "
+     "(RetryInfo: until the next minute)"},
+    {M::kLocal, kBreakerOpenEvent, O::kRejected, StatusCode::kUnavailable,
+     "UPSTREAM_BANNED", X::kNone, absl::Seconds(120),
+     "gateway: held after a 429/418/403, with that answer's code and reason "
+     "(RetryInfo: time left)"},
+    {M::kLocal, kSigningFailedEvent, O::kRejected, StatusCode::kInternal,
+     "SIGNING_FAILED", X::kNone, kNoRetry,
+     "gateway: the request could not be signed"},
 };
 
 const ErrorRule* Find(M match, int value) {
@@ -146,6 +167,10 @@ const ErrorRule& RuleForTransport(TransportEvent event) {
   return *rule;
 }
 
+const ErrorRule& RuleForLocal(LocalEvent event) {
+  return *Find(M::kLocal, event);
+}
+
 const ErrorRule* RuleForHttpStatus(long http_status) {
   if (const ErrorRule* rule =
           Find(M::kHttpStatus, static_cast<int>(http_status))) {
@@ -168,6 +193,7 @@ std::string RenderErrorTableMarkdown() {
     const char* extra = rule.extra == X::kPreconditionFailure
                             ? "PreconditionFailure"
                         : rule.extra == X::kQuotaFailure ? "QuotaFailure"
+                        : rule.extra == X::kBadRequest   ? "BadRequest"
                                                          : "";
     absl::StrAppend(
         &out, "| ", Situation(rule), " | ", OutcomeClassName(rule.outcome),

@@ -20,7 +20,12 @@ enum class OutcomeClass {
 absl::string_view OutcomeClassName(OutcomeClass outcome);
 
 // Which extra google.rpc detail a row adds besides ErrorInfo.
-enum class ExtraDetail { kNone, kPreconditionFailure, kQuotaFailure };
+enum class ExtraDetail {
+  kNone,
+  kPreconditionFailure,
+  kQuotaFailure,
+  kBadRequest
+};
 
 // One row of the gateway's error contract. A row matches a Binance error
 // code, an HTTP status (or a whole HTTP class such as 5XX), or a transport
@@ -31,7 +36,8 @@ struct ErrorRule {
     kHttpStatus,
     kHttpClass,
     kBinanceCode,
-    kFallback
+    kFallback,
+    kLocal  // Decided by the gateway before anything is sent.
   };
   Match match;
   int value;  // The code, status, class digit, or transport event below.
@@ -53,6 +59,19 @@ enum TransportEvent : int {
   kOther4xxEvent = 5,       // Any other 4XX.
   kOtherStatusEvent = 6,    // 1XX/3XX: nothing Binance documents.
 };
+
+// Refusals decided before signing (Match::kLocal); nothing is sent for them.
+// The modules that decide them build their own errors (they sit below this
+// one); service tests check each against its row here.
+enum LocalEvent : int {
+  kInvalidRequestEvent = 101,
+  kDeadlineTooShortEvent = 102,
+  kClockUnknownEvent = 103,
+  kWeightSpentEvent = 104,
+  kBreakerOpenEvent = 105,
+  kSigningFailedEvent = 106,
+};
+const ErrorRule& RuleForLocal(LocalEvent event);
 
 std::span<const ErrorRule> ErrorTable();
 

@@ -17,8 +17,8 @@ absl::Status BanBreaker::Check() const {
                    cause_.message(), "); nothing was sent"),
       cause_info.reason(),
       {{"breaker", "open"},
-       {"breaker_open_until", absl::FormatTime(absl::RFC3339_sec, open_until_,
-                                               absl::UTCTimeZone())},
+       {"breaker_open_until",
+        absl::FormatTime(absl::RFC3339_sec, open_until_, absl::UTCTimeZone())},
        {"outcome", "REJECTED"}});
   for (const char* key : {"binance_code", "http_status"}) {
     auto it = cause_info.metadata().find(key);

@@ -16,8 +16,9 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
   ManualClock clock;
   BanBreaker breaker(clock);
   EXPECT_TRUE(breaker.Check().ok());
-  absl::Status ban = errors::MakeError(absl::StatusCode::kUnavailable, "IP banned",
-                                       "UPSTREAM_BANNED", {{"http_status", "418"}});
+  absl::Status ban =
+      errors::MakeError(absl::StatusCode::kUnavailable, "IP banned",
+                        "UPSTREAM_BANNED", {{"http_status", "418"}});
   breaker.Trip(ban, absl::Seconds(120));
   clock.now += absl::Seconds(20);
   absl::Status held = breaker.Check();
@@ -38,7 +39,8 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
 TEST(BanBreakerTest, AShorterTripDoesNotShortenALongerBan) {
   ManualClock clock;
   BanBreaker breaker(clock);
-  breaker.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban", "UPSTREAM_BANNED"),
+  breaker.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban",
+                                 "UPSTREAM_BANNED"),
                absl::Minutes(10));
   breaker.Trip(errors::MakeError(absl::StatusCode::kResourceExhausted, "429",
                                  "UPSTREAM_RATE_LIMITED"),

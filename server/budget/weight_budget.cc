@@ -8,7 +8,8 @@
 
 namespace loan_gateway {
 
-WeightBudget::WeightBudget(const Clock& clock, int64_t limit_per_minute, int64_t cost)
+WeightBudget::WeightBudget(const Clock& clock, int64_t limit_per_minute,
+                           int64_t cost)
     : clock_(clock), limit_(limit_per_minute), cost_(cost) {}
 
 void WeightBudget::RollWindow() {
@@ -29,9 +30,10 @@ absl::Status WeightBudget::TryReserve() {
   const absl::Time next_minute = absl::FromUnixSeconds((minute_ + 1) * 60);
   absl::Status status = errors::MakeError(
       absl::StatusCode::kResourceExhausted,
-      absl::StrCat("the credit account's Binance weight for this minute is spent (", used_,
-                   " of ", limit_, " used, a borrow needs ", cost_,
-                   "); nothing was sent"),
+      absl::StrCat(
+          "the credit account's Binance weight for this minute is spent (",
+          used_, " of ", limit_, " used, a borrow needs ", cost_,
+          "); nothing was sent"),
       "UPSTREAM_RATE_LIMITED",
       {{"weight_used", absl::StrCat(used_)},
        {"weight_limit", absl::StrCat(limit_)},
@@ -39,10 +41,11 @@ absl::Status WeightBudget::TryReserve() {
   google::rpc::QuotaFailure quota;
   auto* v = quota.add_violations();
   v->set_subject("binance_credit_account_uid_weight_1m");
-  v->set_description(absl::StrCat(used_, " of ", limit_, " weight used this minute"));
+  v->set_description(
+      absl::StrCat(used_, " of ", limit_, " weight used this minute"));
   errors::AttachDetail(status, quota);
-  errors::AttachRetryInfo(status, std::max(absl::Milliseconds(1),
-                                           next_minute - clock_.Now()));
+  errors::AttachRetryInfo(
+      status, std::max(absl::Milliseconds(1), next_minute - clock_.Now()));
   return status;
 }
 

@@ -19,7 +19,8 @@ class WeightBudget {
   static constexpr int64_t kLimitPerMinute = 180000;
   static constexpr int64_t kBorrowWeight = 3000;
 
-  explicit WeightBudget(const Clock& clock, int64_t limit_per_minute = kLimitPerMinute,
+  explicit WeightBudget(const Clock& clock,
+                        int64_t limit_per_minute = kLimitPerMinute,
                         int64_t cost = kBorrowWeight);
 
   // Reserves one borrow's weight in the current minute, or returns

@@ -9,7 +9,8 @@ namespace {
 class ManualClock : public Clock {
  public:
   absl::Time Now() const override { return now; }
-  absl::Time now = absl::FromUnixSeconds(1'700'000'000 / 60 * 60);  // A minute start.
+  absl::Time now =
+      absl::FromUnixSeconds(1'700'000'000 / 60 * 60);  // A minute start.
 };
 
 TEST(WeightBudgetTest, SixtyBorrowsAMinuteThenRefusedUntilTheNextMinute) {

@@ -42,7 +42,8 @@ void ServerTime::SyncAsync(absl::Duration timeout,
 }
 
 // Tries base_urls_[index], then the next ones, until one answers.
-void ServerTime::SyncFrom(size_t index, absl::Duration timeout, absl::Status last,
+void ServerTime::SyncFrom(size_t index, absl::Duration timeout,
+                          absl::Status last,
                           std::function<void(absl::Status)> done) {
   if (index >= base_urls_.size()) {
     done(std::move(last));
@@ -52,30 +53,33 @@ void ServerTime::SyncFrom(size_t index, absl::Duration timeout, absl::Status las
   request.url = base_urls_[index] + "/api/v3/time";
   request.timeout = timeout;
   const absl::Time sent = clock_.Now();
-  transport_.Send(std::move(request), [this, index, timeout, sent,
-                                       done = std::move(done)](HttpResult result) mutable {
-    absl::Status status = Record(result, sent, clock_.Now());
-    if (status.ok()) {
-      done(status);
-    } else {
-      SyncFrom(index + 1, timeout, std::move(status), std::move(done));
-    }
-  });
+  transport_.Send(
+      std::move(request), [this, index, timeout, sent,
+                           done = std::move(done)](HttpResult result) mutable {
+        absl::Status status = Record(result, sent, clock_.Now());
+        if (status.ok()) {
+          done(status);
+        } else {
+          SyncFrom(index + 1, timeout, std::move(status), std::move(done));
+        }
+      });
 }
 
 absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
                                 absl::Time received) {
   if (result.delivery != Delivery::kCompleted || result.status != 200) {
     return absl::UnavailableError(absl::StrCat(
-        "server time unavailable: ",
-        result.error.empty() ? absl::StrCat("HTTP ", result.status) : result.error));
+        "server time unavailable: ", result.error.empty()
+                                         ? absl::StrCat("HTTP ", result.status)
+                                         : result.error));
   }
   absl::StatusOr<int64_t> server_ms = ParseServerTime(result.body);
   if (!server_ms.ok()) return server_ms.status();
   const absl::Duration half_trip = (received - sent) / 2;
   const absl::Time midpoint = sent + half_trip;
   absl::MutexLock lock(&mu_);
-  offset_ = Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
+  offset_ =
+      Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
   return absl::OkStatus();
 }
 

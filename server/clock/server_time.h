@@ -38,7 +38,8 @@ class ServerTime {
   absl::Status Sync(absl::Duration timeout);
 
   // The same without blocking: `done` runs on the transport's thread.
-  void SyncAsync(absl::Duration timeout, std::function<void(absl::Status)> done);
+  void SyncAsync(absl::Duration timeout,
+                 std::function<void(absl::Status)> done);
 
   // Binance's current time in ms, or FAILED_PRECONDITION when no offset has
   // been measured yet.
@@ -51,7 +52,8 @@ class ServerTime {
   HttpTransport& transport_;
   void SyncFrom(size_t index, absl::Duration timeout, absl::Status last,
                 std::function<void(absl::Status)> done);
-  absl::Status Record(const HttpResult& result, absl::Time sent, absl::Time received);
+  absl::Status Record(const HttpResult& result, absl::Time sent,
+                      absl::Time received);
 
   const std::vector<std::string> base_urls_;
   mutable absl::Mutex mu_;

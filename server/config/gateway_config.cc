@@ -33,8 +33,9 @@ ABSL_FLAG(
 
 ABSL_FLAG(absl::Duration, min_call_deadline, absl::Milliseconds(200),
           "refuse (nothing sent) a call whose deadline leaves less than this");
-ABSL_FLAG(int64_t, uid_weight_limit, 180000,
-          "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
+ABSL_FLAG(
+    int64_t, uid_weight_limit, 180000,
+    "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
 
 namespace loan_gateway {
 namespace {
@@ -108,7 +109,8 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
     }
   }
   if (c.uid_weight_limit < 3000) {
-    return absl::InvalidArgumentError("--uid_weight_limit must allow one borrow (>= 3000)");
+    return absl::InvalidArgumentError(
+        "--uid_weight_limit must allow one borrow (>= 3000)");
   }
   if (c.upstream_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--upstream_timeout must be positive");

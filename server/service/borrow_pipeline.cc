@@ -48,41 +48,47 @@ std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
 
 }  // namespace
 
-BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps)
+BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
+                               BorrowPipelineDeps deps)
     : options_(std::move(options)), deps_(deps) {}
 
 absl::Status BorrowPipeline::CheckClock() const {
   std::optional<ServerTime::Offset> offset = deps_.server_time->offset();
   std::string problem;
-  const absl::Duration limit = std::min(options_.max_clock_uncertainty,
-                                        absl::Milliseconds(options_.recv_window_ms) / 2);
+  const absl::Duration limit =
+      std::min(options_.max_clock_uncertainty,
+               absl::Milliseconds(options_.recv_window_ms) / 2);
   if (!offset) {
-    problem = "Binance server time is unknown (GET /api/v3/time has not answered)";
+    problem =
+        "Binance server time is unknown (GET /api/v3/time has not answered)";
   } else if (offset->uncertainty > limit) {
     problem = absl::StrCat("Binance server time is too uncertain (+/-",
-                           absl::FormatDuration(offset->uncertainty), ", limit ",
-                           absl::FormatDuration(limit), ")");
+                           absl::FormatDuration(offset->uncertainty),
+                           ", limit ", absl::FormatDuration(limit), ")");
   } else {
     return absl::OkStatus();
   }
-  const binance::ErrorRule* rule = binance::RuleForBinanceCode(-1021);
-  return binance::ErrorForRule(*rule, absl::StrCat(problem, "; nothing was sent"),
-                               {{"outcome", "REJECTED"}}, std::nullopt, "", "");
+  return binance::ErrorForRule(
+      binance::RuleForLocal(binance::kClockUnknownEvent),
+      absl::StrCat(problem, "; nothing was sent"), {{"outcome", "REJECTED"}},
+      std::nullopt, "", "");
 }
 
 // Everything decided before signing; any failure means nothing is sent.
 absl::Status BorrowPipeline::Admit(const Call& call) const {
   const absl::Duration left = call.deadline - deps_.clock->Now();
   if (left < options_.min_time_to_send) {
-    return errors::MakeError(
-        absl::StatusCode::kDeadlineExceeded,
+    return binance::ErrorForRule(
+        binance::RuleForLocal(binance::kDeadlineTooShortEvent),
         absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
-                     ", less than the ", absl::FormatDuration(options_.min_time_to_send),
+                     ", less than the ",
+                     absl::FormatDuration(options_.min_time_to_send),
                      " a borrow needs; nothing was sent"),
-        "DEADLINE_TOO_SHORT", {{"outcome", "REJECTED"}});
+        {{"outcome", "REJECTED"}}, std::nullopt, "", "");
   }
   if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
-  if (absl::Status breaker = deps_.breaker->Check(); !breaker.ok()) return breaker;
+  if (absl::Status breaker = deps_.breaker->Check(); !breaker.ok())
+    return breaker;
   return deps_.budget->TryReserve();
 }
 
@@ -97,7 +103,8 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
       IsUuid(request.request_id()) ? request.request_id() : GenerateRequestId();
   absl::StatusOr<ValidBorrow> borrow = ValidateBorrowRequest(request);
   if (!borrow.ok()) {
-    // An invalid caller-given id is echoed as given, so the caller can match it.
+    // An invalid caller-given id is echoed as given, so the caller can match
+    // it.
     if (!request.request_id().empty()) {
       call->request_id = request.request_id().substr(0, 128);
     }
@@ -116,28 +123,31 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
   absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
   absl::StatusOr<HttpRequest> request =
       now_ms.ok() ? binance::BuildBorrowRequest(
-                        *call->borrow, options_.base_urls[call->base_url_index], *now_ms,
-                        options_.recv_window_ms, deps_.credentials)
+                        *call->borrow, options_.base_urls[call->base_url_index],
+                        *now_ms, options_.recv_window_ms, deps_.credentials)
                   : absl::StatusOr<HttpRequest>(now_ms.status());
   if (!request.ok()) {
     deps_.budget->Release();
-    Finish(call, errors::MakeError(absl::StatusCode::kInternal,
-                                   "the gateway could not sign the request; nothing was sent",
-                                   "SIGNING_FAILED", {{"outcome", "REJECTED"}}));
+    Finish(call, binance::ErrorForRule(
+                     binance::RuleForLocal(binance::kSigningFailedEvent),
+                     "the gateway could not sign the request; nothing was sent",
+                     {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
     return;
   }
   request->timeout = options_.upstream_timeout;
   ++call->attempts;
   const absl::Time sent_at = deps_.clock->Now();
-  deps_.transport->Send(*std::move(request),
-                        [this, call, sent_at](const HttpResult& result) {
-                          call->upstream_latency += deps_.clock->Now() - sent_at;
-                          OnResult(call, result);
-                        });
+  deps_.transport->Send(
+      *std::move(request), [this, call, sent_at](const HttpResult& result) {
+        call->upstream_latency += deps_.clock->Now() - sent_at;
+        OnResult(call, result);
+      });
 }
 
-void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call, const HttpResult& result) {
-  if (auto it = result.headers.find("x-sapi-used-uid-weight-1m"); it != result.headers.end()) {
+void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
+                              const HttpResult& result) {
+  if (auto it = result.headers.find("x-sapi-used-uid-weight-1m");
+      it != result.headers.end()) {
     int64_t used = 0;
     if (absl::SimpleAtoi(it->second, &used)) deps_.budget->ObserveUsed(used);
   }
@@ -155,7 +165,8 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call, const HttpResul
     }
     deps_.budget->Release();
   }
-  binance::BorrowOutcome outcome = binance::ClassifyBorrowResult(result, *call->borrow);
+  binance::BorrowOutcome outcome =
+      binance::ClassifyBorrowResult(result, *call->borrow);
   call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
   call->binance_code = outcome.binance_code;
   call->http_status = outcome.http_status;
@@ -163,21 +174,23 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call, const HttpResul
   if (outcome.outcome == binance::OutcomeClass::kSucceeded) {
     BorrowResponse response;
     response.set_transaction_id(outcome.receipt->transaction_id);
-    response.set_amount(outcome.receipt->amount.value_or(call->borrow->amount.text()));
+    response.set_amount(
+        outcome.receipt->amount.value_or(call->borrow->amount.text()));
     response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
     response.set_group_id(call->borrow->group_id);
     response.set_asset(call->borrow->asset);
     Finish(call, std::move(response));
     return;
   }
-  const bool banned = outcome.http_status == 429 || outcome.http_status == 418 ||
-                      outcome.http_status == 403 || outcome.binance_code == -1003;
+  const bool banned =
+      outcome.http_status == 429 || outcome.http_status == 418 ||
+      outcome.http_status == 403 || outcome.binance_code == -1003;
   if (banned) {
-    deps_.breaker->Trip(outcome.error,
-                        RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
+    deps_.breaker->Trip(
+        outcome.error, RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
   }
-  if (outcome.binance_code == -1021 && outcome.outcome == binance::OutcomeClass::kRejected &&
-      !call->resigned) {
+  if (outcome.binance_code == -1021 &&
+      outcome.outcome == binance::OutcomeClass::kRejected && !call->resigned) {
     ResyncAndResend(call, outcome.error);
     return;
   }
@@ -189,9 +202,12 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call, const HttpResul
 void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
                                      absl::Status rejection) {
   call->resigned = true;
-  LogLine("warn", "clock_skew_resync").Str("request_id", call->request_id).Emit();
+  LogLine("warn", "clock_skew_resync")
+      .Str("request_id", call->request_id)
+      .Emit();
   deps_.server_time->SyncAsync(
-      absl::Seconds(5), [this, call, rejection = std::move(rejection)](absl::Status synced) {
+      absl::Seconds(5),
+      [this, call, rejection = std::move(rejection)](absl::Status synced) {
         if (!synced.ok()) {
           Finish(call, rejection);
           return;
@@ -230,7 +246,8 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call->binance_code) line.Int("binance_code", *call->binance_code);
   if (call->http_status != 0) line.Int("http_status", call->http_status);
-  if (!call->transport_error.empty()) line.Str("transport_error", call->transport_error);
+  if (!call->transport_error.empty())
+    line.Str("transport_error", call->transport_error);
   line.Ms("upstream_ms", call->upstream_latency)
       .Ms("total_ms", deps_.clock->Now() - call->started)
       .Emit();

@@ -20,7 +20,8 @@
 namespace loan_gateway {
 
 struct BorrowPipelineOptions {
-  std::vector<std::string> base_urls;  // Tried in order, only while nothing was sent.
+  std::vector<std::string>
+      base_urls;  // Tried in order, only while nothing was sent.
   int64_t recv_window_ms = 5000;
   absl::Duration upstream_timeout = absl::Seconds(10);
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
@@ -49,13 +50,14 @@ class BorrowPipeline {
  public:
   // Runs once per call, possibly on the HTTP transport's thread. Errors carry
   // their google.rpc details and always the call's request_id.
-  using Done = std::function<void(absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
+  using Done = std::function<void(
+      absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
 
   BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
 
   // `caller` identifies the peer for the log line; `deadline` is the caller's.
-  void Borrow(const institutional_loan::v1::BorrowRequest& request, std::string caller,
-              absl::Time deadline, Done done);
+  void Borrow(const institutional_loan::v1::BorrowRequest& request,
+              std::string caller, absl::Time deadline, Done done);
 
  private:
   struct Call;
@@ -63,7 +65,8 @@ class BorrowPipeline {
   absl::Status CheckClock() const;
   void Send(const std::shared_ptr<Call>& call);
   void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result);
-  void ResyncAndResend(const std::shared_ptr<Call>& call, absl::Status rejection);
+  void ResyncAndResend(const std::shared_ptr<Call>& call,
+                       absl::Status rejection);
   void Finish(const std::shared_ptr<Call>& call,
               absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
 

@@ -68,9 +68,9 @@ class BorrowPipelineTest : public testing::Test {
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
     std::optional<absl::StatusOr<BorrowResponse>> out;
-    pipeline_.Borrow(request, "test", deadline_, [&](absl::StatusOr<BorrowResponse> r) {
-      out = std::move(r);
-    });
+    pipeline_.Borrow(
+        request, "test", deadline_,
+        [&](absl::StatusOr<BorrowResponse> r) { out = std::move(r); });
     EXPECT_TRUE(out.has_value())
         << "the scripted transport answers synchronously";
     return *out;
@@ -173,7 +173,8 @@ namespace {
 
 HttpResult Answer(long status, std::string body,
                   std::map<std::string, std::string> headers = {}) {
-  return {Delivery::kCompleted, status, std::move(headers), std::move(body), "", {}};
+  return {Delivery::kCompleted, status, std::move(headers),
+          std::move(body),      "",     {}};
 }
 
 const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
@@ -191,9 +192,11 @@ TEST_F(BorrowPipelineTest, WeightBudgetRefusesWithoutSending) {
 
 TEST_F(BorrowPipelineTest, UsedWeightHeaderCorrectsTheBudget) {
   SyncClock();
-  transport_.script.push_back(Answer(200, kSuccess, {{"x-sapi-used-uid-weight-1m", "9000"}}));
+  transport_.script.push_back(
+      Answer(200, kSuccess, {{"x-sapi-used-uid-weight-1m", "9000"}}));
   ASSERT_TRUE(Run(Request()).ok());
-  EXPECT_EQ(Run(Request()).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Run(Request()).status().code(),
+            absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
@@ -212,7 +215,8 @@ TEST_F(BorrowPipelineTest, BanOpensTheBreakerAndNothingIsSentWhileOpen) {
 
 TEST_F(BorrowPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
   SyncClock();
-  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  transport_.script.push_back(
+      Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
   transport_.script.push_back(TimeAnswer());
   transport_.script.push_back(Answer(200, kSuccess));
   ASSERT_TRUE(Run(Request()).ok());
@@ -222,9 +226,11 @@ TEST_F(BorrowPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
 
 TEST_F(BorrowPipelineTest, ClockSkewTwiceGivesUp) {
   SyncClock();
-  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  transport_.script.push_back(
+      Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
   transport_.script.push_back(TimeAnswer());
-  transport_.script.push_back(Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
+  transport_.script.push_back(
+      Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
   absl::StatusOr<BorrowResponse> r = Run(Request());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   google::rpc::ErrorInfo info;
@@ -238,6 +244,40 @@ TEST_F(BorrowPipelineTest, TooShortADeadlineSendsNothing) {
   deadline_ = clock_.Now() + absl::Milliseconds(50);
   absl::StatusOr<BorrowResponse> r = Run(Request());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+// Refusals built outside the error table (by modules below it) must say what
+// the table, and so the README, says.
+void ExpectMatchesRow(const absl::Status& status, binance::LocalEvent event) {
+  const binance::ErrorRule& row = binance::RuleForLocal(event);
+  EXPECT_EQ(status.code(), row.code) << row.situation;
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(status, &info));
+  EXPECT_EQ(info.reason(), row.reason);
+}
+
+TEST_F(BorrowPipelineTest, LocalRefusalsMatchTheirTableRows) {
+  BorrowRequest bad = Request();
+  bad.set_amount("x");
+  ExpectMatchesRow(Run(bad).status(), binance::kInvalidRequestEvent);
+  ExpectMatchesRow(Run(Request()).status(), binance::kClockUnknownEvent);
+  SyncClock();
+  deadline_ = clock_.Now();
+  ExpectMatchesRow(Run(Request()).status(), binance::kDeadlineTooShortEvent);
+  deadline_ = absl::InfiniteFuture();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(budget_.TryReserve().ok());
+  ExpectMatchesRow(Run(Request()).status(), binance::kWeightSpentEvent);
+  breaker_.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban",
+                                  "UPSTREAM_BANNED"),
+                absl::Minutes(2));
+  ExpectMatchesRow(Run(Request()).status(), binance::kBreakerOpenEvent);
   EXPECT_TRUE(transport_.sent.empty());
 }
 

@@ -126,6 +126,12 @@ class Fake:
         return int(time.time() * 1000) + self.skew_ms
 
     # ---- faults -------------------------------------------------------------
+    def add_fault(self, fault):
+        # One request by default; with a probability and no count, until reset.
+        if "count" not in fault and "probability" not in fault:
+            fault["count"] = 1
+        self.faults.append(fault)
+
     def take_fault(self, endpoint):
         for fault in self.faults:
             if fault.get("endpoint", "borrow") != endpoint:
@@ -348,11 +354,13 @@ def make_app(fake):
                 return web.Response()
             if injected:
                 response = fault_response(fault)
-                response.headers.update(weight_header)
+                for name, value in weight_header.items():
+                    response.headers.setdefault(name, value)
                 return response
             style = (fault or {}).get("success_style", fake.success_style)
+            headers = {**weight_header, **(fault or {}).get("headers", {})}
             return web.Response(text=fake.success_body(entry, style),
-                                content_type="application/json", headers=weight_header)
+                                content_type="application/json", headers=headers)
         except BinanceError as e:
             fake.rejections.append({"code": e.code, "msg": e.msg})
             return error_response(e.http_status, e.code, e.msg, e.headers)
@@ -395,7 +403,7 @@ def make_app(fake):
     @routes.post("/fake/faults")
     async def add_fault(request):
         fault = await request.json()
-        fake.faults.append(fault)
+        fake.add_fault(fault)
         return web.json_response({"pending": len(fake.faults)})
 
     @routes.post("/fake/reset")

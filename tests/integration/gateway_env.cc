@@ -231,6 +231,16 @@ void GatewayEnv::ScanForSecrets() {
   } catch (const std::exception&) {
     // The fake may be gone in a test that stopped it; keys are still scanned.
   }
+  // Every line the gateway prints is one JSON object (structured logs).
+  simdjson::dom::parser parser;
+  for (absl::string_view line :
+       absl::StrSplit(GatewayLog(), '\n', absl::SkipEmpty())) {
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(line.data(), line.size()).get(doc),
+              simdjson::SUCCESS)
+        << line;
+    EXPECT_TRUE(doc.is_object()) << line;
+  }
   const std::string haystack = GatewayLog() + extra_output_;
   EXPECT_FALSE(haystack.empty()) << "the gateway printed nothing at all?";
   for (const std::string& needle : needles) {
