@@ -4,8 +4,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -18,7 +20,10 @@
 #include "config/gateway_config.h"
 #include "grpc/health/v1/health.pb.h"
 #include "http/curl_multi_transport.h"
+#include "journal/borrow_journal.h"
+#include "journal/serial_executor.h"
 #include "log/json_log.h"
+#include "reconcile/reconciler.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "sign/signer.h"
@@ -50,50 +55,105 @@ void ResyncLoop(ServerTime& server_time, absl::Duration every,
   }
 }
 
-int Run(const GatewayConfig& config) {
-  LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
-  absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
-  if (!api_key.ok()) return Fail("api_key_file", api_key.status());
+absl::StatusOr<std::unique_ptr<Signer>> LoadSigner(
+    const GatewayConfig& config) {
   absl::StatusOr<Secret> private_key =
       Secret::FromFile(config.private_key_file);
-  if (!private_key.ok()) return Fail("private_key_file", private_key.status());
-  absl::StatusOr<std::unique_ptr<Signer>> signer =
-      MakeSigner(config.key_type, *std::move(private_key));
-  if (!signer.ok()) return Fail("signer", signer.status());
+  if (!private_key.ok()) return private_key.status();
+  return MakeSigner(config.key_type, *std::move(private_key));
+}
 
-  SystemClock clock;
-  CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
-  ServerTime server_time(clock, transport, config.upstream_base_urls);
+void SyncClockAtStart(ServerTime& server_time) {
   if (absl::Status synced = server_time.Sync(absl::Seconds(5)); !synced.ok()) {
     LogLine("warn", "server_time_sync_failed")
         .Str("error", synced.ToString())
         .Str("effect", "borrows are refused with CLOCK_SKEW until it succeeds")
         .Emit();
-  } else {
-    LogLine("info", "server_time_synced")
-        .Ms("offset_ms", server_time.offset()->offset)
-        .Ms("uncertainty_ms", server_time.offset()->uncertainty)
-        .Emit();
+    return;
   }
+  LogLine("info", "server_time_synced")
+      .Ms("offset_ms", server_time.offset()->offset)
+      .Ms("uncertainty_ms", server_time.offset()->uncertainty)
+      .Emit();
+}
+
+int WaitForStopSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  return signal;
+}
+
+// Graceful drain: NOT_SERVING first, no new calls, every call in flight
+// finished and journaled, all within `timeout`. False if calls remain.
+bool Drain(grpc::Server& server, const BorrowPipeline& pipeline,
+           absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  server.GetHealthCheckService()->SetServingStatus(false);
+  server.Shutdown(absl::ToChronoTime(deadline));
+  while (pipeline.in_flight_count() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return pipeline.in_flight_count() == 0;
+}
+
+int Run(const GatewayConfig& config) {
+  LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
+  absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
+  if (!api_key.ok()) return Fail("api_key_file", api_key.status());
+  absl::StatusOr<std::unique_ptr<Signer>> signer = LoadSigner(config);
+  if (!signer.ok()) return Fail("signer", signer.status());
+  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal =
+      BorrowJournal::Open(config.journal_path);
+  if (!journal.ok()) return Fail("journal", journal.status());
+
+  SystemClock clock;
+  CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
+  ServerTime server_time(clock, transport, config.upstream_base_urls);
+  SyncClockAtStart(server_time);
   absl::Notification stop_resync;
   std::thread resync(
       [&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
 
+  const binance::Credentials credentials{.api_key = &*api_key,
+                                         .signer = signer->get()};
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
+  SerialExecutor journal_executor;
   BorrowPipeline pipeline(
       {.base_urls = config.upstream_base_urls,
        .recv_window_ms = config.recv_window_ms,
        .upstream_timeout = config.upstream_timeout,
        .max_clock_uncertainty = config.max_clock_uncertainty,
-       .min_time_to_send = config.min_call_deadline},
+       .min_time_to_send = config.min_call_deadline,
+       .risk_unit_queue_limit =
+           static_cast<size_t>(config.risk_unit_queue_limit)},
       {.transport = &transport,
        .server_time = &server_time,
-       .credentials = {.api_key = &*api_key, .signer = signer->get()},
+       .credentials = credentials,
        .clock = &clock,
        .budget = &budget,
-       .breaker = &breaker});
-  LoanService service(pipeline);
+       .breaker = &breaker,
+       .journal = journal->get(),
+       .journal_executor = &journal_executor});
+  Reconciler reconciler({.base_urls = config.upstream_base_urls,
+                         .recv_window_ms = config.recv_window_ms,
+                         .interval = config.reconcile_interval,
+                         .settle_after = config.reconcile_settle_after,
+                         .retention = config.journal_retention},
+                        {.transport = &transport,
+                         .server_time = &server_time,
+                         .credentials = credentials,
+                         .journal = journal->get(),
+                         .clock = &clock,
+                         .in_flight = [&](const std::string& id) {
+                           return pipeline.InFlight(id);
+                         }});
+  reconciler.Start();  // Settles first whatever a previous process left open.
+  LoanService service(pipeline, **journal);
 
   // Link grpc.health.v1's descriptors so reflection can describe Health.
   grpc::health::v1::HealthCheckRequest::descriptor();
@@ -114,15 +174,16 @@ int Run(const GatewayConfig& config) {
     std::ofstream(config.port_file) << port << "\n";
   LogLine("info", "listening").Int("port", port).Emit();
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal = 0;
-  sigwait(&signals, &signal);
-  LogLine("info", "stopping").Int("signal", signal).Emit();
-  server->GetHealthCheckService()->SetServingStatus(false);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
+  if (!Drain(*server, pipeline, config.drain_timeout)) {
+    // Intents are journaled; the next start reconciles them. Leave without
+    // running destructors that calls still in flight would use.
+    LogLine("error", "drain_timeout")
+        .Int("in_flight", pipeline.in_flight_count())
+        .Emit();
+    spdlog::default_logger_raw()->flush();
+    std::_Exit(1);
+  }
   stop_resync.Notify();
   resync.join();
   LogLine("info", "stopped").Emit();

@@ -37,6 +37,22 @@ ABSL_FLAG(
     int64_t, uid_weight_limit, 180000,
     "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
 
+ABSL_FLAG(std::string, journal_path, "loan-gateway-journal.db",
+          "the durable journal (SQLite), created on first start");
+ABSL_FLAG(absl::Duration, journal_retention, absl::Hours(48),
+          "how long settled borrows (and so their request_ids) are kept; at "
+          "least 24h");
+ABSL_FLAG(int64_t, risk_unit_queue_limit, 16,
+          "borrows that may wait behind the one in flight for a risk unit");
+ABSL_FLAG(absl::Duration, reconcile_interval, absl::Seconds(5),
+          "how often unknown outcomes are checked against Binance's records");
+ABSL_FLAG(
+    absl::Duration, reconcile_settle_after, absl::Minutes(2),
+    "an unknown borrow with no Binance record this long after it is settled as "
+    "not executed");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
+          "on SIGTERM, how long calls in flight may take to finish");
+
 namespace loan_gateway {
 namespace {
 
@@ -82,7 +98,12 @@ std::string GatewayConfig::RedactedDump() const {
       " time_sync_interval=", absl::FormatDuration(time_sync_interval),
       " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty),
       " min_call_deadline=", absl::FormatDuration(min_call_deadline),
-      " uid_weight_limit=", uid_weight_limit);
+      " uid_weight_limit=", uid_weight_limit, " journal_path=", journal_path,
+      " journal_retention=", absl::FormatDuration(journal_retention),
+      " risk_unit_queue_limit=", risk_unit_queue_limit,
+      " reconcile_interval=", absl::FormatDuration(reconcile_interval),
+      " reconcile_settle_after=", absl::FormatDuration(reconcile_settle_after),
+      " drain_timeout=", absl::FormatDuration(drain_timeout));
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
@@ -107,6 +128,15 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
       return absl::InvalidArgumentError(
           "upstream base URLs must not end with '/'");
     }
+  }
+  if (c.journal_path.empty())
+    return absl::InvalidArgumentError("--journal_path is empty");
+  if (c.journal_retention < absl::Hours(24)) {
+    return absl::InvalidArgumentError(
+        "--journal_retention must be at least 24h");
+  }
+  if (c.risk_unit_queue_limit < 0) {
+    return absl::InvalidArgumentError("--risk_unit_queue_limit must be >= 0");
   }
   if (c.uid_weight_limit < 3000) {
     return absl::InvalidArgumentError(
@@ -137,6 +167,12 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.max_clock_uncertainty = absl::GetFlag(FLAGS_max_clock_uncertainty);
   c.min_call_deadline = absl::GetFlag(FLAGS_min_call_deadline);
   c.uid_weight_limit = absl::GetFlag(FLAGS_uid_weight_limit);
+  c.journal_path = absl::GetFlag(FLAGS_journal_path);
+  c.journal_retention = absl::GetFlag(FLAGS_journal_retention);
+  c.risk_unit_queue_limit = absl::GetFlag(FLAGS_risk_unit_queue_limit);
+  c.reconcile_interval = absl::GetFlag(FLAGS_reconcile_interval);
+  c.reconcile_settle_after = absl::GetFlag(FLAGS_reconcile_settle_after);
+  c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;
 }

@@ -27,6 +27,12 @@ struct GatewayConfig {
   absl::Duration max_clock_uncertainty = absl::Milliseconds(1000);
   absl::Duration min_call_deadline = absl::Milliseconds(200);
   int64_t uid_weight_limit = 180000;
+  std::string journal_path = "loan-gateway-journal.db";
+  absl::Duration journal_retention = absl::Hours(48);
+  int64_t risk_unit_queue_limit = 16;
+  absl::Duration reconcile_interval = absl::Seconds(5);
+  absl::Duration reconcile_settle_after = absl::Minutes(2);
+  absl::Duration drain_timeout = absl::Seconds(25);
 
   // One line per setting, for the start-up log: paths, never contents.
   std::string RedactedDump() const;

@@ -59,6 +59,22 @@ std::vector<google::protobuf::Any> AllDetails(const absl::Status& status) {
   return details;
 }
 
+google::rpc::Status ToRpcStatus(const absl::Status& status) {
+  google::rpc::Status rpc;
+  rpc.set_code(static_cast<int>(status.code()));
+  rpc.set_message(std::string(status.message()));
+  for (auto& any : AllDetails(status)) *rpc.add_details() = std::move(any);
+  return rpc;
+}
+
+absl::Status FromRpcStatus(const google::rpc::Status& rpc) {
+  absl::Status status(static_cast<absl::StatusCode>(rpc.code()), rpc.message());
+  for (const auto& any : rpc.details()) {
+    status.SetPayload(any.type_url(), absl::Cord(any.value()));
+  }
+  return status;
+}
+
 void AddErrorMetadata(absl::Status& status,
                       const std::map<std::string, std::string>& metadata) {
   google::rpc::ErrorInfo info;

@@ -10,6 +10,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/message.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 // Rich error details travel inside absl::Status as payloads keyed by their
 // protobuf type URL, so every module can describe an error precisely and only
@@ -42,6 +43,11 @@ bool GetDetail(const absl::Status& status, T* out) {
 
 // Every attached detail as an Any, ErrorInfo first, then by type URL.
 std::vector<google::protobuf::Any> AllDetails(const absl::Status& status);
+
+// absl::Status <-> google.rpc.Status (code, message, every detail), to store
+// an error and give the same one back later.
+google::rpc::Status ToRpcStatus(const absl::Status& status);
+absl::Status FromRpcStatus(const google::rpc::Status& rpc);
 
 // Adds metadata entries to the status's ErrorInfo (creating one if missing).
 void AddErrorMetadata(absl::Status& status,

@@ -22,8 +22,11 @@ struct BorrowPipeline::Call {
   absl::Time deadline;
   absl::Duration upstream_latency;
   size_t base_url_index = 0;
-  bool resigned = false;  // Already re-signed once after -1021.
-  int attempts = 0;       // Requests sent to Binance for this call.
+  bool resigned = false;     // Already re-signed once after -1021.
+  bool holds_group = false;  // Owns its risk unit's turn in the queue.
+  bool replayed = false;     // Answered from the journal (a repeat).
+  int attempts = 0;          // Requests sent to Binance for this call.
+  std::vector<std::shared_ptr<Call>> waiters;  // Repeats waiting for this one.
   // For the log line.
   std::string outcome = "REJECTED";
   std::string reason;
@@ -46,11 +49,34 @@ std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
          absl::Nanoseconds(retry.retry_delay().nanos());
 }
 
+BorrowResponse ResponseFor(const ValidBorrow& borrow,
+                           std::string transaction_id, std::string amount) {
+  BorrowResponse response;
+  response.set_transaction_id(std::move(transaction_id));
+  response.set_amount(std::move(amount));
+  response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
+  response.set_group_id(borrow.group_id);
+  response.set_asset(borrow.asset);
+  return response;
+}
+
 }  // namespace
 
 BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
                                BorrowPipelineDeps deps)
-    : options_(std::move(options)), deps_(deps) {}
+    : options_(std::move(options)),
+      deps_(deps),
+      queue_(options_.risk_unit_queue_limit) {}
+
+bool BorrowPipeline::InFlight(const std::string& request_id) const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_.contains(request_id);
+}
+
+int BorrowPipeline::in_flight_count() const {
+  absl::MutexLock lock(&mu_);
+  return started_;
+}
 
 absl::Status BorrowPipeline::CheckClock() const {
   std::optional<ServerTime::Offset> offset = deps_.server_time->offset();
@@ -74,7 +100,7 @@ absl::Status BorrowPipeline::CheckClock() const {
       std::nullopt, "", "");
 }
 
-// Everything decided before signing; any failure means nothing is sent.
+// Decided before anything is journaled or signed; a refusal sends nothing.
 absl::Status BorrowPipeline::Admit(const Call& call) const {
   const absl::Duration left = call.deadline - deps_.clock->Now();
   if (left < options_.min_time_to_send) {
@@ -87,9 +113,7 @@ absl::Status BorrowPipeline::Admit(const Call& call) const {
         {{"outcome", "REJECTED"}}, std::nullopt, "", "");
   }
   if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
-  if (absl::Status breaker = deps_.breaker->Check(); !breaker.ok())
-    return breaker;
-  return deps_.budget->TryReserve();
+  return deps_.breaker->Check();
 }
 
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
@@ -101,6 +125,10 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   call->deadline = deadline;
   call->request_id =
       IsUuid(request.request_id()) ? request.request_id() : GenerateRequestId();
+  {
+    absl::MutexLock lock(&mu_);
+    ++started_;
+  }
   absl::StatusOr<ValidBorrow> borrow = ValidateBorrowRequest(request);
   if (!borrow.ok()) {
     // An invalid caller-given id is echoed as given, so the caller can match
@@ -116,6 +144,116 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     Finish(call, admitted);
     return;
   }
+  deps_.journal_executor->Post([this, call] { JournalIntent(call); });
+}
+
+// On the journal thread: the intent is durable before anything is signed.
+void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
+  JournalRecord intent;
+  intent.request_id = call->request_id;
+  intent.caller = call->caller;
+  intent.group_id = call->borrow->group_id;
+  intent.asset = call->borrow->asset_name;
+  intent.amount = call->borrow->amount.text();
+  intent.created = deps_.clock->Now();
+  absl::StatusOr<std::optional<JournalRecord>> existing =
+      deps_.journal->InsertIntent(intent);
+  if (!existing.ok()) {
+    absl::Status status = errors::MakeError(
+        absl::StatusCode::kUnavailable,
+        absl::StrCat(
+            "the journal cannot be written, so nothing was signed or sent: ",
+            existing.status().message()),
+        "JOURNAL_UNAVAILABLE", {{"outcome", "REJECTED"}});
+    errors::AttachRetryInfo(status, absl::Seconds(1));
+    Finish(call, status);
+    return;
+  }
+  if (existing->has_value()) {
+    AnswerFromJournal(call, **existing);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_[call->request_id] = call;
+  }
+  absl::Status queued = queue_.Enqueue(call->borrow->group_id,
+                                       [this, call] { StartAttempt(call); });
+  if (!queued.ok()) Settle(call, queued);
+}
+
+// A repeat of a journaled request_id: never a second borrow.
+void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
+                                       const JournalRecord& record) {
+  call->replayed = true;
+  JournalRecord asked;
+  asked.group_id = call->borrow->group_id;
+  asked.asset = call->borrow->asset_name;
+  asked.amount = call->borrow->amount.text();
+  if (!record.SameIntent(asked)) {
+    Finish(call,
+           errors::MakeError(
+               absl::StatusCode::kAlreadyExists,
+               absl::StrCat("request_id ", record.request_id,
+                            " was already used for another borrow (risk unit ",
+                            record.group_id, ", ", record.amount, " ",
+                            record.asset,
+                            "); use a new request_id for a new borrow"),
+               "REQUEST_ID_CONFLICT",
+               {{"existing_group_id", absl::StrCat(record.group_id)},
+                {"existing_asset", record.asset},
+                {"existing_amount", record.amount},
+                {"outcome", "REJECTED"}}));
+    return;
+  }
+  switch (record.state) {
+    case JournalState::kSucceeded:
+      call->outcome = "SUCCEEDED";
+      Finish(call,
+             ResponseFor(*call->borrow, record.transaction_id, record.amount));
+      return;
+    case JournalState::kRejected:
+    case JournalState::kUnknown: {
+      google::rpc::Status rpc;
+      rpc.ParseFromString(record.error);
+      call->outcome = std::string(JournalStateName(record.state));
+      Finish(call, rpc.code() != 0
+                       ? errors::FromRpcStatus(rpc)
+                       : errors::MakeError(absl::StatusCode::kUnknown,
+                                           "stored outcome unreadable",
+                                           "BORROW_OUTCOME_UNKNOWN"));
+      return;
+    }
+    case JournalState::kPending:
+      break;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(record.request_id);
+    if (it != in_flight_.end()) {
+      it->second->waiters.push_back(
+          call);  // Answered with the first call's result.
+      return;
+    }
+  }
+  call->outcome = "UNKNOWN";
+  Finish(
+      call,
+      binance::ErrorForRule(
+          binance::RuleForTransport(binance::kMaybeSentEvent),
+          "this request_id's borrow was interrupted and its outcome is not "
+          "settled "
+          "yet; reconciliation is reading Binance's records. Do not resend it",
+          {{"outcome", "UNKNOWN"}}, std::nullopt, "", ""));
+}
+
+// The risk unit's turn: take the weight, then sign and send.
+void BorrowPipeline::StartAttempt(const std::shared_ptr<Call>& call) {
+  call->holds_group = true;
+  if (absl::Status reserved = deps_.budget->TryReserve(); !reserved.ok()) {
+    Settle(call, reserved);
+    return;
+  }
   Send(call);
 }
 
@@ -128,7 +266,7 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
                   : absl::StatusOr<HttpRequest>(now_ms.status());
   if (!request.ok()) {
     deps_.budget->Release();
-    Finish(call, binance::ErrorForRule(
+    Settle(call, binance::ErrorForRule(
                      binance::RuleForLocal(binance::kSigningFailedEvent),
                      "the gateway could not sign the request; nothing was sent",
                      {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
@@ -172,14 +310,9 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
   call->http_status = outcome.http_status;
   call->transport_error = result.error;
   if (outcome.outcome == binance::OutcomeClass::kSucceeded) {
-    BorrowResponse response;
-    response.set_transaction_id(outcome.receipt->transaction_id);
-    response.set_amount(
-        outcome.receipt->amount.value_or(call->borrow->amount.text()));
-    response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
-    response.set_group_id(call->borrow->group_id);
-    response.set_asset(call->borrow->asset);
-    Finish(call, std::move(response));
+    Settle(call, ResponseFor(*call->borrow, outcome.receipt->transaction_id,
+                             outcome.receipt->amount.value_or(
+                                 call->borrow->amount.text())));
     return;
   }
   const bool banned =
@@ -194,7 +327,7 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
     ResyncAndResend(call, outcome.error);
     return;
   }
-  Finish(call, outcome.error);
+  Settle(call, outcome.error);
 }
 
 // -1021 means Binance refused the timestamp without executing anything: the
@@ -209,15 +342,54 @@ void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
       absl::Seconds(5),
       [this, call, rejection = std::move(rejection)](absl::Status synced) {
         if (!synced.ok()) {
-          Finish(call, rejection);
+          Settle(call, rejection);
           return;
         }
-        if (absl::Status admitted = Admit(*call); !admitted.ok()) {
-          Finish(call, admitted);
+        absl::Status admitted = Admit(*call);
+        if (admitted.ok()) admitted = deps_.budget->TryReserve();
+        if (!admitted.ok()) {
+          Settle(call, admitted);
           return;
         }
         Send(call);
       });
+}
+
+// Journals the outcome (on the journal thread), then answers and hands the
+// risk unit to the next borrow.
+void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
+                            absl::StatusOr<BorrowResponse> result) {
+  deps_.journal_executor->Post([this, call,
+                                result = std::move(result)]() mutable {
+    JournalState state = JournalState::kSucceeded;
+    std::string transaction_id, error;
+    bool retryable = false;
+    if (result.ok()) {
+      transaction_id = result->transaction_id();
+    } else {
+      absl::Status status = result.status();
+      errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
+      state = call->outcome == "UNKNOWN" ? JournalState::kUnknown
+                                         : JournalState::kRejected;
+      retryable =
+          state == JournalState::kRejected && RetryDelayOf(status).has_value();
+      error = errors::ToRpcStatus(status).SerializeAsString();
+      result = status;
+    }
+    absl::Status journaled = deps_.journal->RecordOutcome(
+        call->request_id, state, /*reconciled=*/false, retryable,
+        transaction_id, error);
+    if (!journaled.ok()) {
+      // The intent stays PENDING: the reconciler settles it from Binance.
+      LogLine("error", "journal_outcome_failed")
+          .Str("request_id", call->request_id)
+          .Str("error", journaled.ToString())
+          .Emit();
+    }
+    // The outcome is durable: the risk unit may take its next borrow.
+    if (call->holds_group) queue_.Done(call->borrow->group_id);
+    Finish(call, std::move(result));
+  });
 }
 
 void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
@@ -243,6 +415,7 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
       .Str("reason", call->reason)
       .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
       .Int("attempts", call->attempts);
+  if (call->replayed) line.Str("replayed", "true");
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call->binance_code) line.Int("binance_code", *call->binance_code);
   if (call->http_status != 0) line.Int("http_status", call->http_status);
@@ -251,7 +424,20 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   line.Ms("upstream_ms", call->upstream_latency)
       .Ms("total_ms", deps_.clock->Now() - call->started)
       .Emit();
-  call->done(std::move(result));
+  std::vector<std::shared_ptr<Call>> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_.find(call->request_id);
+    if (it != in_flight_.end() && it->second == call) in_flight_.erase(it);
+    waiters.swap(call->waiters);
+  }
+  call->done(result);
+  for (const std::shared_ptr<Call>& waiter : waiters) {
+    waiter->outcome = call->outcome;
+    Finish(waiter, result);
+  }
+  absl::MutexLock lock(&mu_);
+  --started_;
 }
 
 }  // namespace loan_gateway

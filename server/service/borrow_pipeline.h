@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "binance/borrow_outcome.h"
 #include "binance/signed_request.h"
@@ -16,6 +18,9 @@
 #include "clock/server_time.h"
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
+#include "journal/borrow_journal.h"
+#include "journal/serial_executor.h"
+#include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
 
@@ -27,6 +32,7 @@ struct BorrowPipelineOptions {
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
   // A call with less time left than this is refused before anything is sent.
   absl::Duration min_time_to_send = absl::Milliseconds(200);
+  size_t risk_unit_queue_limit = 16;
 };
 
 // What the pipeline needs besides its options; all outlive it.
@@ -37,41 +43,62 @@ struct BorrowPipelineDeps {
   const Clock* clock = nullptr;
   WeightBudget* budget = nullptr;
   BanBreaker* breaker = nullptr;
+  BorrowJournal* journal = nullptr;
+  SerialExecutor* journal_executor = nullptr;  // Runs every journal write.
 };
 
 // The stages of one Borrow, independent of gRPC:
-//   validate -> deadline -> clock ok -> ban breaker -> weight budget
-//   -> sign with a fresh timestamp -> send (async)
-//   -> classify (SUCCEEDED | REJECTED | UNKNOWN) -> answer.
+//   validate -> admit (deadline, clock, ban breaker) -> journal the intent
+//   (idempotency by request_id) -> one in flight per risk unit -> weight
+//   budget -> sign with a fresh timestamp -> send (async) -> classify
+//   (SUCCEEDED | REJECTED | UNKNOWN) -> journal the outcome -> answer.
 // It never resends a request that may have reached Binance. Only a request
 // that provably never left is tried once more against the next base URL, and
 // one rejected with -1021 (not executed) is re-signed once after a resync.
 class BorrowPipeline {
  public:
-  // Runs once per call, possibly on the HTTP transport's thread. Errors carry
+  // Runs once per call, possibly on the HTTP or journal thread. Errors carry
   // their google.rpc details and always the call's request_id.
   using Done = std::function<void(
       absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
 
   BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
 
-  // `caller` identifies the peer for the log line; `deadline` is the caller's.
+  // `caller` identifies the peer for the journal and log; `deadline` is the
+  // caller's.
   void Borrow(const institutional_loan::v1::BorrowRequest& request,
               std::string caller, absl::Time deadline, Done done);
+
+  // Whether this process is still working on the request (the reconciler
+  // leaves such records alone).
+  bool InFlight(const std::string& request_id) const;
+  // Calls started and not yet answered.
+  int in_flight_count() const;
 
  private:
   struct Call;
   absl::Status Admit(const Call& call) const;
   absl::Status CheckClock() const;
+  void JournalIntent(const std::shared_ptr<Call>& call);
+  void AnswerFromJournal(const std::shared_ptr<Call>& call,
+                         const JournalRecord& record);
+  void StartAttempt(const std::shared_ptr<Call>& call);
   void Send(const std::shared_ptr<Call>& call);
   void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result);
   void ResyncAndResend(const std::shared_ptr<Call>& call,
                        absl::Status rejection);
+  void Settle(const std::shared_ptr<Call>& call,
+              absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
   void Finish(const std::shared_ptr<Call>& call,
               absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
 
   const BorrowPipelineOptions options_;
   const BorrowPipelineDeps deps_;
+  RiskUnitQueue queue_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Call>> in_flight_
+      ABSL_GUARDED_BY(mu_);
+  int started_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace loan_gateway

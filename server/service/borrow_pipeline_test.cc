@@ -1,8 +1,13 @@
 #include "service/borrow_pipeline.h"
 
+#include <unistd.h>
+
 #include <deque>
+#include <filesystem>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 
@@ -52,13 +57,34 @@ class BorrowPipelineTest : public testing::Test {
       : server_time_(clock_, transport_, {"https://a"}),
         budget_(clock_, 9000),
         breaker_(clock_),
+        journal_(OpenJournal()),
         pipeline_({.base_urls = {"https://a", "https://b"}},
                   {.transport = &transport_,
                    .server_time = &server_time_,
                    .credentials = {&api_key_, &signer_},
                    .clock = &clock_,
                    .budget = &budget_,
-                   .breaker = &breaker_}) {}
+                   .breaker = &breaker_,
+                   .journal = journal_.get(),
+                   .journal_executor = &executor_}) {}
+
+  ~BorrowPipelineTest() override {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(JournalPath() + suffix);
+  }
+
+  static std::string JournalPath() {
+    return absl::StrCat(
+        std::filesystem::temp_directory_path().string(), "/pipeline_test_",
+        getpid(), "_",
+        testing::UnitTest::GetInstance()->current_test_info()->name(), ".db");
+  }
+
+  static std::unique_ptr<BorrowJournal> OpenJournal() {
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(JournalPath() + suffix);
+    return *BorrowJournal::Open(JournalPath());
+  }
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
@@ -68,11 +94,17 @@ class BorrowPipelineTest : public testing::Test {
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
     std::optional<absl::StatusOr<BorrowResponse>> out;
-    pipeline_.Borrow(
-        request, "test", deadline_,
-        [&](absl::StatusOr<BorrowResponse> r) { out = std::move(r); });
-    EXPECT_TRUE(out.has_value())
-        << "the scripted transport answers synchronously";
+    absl::Notification done;
+    pipeline_.Borrow(request, "test", deadline_,
+                     [&](absl::StatusOr<BorrowResponse> r) {
+                       out = std::move(r);
+                       done.Notify();
+                     });
+    // Answers come from the journal thread; wait for the whole call (its
+    // journal write and queue hand-over included) before looking.
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    while (pipeline_.in_flight_count() > 0)
+      absl::SleepFor(absl::Milliseconds(1));
     return *out;
   }
 
@@ -99,6 +131,8 @@ class BorrowPipelineTest : public testing::Test {
   ServerTime server_time_;
   WeightBudget budget_;
   BanBreaker breaker_;
+  std::unique_ptr<BorrowJournal> journal_;
+  SerialExecutor executor_;
   BorrowPipeline pipeline_;
   absl::Time deadline_ = absl::InfiniteFuture();
 };
@@ -279,6 +313,65 @@ TEST_F(BorrowPipelineTest, LocalRefusalsMatchTheirTableRows) {
                 absl::Minutes(2));
   ExpectMatchesRow(Run(Request()).status(), binance::kBreakerOpenEvent);
   EXPECT_TRUE(transport_.sent.empty());
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+TEST_F(BorrowPipelineTest,
+       RepeatedRequestIdGetsTheStoredAnswerAndNoSecondBorrow) {
+  SyncClock();
+  transport_.script.push_back(
+      Answer(200, R"({"transactionId":42,"status":success})"));
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  absl::StatusOr<BorrowResponse> first = Run(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<BorrowResponse> again = Run(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->transaction_id(), "42");
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  auto record = journal_->Get(request.request_id());
+  EXPECT_EQ((*record)->state, JournalState::kSucceeded);
+}
+
+TEST_F(BorrowPipelineTest, SameIdOtherParametersIsAConflict) {
+  SyncClock();
+  transport_.script.push_back(Answer(200, kSuccess));
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  ASSERT_TRUE(Run(request).ok());
+  request.set_amount("11");
+  absl::StatusOr<BorrowResponse> conflict = Run(request);
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
+  SyncClock();
+  transport_.script.push_back(Answer(503, ""));
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ((*journal_->Get(request.request_id()))->state,
+            JournalState::kUnknown);
+}
+
+TEST_F(BorrowPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
+  SyncClock();
+  transport_.script.push_back(
+      Answer(400, R"({"code":-27025,"msg":"pending"})"));
+  transport_.script.push_back(Answer(200, kSuccess));
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(Run(request).ok());
+  EXPECT_EQ(transport_.sent.size(), 2u);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 #include "service/loan_service.h"
 
 #include "absl/time/time.h"
+#include "errors/error_details.h"
 #include "service/grpc_status.h"
+#include "validate/borrow_request_validator.h"
 
 namespace loan_gateway {
+
+using institutional_loan::v1::GetBorrowResponse;
 
 grpc::ServerUnaryReactor* LoanService::Borrow(
     grpc::CallbackServerContext* context,
@@ -11,8 +15,8 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
     institutional_loan::v1::BorrowResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // If the caller cancels or its deadline passes after the request was sent,
-  // the exchange with Binance still completes and is logged; Finish is then
-  // a no-op for the departed caller.
+  // the exchange with Binance still completes, is journaled and logged;
+  // Finish is then a no-op for the departed caller.
   pipeline_.Borrow(
       *request, context->peer(), absl::FromChrono(context->deadline()),
       [reactor,
@@ -24,6 +28,81 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
           reactor->Finish(ToGrpcStatus(r.status()));
         }
       });
+  return reactor;
+}
+
+GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
+  GetBorrowResponse out;
+  out.set_request_id(record.request_id);
+  switch (record.state) {
+    case JournalState::kPending:
+      out.set_state(institutional_loan::v1::BORROW_STATE_PENDING);
+      break;
+    case JournalState::kSucceeded:
+      out.set_state(institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+      break;
+    case JournalState::kRejected:
+      out.set_state(institutional_loan::v1::BORROW_STATE_REJECTED);
+      break;
+    case JournalState::kUnknown:
+      out.set_state(institutional_loan::v1::BORROW_STATE_UNKNOWN);
+      break;
+  }
+  out.set_resolution(record.reconciled
+                         ? institutional_loan::v1::BORROW_RESOLUTION_RECONCILED
+                         : institutional_loan::v1::BORROW_RESOLUTION_DIRECT);
+  out.set_group_id(record.group_id);
+  out.set_asset(record.asset == "USDT" ? institutional_loan::v1::ASSET_USDT
+                : record.asset == "USDC"
+                    ? institutional_loan::v1::ASSET_USDC
+                    : institutional_loan::v1::ASSET_UNSPECIFIED);
+  out.set_amount(record.amount);
+  out.set_transaction_id(record.transaction_id);
+  if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);
+  const int64_t created_ms = absl::ToUnixMillis(record.created);
+  const int64_t updated_ms = absl::ToUnixMillis(record.updated);
+  out.mutable_create_time()->set_seconds(created_ms / 1000);
+  out.mutable_create_time()->set_nanos(static_cast<int32_t>(created_ms % 1000) *
+                                       1000000);
+  out.mutable_update_time()->set_seconds(updated_ms / 1000);
+  out.mutable_update_time()->set_nanos(static_cast<int32_t>(updated_ms % 1000) *
+                                       1000000);
+  return out;
+}
+
+grpc::ServerUnaryReactor* LoanService::GetBorrow(
+    grpc::CallbackServerContext* context,
+    const institutional_loan::v1::GetBorrowRequest* request,
+    GetBorrowResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!IsUuid(request->request_id())) {
+    absl::Status status =
+        errors::MakeError(absl::StatusCode::kInvalidArgument,
+                          "request_id must be a UUID", "INVALID_REQUEST");
+    google::rpc::BadRequest bad;
+    auto* v = bad.add_field_violations();
+    v->set_field("request_id");
+    v->set_description("request_id must be a UUID");
+    errors::AttachDetail(status, bad);
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  // A primary-key read; no fsync, so it is fine on this thread.
+  absl::StatusOr<std::optional<JournalRecord>> record =
+      journal_.Get(request->request_id());
+  if (!record.ok()) {
+    reactor->Finish(ToGrpcStatus(
+        errors::MakeError(absl::StatusCode::kUnavailable,
+                          record.status().message(), "JOURNAL_UNAVAILABLE")));
+  } else if (!record->has_value()) {
+    reactor->Finish(ToGrpcStatus(errors::MakeError(
+        absl::StatusCode::kNotFound,
+        "no borrow was journaled under this request_id (or it expired)",
+        "BORROW_NOT_FOUND", {{"request_id", request->request_id()}})));
+  } else {
+    *response = ToGetBorrowResponse(**record);
+    reactor->Finish(grpc::Status::OK);
+  }
   return reactor;
 }
 

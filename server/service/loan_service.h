@@ -2,26 +2,38 @@
 #define LOAN_GATEWAY_SERVER_SERVICE_LOAN_SERVICE_H_
 
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+#include "journal/borrow_journal.h"
 #include "service/borrow_pipeline.h"
 
 namespace loan_gateway {
 
 // The gRPC callback service. It runs the pipeline and turns its result into
 // a grpc::Status at this edge; no gRPC thread ever waits for Binance: the
-// reactor is finished from the HTTP loop's completion callback.
+// reactor is finished from the HTTP loop's (or journal's) completion callback.
 class LoanService final
     : public institutional_loan::v1::InstitutionalLoan::CallbackService {
  public:
-  explicit LoanService(BorrowPipeline& pipeline) : pipeline_(pipeline) {}
+  LoanService(BorrowPipeline& pipeline, BorrowJournal& journal)
+      : pipeline_(pipeline), journal_(journal) {}
 
   grpc::ServerUnaryReactor* Borrow(
       grpc::CallbackServerContext* context,
       const institutional_loan::v1::BorrowRequest* request,
       institutional_loan::v1::BorrowResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetBorrow(
+      grpc::CallbackServerContext* context,
+      const institutional_loan::v1::GetBorrowRequest* request,
+      institutional_loan::v1::GetBorrowResponse* response) override;
+
  private:
   BorrowPipeline& pipeline_;
+  BorrowJournal& journal_;
 };
+
+// The journal's record as the API shows it.
+institutional_loan::v1::GetBorrowResponse ToGetBorrowResponse(
+    const JournalRecord& record);
 
 }  // namespace loan_gateway
 

@@ -140,7 +140,8 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "--upstream_ca_file=" + dir_ + "/tls/ca.pem",
       "--key_type=" + options.key_type,
       "--api_key_file=" + dir_ + "/api_key",
-      "--private_key_file=" + dir_ + "/private_key"};
+      "--private_key_file=" + dir_ + "/private_key",
+      "--journal_path=" + dir_ + "/journal.db"};
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");

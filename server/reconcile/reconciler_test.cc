@@ -1,0 +1,173 @@
+#include "reconcile/reconciler.h"
+
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+class ManualClock : public Clock {
+ public:
+  absl::Time Now() const override { return now; }
+  absl::Time now = absl::FromUnixMillis(1'764'000'000'000);
+};
+
+class ScriptedTransport : public HttpTransport {
+ public:
+  void Send(HttpRequest request,
+            std::function<void(HttpResult)> done) override {
+    urls.push_back(request.url);
+    HttpResult r = script.front();
+    script.pop_front();
+    done(r);
+  }
+  std::deque<HttpResult> script;
+  std::vector<std::string> urls;
+};
+
+class NullSigner : public Signer {
+ public:
+  absl::StatusOr<std::string> Sign(absl::string_view) const override {
+    return "sig";
+  }
+  KeyType type() const override { return KeyType::kHmacSha256; }
+};
+
+HttpResult Ok(std::string body) {
+  return {Delivery::kCompleted, 200, {}, std::move(body), "", {}};
+}
+
+class ReconcilerTest : public testing::Test {
+ protected:
+  ReconcilerTest()
+      : path_(absl::StrCat(std::filesystem::temp_directory_path().string(),
+                           "/reconciler_", getpid(), ".db")),
+        server_time_(clock_, transport_, {"https://b"}) {
+    for (const char* s : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_ + s);
+    journal_ = *BorrowJournal::Open(path_);
+    transport_.script.push_back(Ok(
+        absl::StrCat("{\"serverTime\":", absl::ToUnixMillis(clock_.now), "}")));
+    EXPECT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
+    transport_.urls.clear();
+    reconciler_ = std::make_unique<Reconciler>(
+        ReconcilerOptions{.base_urls = {"https://b"},
+                          .settle_after = absl::Minutes(2)},
+        ReconcilerDeps{.transport = &transport_,
+                       .server_time = &server_time_,
+                       .credentials = {&api_key_, &signer_},
+                       .journal = journal_.get(),
+                       .clock = &clock_,
+                       .in_flight = [this](const std::string& id) {
+                         return id == in_flight_;
+                       }});
+  }
+  ~ReconcilerTest() override {
+    reconciler_.reset();
+    journal_.reset();
+    for (const char* s : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_ + s);
+  }
+
+  void Journal(const std::string& id, const std::string& amount,
+               JournalState state) {
+    JournalRecord r;
+    r.request_id = id;
+    r.caller = "t";
+    r.group_id = 1001;
+    r.asset = "USDT";
+    r.amount = amount;
+    r.created = clock_.now;
+    ASSERT_TRUE(journal_->InsertIntent(r).ok());
+    if (state != JournalState::kPending) {
+      ASSERT_TRUE(
+          journal_->RecordOutcome(id, state, false, false, "", "").ok());
+    }
+  }
+
+  std::string Row(const std::string& id, const std::string& amount,
+                  int64_t offset_ms = 100,
+                  const std::string& status = "CONFIRM") {
+    return absl::StrCat(
+        R"({"tranId":)", id, R"(,"assetName":"USDT","amount":")", amount,
+        R"(","status":")", status, R"(","type":"BORROW","timestamp":)",
+        absl::ToUnixMillis(clock_.now) + offset_ms, "}");
+  }
+
+  std::string path_;
+  ManualClock clock_;
+  ScriptedTransport transport_;
+  Secret api_key_{"k"};
+  NullSigner signer_;
+  ServerTime server_time_;
+  std::unique_ptr<BorrowJournal> journal_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::string in_flight_;
+};
+
+TEST_F(ReconcilerTest, AMatchingRecordSettlesAsExecuted) {
+  Journal("u", "1000.5", JournalState::kUnknown);
+  transport_.script.push_back(
+      Ok(absl::StrCat(R"({"rows":[)", Row("9007199254740993", "1000.50000000"),
+                      R"(],"total":1})")));
+  Reconciler::Pass pass = reconciler_->RunOnce();
+  EXPECT_EQ(pass.executed, 1);
+  auto r = *journal_->Get("u");
+  EXPECT_EQ(r->state, JournalState::kSucceeded);
+  EXPECT_TRUE(r->reconciled);
+  EXPECT_EQ(r->transaction_id, "9007199254740993");
+  ASSERT_EQ(transport_.urls.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(transport_.urls[0],
+                                "/sapi/v1/margin/loan-group/borrow-repay?"));
+  EXPECT_TRUE(absl::StrContains(transport_.urls[0], "groupId=1001"));
+  EXPECT_TRUE(absl::StrContains(transport_.urls[0], "type=BORROW"));
+}
+
+TEST_F(ReconcilerTest, NoRecordWaitsThenSettlesAsNotExecuted) {
+  Journal("p", "7", JournalState::kPending);
+  const std::string empty = R"({"rows":[],"total":0})";
+  transport_.script.push_back(Ok(empty));
+  EXPECT_EQ(reconciler_->RunOnce().unsettled, 1) << "too early to conclude";
+  clock_.now += absl::Minutes(3);
+  transport_.script.push_back(Ok(empty));
+  EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
+  auto r = *journal_->Get("p");
+  EXPECT_EQ(r->state, JournalState::kRejected);
+  EXPECT_TRUE(r->reconciled);
+  EXPECT_FALSE(r->retryable);
+}
+
+TEST_F(ReconcilerTest, ARecordIsAttributedOnceOnlyAndEarlierOnesAreIgnored) {
+  Journal("a", "5", JournalState::kUnknown);
+  Journal("b", "5", JournalState::kUnknown);
+  const std::string rows =
+      absl::StrCat(R"({"rows":[)", Row("1", "5", -600000), ",", Row("2", "5"),
+                   ",", Row("3", "5", 200, "FAILED"), R"(],"total":3})");
+  transport_.script.push_back(Ok(rows));
+  transport_.script.push_back(Ok(rows));
+  Reconciler::Pass pass = reconciler_->RunOnce();
+  EXPECT_EQ(pass.executed, 1);
+  EXPECT_EQ((*journal_->Get("a"))->transaction_id, "2");
+  EXPECT_EQ((*journal_->Get("b"))->state, JournalState::kUnknown)
+      << "2 is taken, 1 too early";
+}
+
+TEST_F(ReconcilerTest, LeavesCallsInFlightAloneAndSurvivesBinanceErrors) {
+  Journal("mine", "5", JournalState::kPending);
+  Journal("other", "6", JournalState::kUnknown);
+  in_flight_ = "mine";
+  transport_.script.push_back({Delivery::kCompleted, 503, {}, "", "", {}});
+  Reconciler::Pass pass = reconciler_->RunOnce();
+  EXPECT_EQ(pass.examined, 1);
+  EXPECT_EQ(pass.unsettled, 1);
+  EXPECT_EQ((*journal_->Get("other"))->state, JournalState::kUnknown);
+}
+
+}  // namespace
+}  // namespace loan_gateway

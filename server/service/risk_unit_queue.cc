@@ -1,0 +1,56 @@
+#include "service/risk_unit_queue.h"
+
+#include "absl/strings/str_cat.h"
+#include "errors/error_details.h"
+
+namespace loan_gateway {
+
+absl::Status RiskUnitQueue::Enqueue(int64_t group,
+                                    std::function<void()> start) {
+  {
+    absl::MutexLock lock(&mu_);
+    Line& line = lines_[group];
+    if (line.busy) {
+      if (line.waiting.size() >= max_waiting_) {
+        absl::Status status = errors::MakeError(
+            absl::StatusCode::kResourceExhausted,
+            absl::StrCat(
+                "risk unit ", group, " already has ", line.waiting.size(),
+                " borrows waiting behind the one in flight; nothing was sent"),
+            "RISK_UNIT_BUSY",
+            {{"group_id", absl::StrCat(group)}, {"outcome", "REJECTED"}});
+        errors::AttachRetryInfo(status, absl::Seconds(1));
+        return status;
+      }
+      line.waiting.push_back(std::move(start));
+      return absl::OkStatus();
+    }
+    line.busy = true;
+  }
+  start();
+  return absl::OkStatus();
+}
+
+void RiskUnitQueue::Done(int64_t group) {
+  std::function<void()> next;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = lines_.find(group);
+    if (it == lines_.end()) return;
+    if (it->second.waiting.empty()) {
+      lines_.erase(it);
+      return;
+    }
+    next = std::move(it->second.waiting.front());
+    it->second.waiting.pop_front();
+  }
+  next();
+}
+
+size_t RiskUnitQueue::waiting(int64_t group) const {
+  absl::MutexLock lock(&mu_);
+  auto it = lines_.find(group);
+  return it == lines_.end() ? 0 : it->second.waiting.size();
+}
+
+}  // namespace loan_gateway
