@@ -20,6 +20,8 @@ class ChildProcess {
   // Sends `signal` and waits; returns the exit status as from waitpid.
   int Stop(int signal);
   bool running() const { return pid_ > 0; }
+  // The process was reaped elsewhere.
+  void Forget() { pid_ = -1; }
   pid_t pid() const { return pid_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <simdjson.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -63,7 +64,7 @@ institutional_loan::v1::BorrowRequest MakeBorrow(
   return r;
 }
 
-GatewayEnv::GatewayEnv(const EnvOptions& options) {
+GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
   char tmpl[] = "/tmp/lg_it_XXXXXX";
   dir_ = mkdtemp(tmpl);
   MakeKeys(options.key_type);
@@ -147,6 +148,38 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
   target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
   channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+}
+
+int GatewayEnv::KillGateway(int signal) {
+  channel_.reset();
+  return gateway_ ? gateway_->Stop(signal) : -1;
+}
+
+void GatewayEnv::RestartGateway() {
+  KillGateway(SIGKILL);
+  std::filesystem::remove(dir_ + "/gateway.port");
+  StartGateway(options_);
+}
+
+void GatewayEnv::SignalGateway(int signal) { kill(gateway_->pid(), signal); }
+
+int GatewayEnv::WaitGateway() {
+  int status = 0;
+  waitpid(gateway_->pid(), &status, 0);
+  gateway_->Forget();
+  return status;
+}
+
+grpc::Status GatewayEnv::GetBorrow(
+    const std::string& request_id,
+    institutional_loan::v1::GetBorrowResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  institutional_loan::v1::GetBorrowRequest request;
+  request.set_request_id(request_id);
+  return institutional_loan::v1::InstitutionalLoan::NewStub(channel_)
+      ->GetBorrow(&context, request, response);
 }
 
 int GatewayEnv::StopGateway() {

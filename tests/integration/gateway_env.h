@@ -64,6 +64,16 @@ class GatewayEnv {
   }
   // Stops the gateway with SIGTERM; returns its exit status.
   int StopGateway();
+  // Sends `signal` (e.g. SIGKILL) and waits; returns the exit status.
+  int KillGateway(int signal);
+  // Starts the gateway again on the same journal, fake and keys.
+  void RestartGateway();
+  // Sends SIGTERM without waiting (to test the drain).
+  void SignalGateway(int signal);
+  int WaitGateway();
+
+  grpc::Status GetBorrow(const std::string& request_id,
+                         institutional_loan::v1::GetBorrowResponse* response);
 
   const std::string& target() const { return target_; }
   const std::string& dir() const { return dir_; }
@@ -72,6 +82,7 @@ class GatewayEnv {
   void MakeKeys(const std::string& key_type);
   void StartFake(const EnvOptions& options);
   void StartGateway(const EnvOptions& options);
+  EnvOptions options_;
   void ScanForSecrets();
 
   std::string dir_;

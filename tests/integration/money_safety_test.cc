@@ -1,0 +1,235 @@
+// Money safety through the real gateway: idempotent request_ids, the durable
+// journal, reconciliation of unknown outcomes from Binance's records,
+// graceful drain, and a crash test with SIGKILL at random moments.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gateway_env.h"
+#include "google/rpc/error_details.pb.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway::testing {
+namespace {
+
+using institutional_loan::v1::BorrowRequest;
+using institutional_loan::v1::BorrowResponse;
+using institutional_loan::v1::GetBorrowResponse;
+
+const std::vector<std::string> kFastReconcile = {"--reconcile_interval=200ms",
+                                                 "--reconcile_settle_after=2s"};
+
+std::string Uuid(int n) {
+  return absl::StrCat("00000000-0000-4000-8000-",
+                      absl::Dec(n, absl::kZeroPad12));
+}
+
+BorrowRequest WithId(BorrowRequest r, const std::string& id) {
+  r.set_request_id(id);
+  return r;
+}
+
+// Polls GetBorrow until the borrow is settled (or the time is up).
+GetBorrowResponse WaitSettled(GatewayEnv& env, const std::string& id,
+                              absl::Duration limit = absl::Seconds(15)) {
+  GetBorrowResponse r;
+  const absl::Time end = absl::Now() + limit;
+  while (absl::Now() < end) {
+    grpc::Status s = env.GetBorrow(id, &r);
+    if (s.ok() && r.state() != institutional_loan::v1::BORROW_STATE_UNKNOWN &&
+        r.state() != institutional_loan::v1::BORROW_STATE_PENDING) {
+      return r;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return r;
+}
+
+TEST(IdempotencyTest, ConcurrentRepeatsOfOneRequestIdBorrowOnce) {
+  GatewayEnv env;
+  env.InjectFault(
+      R"({"delay_ms":700})");  // Keep the first in flight while repeats arrive.
+  const BorrowRequest request = WithId(MakeBorrow(1001, "77.7"), Uuid(1));
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(8);
+  std::vector<BorrowResponse> responses(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back(
+        [&, i] { statuses[i] = env.Borrow(request, &responses[i]); });
+  }
+  for (auto& t : threads) t.join();
+  FakeState state = env.State();
+  ASSERT_EQ(state.borrows.size(), 1u) << "one intent, one borrow";
+  EXPECT_EQ(state.received_borrow, 1);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    EXPECT_EQ(responses[i].transaction_id(), state.borrows[0].tran_id);
+    EXPECT_EQ(responses[i].request_id(), Uuid(1));
+  }
+}
+
+TEST(IdempotencyTest,
+     RepeatAfterCompletionGetsTheSameAnswerAndAMismatchIsRefused) {
+  GatewayEnv env;
+  BorrowResponse first, again;
+  const BorrowRequest request = WithId(MakeBorrow(1001, "12"), Uuid(2));
+  ASSERT_TRUE(env.Borrow(request, &first).ok());
+  ASSERT_TRUE(env.Borrow(request, &again).ok());
+  EXPECT_EQ(again.transaction_id(), first.transaction_id());
+  BorrowResponse ignored;
+  grpc::Status conflict =
+      env.Borrow(WithId(MakeBorrow(1001, "13"), Uuid(2)), &ignored);
+  EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_TRUE(absl::StrContains(conflict.error_message(), "already used"));
+  // A rejected borrow is repeated as rejected, without asking Binance again.
+  const BorrowRequest too_much = WithId(MakeBorrow(1002, "1000"), Uuid(3));
+  EXPECT_EQ(env.Borrow(too_much, &ignored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(env.Borrow(too_much, &ignored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  FakeState state = env.State();
+  EXPECT_EQ(state.borrows.size(), 1u);
+  EXPECT_EQ(state.received_borrow, 2);
+}
+
+TEST(IdempotencyTest, GeneratedIdIsReturnedAndGetBorrowFindsIt) {
+  GatewayEnv env;
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "5"), &response).ok());
+  GetBorrowResponse record;
+  ASSERT_TRUE(env.GetBorrow(response.request_id(), &record).ok());
+  EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+  EXPECT_EQ(record.resolution(),
+            institutional_loan::v1::BORROW_RESOLUTION_DIRECT);
+  EXPECT_EQ(record.transaction_id(), response.transaction_id());
+  EXPECT_EQ(record.amount(), "5");
+  EXPECT_EQ(env.GetBorrow(Uuid(999), &record).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(env.GetBorrow("nope", &record).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(JournalTest, AJournalThatCannotBeWrittenMeansNothingIsSent) {
+  GatewayEnv env;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((env.dir() + "/journal.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(MakeBorrow(1001, "5"), &response);
+  sqlite3_exec(db, "ROLLBACK;", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "journal"));
+  EXPECT_EQ(env.State().received_borrow, 0);
+  EXPECT_TRUE(env.Borrow(MakeBorrow(1001, "5"), &response).ok())
+      << "and it recovers";
+}
+
+struct UnknownCase {
+  std::string name;
+  std::string fault;
+  bool executed;
+  std::vector<std::string> extra_args = {};
+};
+void PrintTo(const UnknownCase& c, std::ostream* os) { *os << c.name; }
+
+class ReconciliationTest : public ::testing::TestWithParam<UnknownCase> {};
+
+TEST_P(ReconciliationTest, GetBorrowEndsInTheStateTheLedgerShows) {
+  std::vector<std::string> args = kFastReconcile;
+  args.insert(args.end(), GetParam().extra_args.begin(),
+              GetParam().extra_args.end());
+  GatewayEnv env({.gateway_args = args});
+  env.InjectFault(GetParam().fault);
+  BorrowResponse response;
+  const std::string id = Uuid(10);
+  grpc::Status status =
+      env.Borrow(WithId(MakeBorrow(1001, "31.4159"), id), &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN)
+      << status.error_message();
+  GetBorrowResponse record = WaitSettled(env, id);
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 1) << "never resent";
+  EXPECT_EQ(record.resolution(),
+            institutional_loan::v1::BORROW_RESOLUTION_RECONCILED);
+  if (GetParam().executed) {
+    ASSERT_EQ(state.borrows.size(), 1u);
+    EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+    EXPECT_EQ(record.transaction_id(), state.borrows[0].tran_id);
+  } else {
+    EXPECT_TRUE(state.borrows.empty());
+    EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_REJECTED);
+  }
+  // A repeat now gets the reconciled answer, still without a second borrow.
+  grpc::Status repeat =
+      env.Borrow(WithId(MakeBorrow(1001, "31.4159"), id), &response);
+  EXPECT_EQ(repeat.ok(), GetParam().executed) << repeat.error_message();
+  EXPECT_EQ(env.State().received_borrow, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachUnknownFault, ReconciliationTest,
+    ::testing::Values(UnknownCase{"http_503_after_executing",
+                                  R"({"status":503,"execute":true})", true},
+                      UnknownCase{"reset_after_executing",
+                                  R"({"reset":"after_read","execute":true})",
+                                  true},
+                      UnknownCase{"http_500_without_executing",
+                                  R"({"status":500,"code":-1000})", false},
+                      UnknownCase{"timeout_then_executed",
+                                  R"({"delay_ms":1500})",
+                                  true,
+                                  {"--upstream_timeout=700ms"}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(DrainTest, SigtermDuringABurstOfSlowBorrowsLosesNone) {
+  GatewayEnv env(
+      {.fake_args = {"--risk-unit", "2001:USDT=1000", "--risk-unit",
+                     "2002:USDT=1000", "--risk-unit", "2003:USDT=1000",
+                     "--risk-unit", "2004:USDT=1000"}});
+  env.InjectFault(R"({"delay_ms":1200,"count":8})");
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(8);
+  std::vector<BorrowResponse> responses(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] = env.Borrow(
+          WithId(MakeBorrow(2001 + i % 4, absl::StrCat(i + 1)), Uuid(100 + i)),
+          &responses[i]);
+    });
+  }
+  absl::SleepFor(
+      absl::Milliseconds(400));  // All eight are in, two per risk unit.
+  env.SignalGateway(SIGTERM);
+  for (auto& t : threads) t.join();
+  const int exit_status = env.WaitGateway();
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0)
+      << exit_status;
+  FakeState state = env.State();
+  EXPECT_EQ(state.borrows.size(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+  }
+  const std::string log = env.GatewayLog();
+  EXPECT_TRUE(absl::StrContains(log, "\"event\":\"stopped\""));
+  // The journal, reopened by a new process, has every outcome.
+  env.RestartGateway();
+  for (int i = 0; i < 8; ++i) {
+    GetBorrowResponse record;
+    ASSERT_TRUE(env.GetBorrow(Uuid(100 + i), &record).ok());
+    EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED)
+        << i;
+    EXPECT_EQ(record.transaction_id(), responses[i].transaction_id());
+  }
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing
