@@ -23,6 +23,8 @@
 #include "journal/borrow_journal.h"
 #include "journal/serial_executor.h"
 #include "log/json_log.h"
+#include "metrics/gateway_metrics.h"
+#include "metrics/metrics_http_server.h"
 #include "reconcile/reconciler.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
@@ -123,6 +125,28 @@ int Run(const GatewayConfig& config) {
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
   SerialExecutor journal_executor;
+  BorrowPipeline* pipeline_for_gauges = nullptr;
+  GatewayMetrics metrics([&]() {
+    GatewayGauges g;
+    g.uid_weight_used = budget.used();
+    g.uid_weight_limit = budget.limit();
+    if (std::optional<ServerTime::Offset> offset = server_time.offset()) {
+      g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
+      g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);
+    }
+    g.breaker_open = breaker.open();
+    if (auto unsettled = (*journal)->Unsettled(); unsettled.ok()) {
+      for (const JournalRecord& r : *unsettled) {
+        if (pipeline_for_gauges == nullptr ||
+            !pipeline_for_gauges->InFlight(r.request_id)) {
+          ++g.unknown_pending;
+        }
+      }
+    }
+    g.calls_in_flight =
+        pipeline_for_gauges ? pipeline_for_gauges->in_flight_count() : 0;
+    return g;
+  });
   BorrowPipeline pipeline(
       {.base_urls = config.upstream_base_urls,
        .recv_window_ms = config.recv_window_ms,
@@ -138,7 +162,9 @@ int Run(const GatewayConfig& config) {
        .budget = &budget,
        .breaker = &breaker,
        .journal = journal->get(),
-       .journal_executor = &journal_executor});
+       .journal_executor = &journal_executor,
+       .metrics = &metrics});
+  pipeline_for_gauges = &pipeline;
   Reconciler reconciler({.base_urls = config.upstream_base_urls,
                          .recv_window_ms = config.recv_window_ms,
                          .interval = config.reconcile_interval,
@@ -154,6 +180,20 @@ int Run(const GatewayConfig& config) {
                          }});
   reconciler.Start();  // Settles first whatever a previous process left open.
   LoanService service(pipeline, **journal);
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(config.metrics_listen,
+                                 [&] { return metrics.Render(); });
+    if (!started.ok()) return Fail("metrics", started.status());
+    metrics_server = *std::move(started);
+    if (!config.metrics_port_file.empty()) {
+      std::ofstream(config.metrics_port_file) << metrics_server->port() << "\n";
+    }
+    LogLine("info", "metrics_listening")
+        .Int("port", metrics_server->port())
+        .Emit();
+  }
 
   // Link grpc.health.v1's descriptors so reflection can describe Health.
   grpc::health::v1::HealthCheckRequest::descriptor();

@@ -53,6 +53,12 @@ ABSL_FLAG(
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "on SIGTERM, how long calls in flight may take to finish");
 
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics address host:port (IPv4; port 0 picks one; "
+          "empty: off)");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "write the bound metrics port to this file");
+
 namespace loan_gateway {
 namespace {
 
@@ -103,7 +109,8 @@ std::string GatewayConfig::RedactedDump() const {
       " risk_unit_queue_limit=", risk_unit_queue_limit,
       " reconcile_interval=", absl::FormatDuration(reconcile_interval),
       " reconcile_settle_after=", absl::FormatDuration(reconcile_settle_after),
-      " drain_timeout=", absl::FormatDuration(drain_timeout));
+      " drain_timeout=", absl::FormatDuration(drain_timeout),
+      " metrics_listen=", metrics_listen.empty() ? "(off)" : metrics_listen);
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
@@ -173,6 +180,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.reconcile_interval = absl::GetFlag(FLAGS_reconcile_interval);
   c.reconcile_settle_after = absl::GetFlag(FLAGS_reconcile_settle_after);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;
 }

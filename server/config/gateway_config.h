@@ -33,6 +33,8 @@ struct GatewayConfig {
   absl::Duration reconcile_interval = absl::Seconds(5);
   absl::Duration reconcile_settle_after = absl::Minutes(2);
   absl::Duration drain_timeout = absl::Seconds(25);
+  std::string metrics_listen = "127.0.0.1:9464";  // Empty: no metrics endpoint.
+  std::string metrics_port_file;
 
   // One line per setting, for the start-up log: paths, never contents.
   std::string RedactedDump() const;

@@ -156,8 +156,12 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   intent.asset = call->borrow->asset_name;
   intent.amount = call->borrow->amount.text();
   intent.created = deps_.clock->Now();
+  const absl::Time intent_write_started = absl::Now();
   absl::StatusOr<std::optional<JournalRecord>> existing =
       deps_.journal->InsertIntent(intent);
+  if (deps_.metrics) {
+    deps_.metrics->RecordJournalWrite(absl::Now() - intent_write_started);
+  }
   if (!existing.ok()) {
     absl::Status status = errors::MakeError(
         absl::StatusCode::kUnavailable,
@@ -275,11 +279,19 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
   request->timeout = options_.upstream_timeout;
   ++call->attempts;
   const absl::Time sent_at = deps_.clock->Now();
-  deps_.transport->Send(
-      *std::move(request), [this, call, sent_at](const HttpResult& result) {
-        call->upstream_latency += deps_.clock->Now() - sent_at;
-        OnResult(call, result);
-      });
+  deps_.transport->Send(*std::move(request), [this, call, sent_at](
+                                                 const HttpResult& result) {
+    const absl::Duration latency = deps_.clock->Now() - sent_at;
+    call->upstream_latency += latency;
+    if (deps_.metrics) {
+      std::optional<binance::BinanceError> error =
+          binance::ParseBinanceError(result.body);
+      deps_.metrics->RecordUpstream(
+          error ? std::optional<int64_t>(error->code) : std::nullopt,
+          result.delivery == Delivery::kCompleted ? result.status : 0, latency);
+    }
+    OnResult(call, result);
+  });
 }
 
 void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
@@ -376,9 +388,13 @@ void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
       error = errors::ToRpcStatus(status).SerializeAsString();
       result = status;
     }
+    const absl::Time write_started = absl::Now();
     absl::Status journaled = deps_.journal->RecordOutcome(
         call->request_id, state, /*reconciled=*/false, retryable,
         transaction_id, error);
+    if (deps_.metrics) {
+      deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
+    }
     if (!journaled.ok()) {
       // The intent stays PENDING: the reconciler settles it from Binance.
       LogLine("error", "journal_outcome_failed")
@@ -421,9 +437,10 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   if (call->http_status != 0) line.Int("http_status", call->http_status);
   if (!call->transport_error.empty())
     line.Str("transport_error", call->transport_error);
-  line.Ms("upstream_ms", call->upstream_latency)
-      .Ms("total_ms", deps_.clock->Now() - call->started)
-      .Emit();
+  const absl::Duration total = deps_.clock->Now() - call->started;
+  line.Ms("upstream_ms", call->upstream_latency).Ms("total_ms", total).Emit();
+  if (deps_.metrics)
+    deps_.metrics->RecordCall(call->outcome, call->reason, total);
   std::vector<std::shared_ptr<Call>> waiters;
   {
     absl::MutexLock lock(&mu_);

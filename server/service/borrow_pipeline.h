@@ -20,6 +20,7 @@
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "journal/borrow_journal.h"
 #include "journal/serial_executor.h"
+#include "metrics/gateway_metrics.h"
 #include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
@@ -45,6 +46,7 @@ struct BorrowPipelineDeps {
   BanBreaker* breaker = nullptr;
   BorrowJournal* journal = nullptr;
   SerialExecutor* journal_executor = nullptr;  // Runs every journal write.
+  GatewayMetrics* metrics = nullptr;           // Optional.
 };
 
 // The stages of one Borrow, independent of gRPC:

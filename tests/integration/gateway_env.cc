@@ -142,11 +142,16 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "--key_type=" + options.key_type,
       "--api_key_file=" + dir_ + "/api_key",
       "--private_key_file=" + dir_ + "/private_key",
-      "--journal_path=" + dir_ + "/journal.db"};
+      "--journal_path=" + dir_ + "/journal.db",
+      "--metrics_listen=127.0.0.1:0",
+      "--metrics_port_file=" + dir_ + "/metrics.port"};
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
   target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
+  metrics_url_ =
+      "http://127.0.0.1:" + WaitForFile(dir_ + "/metrics.port", "metrics") +
+      "/metrics";
   channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
 }
 
@@ -197,11 +202,17 @@ grpc::Status GatewayEnv::Borrow(
       &context, request, response);
 }
 
+std::string GatewayEnv::ScrapeMetrics() { return HttpGet(metrics_url_, ""); }
+
 std::string GatewayEnv::FakeRequest(const std::string& path,
                                     const std::string& post_json) {
+  return HttpGet(fake_url_ + path, post_json);
+}
+
+std::string GatewayEnv::HttpGet(const std::string& url,
+                                const std::string& post_json) {
   CURL* curl = curl_easy_init();
   std::string body;
-  const std::string url = fake_url_ + path;
   const std::string ca = dir_ + "/tls/ca.pem";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
@@ -217,7 +228,7 @@ std::string GatewayEnv::FakeRequest(const std::string& path,
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK)
-    throw std::runtime_error("fake control request failed: " + path);
+    throw std::runtime_error("HTTP request failed: " + url);
   return body;
 }
 

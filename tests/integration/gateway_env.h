@@ -53,6 +53,8 @@ class GatewayEnv {
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   FakeState State();
+  // The gateway's Prometheus text from its /metrics endpoint.
+  std::string ScrapeMetrics();
   void InjectFault(const std::string& json);
   std::string FakeRequest(const std::string& path,
                           const std::string& post_json = "");
@@ -84,12 +86,14 @@ class GatewayEnv {
   void StartGateway(const EnvOptions& options);
   EnvOptions options_;
   void ScanForSecrets();
+  std::string HttpGet(const std::string& url, const std::string& post_json);
 
   std::string dir_;
   std::string api_key_;
   std::string secret_text_;  // HMAC secret or private key PEM.
   std::string fake_url_;
   std::string target_;
+  std::string metrics_url_;
   std::string extra_output_;
   std::unique_ptr<ChildProcess> fake_;
   std::unique_ptr<ChildProcess> gateway_;

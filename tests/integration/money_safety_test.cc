@@ -233,3 +233,64 @@ TEST(DrainTest, SigtermDuringABurstOfSlowBorrowsLosesNone) {
 
 }  // namespace
 }  // namespace loan_gateway::testing
+
+namespace loan_gateway::testing {
+namespace {
+
+// The value of one sample line ("name{labels} value") in Prometheus text; 0 if
+// absent.
+double Sample(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return 0;
+  const size_t start = at + series.size() + 2;
+  return std::stod(text.substr(start, text.find('\n', start) - start));
+}
+
+TEST(MetricsTest, EveryCounterAndHistogramMovesByWhatWasDone) {
+  GatewayEnv env({.gateway_args = {"--reconcile_interval=1h"}});
+  const std::string before = env.ScrapeMetrics();
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "2"), &response).ok());
+  EXPECT_FALSE(env.Borrow(MakeBorrow(1002, "1000"), &response).ok());  // -27009
+  env.InjectFault(R"({"status":503})");
+  EXPECT_EQ(env.Borrow(MakeBorrow(1001, "3"), &response).error_code(),
+            grpc::StatusCode::UNKNOWN);
+  EXPECT_FALSE(env.Borrow(MakeBorrow(1001, "-3"), &response)
+                   .ok());  // Never reaches Binance.
+  const std::string after = env.ScrapeMetrics();
+
+  auto moved = [&](const std::string& series) {
+    return Sample(after, series) - Sample(before, series);
+  };
+  EXPECT_EQ(moved("loan_gateway_borrow_calls_total{outcome=\"SUCCEEDED\","
+                  "reason=\"SUCCEEDED\"}"),
+            2);
+  EXPECT_EQ(moved("loan_gateway_borrow_calls_total{outcome=\"REJECTED\",reason="
+                  "\"BORROW_LIMIT_EXCEEDED\"}"),
+            1);
+  EXPECT_EQ(moved("loan_gateway_borrow_calls_total{outcome=\"UNKNOWN\",reason="
+                  "\"BORROW_OUTCOME_UNKNOWN\"}"),
+            1);
+  EXPECT_EQ(moved("loan_gateway_borrow_calls_total{outcome=\"REJECTED\",reason="
+                  "\"INVALID_REQUEST\"}"),
+            1);
+  EXPECT_EQ(moved("loan_gateway_binance_codes_total{code=\"-27009\"}"), 1);
+  EXPECT_EQ(moved("loan_gateway_upstream_responses_total{http_status=\"503\"}"),
+            1);
+  EXPECT_EQ(moved("loan_gateway_upstream_seconds_count"), 4);
+  EXPECT_EQ(moved("loan_gateway_borrow_call_seconds_count"), 5);
+  EXPECT_GT(moved("loan_gateway_upstream_seconds_sum"), 0);
+  EXPECT_EQ(moved("loan_gateway_journal_write_seconds_count"), 8)
+      << "4 intents, 4 outcomes";
+  EXPECT_EQ(moved("loan_gateway_uid_weight_used"), 12000);
+  EXPECT_EQ(moved("loan_gateway_uid_weight_remaining"), -12000);
+  EXPECT_EQ(Sample(after, "loan_gateway_unknown_outcomes_pending"), 1);
+  EXPECT_EQ(Sample(after, "loan_gateway_ban_breaker_open"), 0);
+  EXPECT_TRUE(
+      absl::StrContains(after, "loan_gateway_clock_uncertainty_seconds 0"));
+  env.ScanAlso(after);
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing

@@ -1,0 +1,50 @@
+#include "metrics/gateway_metrics.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+TEST(GatewayMetricsTest, RendersCountersHistogramsAndGauges) {
+  GatewayMetrics metrics([] {
+    GatewayGauges g;
+    g.uid_weight_used = 6000;
+    g.uid_weight_limit = 180000;
+    g.clock_offset_seconds = 0.25;
+    g.clock_uncertainty_seconds = 0.002;
+    g.breaker_open = true;
+    g.unknown_pending = 3;
+    return g;
+  });
+  metrics.RecordCall("SUCCEEDED", "SUCCEEDED", absl::Milliseconds(3));
+  metrics.RecordCall("REJECTED", "BORROW_LIMIT_EXCEEDED",
+                     absl::Milliseconds(30));
+  metrics.RecordCall("REJECTED", "BORROW_LIMIT_EXCEEDED",
+                     absl::Milliseconds(30));
+  metrics.RecordUpstream(-27009, 400, absl::Milliseconds(20));
+  metrics.RecordJournalWrite(absl::Microseconds(800));
+  const std::string text = metrics.Render();
+  for (const char* line :
+       {"loan_gateway_borrow_calls_total{outcome=\"REJECTED\",reason=\"BORROW_"
+        "LIMIT_EXCEEDED\"} 2\n",
+        "loan_gateway_borrow_calls_total{outcome=\"SUCCEEDED\",reason="
+        "\"SUCCEEDED\"} 1\n",
+        "loan_gateway_binance_codes_total{code=\"-27009\"} 1\n",
+        "loan_gateway_upstream_responses_total{http_status=\"400\"} 1\n",
+        "loan_gateway_borrow_call_seconds_bucket{le=\"0.005\"} 1\n",
+        "loan_gateway_borrow_call_seconds_bucket{le=\"+Inf\"} 3\n",
+        "loan_gateway_borrow_call_seconds_count 3\n",
+        "loan_gateway_journal_write_seconds_bucket{le=\"0.001\"} 1\n",
+        "loan_gateway_uid_weight_used 6000\n",
+        "loan_gateway_uid_weight_remaining 174000\n",
+        "loan_gateway_clock_offset_seconds 0.25\n",
+        "loan_gateway_ban_breaker_open 1\n",
+        "loan_gateway_unknown_outcomes_pending 3\n",
+        "# TYPE loan_gateway_upstream_seconds histogram\n"}) {
+    EXPECT_TRUE(absl::StrContains(text, line)) << line << "\nin\n" << text;
+  }
+}
+
+}  // namespace
+}  // namespace loan_gateway

@@ -1,0 +1,36 @@
+#ifndef LOAN_GATEWAY_SERVER_METRICS_METRICS_HTTP_SERVER_H_
+#define LOAN_GATEWAY_SERVER_METRICS_METRICS_HTTP_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+struct MHD_Daemon;
+
+namespace loan_gateway {
+
+// Serves GET /metrics (Prometheus text) on its own port with libmicrohttpd.
+class MetricsHttpServer {
+ public:
+  // `listen` is "host:port" (IPv4; port 0 picks one).
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& listen, std::function<std::string()> render);
+  ~MetricsHttpServer();
+
+  int port() const { return port_; }
+
+ private:
+  MetricsHttpServer(std::function<std::string()> render)
+      : render_(std::move(render)) {}
+  std::function<std::string()> render_;
+  MHD_Daemon* daemon_ = nullptr;
+  int port_ = 0;
+
+  friend struct MetricsHandler;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_METRICS_METRICS_HTTP_SERVER_H_
