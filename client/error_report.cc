@@ -79,31 +79,6 @@ ErrorReport DecodeError(const grpc::Status& status) {
   return r;
 }
 
-int ExitCodeFor(const ErrorReport& report) {
-  switch (report.code) {
-    case grpc::StatusCode::OK:
-      return 0;
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return 3;
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return 4;
-    case grpc::StatusCode::UNKNOWN:
-      return 5;  // The borrow may have happened: do not retry blindly.
-    case grpc::StatusCode::UNAVAILABLE:
-      return 6;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return 7;
-    case grpc::StatusCode::ABORTED:
-      return 8;
-    case grpc::StatusCode::NOT_FOUND:
-      return 9;
-    case grpc::StatusCode::INTERNAL:
-      return 10;
-    default:
-      return 1;
-  }
-}
-
 std::string FormatHuman(const ErrorReport& r) {
   std::string out =
       absl::StrCat("error: ", CodeName(r.code),

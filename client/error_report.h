@@ -26,9 +26,6 @@ struct ErrorReport {
 
 ErrorReport DecodeError(const grpc::Status& status);
 
-// A process exit code per error class, so scripts can branch on it.
-int ExitCodeFor(const ErrorReport& report);
-
 // Human-readable, several lines.
 std::string FormatHuman(const ErrorReport& report);
 // One JSON object.

@@ -3,53 +3,96 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "loan_client.h"
 
 namespace loan_gateway::client {
 namespace {
 
-grpc::Status LimitError() {
+grpc::Status Error(grpc::StatusCode code, const std::string& reason,
+                   std::map<std::string, std::string> metadata = {},
+                   int retry_seconds = -1) {
   google::rpc::Status rpc;
-  rpc.set_code(9);
-  rpc.set_message("Binance rejected the borrow");
+  rpc.set_code(static_cast<int>(code));
+  rpc.set_message("message");
   google::rpc::ErrorInfo info;
-  info.set_reason("BORROW_LIMIT_EXCEEDED");
+  info.set_reason(reason);
   info.set_domain("loan-gateway");
-  (*info.mutable_metadata())["max_amount"] = "50000";
+  for (const auto& [k, v] : metadata) (*info.mutable_metadata())[k] = v;
   rpc.add_details()->PackFrom(info);
-  google::rpc::PreconditionFailure pre;
-  pre.add_violations()->set_description(
-      "requested 60000 USDT exceeds the maximum allowed 50000");
-  rpc.add_details()->PackFrom(pre);
-  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, rpc.message(),
-                      rpc.SerializeAsString());
+  if (retry_seconds >= 0) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(retry_seconds);
+    rpc.add_details()->PackFrom(retry);
+  }
+  if (code == grpc::StatusCode::INVALID_ARGUMENT) {
+    google::rpc::BadRequest bad;
+    auto* v = bad.add_field_violations();
+    v->set_field("amount");
+    v->set_description("amount must not use an exponent");
+    rpc.add_details()->PackFrom(bad);
+  }
+  return grpc::Status(code, rpc.message(), rpc.SerializeAsString());
 }
 
-TEST(DecodeErrorTest, ReadsEveryDetail) {
-  ErrorReport r = DecodeError(LimitError());
-  EXPECT_EQ(r.reason, "BORROW_LIMIT_EXCEEDED");
-  EXPECT_EQ(r.metadata.at("max_amount"), "50000");
-  ASSERT_EQ(r.preconditions.size(), 1u);
-  EXPECT_EQ(ExitCodeFor(r), 4);
+TEST(ClassifyErrorTest, EachContractClassBecomesItsType) {
+  using C = grpc::StatusCode;
+  auto limit =
+      ClassifyError(Error(C::FAILED_PRECONDITION, "BORROW_LIMIT_EXCEEDED",
+                          {{"max_amount", "50000"}}));
+  ASSERT_TRUE(std::holds_alternative<BorrowLimitExceeded>(limit.kind));
+  EXPECT_EQ(std::get<BorrowLimitExceeded>(limit.kind).max_amount, "50000");
+  EXPECT_EQ(ExitCodeFor(limit.kind), 4);
+
+  auto unknown = ClassifyError(
+      Error(C::UNKNOWN, "BORROW_OUTCOME_UNKNOWN", {{"request_id", "r1"}}));
+  ASSERT_TRUE(std::holds_alternative<OutcomeUnknown>(unknown.kind));
+  EXPECT_EQ(std::get<OutcomeUnknown>(unknown.kind).request_id, "r1");
+  EXPECT_EQ(ExitCodeFor(unknown.kind), 5);
+
+  auto limited = ClassifyError(
+      Error(C::RESOURCE_EXHAUSTED, "UPSTREAM_RATE_LIMITED", {}, 7));
+  ASSERT_TRUE(std::holds_alternative<RateLimited>(limited.kind));
+  EXPECT_EQ(std::get<RateLimited>(limited.kind).retry_after, absl::Seconds(7));
+
+  auto invalid = ClassifyError(Error(C::INVALID_ARGUMENT, "INVALID_REQUEST"));
+  ASSERT_TRUE(std::holds_alternative<InvalidArgument>(invalid.kind));
+  EXPECT_EQ(std::get<InvalidArgument>(invalid.kind).fields.at(0).first,
+            "amount");
+  EXPECT_EQ(ExitCodeFor(invalid.kind), 3);
+
+  EXPECT_TRUE(std::holds_alternative<Unavailable>(
+      ClassifyError(Error(C::UNAVAILABLE, "UPSTREAM_BANNED", {}, 120)).kind));
+  EXPECT_TRUE(std::holds_alternative<PreviousTransactionPending>(
+      ClassifyError(Error(C::ABORTED, "PREVIOUS_TRANSACTION_PENDING", {}, 2))
+          .kind));
+  EXPECT_TRUE(std::holds_alternative<RiskUnitNotFound>(
+      ClassifyError(Error(C::NOT_FOUND, "RISK_UNIT_NOT_FOUND")).kind));
+  EXPECT_TRUE(std::holds_alternative<CredentialsRejected>(
+      ClassifyError(Error(C::INTERNAL, "UPSTREAM_CREDENTIALS_REJECTED")).kind));
+  EXPECT_TRUE(std::holds_alternative<RequestIdConflict>(
+      ClassifyError(Error(C::ALREADY_EXISTS, "REQUEST_ID_CONFLICT")).kind));
+  EXPECT_TRUE(std::holds_alternative<FailedPrecondition>(
+      ClassifyError(Error(C::FAILED_PRECONDITION, "LTV_TOO_HIGH")).kind));
+}
+
+TEST(DecodeErrorTest, HumanAndJsonOutput) {
+  ErrorReport r =
+      DecodeError(Error(grpc::StatusCode::FAILED_PRECONDITION,
+                        "BORROW_LIMIT_EXCEEDED", {{"max_amount", "50000"}}));
   EXPECT_NE(FormatHuman(r).find("max_amount: 50000"), std::string::npos);
   EXPECT_NE(FormatJson(r).find("\"reason\":\"BORROW_LIMIT_EXCEEDED\""),
             std::string::npos);
-}
-
-TEST(ExitCodeForTest, OneCodePerClass) {
-  ErrorReport r;
-  r.code = grpc::StatusCode::UNKNOWN;
-  EXPECT_EQ(ExitCodeFor(r), 5);
-  r.code = grpc::StatusCode::UNAVAILABLE;
-  EXPECT_EQ(ExitCodeFor(r), 6);
-  r.code = grpc::StatusCode::INVALID_ARGUMENT;
-  EXPECT_EQ(ExitCodeFor(r), 3);
-}
-
-TEST(DecodeErrorTest, SurvivesMissingDetails) {
-  ErrorReport r =
+  ErrorReport bare =
       DecodeError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
-  EXPECT_EQ(r.message, "down");
-  EXPECT_TRUE(r.reason.empty());
+  EXPECT_EQ(bare.message, "down");
+  EXPECT_TRUE(bare.reason.empty());
+}
+
+TEST(NewRequestIdTest, IsAVersion4Uuid) {
+  const std::string id = NewRequestId();
+  ASSERT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '4');
+  EXPECT_NE(NewRequestId(), id);
 }
 
 }  // namespace

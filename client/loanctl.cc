@@ -1,9 +1,11 @@
-// loanctl: a command-line client for loan-gateway.
+// loanctl: a command-line client for loan-gateway, on the typed client library.
 //   loanctl --target 127.0.0.1:50051 borrow --group 1001 --asset USDT --amount
-//   1000.5 loanctl --target 127.0.0.1:50051 health
+//   1000.5 loanctl --target 127.0.0.1:50051 get --request-id <uuid> loanctl
+//   --target 127.0.0.1:50051 health
 // Exit codes: 0 ok, 3 invalid argument, 4 failed precondition (e.g. borrow
-// limit), 5 outcome unknown, 6 unavailable, 7 rate limited, 8 aborted,
-// 9 not found, 10 internal, 1 other.
+// limit), 5 outcome unknown, 6 unavailable, 7 rate limited, 8 previous
+// transaction pending, 9 not found, 10 credentials rejected, 11 request_id
+// conflict, 1 other.
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -12,13 +14,11 @@
 #include "absl/strings/ascii.h"
 #include "error_report.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+#include "loan_client.h"
 
 namespace {
 
-using institutional_loan::v1::BorrowRequest;
-using institutional_loan::v1::BorrowResponse;
-using loan_gateway::client::DecodeError;
+using loan_gateway::client::LoanClient;
 
 institutional_loan::v1::Asset ParseAsset(std::string name) {
   name = absl::AsciiStrToUpper(name);
@@ -28,26 +28,104 @@ institutional_loan::v1::Asset ParseAsset(std::string name) {
                                                      // field.
 }
 
-int ReportError(const grpc::Status& status, bool json) {
-  auto report = DecodeError(status);
-  if (json) {
-    std::cout << loan_gateway::client::FormatJson(report) << "\n";
-  } else {
-    std::cerr << loan_gateway::client::FormatHuman(report);
-  }
-  return loan_gateway::client::ExitCodeFor(report);
+std::string AssetName(institutional_loan::v1::Asset asset) {
+  return institutional_loan::v1::Asset_Name(asset).substr(6);  // Drop "ASSET_".
 }
 
-}  // namespace
+int PrintError(const loan_gateway::client::BorrowError& error, bool json) {
+  if (json) {
+    std::cout << loan_gateway::client::FormatJson(error.report) << "\n";
+  } else {
+    std::cerr << loan_gateway::client::FormatHuman(error.report);
+  }
+  return loan_gateway::client::ExitCodeFor(error.kind);
+}
+
+int Borrow(LoanClient& client, int64_t group, const std::string& asset,
+           const std::string& amount, const std::string& request_id,
+           bool json) {
+  loan_gateway::client::BorrowResult r = client.Borrow(
+      group, ParseAsset(asset), amount, {.request_id = request_id});
+  if (r.error) return PrintError(*r.error, json);
+  const auto& b = *r.borrowed;
+  if (json) {
+    std::cout << "{\"transaction_id\":\"" << b.transaction_id
+              << "\",\"amount\":\"" << b.amount << "\",\"request_id\":\""
+              << b.request_id << "\",\"group_id\":" << b.group_id << "}\n";
+  } else {
+    std::cout << "borrowed " << b.amount << " " << b.asset.substr(6)
+              << " for risk unit " << b.group_id
+              << "\n  transaction_id: " << b.transaction_id
+              << "\n  request_id:     " << b.request_id << "\n";
+  }
+  return 0;
+}
+
+int Get(LoanClient& client, const std::string& request_id, bool json) {
+  institutional_loan::v1::GetBorrowResponse r;
+  grpc::Status status = client.GetBorrow(request_id, &r);
+  if (!status.ok()) {
+    auto error = loan_gateway::client::ClassifyError(status);
+    if (json) {
+      std::cout << loan_gateway::client::FormatJson(error.report) << "\n";
+    } else {
+      std::cerr << loan_gateway::client::FormatHuman(error.report);
+    }
+    return status.error_code() == grpc::StatusCode::NOT_FOUND
+               ? 9
+               : loan_gateway::client::ExitCodeFor(error.kind);
+  }
+  const std::string state =
+      institutional_loan::v1::BorrowState_Name(r.state()).substr(13);
+  const std::string how =
+      institutional_loan::v1::BorrowResolution_Name(r.resolution()).substr(18);
+  if (json) {
+    std::cout << "{\"request_id\":\"" << r.request_id() << "\",\"state\":\""
+              << state << "\",\"resolution\":\"" << how
+              << "\",\"transaction_id\":\"" << r.transaction_id()
+              << "\",\"group_id\":" << r.group_id() << ",\"amount\":\""
+              << r.amount() << "\"}\n";
+  } else {
+    std::cout << state << " (" << how
+              << ")\n  request_id:     " << r.request_id()
+              << "\n  risk unit:      " << r.group_id()
+              << "\n  amount:         " << r.amount() << " "
+              << AssetName(r.asset()) << "\n";
+    if (!r.transaction_id().empty())
+      std::cout << "  transaction_id: " << r.transaction_id() << "\n";
+    if (r.has_error())
+      std::cout << "  error:          " << r.error().message() << "\n";
+  }
+  return 0;
+}
+
+int Health(const std::shared_ptr<grpc::Channel>& channel, bool json) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      &context, request, &response);
+  if (!status.ok()) {
+    std::cerr << "health: " << status.error_message() << "\n";
+    return 6;
+  }
+  const std::string state =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+          response.status());
+  std::cout << (json ? "{\"status\":\"" + state + "\"}" : state) << "\n";
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+             ? 0
+             : 6;
+}
 
 int Run(int argc, char** argv) {
   CLI::App app{"loanctl: borrow through loan-gateway"};
   std::string target = "127.0.0.1:50051";
   bool json = false;
-  double timeout_s = 30;
   app.add_option("--target", target, "gateway address host:port");
   app.add_flag("--json", json, "machine-readable output");
-  app.add_option("--timeout", timeout_s, "call deadline in seconds");
   app.require_subcommand(1);
 
   int64_t group = 0;
@@ -59,54 +137,23 @@ int Run(int argc, char** argv) {
       ->required();
   borrow->add_option("--request-id", request_id,
                      "idempotency key (UUID); generated if empty");
+  CLI::App* get =
+      app.add_subcommand("get", "what the gateway knows of a borrow");
+  get->add_option("--request-id", request_id, "the borrow's request_id")
+      ->required();
   CLI::App* health =
       app.add_subcommand("health", "ask grpc.health.v1 whether it serves");
   CLI11_PARSE(app, argc, argv);
 
   auto channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-  grpc::ClientContext context;
-  context.set_deadline(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
-  if (*health) {
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-        &context, request, &response);
-    if (!status.ok()) return ReportError(status, json);
-    const std::string state =
-        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-            response.status());
-    std::cout << (json ? "{\"status\":\"" + state + "\"}" : state) << "\n";
-    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
-               ? 0
-               : 6;
-  }
-  BorrowRequest request;
-  request.set_group_id(group);
-  request.set_asset(ParseAsset(asset));
-  request.set_amount(amount);
-  request.set_request_id(request_id);
-  BorrowResponse response;
-  grpc::Status status =
-      institutional_loan::v1::InstitutionalLoan::NewStub(channel)->Borrow(
-          &context, request, &response);
-  if (!status.ok()) return ReportError(status, json);
-  if (json) {
-    std::cout << "{\"transaction_id\":\"" << response.transaction_id()
-              << "\",\"amount\":\"" << response.amount()
-              << "\",\"request_id\":\"" << response.request_id()
-              << "\",\"group_id\":" << response.group_id() << "}\n";
-  } else {
-    std::cout << "borrowed " << response.amount() << " "
-              << institutional_loan::v1::Asset_Name(response.asset()).substr(6)
-              << " for risk unit " << response.group_id() << "\n"
-              << "  transaction_id: " << response.transaction_id() << "\n"
-              << "  request_id:     " << response.request_id() << "\n";
-  }
-  return 0;
+  LoanClient client(channel);
+  if (*health) return Health(channel, json);
+  if (*get) return Get(client, request_id, json);
+  return Borrow(client, group, asset, amount, request_id, json);
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   try {

@@ -294,3 +294,71 @@ TEST(MetricsTest, EveryCounterAndHistogramMovesByWhatWasDone) {
 
 }  // namespace
 }  // namespace loan_gateway::testing
+
+namespace loan_gateway::testing {
+namespace {
+
+CommandResult Loanctl(GatewayEnv& env, std::vector<std::string> args) {
+  std::vector<std::string> argv = {LOANCTL_BINARY, "--target", env.target()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = RunCommand(argv);
+  env.ScanAlso(r.out + r.err);
+  return r;
+}
+
+TEST(LoanctlExitCodeTest, EachErrorClassHasItsExitCode) {
+  GatewayEnv env({.gateway_args = {"--reconcile_interval=1h"}});
+  auto borrow = [&](const std::string& group, const std::string& amount) {
+    return Loanctl(env, {"--json", "borrow", "--group", group, "--asset",
+                         "USDT", "--amount", amount});
+  };
+  EXPECT_EQ(borrow("1001", "1").exit_code, 0);
+  EXPECT_EQ(borrow("1001", "1e3").exit_code, 3) << "invalid argument";
+  EXPECT_EQ(borrow("1002", "1000").exit_code, 4) << "borrow limit";
+  EXPECT_EQ(borrow("424242", "1").exit_code, 9) << "risk unit not found";
+  env.InjectFault(R"({"status":503})");
+  CommandResult unknown = borrow("1001", "2");
+  EXPECT_EQ(unknown.exit_code, 5) << "outcome unknown";
+  EXPECT_TRUE(absl::StrContains(unknown.out, "BORROW_OUTCOME_UNKNOWN"));
+  env.InjectFault(R"({"status":400,"code":-27025,"msg":"pending"})");
+  env.InjectFault(R"({"status":400,"code":-27025,"msg":"pending"})");
+  env.InjectFault(R"({"status":400,"code":-27025,"msg":"pending"})");
+  EXPECT_EQ(borrow("1001", "3").exit_code, 8)
+      << "pending, after the client's retries";
+  EXPECT_EQ(env.State().received_borrow, 7) << "3 attempts for the pending one";
+  env.InjectFault(R"({"status":400,"code":-1022,"msg":"bad signature"})");
+  EXPECT_EQ(borrow("1001", "4").exit_code, 10) << "credentials rejected";
+  env.InjectFault(
+      R"({"status":429,"code":-1003,"msg":"slow down","headers":{"Retry-After":"30"}})");
+  EXPECT_EQ(borrow("1001", "5").exit_code, 7)
+      << "rate limited, too long to wait";
+  CommandResult held = borrow("1001", "5");
+  EXPECT_EQ(held.exit_code, 7) << "the breaker holds it locally";
+  EXPECT_TRUE(absl::StrContains(held.out, "\"breaker\":\"open\""));
+}
+
+TEST(LoanctlExitCodeTest, RetriesOnlyWhatExecutedNothingWithTheSameRequestId) {
+  GatewayEnv env;
+  env.InjectFault(
+      R"({"status":418,"code":-1003,"msg":"banned","headers":{"Retry-After":"1"}})");
+  CommandResult r = Loanctl(
+      env, {"borrow", "--group", "1001", "--asset", "USDT", "--amount", "9",
+            "--request-id", "6a1c4d6e-0e5f-4e2b-9a3c-1b2c3d4e5f60"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 2)
+      << "one ban, one success after Retry-After";
+  EXPECT_EQ(state.borrows.size(), 1u);
+  CommandResult get = Loanctl(env, {"--json", "get", "--request-id",
+                                    "6a1c4d6e-0e5f-4e2b-9a3c-1b2c3d4e5f60"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_TRUE(absl::StrContains(get.out, "\"state\":\"SUCCEEDED\""));
+  EXPECT_TRUE(absl::StrContains(get.out, state.borrows[0].tran_id));
+  EXPECT_EQ(Loanctl(env, {"get", "--request-id",
+                          "6a1c4d6e-0e5f-4e2b-9a3c-000000000000"})
+                .exit_code,
+            9);
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing

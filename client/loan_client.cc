@@ -1,0 +1,158 @@
+#include "loan_client.h"
+
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace loan_gateway::client {
+namespace {
+
+std::optional<absl::Duration> RetryAfter(const ErrorReport& r) {
+  if (!r.retry_after_seconds) return std::nullopt;
+  return absl::Seconds(*r.retry_after_seconds);
+}
+
+std::optional<std::string> Meta(const ErrorReport& r, const std::string& key) {
+  auto it = r.metadata.find(key);
+  if (it == r.metadata.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  const uint64_t a = rng(), b = rng();
+  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32,
+                         (a >> 16) & 0xffff, a & 0x0fff,
+                         ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
+}
+
+BorrowError ClassifyError(const grpc::Status& status) {
+  BorrowError e{OtherError{}, DecodeError(status)};
+  const ErrorReport& r = e.report;
+  const std::string& reason = r.reason;
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      e.kind = InvalidArgument{r.bad_fields};
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      if (reason == "BORROW_LIMIT_EXCEEDED") {
+        e.kind = BorrowLimitExceeded{Meta(r, "max_amount")};
+      } else {
+        e.kind = FailedPrecondition{reason};
+      }
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      e.kind = RiskUnitNotFound{};
+      break;
+    case grpc::StatusCode::UNKNOWN:
+      e.kind = OutcomeUnknown{Meta(r, "request_id").value_or("")};
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      e.kind = RateLimited{RetryAfter(r).value_or(absl::Seconds(1))};
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+      e.kind = Unavailable{reason.empty() ? "GATEWAY_UNREACHABLE" : reason,
+                           RetryAfter(r)};
+      break;
+    case grpc::StatusCode::ABORTED:
+      e.kind =
+          PreviousTransactionPending{RetryAfter(r).value_or(absl::Seconds(1))};
+      break;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      e.kind = RequestIdConflict{};
+      break;
+    case grpc::StatusCode::INTERNAL:
+      if (reason == "UPSTREAM_CREDENTIALS_REJECTED")
+        e.kind = CredentialsRejected{};
+      break;
+    default:
+      break;
+  }
+  return e;
+}
+
+int ExitCodeFor(const BorrowErrorKind& kind) {
+  struct {
+    int operator()(const InvalidArgument&) { return 3; }
+    int operator()(const BorrowLimitExceeded&) { return 4; }
+    int operator()(const FailedPrecondition&) { return 4; }
+    int operator()(const OutcomeUnknown&) { return 5; }
+    int operator()(const Unavailable&) { return 6; }
+    int operator()(const RateLimited&) { return 7; }
+    int operator()(const PreviousTransactionPending&) { return 8; }
+    int operator()(const RiskUnitNotFound&) { return 9; }
+    int operator()(const CredentialsRejected&) { return 10; }
+    int operator()(const RequestIdConflict&) { return 11; }
+    int operator()(const OtherError&) { return 1; }
+  } visitor;
+  return std::visit(visitor, kind);
+}
+
+LoanClient::LoanClient(std::shared_ptr<grpc::Channel> channel)
+    : stub_(institutional_loan::v1::InstitutionalLoan::NewStub(
+          std::move(channel))) {}
+
+BorrowResult LoanClient::Borrow(int64_t group_id,
+                                institutional_loan::v1::Asset asset,
+                                const std::string& amount,
+                                const BorrowOptions& options) {
+  BorrowResult result;
+  result.request_id =
+      options.request_id.empty() ? NewRequestId() : options.request_id;
+  institutional_loan::v1::BorrowRequest request;
+  request.set_group_id(group_id);
+  request.set_asset(asset);
+  request.set_amount(amount);
+  request.set_request_id(result.request_id);
+  const absl::Time deadline = absl::Now() + options.deadline;
+  while (true) {
+    ++result.attempts;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    institutional_loan::v1::BorrowResponse response;
+    grpc::Status status = stub_->Borrow(&context, request, &response);
+    if (status.ok()) {
+      result.borrowed =
+          Borrowed{response.transaction_id(), response.amount(),
+                   response.request_id(), response.group_id(),
+                   institutional_loan::v1::Asset_Name(response.asset())};
+      result.error.reset();
+      return result;
+    }
+    result.error = ClassifyError(status);
+    std::optional<absl::Duration> wait;
+    if (auto* u = std::get_if<Unavailable>(&result.error->kind))
+      wait = u->retry_after;
+    if (auto* r = std::get_if<RateLimited>(&result.error->kind))
+      wait = r->retry_after;
+    if (auto* p =
+            std::get_if<PreviousTransactionPending>(&result.error->kind)) {
+      wait = p->retry_after;
+    }
+    // Only refusals that executed nothing and say when to come back are
+    // retried.
+    if (!wait || *wait > options.max_retry_wait ||
+        result.attempts >= options.max_attempts ||
+        absl::Now() + *wait >= deadline) {
+      return result;
+    }
+    absl::SleepFor(*wait);
+  }
+}
+
+grpc::Status LoanClient::GetBorrow(
+    const std::string& request_id,
+    institutional_loan::v1::GetBorrowResponse* response,
+    absl::Duration deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  institutional_loan::v1::GetBorrowRequest request;
+  request.set_request_id(request_id);
+  return stub_->GetBorrow(&context, request, response);
+}
+
+}  // namespace loan_gateway::client

@@ -1,0 +1,114 @@
+#ifndef LOAN_GATEWAY_CLIENT_LOAN_CLIENT_H_
+#define LOAN_GATEWAY_CLIENT_LOAN_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "error_report.h"
+#include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+
+namespace loan_gateway::client {
+
+// A borrow Binance executed.
+struct Borrowed {
+  std::string transaction_id;
+  std::string amount;
+  std::string request_id;
+  int64_t group_id = 0;
+  std::string asset;
+};
+
+// Every error class of the gateway's contract, as a type to branch on.
+struct InvalidArgument {  // A field is wrong; fix the request.
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+struct BorrowLimitExceeded {  // -27009: more than the risk unit may borrow.
+  std::optional<std::string> max_amount;
+};
+struct FailedPrecondition {  // Margin, LTV, liquidation, other Binance
+                             // refusals.
+  std::string reason;
+};
+struct RiskUnitNotFound {};
+struct OutcomeUnknown {  // May have executed: never resend; look it up.
+  std::string request_id;
+};
+struct RateLimited {  // Binance or the local weight budget / risk-unit queue.
+  absl::Duration retry_after;
+};
+struct Unavailable {  // Nothing executed (banned, unreachable, clock, journal).
+  std::string reason;
+  std::optional<absl::Duration> retry_after;
+};
+struct PreviousTransactionPending {
+  absl::Duration retry_after;
+};
+struct RequestIdConflict {};    // The id was used for another borrow.
+struct CredentialsRejected {};  // The gateway's key: an operator must act.
+struct OtherError {};
+
+using BorrowErrorKind =
+    std::variant<InvalidArgument, BorrowLimitExceeded, FailedPrecondition,
+                 RiskUnitNotFound, OutcomeUnknown, RateLimited, Unavailable,
+                 PreviousTransactionPending, RequestIdConflict,
+                 CredentialsRejected, OtherError>;
+
+struct BorrowError {
+  BorrowErrorKind kind;
+  ErrorReport report;  // Everything the status said.
+};
+
+// Decodes a gateway error into its type.
+BorrowError ClassifyError(const grpc::Status& status);
+
+// A process exit code per error class (loanctl): 3 invalid argument,
+// 4 failed precondition / limit, 5 outcome unknown, 6 unavailable,
+// 7 rate limited, 8 aborted / pending, 9 not found, 10 internal, 11 conflict.
+int ExitCodeFor(const BorrowErrorKind& kind);
+
+struct BorrowOptions {
+  std::string request_id;  // Generated (UUID v4) when empty.
+  absl::Duration deadline = absl::Seconds(30);
+  int max_attempts = 3;
+  absl::Duration max_retry_wait = absl::Seconds(5);
+};
+
+struct BorrowResult {
+  std::string request_id;  // Always set: use it with GetBorrow.
+  std::optional<Borrowed> borrowed;
+  std::optional<BorrowError> error;
+  int attempts = 0;
+};
+
+// A typed client for InstitutionalLoan. Borrow retries only where the
+// contract says it is safe: a refusal that executed nothing and says when to
+// retry (UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED with RetryInfo), always with
+// the same request_id, so the gateway's journal makes any repeat harmless.
+// OutcomeUnknown is never retried.
+class LoanClient {
+ public:
+  explicit LoanClient(std::shared_ptr<grpc::Channel> channel);
+
+  BorrowResult Borrow(int64_t group_id, institutional_loan::v1::Asset asset,
+                      const std::string& amount,
+                      const BorrowOptions& options = {});
+
+  grpc::Status GetBorrow(const std::string& request_id,
+                         institutional_loan::v1::GetBorrowResponse* response,
+                         absl::Duration deadline = absl::Seconds(10));
+
+ private:
+  std::unique_ptr<institutional_loan::v1::InstitutionalLoan::Stub> stub_;
+};
+
+std::string NewRequestId();
+
+}  // namespace loan_gateway::client
+
+#endif  // LOAN_GATEWAY_CLIENT_LOAN_CLIENT_H_
