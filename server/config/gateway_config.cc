@@ -62,29 +62,24 @@ ABSL_FLAG(std::string, metrics_port_file, "",
 namespace loan_gateway {
 namespace {
 
-constexpr const char* kGatewayFlags[] = {"listen",
-                                         "port_file",
-                                         "upstream_base_urls",
-                                         "upstream_ca_file",
-                                         "key_type",
-                                         "api_key_file",
-                                         "private_key_file",
-                                         "recv_window_ms",
-                                         "upstream_timeout",
-                                         "time_sync_interval",
-                                         "max_clock_uncertainty"};
+// Every flag defined in this file is a gateway setting, so the environment
+// covers each one without a second list to keep in step.
+bool IsGatewayFlag(const absl::CommandLineFlag& flag) {
+  return absl::EndsWith(flag.Filename(), "config/gateway_config.cc");
+}
 
 }  // namespace
 
 absl::Status ApplyEnvironmentToFlags(
     const std::function<const char*(const char*)>& getenv) {
-  for (const char* name : kGatewayFlags) {
-    const std::string var = "LOAN_GATEWAY_" + absl::AsciiStrToUpper(name);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!IsGatewayFlag(*flag)) continue;
+    const std::string var =
+        "LOAN_GATEWAY_" + absl::AsciiStrToUpper(std::string(name));
     const char* value = getenv(var.c_str());
     if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+    if (!flag->ParseFrom(value, &error)) {
       return absl::InvalidArgumentError(absl::StrCat(var, ": ", error));
     }
   }

@@ -1,5 +1,6 @@
 #include "config/gateway_config.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/flags/reflection.h"
@@ -18,7 +19,10 @@ TEST(GatewayConfigTest, EnvironmentFillsFlags) {
       {"LOAN_GATEWAY_RECV_WINDOW_MS", "7000"},
       {"LOAN_GATEWAY_UPSTREAM_BASE_URLS",
        "https://api.binance.com,https://api-gcp.binance.com"},
-      {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"}};
+      {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"},
+      {"LOAN_GATEWAY_JOURNAL_PATH", "/var/lib/loan-gateway/journal.db"},
+      {"LOAN_GATEWAY_METRICS_LISTEN", "0.0.0.0:9464"},
+      {"LOAN_GATEWAY_DRAIN_TIMEOUT", "40s"}};
   ASSERT_TRUE(ApplyEnvironmentToFlags([&](const char* name) -> const char* {
                 auto it = env.find(name);
                 return it == env.end() ? nullptr : it->second.c_str();
@@ -30,9 +34,29 @@ TEST(GatewayConfigTest, EnvironmentFillsFlags) {
   EXPECT_EQ(config->recv_window_ms, 7000);
   EXPECT_EQ(config->upstream_base_urls.size(), 2u);
   EXPECT_EQ(config->upstream_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(config->journal_path, "/var/lib/loan-gateway/journal.db");
+  EXPECT_EQ(config->metrics_listen, "0.0.0.0:9464");
+  EXPECT_EQ(config->drain_timeout, absl::Seconds(40));
   const std::string dump = config->RedactedDump();
   EXPECT_TRUE(
       absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
+}
+
+// Every gateway flag can come from the environment (the container sets them so).
+TEST(GatewayConfigTest, EveryGatewayFlagHasItsEnvironmentVariable) {
+  absl::FlagSaver restore;
+  std::vector<std::string> asked;
+  ASSERT_TRUE(ApplyEnvironmentToFlags([&](const char* name) -> const char* {
+                asked.emplace_back(name);
+                return nullptr;
+              }).ok());
+  for (const char* var :
+       {"LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_API_KEY_FILE", "LOAN_GATEWAY_PRIVATE_KEY_FILE",
+        "LOAN_GATEWAY_JOURNAL_PATH", "LOAN_GATEWAY_METRICS_LISTEN",
+        "LOAN_GATEWAY_RECONCILE_SETTLE_AFTER", "LOAN_GATEWAY_UID_WEIGHT_LIMIT"}) {
+    EXPECT_NE(std::find(asked.begin(), asked.end(), var), asked.end()) << var;
+  }
+  EXPECT_EQ(std::find(asked.begin(), asked.end(), "LOAN_GATEWAY_PRINT_ERROR_TABLE"), asked.end());
 }
 
 TEST(GatewayConfigTest, BadEnvironmentValueIsNamed) {

@@ -267,6 +267,29 @@ class Fake:
         return f'{{"transactionId":{tran_id},"amount":{amount},"status":success}}'
 
 
+def make_credentials(directory):
+    """A fresh Ed25519 credit-account key and API key for sandbox use:
+    writes api_key, private_key (PKCS#8 PEM) and public_key.pem; returns the
+    --key spec for them."""
+    os.makedirs(directory, exist_ok=True)
+    key = ed25519.Ed25519PrivateKey.generate()
+    api_key = "sandbox-" + base64.b32encode(os.urandom(20)).decode().rstrip("=").lower()
+    files = {
+        "api_key": api_key.encode(),
+        "private_key": key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()),
+        "public_key.pem": key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    }
+    for name, data in files.items():
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(data)
+        # Sandbox only: readable by the gateway's non-root user in another container.
+        os.chmod(os.path.join(directory, name), 0o644)
+    return f"ed25519:{api_key}:{os.path.join(directory, 'public_key.pem')}"
+
+
 def parse_risk_units(specs):
     """'1001:USDT=50000,USDC=20000' -> {1001: {'USDT': Decimal, ...}}"""
     units = {}
@@ -427,8 +450,9 @@ def make_app(fake):
     return app
 
 
-def make_tls(directory):
-    """A CA and a loopback server certificate, made now; writes ca.pem."""
+def make_tls(directory, extra_hosts=()):
+    """A CA and a server certificate for loopback (and extra_hosts), made now;
+    writes ca.pem."""
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -450,7 +474,8 @@ def make_tls(directory):
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName([
                 x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
+                x509.IPAddress(ipaddress.ip_address("::1"))] +
+                [x509.DNSName(h) for h in extra_hosts]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
@@ -472,7 +497,8 @@ def make_tls(directory):
 
 async def serve(args):
     fake = Fake(args)
-    ssl_context, ca_path = (None, None) if args.plain_http else make_tls(args.tls_dir)
+    ssl_context, ca_path = (None, None) if args.plain_http else make_tls(
+        args.tls_dir, args.tls_host)
     runner = web.AppRunner(make_app(fake), access_log=None, handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context,
@@ -507,6 +533,10 @@ def main():
     parser.add_argument("--key", action="append", default=[],
                         help="KIND:API_KEY:FILE, KIND hmac (FILE: secret) or rsa|ed25519 "
                              "(FILE: public key PEM); repeatable")
+    parser.add_argument("--tls-host", action="append", default=[],
+                        help="extra DNS name for the server certificate; repeatable")
+    parser.add_argument("--make-credentials", metavar="DIR",
+                        help="make a fresh Ed25519 key + API key in DIR (sandbox) and accept it")
     parser.add_argument("--risk-unit", action="append",
                         help="GROUP:ASSET=MAX[,ASSET=MAX] credit limits; repeatable "
                              "(default 1001:USDT=50000,USDC=50000)")
@@ -520,8 +550,10 @@ def main():
     args = parser.parse_args()
     if not args.risk_unit:
         args.risk_unit = ["1001:USDT=50000,USDC=50000"]
+    if args.make_credentials:
+        args.key.append(make_credentials(args.make_credentials))
     if not args.key:
-        parser.error("at least one --key is needed")
+        parser.error("at least one --key (or --make-credentials) is needed")
     asyncio.run(serve(args))
 
 

@@ -1,0 +1,39 @@
+# loan-gateway container image. Build: podman build --format docker -t loan-gateway .
+# (or docker build -t loan-gateway .). See README.md, "Container".
+
+# ---- build stage: the gateway and loanctl (the health probe) ----------------
+FROM debian:bookworm-slim AS build
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config ca-certificates \
+      libgrpc++-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler \
+      libcurl4-openssl-dev libssl-dev libabsl-dev libsimdjson-dev libspdlog-dev libfmt-dev \
+      libsqlite3-dev libcli11-dev libmicrohttpd-dev libgtest-dev libgmock-dev libbenchmark-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    && ninja -C /build -j"$(nproc)" loan-gateway loanctl \
+    && strip /build/server/loan-gateway /build/client/loanctl
+
+# ---- runtime stage: the two binaries and their shared libraries only ---------
+FROM debian:bookworm-slim
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates libgrpc++1.51 libprotobuf32 libcurl4 libssl3 libabsl20220623 \
+      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libmicrohttpd12 \
+    && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /var/lib/loan-gateway && chown 65534:65534 /var/lib/loan-gateway
+COPY --from=build /build/server/loan-gateway /build/client/loanctl /usr/local/bin/
+
+# Configuration comes from the environment (LOAN_GATEWAY_<FLAG>); secrets only as
+# mounted files, never as variables.
+ENV LOAN_GATEWAY_LISTEN=0.0.0.0:50051 \
+    LOAN_GATEWAY_METRICS_LISTEN=0.0.0.0:9464 \
+    LOAN_GATEWAY_JOURNAL_PATH=/var/lib/loan-gateway/journal.db \
+    LOAN_GATEWAY_API_KEY_FILE=/run/secrets/loan-gateway/api_key \
+    LOAN_GATEWAY_PRIVATE_KEY_FILE=/run/secrets/loan-gateway/private_key
+VOLUME /var/lib/loan-gateway
+EXPOSE 50051 9464
+USER 65534:65534
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["/bin/sh", "-c", "loanctl --target 127.0.0.1:${LOAN_GATEWAY_LISTEN##*:} health"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/loan-gateway"]

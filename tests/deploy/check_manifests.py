@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Checks deploy/: every manifest parses, has the fields the product relies on
+(no schema checker for Kubernetes is packaged for Debian 12), and the compose
+file wires the gateway to the fake. Exits non-zero with the problems listed."""
+import re
+import sys
+
+import yaml
+
+ROOT = sys.argv[1]
+problems = []
+
+
+def need(cond, what):
+    if not cond:
+        problems.append(what)
+
+
+def seconds(text):
+    m = re.fullmatch(r"(\d+)s", text)
+    return int(m.group(1)) if m else None
+
+
+docs = [d for d in yaml.safe_load_all(open(f"{ROOT}/deploy/kubernetes.yaml")) if d]
+by_kind = {}
+for d in docs:
+    for field in ("apiVersion", "kind", "metadata"):
+        need(field in d, f"a document lacks {field}")
+    need(bool(d.get("metadata", {}).get("name")), f"{d.get('kind')} has no name")
+    by_kind[d["kind"]] = d
+for kind in ("ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
+             "PersistentVolumeClaim"):
+    need(kind in by_kind, f"no {kind}")
+
+dep = by_kind["Deployment"]["spec"]
+pod = dep["template"]["spec"]
+need(dep["selector"]["matchLabels"].items() <= dep["template"]["metadata"]["labels"].items(),
+     "Deployment selector does not match its pods")
+need(dep.get("replicas") == 1 and dep.get("strategy", {}).get("type") == "Recreate",
+     "one replica with Recreate (the journal is local)")
+c = pod["containers"][0]
+need(c["readinessProbe"].get("grpc", {}).get("port") == 50051, "readiness on gRPC health")
+need(c["livenessProbe"].get("grpc", {}).get("port") == 50051, "liveness on gRPC health")
+need("limits" in c.get("resources", {}), "resource limits")
+need(pod["securityContext"].get("runAsNonRoot") is True, "runAsNonRoot")
+config = by_kind["ConfigMap"]["data"]
+drain = seconds(config["LOAN_GATEWAY_DRAIN_TIMEOUT"])
+need(drain is not None and pod["terminationGracePeriodSeconds"] > drain,
+     "terminationGracePeriodSeconds must exceed the drain timeout")
+secret_volumes = [v for v in pod["volumes"] if "secret" in v]
+need(secret_volumes, "the key as a Secret volume")
+mounts = {m["name"]: m for m in c["volumeMounts"]}
+for v in secret_volumes:
+    need(mounts.get(v["name"], {}).get("mountPath") == "/run/secrets/loan-gateway",
+         "the Secret is mounted where LOAN_GATEWAY_*_FILE point")
+    need(mounts.get(v["name"], {}).get("readOnly") is True, "the Secret mount is read-only")
+need(not any(re.search(r"SECRET|_KEY$", k) for k in config), "a key in the ConfigMap")
+np = by_kind["NetworkPolicy"]["spec"]
+need("Ingress" in np["policyTypes"], "NetworkPolicy restricts ingress")
+grpc_rules = [r for r in np["ingress"] if any(p["port"] == 50051 for p in r["ports"])]
+need(grpc_rules and all(f.get("podSelector", {}).get("matchLabels") for r in grpc_rules
+                        for f in r["from"]), "only labelled callers reach gRPC")
+need(by_kind["PodDisruptionBudget"]["spec"]["selector"] == dep["selector"], "PDB selects the pods")
+
+compose = yaml.safe_load(open(f"{ROOT}/deploy/compose.yaml"))
+gw = compose["services"]["loan-gateway"]
+need("fake-binance" in compose["services"], "compose runs the fake")
+need(gw["environment"]["LOAN_GATEWAY_UPSTREAM_BASE_URLS"].startswith("https://fake-binance"),
+     "compose points the gateway at the fake")
+need(not any("SECRET" in k or k.endswith("_KEY") for k in gw["environment"]),
+     "secrets as environment values in compose")
+
+if problems:
+    print("deploy/ problems:\n  " + "\n  ".join(problems))
+    sys.exit(1)
+print(f"deploy/: {len(docs)} Kubernetes manifests and the compose file check out")
