@@ -2,18 +2,16 @@
 
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  absl::Time Now() const override { return now; }
-  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
-};
+using ::loan_gateway::test_doubles::ManualClock;
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
 
 TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
-  ManualClock clock;
+  ManualClock clock(kStart);
   BanBreaker breaker(clock);
   EXPECT_TRUE(breaker.Check().ok());
   absl::Status ban =
@@ -37,7 +35,7 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
 }
 
 TEST(BanBreakerTest, AShorterTripDoesNotShortenALongerBan) {
-  ManualClock clock;
+  ManualClock clock(kStart);
   BanBreaker breaker(clock);
   breaker.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban",
                                  "UPSTREAM_BANNED"),

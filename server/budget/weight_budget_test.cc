@@ -2,19 +2,16 @@
 
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  absl::Time Now() const override { return now; }
-  absl::Time now =
-      absl::FromUnixSeconds(1'700'000'000 / 60 * 60);  // A minute start.
-};
+using ::loan_gateway::test_doubles::ManualClock;
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000 / 60 * 60);
 
 TEST(WeightBudgetTest, SixtyBorrowsAMinuteThenRefusedUntilTheNextMinute) {
-  ManualClock clock;
+  ManualClock clock(kStart);
   WeightBudget budget(clock);
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(budget.TryReserve().ok()) << i;
   clock.now += absl::Seconds(45);
@@ -33,7 +30,7 @@ TEST(WeightBudgetTest, SixtyBorrowsAMinuteThenRefusedUntilTheNextMinute) {
 }
 
 TEST(WeightBudgetTest, BinanceCountIncludesOtherUsersOfTheKey) {
-  ManualClock clock;
+  ManualClock clock(kStart);
   WeightBudget budget(clock);
   ASSERT_TRUE(budget.TryReserve().ok());
   budget.ObserveUsed(177000);
@@ -44,7 +41,7 @@ TEST(WeightBudgetTest, BinanceCountIncludesOtherUsersOfTheKey) {
 }
 
 TEST(WeightBudgetTest, ReleaseGivesBackAnUnsentReservation) {
-  ManualClock clock;
+  ManualClock clock(kStart);
   WeightBudget budget(clock, 3000);
   ASSERT_TRUE(budget.TryReserve().ok());
   EXPECT_FALSE(budget.TryReserve().ok());

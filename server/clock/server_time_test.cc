@@ -1,68 +1,53 @@
 #include "clock/server_time.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  absl::Time Now() const override { return now; }
-  absl::Time now = absl::FromUnixMillis(1'700'000'000'000);
-};
+using ::loan_gateway::test_doubles::ManualClock;
+using ::loan_gateway::test_doubles::ScriptedTransport;
 
-// Answers GET /api/v3/time with a canned result, advancing the clock by the
-// round trip it simulates.
-class CannedTransport : public HttpTransport {
- public:
-  explicit CannedTransport(ManualClock& clock) : clock_(clock) {}
-  void Send(HttpRequest request,
-            std::function<void(HttpResult)> done) override {
-    urls.push_back(request.url);
-    clock_.now += round_trip;
-    done(result);
-  }
-  HttpResult result;
-  absl::Duration round_trip = absl::Milliseconds(40);
-  std::vector<std::string> urls;
+using ::loan_gateway::test_doubles::Answer;
 
- private:
-  ManualClock& clock_;
-};
+// A transport whose every exchange takes a 40 ms round trip on `clock`.
+ScriptedTransport SlowTransport(ManualClock& clock) {
+  ScriptedTransport transport;
+  transport.on_send = [&clock] { clock.now += absl::Milliseconds(40); };
+  return transport;
+}
 
 TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
   ManualClock clock;
-  CannedTransport transport(clock);
+  ScriptedTransport transport = SlowTransport(clock);
   // Binance is 2500 ms ahead at the midpoint of the 40 ms round trip.
   const int64_t server_ms = absl::ToUnixMillis(clock.now) + 20 + 2500;
-  transport.result = {Delivery::kCompleted,
-                      200,
-                      {},
-                      absl::StrCat("{\"serverTime\":", server_ms, "}"),
-                      "",
-                      {}};
+  transport.script.push_back(
+      Answer(200, absl::StrCat("{\"serverTime\":", server_ms, "}")));
   ServerTime time(clock, transport, {"https://fake"});
   EXPECT_FALSE(time.NowMs().ok()) << "unknown before the first sync";
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
-  EXPECT_EQ(transport.urls,
-            std::vector<std::string>{"https://fake/api/v3/time"});
+  ASSERT_EQ(transport.sent.size(), 1u);
+  EXPECT_EQ(transport.sent[0].url, "https://fake/api/v3/time");
   EXPECT_EQ(time.offset()->offset, absl::Milliseconds(2500));
   EXPECT_EQ(time.offset()->uncertainty, absl::Milliseconds(20));
   EXPECT_EQ(*time.NowMs(), absl::ToUnixMillis(clock.now) + 2500);
 }
 
-TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffset) {
+TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffsetAndTriesEveryBaseUrl) {
   ManualClock clock;
-  CannedTransport transport(clock);
-  transport.result = {
-      Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000020})", "", {}};
-  ServerTime time(clock, transport, {"https://fake"});
+  ScriptedTransport transport = SlowTransport(clock);
+  transport.script.push_back(Answer(200, R"({"serverTime":1700000000020})"));
+  ServerTime time(clock, transport, {"https://a", "https://b"});
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
-  transport.result = {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}};
-  EXPECT_EQ(time.Sync(absl::Seconds(1)).code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(time.offset().has_value());
-  transport.result = {Delivery::kCompleted, 200, {}, "<html>", "", {}};
+  transport.script.push_back(
+      {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
+  transport.script.push_back(Answer(200, "<html>"));
   EXPECT_FALSE(time.Sync(absl::Seconds(1)).ok());
+  EXPECT_EQ(transport.sent.back().url, "https://b/api/v3/time");
+  EXPECT_TRUE(time.offset().has_value());
 }
 
 TEST(ParseServerTimeTest, ReadsTheField) {

@@ -8,36 +8,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-class ManualClock : public Clock {
- public:
-  absl::Time Now() const override { return now; }
-  absl::Time now = absl::FromUnixMillis(1'764'000'000'000);
-};
-
-class ScriptedTransport : public HttpTransport {
- public:
-  void Send(HttpRequest request,
-            std::function<void(HttpResult)> done) override {
-    urls.push_back(request.url);
-    HttpResult r = script.front();
-    script.pop_front();
-    done(r);
-  }
-  std::deque<HttpResult> script;
-  std::vector<std::string> urls;
-};
-
-class NullSigner : public Signer {
- public:
-  absl::StatusOr<std::string> Sign(absl::string_view) const override {
-    return "sig";
-  }
-  KeyType type() const override { return KeyType::kHmacSha256; }
-};
+using ::loan_gateway::test_doubles::ConstantSigner;
+using ::loan_gateway::test_doubles::ManualClock;
+using ::loan_gateway::test_doubles::ScriptedTransport;
 
 HttpResult Ok(std::string body) {
   return {Delivery::kCompleted, 200, {}, std::move(body), "", {}};
@@ -55,7 +33,7 @@ class ReconcilerTest : public testing::Test {
     transport_.script.push_back(Ok(
         absl::StrCat("{\"serverTime\":", absl::ToUnixMillis(clock_.now), "}")));
     EXPECT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
-    transport_.urls.clear();
+    transport_.sent.clear();
     reconciler_ = std::make_unique<Reconciler>(
         ReconcilerOptions{.base_urls = {"https://b"},
                           .settle_after = absl::Minutes(2)},
@@ -101,10 +79,10 @@ class ReconcilerTest : public testing::Test {
   }
 
   std::string path_;
-  ManualClock clock_;
+  ManualClock clock_{absl::FromUnixMillis(1'764'000'000'000)};
   ScriptedTransport transport_;
   Secret api_key_{"k"};
-  NullSigner signer_;
+  ConstantSigner signer_;
   ServerTime server_time_;
   std::unique_ptr<BorrowJournal> journal_;
   std::unique_ptr<Reconciler> reconciler_;
@@ -122,11 +100,11 @@ TEST_F(ReconcilerTest, AMatchingRecordSettlesAsExecuted) {
   EXPECT_EQ(r->state, JournalState::kSucceeded);
   EXPECT_TRUE(r->reconciled);
   EXPECT_EQ(r->transaction_id, "9007199254740993");
-  ASSERT_EQ(transport_.urls.size(), 1u);
-  EXPECT_TRUE(absl::StrContains(transport_.urls[0],
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(transport_.sent[0].url,
                                 "/sapi/v1/margin/loan-group/borrow-repay?"));
-  EXPECT_TRUE(absl::StrContains(transport_.urls[0], "groupId=1001"));
-  EXPECT_TRUE(absl::StrContains(transport_.urls[0], "type=BORROW"));
+  EXPECT_TRUE(absl::StrContains(transport_.sent[0].url, "groupId=1001"));
+  EXPECT_TRUE(absl::StrContains(transport_.sent[0].url, "type=BORROW"));
 }
 
 TEST_F(ReconcilerTest, NoRecordWaitsThenSettlesAsNotExecuted) {

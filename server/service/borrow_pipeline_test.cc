@@ -10,41 +10,19 @@
 #include "absl/synchronization/notification.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
+using ::loan_gateway::test_doubles::Answer;
+using ::loan_gateway::test_doubles::ConstantSigner;
+using ::loan_gateway::test_doubles::ScriptedTransport;
+// Time stands still: budget windows and deadlines are the test's to set.
+using FixedClock = ::loan_gateway::test_doubles::ManualClock;
+
 using institutional_loan::v1::BorrowRequest;
 using institutional_loan::v1::BorrowResponse;
-
-class FixedClock : public Clock {
- public:
-  absl::Time Now() const override {
-    return absl::FromUnixMillis(1'700'000'000'000);
-  }
-};
-
-// Answers each request with the next scripted result, recording what was sent.
-class ScriptedTransport : public HttpTransport {
- public:
-  void Send(HttpRequest request,
-            std::function<void(HttpResult)> done) override {
-    sent.push_back(request);
-    HttpResult r = script.front();
-    script.pop_front();
-    done(r);
-  }
-  std::deque<HttpResult> script;
-  std::vector<HttpRequest> sent;
-};
-
-class NullSigner : public Signer {
- public:
-  absl::StatusOr<std::string> Sign(absl::string_view) const override {
-    return "sig";
-  }
-  KeyType type() const override { return KeyType::kHmacSha256; }
-};
 
 HttpResult TimeAnswer() {
   return {
@@ -127,7 +105,7 @@ class BorrowPipelineTest : public testing::Test {
   FixedClock clock_;
   ScriptedTransport transport_;
   Secret api_key_{"key"};
-  NullSigner signer_;
+  ConstantSigner signer_;
   ServerTime server_time_;
   WeightBudget budget_;
   BanBreaker breaker_;
@@ -204,12 +182,6 @@ TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
 
 namespace loan_gateway {
 namespace {
-
-HttpResult Answer(long status, std::string body,
-                  std::map<std::string, std::string> headers = {}) {
-  return {Delivery::kCompleted, status, std::move(headers),
-          std::move(body),      "",     {}};
-}
 
 const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
 

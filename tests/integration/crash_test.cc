@@ -73,8 +73,9 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
     std::vector<std::thread> clients;
     std::mutex mu;
     for (const Intent& intent : batch) {
-      clients.emplace_back([&, intent] {
-        absl::SleepFor(absl::Milliseconds(rng() % 5));
+      const int stagger_ms = static_cast<int>(rng() % 5);  // rng stays on this thread.
+      clients.emplace_back([&, intent, stagger_ms] {
+        absl::SleepFor(absl::Milliseconds(stagger_ms));
         BorrowRequest request = MakeBorrow(intent.group, intent.amount);
         request.set_request_id(intent.request_id);
         BorrowResponse response;

@@ -75,7 +75,7 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
 }
 
 GatewayEnv::~GatewayEnv() {
-  channel_.reset();
+  ResetChannel();
   gateway_.reset();
   ScanForSecrets();
   fake_.reset();
@@ -152,11 +152,22 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
   metrics_url_ =
       "http://127.0.0.1:" + WaitForFile(dir_ + "/metrics.port", "metrics") +
       "/metrics";
+  std::lock_guard<std::mutex> lock(channel_mu_);
   channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
 }
 
-int GatewayEnv::KillGateway(int signal) {
+std::shared_ptr<grpc::Channel> GatewayEnv::channel() const {
+  std::lock_guard<std::mutex> lock(channel_mu_);
+  return channel_;
+}
+
+void GatewayEnv::ResetChannel() {
+  std::lock_guard<std::mutex> lock(channel_mu_);
   channel_.reset();
+}
+
+int GatewayEnv::KillGateway(int signal) {
+  ResetChannel();
   return gateway_ ? gateway_->Stop(signal) : -1;
 }
 
@@ -183,12 +194,12 @@ grpc::Status GatewayEnv::GetBorrow(
                        std::chrono::seconds(10));
   institutional_loan::v1::GetBorrowRequest request;
   request.set_request_id(request_id);
-  return institutional_loan::v1::InstitutionalLoan::NewStub(channel_)
+  return institutional_loan::v1::InstitutionalLoan::NewStub(channel())
       ->GetBorrow(&context, request, response);
 }
 
 int GatewayEnv::StopGateway() {
-  channel_.reset();
+  ResetChannel();
   return gateway_ ? gateway_->Stop(SIGTERM) : -1;
 }
 
@@ -198,7 +209,7 @@ grpc::Status GatewayEnv::Borrow(
     std::chrono::milliseconds deadline) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline);
-  return institutional_loan::v1::InstitutionalLoan::NewStub(channel_)->Borrow(
+  return institutional_loan::v1::InstitutionalLoan::NewStub(channel())->Borrow(
       &context, request, response);
 }
 

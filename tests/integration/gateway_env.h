@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ class GatewayEnv {
       const institutional_loan::v1::BorrowRequest& request,
       institutional_loan::v1::BorrowResponse* response,
       std::chrono::milliseconds deadline = std::chrono::seconds(15));
-  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  std::shared_ptr<grpc::Channel> channel() const;
 
   FakeState State();
   // The gateway's Prometheus text from its /metrics endpoint.
@@ -86,6 +87,7 @@ class GatewayEnv {
   void StartGateway(const EnvOptions& options);
   EnvOptions options_;
   void ScanForSecrets();
+  void ResetChannel();
   std::string HttpGet(const std::string& url, const std::string& post_json);
 
   std::string dir_;
@@ -97,6 +99,7 @@ class GatewayEnv {
   std::string extra_output_;
   std::unique_ptr<ChildProcess> fake_;
   std::unique_ptr<ChildProcess> gateway_;
+  mutable std::mutex channel_mu_;  // Calls may be in flight while the gateway restarts.
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -1,0 +1,63 @@
+#ifndef LOAN_GATEWAY_SERVER_TESTING_TEST_DOUBLES_H_
+#define LOAN_GATEWAY_SERVER_TESTING_TEST_DOUBLES_H_
+
+// Test doubles for the interfaces the gateway puts between itself and time,
+// the network and keys. Unit tests only; integration tests use the real ones.
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clock/clock.h"
+#include "http/http_transport.h"
+#include "sign/signer.h"
+
+namespace loan_gateway::test_doubles {
+
+// A clock that moves only when the test moves it.
+class ManualClock : public Clock {
+ public:
+  explicit ManualClock(
+      absl::Time start = absl::FromUnixMillis(1'700'000'000'000))
+      : now(start) {}
+  absl::Time Now() const override { return now; }
+  absl::Time now;
+};
+
+// Answers each request, synchronously, with the next scripted result and
+// records what was sent. `on_send` may advance a clock to simulate latency.
+class ScriptedTransport : public HttpTransport {
+ public:
+  void Send(HttpRequest request,
+            std::function<void(HttpResult)> done) override {
+    sent.push_back(request);
+    if (on_send) on_send();
+    HttpResult r = script.front();
+    script.pop_front();
+    done(r);
+  }
+  std::deque<HttpResult> script;
+  std::vector<HttpRequest> sent;
+  std::function<void()> on_send;
+};
+
+// A signer whose signature is a constant: for tests about everything else.
+class ConstantSigner : public Signer {
+ public:
+  absl::StatusOr<std::string> Sign(absl::string_view) const override {
+    return "sig";
+  }
+  KeyType type() const override { return KeyType::kHmacSha256; }
+};
+
+inline HttpResult Answer(long status, std::string body,
+                         std::map<std::string, std::string> headers = {}) {
+  return {Delivery::kCompleted, status, std::move(headers),
+          std::move(body),      "",     {}};
+}
+
+}  // namespace loan_gateway::test_doubles
+
+#endif  // LOAN_GATEWAY_SERVER_TESTING_TEST_DOUBLES_H_
