@@ -22,7 +22,7 @@ class MetricsHttpServer {
   int port() const { return port_; }
 
  private:
-  MetricsHttpServer(std::function<std::string()> render)
+  explicit MetricsHttpServer(std::function<std::string()> render)
       : render_(std::move(render)) {}
   std::function<std::string()> render_;
   MHD_Daemon* daemon_ = nullptr;

@@ -32,7 +32,7 @@ void Reconciler::Start() {
 }
 
 absl::StatusOr<std::string> Reconciler::Get(
-    std::vector<std::pair<std::string, std::string>> params) {
+    const std::vector<std::pair<std::string, std::string>>& params) {
   absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
   if (!now_ms.ok()) return now_ms.status();
   absl::Status last = absl::UnavailableError("no base URL");

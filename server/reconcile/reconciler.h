@@ -67,7 +67,7 @@ class Reconciler {
   absl::StatusOr<std::vector<binance::BorrowRecord>> FetchRecords(
       const JournalRecord& r);
   absl::StatusOr<std::string> Get(
-      std::vector<std::pair<std::string, std::string>> params);
+      const std::vector<std::pair<std::string, std::string>>& params);
   void SettleExecuted(const JournalRecord& r,
                       const std::string& transaction_id);
   void SettleNotExecuted(const JournalRecord& r);
