@@ -127,6 +127,20 @@ const ErrorRule kTable[] = {
     {M::kLocal, kSigningFailedEvent, O::kRejected, StatusCode::kInternal,
      "SIGNING_FAILED", X::kNone, kNoRetry,
      "gateway: the request could not be signed"},
+    {M::kLocal, kRequestIdConflictEvent, O::kRejected,
+     StatusCode::kAlreadyExists, "REQUEST_ID_CONFLICT", X::kNone, kNoRetry,
+     "gateway: the request_id was used for another borrow"},
+    {M::kLocal, kJournalUnavailableEvent, O::kRejected,
+     StatusCode::kUnavailable, "JOURNAL_UNAVAILABLE", X::kNone,
+     absl::Seconds(1),
+     "gateway: the journal cannot be written, so nothing was signed"},
+    {M::kLocal, kRiskUnitBusyEvent, O::kRejected,
+     StatusCode::kResourceExhausted, "RISK_UNIT_BUSY", X::kNone,
+     absl::Seconds(1), "gateway: too many borrows waiting for the risk unit"},
+    {M::kLocal, kNotExecutedEvent, O::kRejected,
+     StatusCode::kFailedPrecondition, "BORROW_NOT_EXECUTED", X::kNone, kNoRetry,
+     "reconciliation: no Binance record of an unknown borrow (GetBorrow, "
+     "repeats)"},
 };
 
 const ErrorRule* Find(M match, int value) {

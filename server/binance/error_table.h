@@ -70,6 +70,10 @@ enum LocalEvent : int {
   kWeightSpentEvent = 104,
   kBreakerOpenEvent = 105,
   kSigningFailedEvent = 106,
+  kRequestIdConflictEvent = 107,
+  kJournalUnavailableEvent = 108,
+  kRiskUnitBusyEvent = 109,
+  kNotExecutedEvent = 110,  // Settled by reconciliation: Binance has no record.
 };
 const ErrorRule& RuleForLocal(LocalEvent event);
 

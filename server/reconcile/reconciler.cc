@@ -1,6 +1,7 @@
 #include "reconcile/reconciler.h"
 
 #include "absl/strings/str_cat.h"
+#include "binance/borrow_outcome.h"
 #include "binance/error_table.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
@@ -97,17 +98,17 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
 }
 
 void Reconciler::SettleNotExecuted(const JournalRecord& r) {
-  absl::Status error =
-      errors::MakeError(absl::StatusCode::kFailedPrecondition,
-                        "reconciliation found that Binance did not execute "
-                        "this borrow; borrow again "
-                        "with a new request_id if still needed",
-                        "BORROW_NOT_EXECUTED",
-                        {{"request_id", r.request_id},
-                         {"group_id", absl::StrCat(r.group_id)},
-                         {"asset", r.asset},
-                         {"amount", r.amount},
-                         {"outcome", "REJECTED"}});
+  absl::Status error = binance::ErrorForRule(
+      binance::RuleForLocal(binance::kNotExecutedEvent),
+      "reconciliation found that Binance did not execute "
+      "this borrow; borrow again with a new request_id if "
+      "still needed",
+      {{"request_id", r.request_id},
+       {"group_id", absl::StrCat(r.group_id)},
+       {"asset", r.asset},
+       {"amount", r.amount},
+       {"outcome", "REJECTED"}},
+      std::nullopt, "", "");
   absl::Status s = deps_.journal->RecordOutcome(
       r.request_id, JournalState::kRejected, /*reconciled=*/true,
       /*retryable=*/false, "", errors::ToRpcStatus(error).SerializeAsString());

@@ -163,14 +163,12 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
     deps_.metrics->RecordJournalWrite(absl::Now() - intent_write_started);
   }
   if (!existing.ok()) {
-    absl::Status status = errors::MakeError(
-        absl::StatusCode::kUnavailable,
-        absl::StrCat(
-            "the journal cannot be written, so nothing was signed or sent: ",
-            existing.status().message()),
-        "JOURNAL_UNAVAILABLE", {{"outcome", "REJECTED"}});
-    errors::AttachRetryInfo(status, absl::Seconds(1));
-    Finish(call, status);
+    Finish(call, binance::ErrorForRule(
+                     binance::RuleForLocal(binance::kJournalUnavailableEvent),
+                     absl::StrCat("the journal cannot be written, so nothing "
+                                  "was signed or sent: ",
+                                  existing.status().message()),
+                     {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
     return;
   }
   if (existing->has_value()) {
@@ -196,18 +194,18 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
   asked.amount = call->borrow->amount.text();
   if (!record.SameIntent(asked)) {
     Finish(call,
-           errors::MakeError(
-               absl::StatusCode::kAlreadyExists,
+           binance::ErrorForRule(
+               binance::RuleForLocal(binance::kRequestIdConflictEvent),
                absl::StrCat("request_id ", record.request_id,
                             " was already used for another borrow (risk unit ",
                             record.group_id, ", ", record.amount, " ",
                             record.asset,
                             "); use a new request_id for a new borrow"),
-               "REQUEST_ID_CONFLICT",
                {{"existing_group_id", absl::StrCat(record.group_id)},
                 {"existing_asset", record.asset},
                 {"existing_amount", record.amount},
-                {"outcome", "REJECTED"}}));
+                {"outcome", "REJECTED"}},
+               std::nullopt, "", ""));
     return;
   }
   switch (record.state) {

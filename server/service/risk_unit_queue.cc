@@ -1,7 +1,8 @@
 #include "service/risk_unit_queue.h"
 
 #include "absl/strings/str_cat.h"
-#include "errors/error_details.h"
+#include "binance/borrow_outcome.h"
+#include "binance/error_table.h"
 
 namespace loan_gateway {
 
@@ -12,15 +13,13 @@ absl::Status RiskUnitQueue::Enqueue(int64_t group,
     Line& line = lines_[group];
     if (line.busy) {
       if (line.waiting.size() >= max_waiting_) {
-        absl::Status status = errors::MakeError(
-            absl::StatusCode::kResourceExhausted,
+        return binance::ErrorForRule(
+            binance::RuleForLocal(binance::kRiskUnitBusyEvent),
             absl::StrCat(
                 "risk unit ", group, " already has ", line.waiting.size(),
                 " borrows waiting behind the one in flight; nothing was sent"),
-            "RISK_UNIT_BUSY",
-            {{"group_id", absl::StrCat(group)}, {"outcome", "REJECTED"}});
-        errors::AttachRetryInfo(status, absl::Seconds(1));
-        return status;
+            {{"group_id", absl::StrCat(group)}, {"outcome", "REJECTED"}},
+            std::nullopt, "", "");
       }
       line.waiting.push_back(std::move(start));
       return absl::OkStatus();
