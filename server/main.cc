@@ -102,6 +102,24 @@ bool Drain(grpc::Server& server, const BorrowPipeline& pipeline,
   return pipeline.in_flight_count() == 0;
 }
 
+// Keeps the Binance server-time offset fresh on its own thread; stopped and
+// joined on every way out of Run.
+class BackgroundResync {
+ public:
+  BackgroundResync(ServerTime& server_time, absl::Duration every)
+      : thread_([this, &server_time, every] {
+          ResyncLoop(server_time, every, stop_);
+        }) {}
+  ~BackgroundResync() {
+    stop_.Notify();
+    thread_.join();
+  }
+
+ private:
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
 int Run(const GatewayConfig& config) {
   LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
   absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
@@ -116,15 +134,13 @@ int Run(const GatewayConfig& config) {
   CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
   ServerTime server_time(clock, transport, config.upstream_base_urls);
   SyncClockAtStart(server_time);
-  absl::Notification stop_resync;
-  std::thread resync(
-      [&] { ResyncLoop(server_time, config.time_sync_interval, stop_resync); });
+  BackgroundResync resync(server_time, config.time_sync_interval);
 
   const binance::Credentials credentials{.api_key = &*api_key,
                                          .signer = signer->get()};
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
-  SerialExecutor journal_executor;
+  auto journal_executor = std::make_unique<SerialExecutor>();
   BorrowPipeline* pipeline_for_gauges = nullptr;
   GatewayMetrics metrics([&]() {
     GatewayGauges g;
@@ -162,23 +178,24 @@ int Run(const GatewayConfig& config) {
        .budget = &budget,
        .breaker = &breaker,
        .journal = journal->get(),
-       .journal_executor = &journal_executor,
+       .journal_executor = journal_executor.get(),
        .metrics = &metrics});
   pipeline_for_gauges = &pipeline;
-  Reconciler reconciler({.base_urls = config.upstream_base_urls,
-                         .recv_window_ms = config.recv_window_ms,
-                         .interval = config.reconcile_interval,
-                         .settle_after = config.reconcile_settle_after,
-                         .retention = config.journal_retention},
-                        {.transport = &transport,
-                         .server_time = &server_time,
-                         .credentials = credentials,
-                         .journal = journal->get(),
-                         .clock = &clock,
-                         .in_flight = [&](const std::string& id) {
-                           return pipeline.InFlight(id);
-                         }});
-  reconciler.Start();  // Settles first whatever a previous process left open.
+  auto reconciler = std::make_unique<Reconciler>(
+      ReconcilerOptions{.base_urls = config.upstream_base_urls,
+                        .recv_window_ms = config.recv_window_ms,
+                        .interval = config.reconcile_interval,
+                        .settle_after = config.reconcile_settle_after,
+                        .retention = config.journal_retention},
+      ReconcilerDeps{.transport = &transport,
+                     .server_time = &server_time,
+                     .credentials = credentials,
+                     .journal = journal->get(),
+                     .clock = &clock,
+                     .in_flight = [&](const std::string& id) {
+                       return pipeline.InFlight(id);
+                     }});
+  reconciler->Start();  // Settles first whatever a previous process left open.
   LoanService service(pipeline, **journal);
   std::unique_ptr<MetricsHttpServer> metrics_server;
   if (!config.metrics_listen.empty()) {
@@ -224,8 +241,10 @@ int Run(const GatewayConfig& config) {
     spdlog::default_logger_raw()->flush();
     std::_Exit(1);
   }
-  stop_resync.Notify();
-  resync.join();
+  // Nothing may touch the pipeline after this: stop the reconciler, then let
+  // the journal thread finish its last task, before the pipeline goes.
+  reconciler.reset();
+  journal_executor.reset();
   LogLine("info", "stopped").Emit();
   return 0;
 }

@@ -59,6 +59,10 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
 ABSL_FLAG(std::string, metrics_port_file, "",
           "write the bound metrics port to this file");
 
+ABSL_FLAG(bool, allow_plain_http_upstream, false,
+          "accept http:// upstream base URLs (the key would travel in clear: "
+          "sandboxes only)");
+
 namespace loan_gateway {
 namespace {
 
@@ -121,10 +125,13 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
     return absl::InvalidArgumentError("--upstream_base_urls is empty");
   }
   for (const std::string& url : c.upstream_base_urls) {
-    if (!absl::StartsWith(url, "https://") &&
-        !absl::StartsWith(url, "http://")) {
+    const bool plain_ok =
+        c.allow_plain_http_upstream && absl::StartsWith(url, "http://");
+    if (!absl::StartsWith(url, "https://") && !plain_ok) {
       return absl::InvalidArgumentError(
-          "upstream base URLs must start with https://");
+          "upstream base URLs must start with https:// (the API key and signed "
+          "requests must not travel in clear; --allow_plain_http_upstream for "
+          "a sandbox)");
     }
     if (absl::EndsWith(url, "/")) {
       return absl::InvalidArgumentError(
@@ -177,6 +184,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  c.allow_plain_http_upstream = absl::GetFlag(FLAGS_allow_plain_http_upstream);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;
 }

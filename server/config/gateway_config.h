@@ -35,6 +35,7 @@ struct GatewayConfig {
   absl::Duration drain_timeout = absl::Seconds(25);
   std::string metrics_listen = "127.0.0.1:9464";  // Empty: no metrics endpoint.
   std::string metrics_port_file;
+  bool allow_plain_http_upstream = false;  // Tests of a plain-HTTP fake only.
 
   // One line per setting, for the start-up log: paths, never contents.
   std::string RedactedDump() const;

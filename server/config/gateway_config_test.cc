@@ -42,7 +42,8 @@ TEST(GatewayConfigTest, EnvironmentFillsFlags) {
       absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
 }
 
-// Every gateway flag can come from the environment (the container sets them so).
+// Every gateway flag can come from the environment (the container sets them
+// so).
 TEST(GatewayConfigTest, EveryGatewayFlagHasItsEnvironmentVariable) {
   absl::FlagSaver restore;
   std::vector<std::string> asked;
@@ -51,12 +52,15 @@ TEST(GatewayConfigTest, EveryGatewayFlagHasItsEnvironmentVariable) {
                 return nullptr;
               }).ok());
   for (const char* var :
-       {"LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_API_KEY_FILE", "LOAN_GATEWAY_PRIVATE_KEY_FILE",
-        "LOAN_GATEWAY_JOURNAL_PATH", "LOAN_GATEWAY_METRICS_LISTEN",
-        "LOAN_GATEWAY_RECONCILE_SETTLE_AFTER", "LOAN_GATEWAY_UID_WEIGHT_LIMIT"}) {
+       {"LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_API_KEY_FILE",
+        "LOAN_GATEWAY_PRIVATE_KEY_FILE", "LOAN_GATEWAY_JOURNAL_PATH",
+        "LOAN_GATEWAY_METRICS_LISTEN", "LOAN_GATEWAY_RECONCILE_SETTLE_AFTER",
+        "LOAN_GATEWAY_UID_WEIGHT_LIMIT"}) {
     EXPECT_NE(std::find(asked.begin(), asked.end(), var), asked.end()) << var;
   }
-  EXPECT_EQ(std::find(asked.begin(), asked.end(), "LOAN_GATEWAY_PRINT_ERROR_TABLE"), asked.end());
+  EXPECT_EQ(
+      std::find(asked.begin(), asked.end(), "LOAN_GATEWAY_PRINT_ERROR_TABLE"),
+      asked.end());
 }
 
 TEST(GatewayConfigTest, BadEnvironmentValueIsNamed) {
@@ -83,6 +87,10 @@ TEST(GatewayConfigTest, ValidationCatchesMistakes) {
   GatewayConfig url = c;
   url.upstream_base_urls = {"ftp://x"};
   EXPECT_FALSE(ValidateGatewayConfig(url).ok());
+  url.upstream_base_urls = {"http://127.0.0.1:8080"};
+  EXPECT_FALSE(ValidateGatewayConfig(url).ok()) << "plain HTTP only when asked";
+  url.allow_plain_http_upstream = true;
+  EXPECT_TRUE(ValidateGatewayConfig(url).ok());
   url.upstream_base_urls = {"https://x/"};
   EXPECT_FALSE(ValidateGatewayConfig(url).ok());
 }

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS borrows (
   error          BLOB
 );
 CREATE INDEX IF NOT EXISTS borrows_state ON borrows(state, created_ms);
-CREATE INDEX IF NOT EXISTS borrows_transaction ON borrows(transaction_id);
+-- A Binance transaction belongs to one borrow at most.
+CREATE UNIQUE INDEX IF NOT EXISTS borrows_transaction ON borrows(transaction_id)
+  WHERE transaction_id != '';
 )sql";
 
 constexpr char kColumns[] =
@@ -196,8 +198,11 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
     Statement s(
         db_,
         "UPDATE borrows SET state = 'PENDING', retryable = 0, error = NULL, "
-        "updated_ms = ? WHERE request_id = ?");
-    s.Bind(1, now).Bind(2, intent.request_id);
+        "created_ms = ?, updated_ms = ? WHERE request_id = ?");
+    // A new attempt starts a new window for reconciliation.
+    s.Bind(1, absl::ToUnixMillis(intent.created))
+        .Bind(2, now)
+        .Bind(3, intent.request_id);
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   } else {
     Statement s(
@@ -227,7 +232,8 @@ absl::Status BorrowJournal::RecordOutcome(const std::string& request_id,
   Statement s(
       db_,
       "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
-      "transaction_id = ?, error = ?, updated_ms = ? WHERE request_id = ?");
+      "transaction_id = ?, error = ?, updated_ms = ? WHERE request_id = ? "
+      "AND (state = 'PENDING' OR (state = 'UNKNOWN' AND ?))");
   if (!s.ok()) return s.Error("write");
   s.Bind(1, std::string(JournalStateName(state)))
       .Bind(2, int64_t{reconciled})
@@ -235,11 +241,13 @@ absl::Status BorrowJournal::RecordOutcome(const std::string& request_id,
   s.Bind(4, transaction_id)
       .BindBlob(5, error)
       .Bind(6, NowMs())
-      .Bind(7, request_id);
+      .Bind(7, request_id)
+      .Bind(8, int64_t{reconciled});
   if (s.Step() != SQLITE_DONE) return s.Error("write");
   if (sqlite3_changes(db_) != 1) {
-    return absl::NotFoundError(
-        absl::StrCat("journal has no intent ", request_id));
+    // Never overwrite a settled outcome (e.g. reconciliation racing the call).
+    return absl::FailedPreconditionError(
+        absl::StrCat("journal has no unsettled intent ", request_id));
   }
   return absl::OkStatus();
 }

@@ -58,7 +58,9 @@ class BorrowJournal {
   absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
       const JournalRecord& intent);
 
-  // Records the outcome of a borrow.
+  // Records the outcome of a borrow. Only a PENDING record, or with
+  // `reconciled` an UNKNOWN one, may change: a settled outcome is never
+  // overwritten (FAILED_PRECONDITION then).
   absl::Status RecordOutcome(const std::string& request_id, JournalState state,
                              bool reconciled, bool retryable,
                              const std::string& transaction_id,

@@ -149,3 +149,62 @@ TEST(SerialExecutorTest, RunsTasksInOrderAndDrainsOnDestruction) {
 
 }  // namespace
 }  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("a", JournalState::kSucceeded, false, false, "77", "")
+          .ok());
+  // Reconciliation arriving late must not turn a success into "not executed".
+  absl::Status late = journal_->RecordOutcome("a", JournalState::kRejected,
+                                              true, false, "", "");
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kSucceeded);
+  // UNKNOWN may be settled by reconciliation only.
+  ASSERT_TRUE(journal_->InsertIntent(Intent("u")).ok());
+  ASSERT_TRUE(
+      journal_->RecordOutcome("u", JournalState::kUnknown, false, false, "", "")
+          .ok());
+  EXPECT_FALSE(
+      journal_
+          ->RecordOutcome("u", JournalState::kRejected, false, false, "", "")
+          .ok());
+  EXPECT_TRUE(
+      journal_
+          ->RecordOutcome("u", JournalState::kSucceeded, true, false, "78", "")
+          .ok());
+}
+
+TEST_F(BorrowJournalTest, ATransactionBelongsToOneBorrow) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("a", JournalState::kSucceeded, false, false, "9", "")
+          .ok());
+  EXPECT_FALSE(
+      journal_
+          ->RecordOutcome("b", JournalState::kSucceeded, true, false, "9", "")
+          .ok());
+}
+
+TEST_F(BorrowJournalTest, ARetriedIntentStartsANewReconciliationWindow) {
+  JournalRecord first = Intent("a");
+  first.created = absl::Now() - absl::Hours(1);
+  ASSERT_TRUE(journal_->InsertIntent(first).ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("a", JournalState::kRejected, false, true, "", "e")
+          .ok());
+  JournalRecord again = Intent("a");
+  ASSERT_TRUE(journal_->InsertIntent(again).ok());
+  EXPECT_GE((*journal_->Get("a"))->created,
+            again.created - absl::Milliseconds(1));
+}
+
+}  // namespace
+}  // namespace loan_gateway

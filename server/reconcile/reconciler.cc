@@ -135,6 +135,8 @@ Reconciler::Pass Reconciler::RunOnce() {
     return pass;
   }
   for (const JournalRecord& r : *unsettled) {
+    if (stop_.HasBeenNotified())
+      break;  // Shutting down: the next start resumes.
     if (deps_.in_flight && deps_.in_flight(r.request_id)) continue;
     ++pass.examined;
     absl::StatusOr<std::vector<binance::BorrowRecord>> rows = FetchRecords(r);
@@ -147,13 +149,17 @@ Reconciler::Pass Reconciler::RunOnce() {
       continue;
     }
     std::string match;
+    bool undecided_row = false;  // A matching row Binance has not settled yet.
     // Clocks differ a little; a record well before the intent is another
     // borrow.
     const int64_t earliest = absl::ToUnixMillis(r.created - absl::Seconds(30));
     for (const binance::BorrowRecord& row : *rows) {
-      if (row.status != "CONFIRM" || row.asset != r.asset ||
-          row.timestamp_ms < earliest ||
+      if (row.asset != r.asset || row.timestamp_ms < earliest ||
           !binance::SameDecimal(row.amount, r.amount)) {
+        continue;
+      }
+      if (row.status != "CONFIRM") {
+        undecided_row |= row.status != "FAILED";
         continue;
       }
       absl::StatusOr<bool> claimed =
@@ -166,7 +172,8 @@ Reconciler::Pass Reconciler::RunOnce() {
     if (!match.empty()) {
       SettleExecuted(r, match);
       ++pass.executed;
-    } else if (deps_.clock->Now() - r.created >= options_.settle_after) {
+    } else if (!undecided_row &&
+               deps_.clock->Now() - r.created >= options_.settle_after) {
       SettleNotExecuted(r);
       ++pass.not_executed;
     } else {

@@ -149,3 +149,19 @@ TEST_F(ReconcilerTest, LeavesCallsInFlightAloneAndSurvivesBinanceErrors) {
 
 }  // namespace
 }  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+TEST_F(ReconcilerTest, AMatchingRowBinanceHasNotSettledKeepsItUnknown) {
+  Journal("u", "8", JournalState::kUnknown);
+  clock_.now += absl::Minutes(3);  // Past settle_after.
+  transport_.script.push_back(Ok(absl::StrCat(
+      R"({"rows":[)", Row("5", "8", -170000, "PENDING"), R"(],"total":1})")));
+  Reconciler::Pass pass = reconciler_->RunOnce();
+  EXPECT_EQ(pass.unsettled, 1);
+  EXPECT_EQ((*journal_->Get("u"))->state, JournalState::kUnknown);
+}
+
+}  // namespace
+}  // namespace loan_gateway

@@ -156,6 +156,19 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   intent.asset = call->borrow->asset_name;
   intent.amount = call->borrow->amount.text();
   intent.created = deps_.clock->Now();
+  // Registered before the commit, so the reconciler never sees this intent
+  // as abandoned. A concurrent call with the same id (already registered)
+  // finds the journaled intent below and waits for it.
+  bool registered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    registered = in_flight_.try_emplace(call->request_id, call).second;
+  }
+  auto unregister = [&] {
+    if (!registered) return;
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(call->request_id);
+  };
   const absl::Time intent_write_started = absl::Now();
   absl::StatusOr<std::optional<JournalRecord>> existing =
       deps_.journal->InsertIntent(intent);
@@ -163,6 +176,7 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
     deps_.metrics->RecordJournalWrite(absl::Now() - intent_write_started);
   }
   if (!existing.ok()) {
+    unregister();
     Finish(call, binance::ErrorForRule(
                      binance::RuleForLocal(binance::kJournalUnavailableEvent),
                      absl::StrCat("the journal cannot be written, so nothing "
@@ -171,13 +185,10 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
                      {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
     return;
   }
-  if (existing->has_value()) {
-    AnswerFromJournal(call, **existing);
+  if (existing->has_value() || !registered) {
+    unregister();
+    AnswerFromJournal(call, existing->has_value() ? **existing : intent);
     return;
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    in_flight_[call->request_id] = call;
   }
   absl::Status queued = queue_.Enqueue(call->borrow->group_id,
                                        [this, call] { StartAttempt(call); });
