@@ -11,16 +11,12 @@
 #include "binance/borrow_response.h"
 #include "binance/signed_request.h"
 #include "sign/signer.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::loan_gateway::test_doubles::ReadTestFile;
 
 const char kPayload[] =
     "groupId=1001&assetName=USDT&amount=1000.5&recvWindow=5000&timestamp="
@@ -30,8 +26,8 @@ std::unique_ptr<Signer> MakeTestSigner(KeyType type) {
   const std::string dir = SIGN_TESTDATA_DIR;
   Secret key = type == KeyType::kHmacSha256 ? Secret(std::string(64, 'k'))
                : type == KeyType::kRsa
-                   ? Secret(ReadFile(dir + "/rsa_test_key.pem"))
-                   : Secret(ReadFile(dir + "/ed25519_test_key.pem"));
+                   ? Secret(ReadTestFile(dir + "/rsa_test_key.pem"))
+                   : Secret(ReadTestFile(dir + "/ed25519_test_key.pem"));
   return *MakeSigner(type, std::move(key));
 }
 

@@ -87,6 +87,12 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
   return status;
 }
 
+absl::Status RuleError(const ErrorRule& rule, absl::string_view message,
+                       std::map<std::string, std::string> metadata) {
+  metadata["outcome"] = std::string(OutcomeClassName(rule.outcome));
+  return ErrorForRule(rule, message, metadata, std::nullopt, "", "");
+}
+
 BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
                                    const ValidBorrow& borrow) {
   BorrowOutcome out;

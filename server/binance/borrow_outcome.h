@@ -36,6 +36,12 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
                           absl::string_view extra_subject,
                           absl::string_view extra_description);
 
+// The error for a row with no extra detail values: ErrorInfo metadata with
+// the row's outcome, and its default RetryInfo. For refusals decided by the
+// gateway and settlements without a Binance answer.
+absl::Status RuleError(const ErrorRule& rule, absl::string_view message,
+                       std::map<std::string, std::string> metadata = {});
+
 }  // namespace loan_gateway::binance
 
 #endif  // LOAN_GATEWAY_SERVER_BINANCE_BORROW_OUTCOME_H_

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
+#include "binance/json_scalar.h"
 
 namespace loan_gateway::binance {
 namespace {
@@ -64,22 +65,18 @@ absl::StatusOr<BorrowRecordsPage> ParseBorrowRecords(absl::string_view body) {
           if (f.unescaped_key().get(k) != simdjson::SUCCESS) {
             return absl::DataLossError("borrow record is malformed");
           }
-          simdjson::ondemand::value v = f.value();
           std::string text;
-          std::string_view sv;
-          if (v.get_string().get(sv) == simdjson::SUCCESS) {
-            text = std::string(sv);
-          } else {
-            std::string_view raw = v.raw_json_token();
-            text = std::string(absl::StripAsciiWhitespace(
-                absl::string_view(raw.data(), raw.size())));
-          }
+          ReadJsonScalarText(f.value(), &text);
           if (k == "tranId") record.transaction_id = text;
           if (k == "assetName") record.asset = text;
           if (k == "amount") record.amount = text;
           if (k == "status") record.status = text;
           if (k == "type") record.type = text;
-          if (k == "timestamp") absl::SimpleAtoi(text, &record.timestamp_ms);
+          if (k == "timestamp" &&
+              !absl::SimpleAtoi(text, &record.timestamp_ms)) {
+            record.timestamp_ms =
+                0;  // Unreadable: before any intent, never matched.
+          }
         }
         if (record.transaction_id.empty()) {
           return absl::DataLossError("borrow record without tranId");

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "binance/json_scalar.h"
 #include "validate/decimal.h"
 
 namespace loan_gateway::binance {
@@ -17,27 +18,6 @@ namespace od = simdjson::ondemand;
 
 bool IsWordChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
-// Reads a JSON value that may be a string or a number as its exact text.
-bool ReadScalarText(od::value value, std::string* out, bool* was_number) {
-  od::json_type type;
-  if (value.type().get(type) != simdjson::SUCCESS) return false;
-  if (type == od::json_type::string) {
-    std::string_view s;
-    if (value.get_string().get(s) != simdjson::SUCCESS) return false;
-    *out = std::string(s);
-    *was_number = false;
-    return true;
-  }
-  if (type == od::json_type::number) {
-    const std::string_view token = value.raw_json_token();
-    *out = std::string(absl::StripAsciiWhitespace(
-        absl::string_view(token.data(), token.size())));
-    *was_number = true;
-    return true;
-  }
-  return false;
 }
 
 bool IsTransactionId(absl::string_view id, bool was_number) {
@@ -113,7 +93,7 @@ absl::StatusOr<BorrowReceipt> ParseBorrowReceipt(absl::string_view body) {
     std::string text;
     bool was_number = false;
     if (key == "transactionId") {
-      if (!ReadScalarText(value, &text, &was_number) ||
+      if (!ReadJsonScalarText(value, &text, &was_number) ||
           !IsTransactionId(text, was_number)) {
         return absl::DataLossError(
             "borrow answer has an unreadable transaction id");
@@ -121,12 +101,12 @@ absl::StatusOr<BorrowReceipt> ParseBorrowReceipt(absl::string_view body) {
       receipt.transaction_id = text;
       have_id = true;
     } else if (key == "amount") {
-      if (ReadScalarText(value, &text, &was_number) &&
+      if (ReadJsonScalarText(value, &text, &was_number) &&
           Decimal::ParseUpstream(text).ok()) {
         receipt.amount = text;
       }
     } else if (key == "status") {
-      if (!ReadScalarText(value, &status, &was_number)) {
+      if (!ReadJsonScalarText(value, &status, &was_number)) {
         return absl::DataLossError("borrow answer has an unreadable status");
       }
     }
@@ -160,7 +140,7 @@ std::optional<BinanceError> ParseBinanceError(absl::string_view body) {
     if (key == "code") {
       std::string text;
       bool was_number = false;
-      have_code = ReadScalarText(value, &text, &was_number) &&
+      have_code = ReadJsonScalarText(value, &text, &was_number) &&
                   absl::SimpleAtoi(text, &error.code);
     } else if (key == "msg") {
       std::string_view msg;

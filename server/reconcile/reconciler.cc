@@ -98,17 +98,15 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
 }
 
 void Reconciler::SettleNotExecuted(const JournalRecord& r) {
-  absl::Status error = binance::ErrorForRule(
-      binance::RuleForLocal(binance::kNotExecutedEvent),
-      "reconciliation found that Binance did not execute "
-      "this borrow; borrow again with a new request_id if "
-      "still needed",
-      {{"request_id", r.request_id},
-       {"group_id", absl::StrCat(r.group_id)},
-       {"asset", r.asset},
-       {"amount", r.amount},
-       {"outcome", "REJECTED"}},
-      std::nullopt, "", "");
+  absl::Status error =
+      binance::RuleError(binance::RuleForLocal(binance::kNotExecutedEvent),
+                         "reconciliation found that Binance did not execute "
+                         "this borrow; borrow again with a new request_id if "
+                         "still needed",
+                         {{"request_id", r.request_id},
+                          {"group_id", absl::StrCat(r.group_id)},
+                          {"asset", r.asset},
+                          {"amount", r.amount}});
   absl::Status s = deps_.journal->RecordOutcome(
       r.request_id, JournalState::kRejected, /*reconciled=*/true,
       /*retryable=*/false, "", errors::ToRpcStatus(error).SerializeAsString());

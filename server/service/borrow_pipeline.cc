@@ -94,23 +94,20 @@ absl::Status BorrowPipeline::CheckClock() const {
   } else {
     return absl::OkStatus();
   }
-  return binance::ErrorForRule(
-      binance::RuleForLocal(binance::kClockUnknownEvent),
-      absl::StrCat(problem, "; nothing was sent"), {{"outcome", "REJECTED"}},
-      std::nullopt, "", "");
+  return binance::RuleError(binance::RuleForLocal(binance::kClockUnknownEvent),
+                            absl::StrCat(problem, "; nothing was sent"));
 }
 
 // Decided before anything is journaled or signed; a refusal sends nothing.
 absl::Status BorrowPipeline::Admit(const Call& call) const {
   const absl::Duration left = call.deadline - deps_.clock->Now();
   if (left < options_.min_time_to_send) {
-    return binance::ErrorForRule(
+    return binance::RuleError(
         binance::RuleForLocal(binance::kDeadlineTooShortEvent),
         absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
                      ", less than the ",
                      absl::FormatDuration(options_.min_time_to_send),
-                     " a borrow needs; nothing was sent"),
-        {{"outcome", "REJECTED"}}, std::nullopt, "", "");
+                     " a borrow needs; nothing was sent"));
   }
   if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
   return deps_.breaker->Check();
@@ -177,12 +174,11 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   }
   if (!existing.ok()) {
     unregister();
-    Finish(call, binance::ErrorForRule(
+    Finish(call, binance::RuleError(
                      binance::RuleForLocal(binance::kJournalUnavailableEvent),
                      absl::StrCat("the journal cannot be written, so nothing "
                                   "was signed or sent: ",
-                                  existing.status().message()),
-                     {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
+                                  existing.status().message())));
     return;
   }
   if (existing->has_value() || !registered) {
@@ -205,7 +201,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
   asked.amount = call->borrow->amount.text();
   if (!record.SameIntent(asked)) {
     Finish(call,
-           binance::ErrorForRule(
+           binance::RuleError(
                binance::RuleForLocal(binance::kRequestIdConflictEvent),
                absl::StrCat("request_id ", record.request_id,
                             " was already used for another borrow (risk unit ",
@@ -214,9 +210,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
                             "); use a new request_id for a new borrow"),
                {{"existing_group_id", absl::StrCat(record.group_id)},
                 {"existing_asset", record.asset},
-                {"existing_amount", record.amount},
-                {"outcome", "REJECTED"}},
-               std::nullopt, "", ""));
+                {"existing_amount", record.amount}}));
     return;
   }
   switch (record.state) {
@@ -250,14 +244,12 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
     }
   }
   call->outcome = "UNKNOWN";
-  Finish(
-      call,
-      binance::ErrorForRule(
-          binance::RuleForTransport(binance::kMaybeSentEvent),
-          "this request_id's borrow was interrupted and its outcome is not "
-          "settled "
-          "yet; reconciliation is reading Binance's records. Do not resend it",
-          {{"outcome", "UNKNOWN"}}, std::nullopt, "", ""));
+  Finish(call,
+         binance::RuleError(
+             binance::RuleForTransport(binance::kMaybeSentEvent),
+             "this request_id's borrow was interrupted and its outcome is not "
+             "settled yet; reconciliation is reading Binance's records. Do not "
+             "resend it"));
 }
 
 // The risk unit's turn: take the weight, then sign and send.
@@ -279,36 +271,37 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
                   : absl::StatusOr<HttpRequest>(now_ms.status());
   if (!request.ok()) {
     deps_.budget->Release();
-    Settle(call, binance::ErrorForRule(
-                     binance::RuleForLocal(binance::kSigningFailedEvent),
-                     "the gateway could not sign the request; nothing was sent",
-                     {{"outcome", "REJECTED"}}, std::nullopt, "", ""));
+    Settle(call,
+           binance::RuleError(
+               binance::RuleForLocal(binance::kSigningFailedEvent),
+               "the gateway could not sign the request; nothing was sent"));
     return;
   }
   request->timeout = options_.upstream_timeout;
   ++call->attempts;
   const absl::Time sent_at = deps_.clock->Now();
-  deps_.transport->Send(*std::move(request), [this, call, sent_at](
-                                                 const HttpResult& result) {
-    const absl::Duration latency = deps_.clock->Now() - sent_at;
-    call->upstream_latency += latency;
-    if (deps_.metrics) {
-      std::optional<binance::BinanceError> error =
-          binance::ParseBinanceError(result.body);
-      deps_.metrics->RecordUpstream(
-          error ? std::optional<int64_t>(error->code) : std::nullopt,
-          result.delivery == Delivery::kCompleted ? result.status : 0, latency);
-    }
-    OnResult(call, result);
-  });
+  deps_.transport->Send(
+      *std::move(request), [this, call, sent_at](const HttpResult& result) {
+        const absl::Duration latency = deps_.clock->Now() - sent_at;
+        call->upstream_latency += latency;
+        OnResult(call, result, latency);
+      });
 }
 
 void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
-                              const HttpResult& result) {
+                              const HttpResult& result,
+                              absl::Duration latency) {
   if (auto it = result.headers.find("x-sapi-used-uid-weight-1m");
       it != result.headers.end()) {
     int64_t used = 0;
     if (absl::SimpleAtoi(it->second, &used)) deps_.budget->ObserveUsed(used);
+  }
+  // Classified once: the metrics and every decision below read this.
+  binance::BorrowOutcome outcome =
+      binance::ClassifyBorrowResult(result, *call->borrow);
+  if (deps_.metrics) {
+    deps_.metrics->RecordUpstream(outcome.binance_code, outcome.http_status,
+                                  latency);
   }
   if (result.delivery == Delivery::kNotSent) {
     if (call->base_url_index + 1 < options_.base_urls.size()) {
@@ -324,8 +317,6 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
     }
     deps_.budget->Release();
   }
-  binance::BorrowOutcome outcome =
-      binance::ClassifyBorrowResult(result, *call->borrow);
   call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
   call->binance_code = outcome.binance_code;
   call->http_status = outcome.http_status;
@@ -359,21 +350,22 @@ void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
   LogLine("warn", "clock_skew_resync")
       .Str("request_id", call->request_id)
       .Emit();
-  deps_.server_time->SyncAsync(
-      absl::Seconds(5),
-      [this, call, rejection = std::move(rejection)](absl::Status synced) {
-        if (!synced.ok()) {
-          Settle(call, rejection);
-          return;
-        }
-        absl::Status admitted = Admit(*call);
-        if (admitted.ok()) admitted = deps_.budget->TryReserve();
-        if (!admitted.ok()) {
-          Settle(call, admitted);
-          return;
-        }
-        Send(call);
-      });
+  deps_.server_time->SyncAsync(absl::Seconds(5),
+                               [this, call, rejection = std::move(rejection)](
+                                   const absl::Status& synced) {
+                                 if (!synced.ok()) {
+                                   Settle(call, rejection);
+                                   return;
+                                 }
+                                 absl::Status admitted = Admit(*call);
+                                 if (admitted.ok())
+                                   admitted = deps_.budget->TryReserve();
+                                 if (!admitted.ok()) {
+                                   Settle(call, admitted);
+                                   return;
+                                 }
+                                 Send(call);
+                               });
 }
 
 // Journals the outcome (on the journal thread), then answers and hands the

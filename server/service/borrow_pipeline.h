@@ -86,7 +86,8 @@ class BorrowPipeline {
                          const JournalRecord& record);
   void StartAttempt(const std::shared_ptr<Call>& call);
   void Send(const std::shared_ptr<Call>& call);
-  void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result);
+  void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result,
+                absl::Duration latency);
   void ResyncAndResend(const std::shared_ptr<Call>& call,
                        absl::Status rejection);
   void Settle(const std::shared_ptr<Call>& call,

@@ -13,13 +13,12 @@ absl::Status RiskUnitQueue::Enqueue(int64_t group,
     Line& line = lines_[group];
     if (line.busy) {
       if (line.waiting.size() >= max_waiting_) {
-        return binance::ErrorForRule(
+        return binance::RuleError(
             binance::RuleForLocal(binance::kRiskUnitBusyEvent),
             absl::StrCat(
                 "risk unit ", group, " already has ", line.waiting.size(),
                 " borrows waiting behind the one in flight; nothing was sent"),
-            {{"group_id", absl::StrCat(group)}, {"outcome", "REJECTED"}},
-            std::nullopt, "", "");
+            {{"group_id", absl::StrCat(group)}});
       }
       line.waiting.push_back(std::move(start));
       return absl::OkStatus();

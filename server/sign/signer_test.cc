@@ -12,19 +12,15 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::loan_gateway::test_doubles::ReadTestFile;
 
 std::string TestData(const std::string& name) {
-  return ReadFile(std::string(SIGN_TESTDATA_DIR) + "/" + name);
+  return ReadTestFile(std::string(SIGN_TESTDATA_DIR) + "/" + name);
 }
 
 // Binance's published HMAC example (API docs, "SIGNED endpoint examples").
@@ -82,7 +78,7 @@ class FreshKeyTest : public testing::TestWithParam<KeyType> {
                      " 2>/dev/null && openssl pkey -in ", priv,
                      " -pubout -out ", pub, " 2>/dev/null");
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    return ReadFile(priv);
+    return ReadTestFile(priv);
   }
 
   bool VerifyWithPublicKey(const std::string& payload, const std::string& b64) {

@@ -5,8 +5,10 @@
 // the network and keys. Unit tests only; integration tests use the real ones.
 
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,14 @@ class ConstantSigner : public Signer {
   }
   KeyType type() const override { return KeyType::kHmacSha256; }
 };
+
+// A whole file's bytes (test data), empty when unreadable.
+inline std::string ReadTestFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
 
 inline HttpResult Answer(long status, std::string body,
                          std::map<std::string, std::string> headers = {}) {
