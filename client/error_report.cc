@@ -79,11 +79,12 @@ std::string FormatHuman(const ErrorReport& r) {
   }
   for (const auto& [key, value] : r.metadata)
     absl::StrAppend(&out, "  ", key, ": ", value, "\n");
-  if (r.code == grpc::StatusCode::UNKNOWN) {
+  if (r.may_have_executed) {
     absl::StrAppend(
         &out,
-        "  the borrow may or may not have happened: do NOT resend it; "
-        "look it up by its request_id\n");
+        "  the borrow may or may not have happened: do NOT resend it as a new "
+        "borrow; look it up by its request_id (or repeat it with the same "
+        "request_id)\n");
   }
   return out;
 }
@@ -107,6 +108,8 @@ std::string FormatJson(const ErrorReport& r) {
   absl::StrAppend(&out, "]");
   if (r.retry_after_seconds)
     absl::StrAppend(&out, ",\"retry_after_seconds\":", *r.retry_after_seconds);
+  absl::StrAppend(
+      &out, ",\"may_have_executed\":", r.may_have_executed ? "true" : "false");
   return out + "}";
 }
 

@@ -22,6 +22,10 @@ struct ErrorReport {
   std::vector<std::string> preconditions;                       // descriptions
   std::vector<std::string> quota;                               // descriptions
   std::optional<double> retry_after_seconds;
+  // The borrow may have executed: an UNKNOWN outcome, or a failure of the
+  // call itself (no ErrorInfo from the gateway: connection lost, gateway
+  // killed, deadline passed) after the request may have reached it.
+  bool may_have_executed = false;
 };
 
 ErrorReport DecodeError(const grpc::Status& status);

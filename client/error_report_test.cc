@@ -75,6 +75,34 @@ TEST(ClassifyErrorTest, EachContractClassBecomesItsType) {
       ClassifyError(Error(C::FAILED_PRECONDITION, "LTV_TOO_HIGH")).kind));
 }
 
+TEST(ClassifyErrorTest, AFailureWithoutTheGatewaysErrorInfoMayHaveExecuted) {
+  using C = grpc::StatusCode;
+  // The gateway killed mid-call, a drain that ran out, the caller's deadline:
+  // gRPC's own statuses, with no ErrorInfo. Only the journal knows then.
+  for (C code : {C::UNAVAILABLE, C::DEADLINE_EXCEEDED, C::CANCELLED,
+                 C::INTERNAL, C::UNKNOWN, C::RESOURCE_EXHAUSTED}) {
+    BorrowError e = ClassifyError(grpc::Status(code, "Socket closed"));
+    ASSERT_TRUE(std::holds_alternative<OutcomeUnknown>(e.kind)) << code;
+    EXPECT_TRUE(e.report.may_have_executed);
+    EXPECT_EQ(ExitCodeFor(e.kind), 5);
+    EXPECT_NE(FormatJson(e.report).find("\"may_have_executed\":true"),
+              std::string::npos);
+    EXPECT_NE(FormatHuman(e.report).find("may or may not have happened"),
+              std::string::npos);
+  }
+  // Codes that cannot follow a request reaching Borrow stay what they are.
+  for (C code : {C::INVALID_ARGUMENT, C::UNIMPLEMENTED, C::UNAUTHENTICATED,
+                 C::PERMISSION_DENIED}) {
+    BorrowError e = ClassifyError(grpc::Status(code, "no"));
+    EXPECT_FALSE(e.report.may_have_executed) << code;
+    EXPECT_FALSE(std::holds_alternative<OutcomeUnknown>(e.kind)) << code;
+  }
+  // The gateway's own UNAVAILABLE (with ErrorInfo) means nothing executed.
+  BorrowError banned =
+      ClassifyError(Error(C::UNAVAILABLE, "UPSTREAM_BANNED", {}, 120));
+  EXPECT_FALSE(banned.report.may_have_executed);
+}
+
 TEST(DecodeErrorTest, HumanAndJsonOutput) {
   ErrorReport r =
       DecodeError(Error(grpc::StatusCode::FAILED_PRECONDITION,

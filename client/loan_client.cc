@@ -30,10 +30,32 @@ std::string NewRequestId() {
                          ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
 }
 
+// A status the gateway did not make (no ErrorInfo): the call failed in
+// transport or at the caller's side. Only codes that cannot follow a request
+// reaching the gateway's Borrow mean "not executed".
+bool LostInTransport(const grpc::Status& status, const ErrorReport& r) {
+  if (!r.reason.empty()) return false;
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::UNIMPLEMENTED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return false;
+    default:
+      return true;
+  }
+}
+
 BorrowError ClassifyError(const grpc::Status& status) {
   BorrowError e{OtherError{}, DecodeError(status)};
-  const ErrorReport& r = e.report;
+  ErrorReport& r = e.report;
   const std::string& reason = r.reason;
+  if (status.error_code() == grpc::StatusCode::UNKNOWN ||
+      LostInTransport(status, r)) {
+    r.may_have_executed = true;
+    e.kind = OutcomeUnknown{Meta(r, "request_id").value_or("")};
+    return e;
+  }
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
       e.kind = InvalidArgument{r.bad_fields};
@@ -48,15 +70,11 @@ BorrowError ClassifyError(const grpc::Status& status) {
     case grpc::StatusCode::NOT_FOUND:
       e.kind = RiskUnitNotFound{};
       break;
-    case grpc::StatusCode::UNKNOWN:
-      e.kind = OutcomeUnknown{Meta(r, "request_id").value_or("")};
-      break;
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       e.kind = RateLimited{RetryAfter(r).value_or(absl::Seconds(1))};
       break;
     case grpc::StatusCode::UNAVAILABLE:
-      e.kind = Unavailable{reason.empty() ? "GATEWAY_UNREACHABLE" : reason,
-                           RetryAfter(r)};
+      e.kind = Unavailable{reason, RetryAfter(r)};
       break;
     case grpc::StatusCode::ABORTED:
       e.kind =
@@ -124,6 +142,14 @@ BorrowResult LoanClient::Borrow(int64_t group_id,
       return result;
     }
     result.error = ClassifyError(status);
+    BorrowError& error = *result.error;
+    // Every error names the call's request_id, also when the gateway's
+    // answer was lost: it is the key to look the borrow up.
+    error.report.metadata.emplace("request_id", result.request_id);
+    if (auto* u = std::get_if<OutcomeUnknown>(&error.kind);
+        u != nullptr && u->request_id.empty()) {
+      u->request_id = result.request_id;
+    }
     std::optional<absl::Duration> wait;
     if (auto* u = std::get_if<Unavailable>(&result.error->kind))
       wait = u->retry_after;
@@ -132,6 +158,12 @@ BorrowResult LoanClient::Borrow(int64_t group_id,
     if (auto* p =
             std::get_if<PreviousTransactionPending>(&result.error->kind)) {
       wait = p->retry_after;
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        error.report.reason.empty()) {
+      // Lost in transport: the same request_id again is safe (the journal
+      // answers a repeat, or executes a borrow it never saw).
+      wait = absl::Milliseconds(200) * result.attempts;
     }
     // Only refusals that executed nothing and say when to come back are
     // retried.

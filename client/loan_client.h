@@ -36,13 +36,20 @@ struct FailedPrecondition {  // Margin, LTV, liquidation, other Binance
   std::string reason;
 };
 struct RiskUnitNotFound {};
-struct OutcomeUnknown {  // May have executed: never resend; look it up.
+// May have executed: never resend as a new borrow; look it up, or repeat it
+// with the same request_id (the gateway's journal makes that harmless). Also
+// what a call that failed without the gateway's ErrorInfo becomes (connection
+// lost, gateway killed, deadline passed): only the journal knows then.
+struct OutcomeUnknown {
   std::string request_id;
 };
 struct RateLimited {  // Binance or the local weight budget / risk-unit queue.
   absl::Duration retry_after;
 };
-struct Unavailable {  // Nothing executed (banned, unreachable, clock, journal).
+// Nothing executed (banned, unreachable, clock, journal, draining): the
+// gateway said so with its ErrorInfo. A transport-level UNAVAILABLE without
+// it is OutcomeUnknown.
+struct Unavailable {
   std::string reason;
   std::optional<absl::Duration> retry_after;
 };
@@ -86,11 +93,14 @@ struct BorrowResult {
   int attempts = 0;
 };
 
-// A typed client for InstitutionalLoan. Borrow retries only where the
-// contract says it is safe: a refusal that executed nothing and says when to
-// retry (UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED with RetryInfo), always with
-// the same request_id, so the gateway's journal makes any repeat harmless.
-// OutcomeUnknown is never retried.
+// A typed client for InstitutionalLoan. Every Borrow carries a request_id
+// (generated when none is given) and every result and error reports it.
+// Borrow retries only where it is safe, always with the same request_id so
+// the gateway's journal makes any repeat harmless: a refusal that executed
+// nothing and says when to retry (UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED
+// with RetryInfo), and a call lost in transport (UNAVAILABLE without
+// ErrorInfo: the repeat gets the journaled answer or executes the borrow the
+// first time). A gateway's UNKNOWN answer is never retried.
 class LoanClient {
  public:
   explicit LoanClient(std::shared_ptr<grpc::Channel> channel);

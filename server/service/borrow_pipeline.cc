@@ -120,8 +120,9 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   call->done = std::move(done);
   call->started = deps_.clock->Now();
   call->deadline = deadline;
-  call->request_id =
-      IsUuid(request.request_id()) ? request.request_id() : GenerateRequestId();
+  call->request_id = IsUuid(request.request_id())
+                         ? CanonicalRequestId(request.request_id())
+                         : GenerateRequestId();
   {
     absl::MutexLock lock(&mu_);
     ++started_;

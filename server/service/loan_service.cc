@@ -89,7 +89,7 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
   }
   // A primary-key read; no fsync, so it is fine on this thread.
   absl::StatusOr<std::optional<JournalRecord>> record =
-      journal_.Get(request->request_id());
+      journal_.Get(CanonicalRequestId(request->request_id()));
   if (!record.ok()) {
     reactor->Finish(ToGrpcStatus(
         errors::MakeError(absl::StatusCode::kUnavailable,
@@ -98,7 +98,8 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
     reactor->Finish(ToGrpcStatus(errors::MakeError(
         absl::StatusCode::kNotFound,
         "no borrow was journaled under this request_id (or it expired)",
-        "BORROW_NOT_FOUND", {{"request_id", request->request_id()}})));
+        "BORROW_NOT_FOUND",
+        {{"request_id", CanonicalRequestId(request->request_id())}})));
   } else {
     *response = ToGetBorrowResponse(**record);
     reactor->Finish(grpc::Status::OK);

@@ -44,6 +44,10 @@ bool IsUuid(absl::string_view text) {
   return true;
 }
 
+std::string CanonicalRequestId(absl::string_view uuid) {
+  return absl::AsciiStrToLower(uuid);
+}
+
 absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
     const BorrowRequest& request) {
   google::rpc::BadRequest bad;
@@ -72,7 +76,7 @@ absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
     return status;
   }
   return ValidBorrow{request.group_id(), request.asset(), asset_name, *amount,
-                     request.request_id()};
+                     CanonicalRequestId(request.request_id())};
 }
 
 }  // namespace loan_gateway

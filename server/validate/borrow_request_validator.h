@@ -27,8 +27,13 @@ struct ValidBorrow {
 absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
     const institutional_loan::v1::BorrowRequest& request);
 
-// True for a canonical UUID: 8-4-4-4-12 hex digits (AIP-155 request ids).
+// True for a UUID: 8-4-4-4-12 hex digits, either case (AIP-155 request ids).
 bool IsUuid(absl::string_view text);
+
+// The one form a request_id is journaled, compared and echoed in: lowercase.
+// "8C6F...-..." and "8c6f...-..." name the same borrow, so they must be one
+// journal key (otherwise the same id in two cases would borrow twice).
+std::string CanonicalRequestId(absl::string_view uuid);
 
 }  // namespace loan_gateway
 

@@ -95,5 +95,15 @@ TEST(IsUuidTest, CanonicalFormOnly) {
   EXPECT_FALSE(IsUuid(""));
 }
 
+TEST(CanonicalRequestIdTest, OneUuidInEitherCaseIsOneKey) {
+  BorrowRequest upper = Good();
+  upper.set_request_id("8C6F7F8E-3B5E-4C1A-9D2F-0A1B2C3D4E5F");
+  absl::StatusOr<ValidBorrow> valid = ValidateBorrowRequest(upper);
+  ASSERT_TRUE(valid.ok());
+  EXPECT_EQ(valid->request_id, "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  EXPECT_EQ(CanonicalRequestId("8C6F7F8E-3b5e-4C1A-9D2F-0a1b2c3d4e5f"),
+            "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+}
+
 }  // namespace
 }  // namespace loan_gateway

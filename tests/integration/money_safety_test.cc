@@ -99,6 +99,21 @@ TEST(IdempotencyTest,
   EXPECT_EQ(state.received_borrow, 2);
 }
 
+TEST(IdempotencyTest, OneUuidInUpperAndLowerCaseIsOneBorrow) {
+  GatewayEnv env;
+  const std::string lower = "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f";
+  const std::string upper = "8C6F7F8E-3B5E-4C1A-9D2F-0A1B2C3D4E5F";
+  BorrowResponse first, again;
+  ASSERT_TRUE(env.Borrow(WithId(MakeBorrow(1001, "21"), upper), &first).ok());
+  ASSERT_TRUE(env.Borrow(WithId(MakeBorrow(1001, "21"), lower), &again).ok());
+  EXPECT_EQ(first.request_id(), lower) << "echoed in its canonical form";
+  EXPECT_EQ(again.transaction_id(), first.transaction_id());
+  EXPECT_EQ(env.State().borrows.size(), 1u) << "one id, one borrow";
+  GetBorrowResponse record;
+  ASSERT_TRUE(env.GetBorrow(upper, &record).ok());
+  EXPECT_EQ(record.transaction_id(), first.transaction_id());
+}
+
 TEST(IdempotencyTest, GeneratedIdIsReturnedAndGetBorrowFindsIt) {
   GatewayEnv env;
   BorrowResponse response;
