@@ -13,9 +13,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "binance/error_table.h"
+#include "clock/scheduler.h"
 #include "clock/server_time.h"
 #include "config/gateway_config.h"
 #include "grpc/health/v1/health.pb.h"
@@ -89,18 +91,60 @@ int WaitForStopSignal() {
   return signal;
 }
 
-// Graceful drain: NOT_SERVING first, no new calls, every call in flight
-// finished and journaled, all within `timeout`. False if calls remain.
-bool Drain(grpc::Server& server, const BorrowPipeline& pipeline,
+// Graceful drain, all within `timeout`: NOT_SERVING first; nothing more is
+// sent (borrows waiting for their turn and new ones are refused as not
+// sent); every borrow already sent finishes, is journaled and answered with
+// its outcome. Only then is the server shut down: gRPC's Shutdown cancels
+// calls it still has, and a cancelled caller would hear UNAVAILABLE for a
+// borrow that may have executed. False if borrows remain at the deadline.
+bool Drain(grpc::Server& server, BorrowPipeline& pipeline,
            absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   server.GetHealthCheckService()->SetServingStatus(false);
-  server.Shutdown(absl::ToChronoTime(deadline));
+  pipeline.BeginDrain();
   while (pipeline.in_flight_count() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  return pipeline.in_flight_count() == 0;
+  if (pipeline.in_flight_count() > 0) return false;
+  server.Shutdown(
+      absl::ToChronoTime(std::max(deadline, absl::Now() + absl::Seconds(1))));
+  return true;
 }
+
+// Watches that the journal file is still the one opened: deleted or replaced,
+// the gateway stops signing (the journal refuses) and reports NOT_SERVING.
+class JournalWatch {
+ public:
+  JournalWatch(const BorrowJournal& journal, grpc::Server& server)
+      : thread_([this, &journal, &server] { Loop(journal, server); }) {}
+  ~JournalWatch() {
+    Stop();
+    thread_.join();
+  }
+  void Stop() {
+    if (!stop_.HasBeenNotified()) stop_.Notify();
+  }
+
+ private:
+  void Loop(const BorrowJournal& journal, grpc::Server& server) {
+    bool intact = true;
+    while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      absl::Status status = journal.CheckIntact();
+      if (status.ok() == intact) continue;
+      intact = status.ok();
+      LogLine(intact ? "info" : "error",
+              intact ? "journal_intact" : "journal_not_intact")
+          .Str("path", journal.path())
+          .Str("error", status.ToString())
+          .Emit();
+      if (!stop_.HasBeenNotified()) {
+        server.GetHealthCheckService()->SetServingStatus(intact);
+      }
+    }
+  }
+  absl::Notification stop_;
+  std::thread thread_;
+};
 
 // Keeps the Binance server-time offset fresh on its own thread; stopped and
 // joined on every way out of Run.
@@ -126,8 +170,8 @@ int Run(const GatewayConfig& config) {
   if (!api_key.ok()) return Fail("api_key_file", api_key.status());
   absl::StatusOr<std::unique_ptr<Signer>> signer = LoadSigner(config);
   if (!signer.ok()) return Fail("signer", signer.status());
-  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal =
-      BorrowJournal::Open(config.journal_path);
+  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal = BorrowJournal::Open(
+      config.journal_path, {.create_if_missing = config.create_journal});
   if (!journal.ok()) return Fail("journal", journal.status());
 
   SystemClock clock;
@@ -141,6 +185,7 @@ int Run(const GatewayConfig& config) {
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
   auto journal_executor = std::make_unique<SerialExecutor>();
+  auto scheduler = std::make_unique<TimerThread>();
   BorrowPipeline* pipeline_for_gauges = nullptr;
   GatewayMetrics metrics([&]() {
     GatewayGauges g;
@@ -156,9 +201,11 @@ int Run(const GatewayConfig& config) {
         if (pipeline_for_gauges == nullptr ||
             !pipeline_for_gauges->InFlight(r.request_id)) {
           ++g.unknown_pending;
+          if (absl::StartsWith(r.note, "ambiguous")) ++g.ambiguous_pending;
         }
       }
     }
+    g.journal_intact = (*journal)->CheckIntact().ok();
     g.calls_in_flight =
         pipeline_for_gauges ? pipeline_for_gauges->in_flight_count() : 0;
     return g;
@@ -179,6 +226,7 @@ int Run(const GatewayConfig& config) {
        .breaker = &breaker,
        .journal = journal->get(),
        .journal_executor = journal_executor.get(),
+       .scheduler = scheduler.get(),
        .metrics = &metrics});
   pipeline_for_gauges = &pipeline;
   auto reconciler = std::make_unique<Reconciler>(
@@ -230,8 +278,10 @@ int Run(const GatewayConfig& config) {
   if (!config.port_file.empty())
     std::ofstream(config.port_file) << port << "\n";
   LogLine("info", "listening").Int("port", port).Emit();
+  JournalWatch journal_watch(**journal, *server);
 
   LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
+  journal_watch.Stop();
   if (!Drain(*server, pipeline, config.drain_timeout)) {
     // Intents are journaled; the next start reconciles them. Leave without
     // running destructors that calls still in flight would use.
@@ -241,9 +291,11 @@ int Run(const GatewayConfig& config) {
     spdlog::default_logger_raw()->flush();
     std::_Exit(1);
   }
-  // Nothing may touch the pipeline after this: stop the reconciler, then let
-  // the journal thread finish its last task, before the pipeline goes.
+  // Nothing may touch the pipeline after this: stop the reconciler and the
+  // timers, then let the journal thread finish its last task, before the
+  // pipeline goes.
   reconciler.reset();
+  scheduler.reset();
   journal_executor.reset();
   LogLine("info", "stopped").Emit();
   return 0;

@@ -136,7 +136,18 @@ const ErrorRule kTable[] = {
      "gateway: the journal cannot be written, so nothing was signed"},
     {M::kLocal, kRiskUnitBusyEvent, O::kRejected,
      StatusCode::kResourceExhausted, "RISK_UNIT_BUSY", X::kNone,
-     absl::Seconds(1), "gateway: too many borrows waiting for the risk unit"},
+     absl::Seconds(1),
+     "gateway: too many borrows waiting for the risk unit, or the call's "
+     "deadline ends before an unknown borrow's window has passed "
+     "(RetryInfo: the wait)"},
+    {M::kLocal, kDrainingEvent, O::kRejected, StatusCode::kUnavailable,
+     "GATEWAY_DRAINING", X::kNone, absl::Seconds(1),
+     "gateway: shutting down; a borrow not sent yet is refused (calls already "
+     "sent get their outcome)"},
+    {M::kLocal, kCallerGoneEvent, O::kRejected, StatusCode::kCancelled,
+     "CALLER_GONE", X::kNone, absl::Seconds(1),
+     "gateway: the caller cancelled, or its deadline passed, before the "
+     "borrow was sent (a repeat with its request_id may send it)"},
     {M::kLocal, kNotExecutedEvent, O::kRejected,
      StatusCode::kFailedPrecondition, "BORROW_NOT_EXECUTED", X::kNone, kNoRetry,
      "reconciliation: no Binance record of an unknown borrow (GetBorrow, "

@@ -74,6 +74,8 @@ enum LocalEvent : int {
   kJournalUnavailableEvent = 108,
   kRiskUnitBusyEvent = 109,
   kNotExecutedEvent = 110,  // Settled by reconciliation: Binance has no record.
+  kDrainingEvent = 111,     // Shutting down: not sent, refused.
+  kCallerGoneEvent = 112,   // The caller left before it was sent.
 };
 const ErrorRule& RuleForLocal(LocalEvent event);
 

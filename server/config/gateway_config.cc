@@ -38,7 +38,11 @@ ABSL_FLAG(
     "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
 
 ABSL_FLAG(std::string, journal_path, "loan-gateway-journal.db",
-          "the durable journal (SQLite), created on first start");
+          "the durable journal (SQLite)");
+ABSL_FLAG(bool, create_journal, false,
+          "create the journal if it does not exist (a gateway's first start "
+          "only: starting on an empty journal where one existed forgets every "
+          "request_id and every borrow whose outcome is unknown)");
 ABSL_FLAG(absl::Duration, journal_retention, absl::Hours(48),
           "how long settled borrows (and so their request_ids) are kept; at "
           "least 24h");
@@ -104,6 +108,7 @@ std::string GatewayConfig::RedactedDump() const {
       " max_clock_uncertainty=", absl::FormatDuration(max_clock_uncertainty),
       " min_call_deadline=", absl::FormatDuration(min_call_deadline),
       " uid_weight_limit=", uid_weight_limit, " journal_path=", journal_path,
+      " create_journal=", create_journal ? "true" : "false",
       " journal_retention=", absl::FormatDuration(journal_retention),
       " risk_unit_queue_limit=", risk_unit_queue_limit,
       " reconcile_interval=", absl::FormatDuration(reconcile_interval),
@@ -177,6 +182,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.min_call_deadline = absl::GetFlag(FLAGS_min_call_deadline);
   c.uid_weight_limit = absl::GetFlag(FLAGS_uid_weight_limit);
   c.journal_path = absl::GetFlag(FLAGS_journal_path);
+  c.create_journal = absl::GetFlag(FLAGS_create_journal);
   c.journal_retention = absl::GetFlag(FLAGS_journal_retention);
   c.risk_unit_queue_limit = absl::GetFlag(FLAGS_risk_unit_queue_limit);
   c.reconcile_interval = absl::GetFlag(FLAGS_reconcile_interval);

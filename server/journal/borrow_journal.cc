@@ -1,6 +1,12 @@
 #include "journal/borrow_journal.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -20,18 +26,47 @@ CREATE TABLE IF NOT EXISTS borrows (
   reconciled     INTEGER NOT NULL DEFAULT 0,
   retryable      INTEGER NOT NULL DEFAULT 0,
   transaction_id TEXT,
-  error          BLOB
+  error          BLOB,
+  note           TEXT
 );
 CREATE INDEX IF NOT EXISTS borrows_state ON borrows(state, created_ms);
 -- A Binance transaction belongs to one borrow at most.
 CREATE UNIQUE INDEX IF NOT EXISTS borrows_transaction ON borrows(transaction_id)
   WHERE transaction_id != '';
+-- Every signed request, committed before it is sent.
+CREATE TABLE IF NOT EXISTS attempts (
+  request_id     TEXT NOT NULL,
+  seq            INTEGER NOT NULL,
+  group_id       INTEGER NOT NULL,
+  asset          TEXT NOT NULL,
+  amount         TEXT NOT NULL,
+  signed_ms      INTEGER NOT NULL,
+  recv_window_ms INTEGER NOT NULL,
+  state          TEXT NOT NULL,
+  PRIMARY KEY (request_id, seq)
+);
+CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+)sql";
+
+// Version 1 added attempts and notes. A journal written before it has no
+// attempts: each of its unsettled records gets one spanning everything its
+// request could have carried (from its intent, the widest recvWindow), so
+// reconciliation stays conservative about it.
+constexpr int kSchemaVersion = 1;
+constexpr char kMigrateToV1[] = R"sql(
+ALTER TABLE borrows ADD COLUMN note TEXT;
+INSERT INTO attempts
+  SELECT request_id, 1, group_id, asset, amount, created_ms, 60000, 'SENT'
+  FROM borrows WHERE state IN ('PENDING', 'UNKNOWN');
 )sql";
 
 constexpr char kColumns[] =
     "request_id, caller, group_id, asset, amount, created_ms, updated_ms, "
-    "state, "
-    "reconciled, retryable, transaction_id, error";
+    "state, reconciled, retryable, transaction_id, error, note";
+constexpr char kAttemptColumns[] =
+    "request_id, seq, group_id, asset, amount, signed_ms, recv_window_ms, "
+    "state";
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -66,6 +101,9 @@ class Statement {
                                       sqlite3_column_bytes(stmt_, col));
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+  }
   absl::Status Error(absl::string_view what) const {
     return absl::UnavailableError(
         absl::StrCat("journal ", what, ": ", sqlite3_errmsg(db_)));
@@ -98,7 +136,65 @@ JournalRecord ReadRecord(const Statement& s) {
   r.retryable = s.Int(9) != 0;
   r.transaction_id = s.Text(10);
   r.error = s.Text(11);
+  r.note = s.Text(12);
   return r;
+}
+
+absl::string_view AttemptStateName(AttemptState state) {
+  switch (state) {
+    case AttemptState::kSent:
+      return "SENT";
+    case AttemptState::kNotExecuted:
+      return "NOT_EXECUTED";
+    case AttemptState::kExecuted:
+      return "EXECUTED";
+  }
+  return "SENT";
+}
+
+AttemptRecord ReadAttempt(const Statement& s) {
+  AttemptRecord a;
+  a.request_id = s.Text(0);
+  a.seq = static_cast<int>(s.Int(1));
+  a.group_id = s.Int(2);
+  a.asset = s.Text(3);
+  a.amount = s.Text(4);
+  a.signed_ms = s.Int(5);
+  a.recv_window_ms = s.Int(6);
+  const std::string state = s.Text(7);
+  a.state = state == "EXECUTED"       ? AttemptState::kExecuted
+            : state == "NOT_EXECUTED" ? AttemptState::kNotExecuted
+                                      : AttemptState::kSent;
+  return a;
+}
+
+// Opens (or, when allowed, creates) the file with mode 0600 before SQLite
+// does: SQLite gives its -wal and -shm files the database file's mode.
+absl::StatusOr<int> OpenJournalFile(const std::string& path,
+                                    bool create_if_missing) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    if (!create_if_missing) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "journal ", path,
+          " does not exist. If this is the gateway's first start, start it "
+          "once with --create_journal. If a journal existed, restore it: an "
+          "empty one would forget every request_id and every borrow whose "
+          "outcome is still unknown"));
+    }
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  }
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot open journal ", path, " for writing: ", std::strerror(errno)));
+  }
+  if (::fchmod(fd, 0600) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat(
+        "cannot make journal ", path, " private: ", std::strerror(error)));
+  }
+  return fd;
 }
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
@@ -120,30 +216,92 @@ absl::string_view JournalStateName(JournalState state) {
 }
 
 absl::StatusOr<std::unique_ptr<BorrowJournal>> BorrowJournal::Open(
-    const std::string& path) {
+    const std::string& path, JournalOpenOptions options) {
+  absl::StatusOr<int> fd = OpenJournalFile(path, options.create_if_missing);
+  if (!fd.ok()) return fd.status();
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(
-          path.c_str(), &db,
-          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-          nullptr) != SQLITE_OK) {
+  // Never SQLITE_OPEN_CREATE: the file exists by now, and must.
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string error = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
+    ::close(*fd);
     return absl::UnavailableError(
         absl::StrCat("cannot open journal ", path, ": ", error));
   }
-  std::unique_ptr<BorrowJournal> journal(new BorrowJournal(db));
+  std::unique_ptr<BorrowJournal> journal(new BorrowJournal(db, path, *fd));
   absl::MutexLock lock(&journal->mu_);
   sqlite3_busy_timeout(db, 2000);
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    return absl::UnavailableError(
+        absl::StrCat("journal ", path, " is read-only"));
+  }
   for (const char* sql :
-       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
+       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
     if (absl::Status s = journal->Exec(sql); !s.ok()) return s;
   }
+  if (absl::Status s = journal->Migrate(); !s.ok()) return s;
+  // A real write now, so that a journal that cannot take one stops the start
+  // instead of refusing every borrow later.
+  Statement opened(db,
+                   "INSERT OR REPLACE INTO meta (name, value) VALUES "
+                   "('last_opened_ms', ?)");
+  opened.Bind(1, absl::StrCat(NowMs()));
+  if (!opened.ok() || opened.Step() != SQLITE_DONE) {
+    return opened.Error(absl::StrCat("write at open (", path, ")"));
+  }
   return journal;
+}
+
+absl::Status BorrowJournal::Migrate() {
+  Statement version(db_, "PRAGMA user_version");
+  if (!version.ok() || version.Step() != SQLITE_ROW)
+    return version.Error("read");
+  const int64_t current = version.Int(0);
+  if (current >= kSchemaVersion) return Exec(kSchema);
+  Statement had_borrows(
+      db_,
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'borrows'");
+  if (!had_borrows.ok()) return had_borrows.Error("read");
+  const bool legacy = had_borrows.Step() == SQLITE_ROW;
+  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  absl::Status s = Exec(kSchema);
+  if (s.ok() && legacy) s = Exec(kMigrateToV1);
+  if (s.ok())
+    s = Exec(
+        absl::StrCat("PRAGMA user_version = ", kSchemaVersion, ";").c_str());
+  if (s.ok()) s = Exec("COMMIT;");
+  if (!s.ok()) Exec("ROLLBACK;").IgnoreError();
+  return s;
 }
 
 BorrowJournal::~BorrowJournal() {
   absl::MutexLock lock(&mu_);
   sqlite3_close(db_);
+  ::close(fd_);
+}
+
+absl::Status BorrowJournal::CheckIntact() const {
+  struct stat open_file {};
+  struct stat named {};
+  if (::fstat(fd_, &open_file) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("journal ", path_, ": ", std::strerror(errno)));
+  }
+  if (::stat(path_.c_str(), &named) != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "journal ", path_, " was deleted or renamed while the gateway runs (",
+        std::strerror(errno), "); nothing more is signed"));
+  }
+  if (named.st_dev != open_file.st_dev || named.st_ino != open_file.st_ino ||
+      open_file.st_nlink == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "journal ", path_,
+        " was replaced by another file while the gateway runs; nothing more "
+        "is signed"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status BorrowJournal::Exec(const char* sql) {
@@ -177,6 +335,8 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::Get(
 
 absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
     const JournalRecord& intent) {
+  // What leads to signing is written only to the journal a restart reads.
+  if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
@@ -205,11 +365,9 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
         .Bind(3, intent.request_id);
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   } else {
-    Statement s(
-        db_,
-        absl::StrCat(
-            "INSERT INTO borrows (", kColumns,
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, 0, NULL, NULL)"));
+    Statement s(db_, absl::StrCat("INSERT INTO borrows (", kColumns,
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', "
+                                  "0, 0, NULL, NULL, NULL)"));
     s.Bind(1, intent.request_id)
         .Bind(2, intent.caller)
         .Bind(3, intent.group_id)
@@ -223,18 +381,86 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
   return std::optional<JournalRecord>();
 }
 
-absl::Status BorrowJournal::RecordOutcome(const std::string& request_id,
-                                          JournalState state, bool reconciled,
-                                          bool retryable,
-                                          const std::string& transaction_id,
-                                          const std::string& error) {
+absl::Status BorrowJournal::MarkAttempts(const std::string& request_id,
+                                         AttemptState from, AttemptState to) {
+  Statement s(db_,
+              "UPDATE attempts SET state = ? WHERE request_id = ? AND state = "
+              "?");
+  s.Bind(1, std::string(AttemptStateName(to)))
+      .Bind(2, request_id)
+      .Bind(3, std::string(AttemptStateName(from)));
+  if (!s.ok() || s.Step() != SQLITE_DONE) return s.Error("write");
+  return absl::OkStatus();
+}
+
+// Takes `transaction_id` back from a record reconciliation gave it to:
+// Binance's direct answer to `request_id` says it is that borrow's. Returns
+// the reopened record's request_id ("" when nobody held it).
+absl::StatusOr<std::string> BorrowJournal::ReopenHolderOf(
+    const std::string& transaction_id, const std::string& request_id) {
+  Statement find(db_,
+                 "SELECT request_id, reconciled FROM borrows WHERE "
+                 "transaction_id = ? AND request_id != ?");
+  if (!find.ok()) return find.Error("read");
+  find.Bind(1, transaction_id).Bind(2, request_id);
+  const int rc = find.Step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return find.Error("read");
+  const std::string holder = find.Text(0);
+  if (find.Int(1) == 0) {
+    // Two direct answers with one id: nothing to take back from; an
+    // operator must look (the UNIQUE index refuses the second).
+    return absl::FailedPreconditionError(
+        absl::StrCat("transaction ", transaction_id,
+                     " is already the direct answer to ", holder));
+  }
+  Statement reopen(
+      db_,
+      "UPDATE borrows SET state = 'UNKNOWN', reconciled = 0, transaction_id "
+      "= NULL, note = ?, updated_ms = ? WHERE request_id = ?");
+  reopen
+      .Bind(1, absl::StrCat("reopened: reconciliation had attributed "
+                            "transaction ",
+                            transaction_id,
+                            " to it, but Binance's direct "
+                            "answer to ",
+                            request_id, " named that transaction"))
+      .Bind(2, NowMs())
+      .Bind(3, holder);
+  if (!reopen.ok() || reopen.Step() != SQLITE_DONE)
+    return reopen.Error("write");
+  if (absl::Status s =
+          MarkAttempts(holder, AttemptState::kExecuted, AttemptState::kSent);
+      !s.ok()) {
+    return s;
+  }
+  return holder;
+}
+
+absl::StatusOr<OutcomeWritten> BorrowJournal::RecordOutcome(
+    const std::string& request_id, JournalState state, bool reconciled,
+    bool retryable, const std::string& transaction_id,
+    const std::string& error) {
   absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  auto rollback = [&](absl::Status status) {
+    Exec("ROLLBACK;").IgnoreError();
+    return status;
+  };
+  OutcomeWritten written;
+  if (state == JournalState::kSucceeded && !reconciled &&
+      !transaction_id.empty()) {
+    absl::StatusOr<std::string> reopened =
+        ReopenHolderOf(transaction_id, request_id);
+    if (!reopened.ok()) return rollback(reopened.status());
+    written.reopened_request_id = *reopened;
+  }
   Statement s(
       db_,
       "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
-      "transaction_id = ?, error = ?, updated_ms = ? WHERE request_id = ? "
-      "AND (state = 'PENDING' OR (state = 'UNKNOWN' AND ?))");
-  if (!s.ok()) return s.Error("write");
+      "transaction_id = ?, error = ?, updated_ms = ?, note = NULL WHERE "
+      "request_id = ? AND (state = 'PENDING' OR (state = 'UNKNOWN' AND ?))");
+  if (!s.ok()) return rollback(s.Error("write"));
   s.Bind(1, std::string(JournalStateName(state)))
       .Bind(2, int64_t{reconciled})
       .Bind(3, int64_t{retryable});
@@ -243,12 +469,108 @@ absl::Status BorrowJournal::RecordOutcome(const std::string& request_id,
       .Bind(6, NowMs())
       .Bind(7, request_id)
       .Bind(8, int64_t{reconciled});
-  if (s.Step() != SQLITE_DONE) return s.Error("write");
+  if (s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   if (sqlite3_changes(db_) != 1) {
     // Never overwrite a settled outcome (e.g. reconciliation racing the call).
-    return absl::FailedPreconditionError(
-        absl::StrCat("journal has no unsettled intent ", request_id));
+    return rollback(absl::FailedPreconditionError(
+        absl::StrCat("journal has no unsettled intent ", request_id)));
   }
+  absl::Status marked = absl::OkStatus();
+  if (state == JournalState::kSucceeded) {
+    marked =
+        MarkAttempts(request_id, AttemptState::kSent, AttemptState::kExecuted);
+  } else if (state == JournalState::kRejected && !reconciled) {
+    marked = MarkAttempts(request_id, AttemptState::kSent,
+                          AttemptState::kNotExecuted);
+  }
+  if (!marked.ok()) return rollback(marked);
+  if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
+  return written;
+}
+
+absl::Status BorrowJournal::BeginAttempt(const AttemptRecord& a) {
+  if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  auto rollback = [&](absl::Status status) {
+    Exec("ROLLBACK;").IgnoreError();
+    return status;
+  };
+  if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
+                                    AttemptState::kNotExecuted);
+      !s.ok()) {
+    return rollback(s);
+  }
+  Statement insert(
+      db_, absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
+                        ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
+                        "?, 'SENT' FROM attempts WHERE request_id = ?"));
+  insert.Bind(1, a.request_id)
+      .Bind(2, a.group_id)
+      .Bind(3, a.asset)
+      .Bind(4, a.amount)
+      .Bind(5, a.signed_ms)
+      .Bind(6, a.recv_window_ms)
+      .Bind(7, a.request_id);
+  if (!insert.ok() || insert.Step() != SQLITE_DONE)
+    return rollback(insert.Error("write"));
+  if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::Attempts(
+    const std::string& request_id) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
+                                " FROM attempts WHERE request_id = ? "
+                                "ORDER BY seq"));
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, request_id);
+  std::vector<AttemptRecord> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
+}
+
+absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::OpenAttempts(
+    int64_t group_id, const std::string& asset) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
+                                " FROM attempts WHERE group_id = ? AND "
+                                "state = 'SENT' AND asset = ? "
+                                "ORDER BY signed_ms"));
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, group_id).Bind(2, asset);
+  std::vector<AttemptRecord> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
+}
+
+absl::StatusOr<std::optional<int64_t>> BorrowJournal::LatestOpenWindowEnd(
+    int64_t group_id, const std::string& except_request_id) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_,
+              "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
+              "group_id = ? AND state = 'SENT' AND request_id != ?");
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, group_id).Bind(2, except_request_id);
+  if (s.Step() != SQLITE_ROW) return s.Error("read");
+  if (s.IsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(s.Int(0));
+}
+
+absl::Status BorrowJournal::SetNote(const std::string& request_id,
+                                    const std::string& note) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_,
+              "UPDATE borrows SET note = ? WHERE request_id = ? AND state IN "
+              "('PENDING', 'UNKNOWN') AND note IS NOT ?");
+  if (!s.ok()) return s.Error("write");
+  s.Bind(1, note).Bind(2, request_id).Bind(3, note);
+  if (s.Step() != SQLITE_DONE) return s.Error("write");
   return absl::OkStatus();
 }
 
@@ -285,7 +607,15 @@ absl::StatusOr<int> BorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
   if (!s.ok()) return s.Error("write");
   s.Bind(1, absl::ToUnixMillis(cutoff));
   if (s.Step() != SQLITE_DONE) return s.Error("write");
-  return sqlite3_changes(db_);
+  const int purged = sqlite3_changes(db_);
+  if (purged > 0) {
+    Statement attempts(db_,
+                       "DELETE FROM attempts WHERE request_id NOT IN "
+                       "(SELECT request_id FROM borrows)");
+    if (!attempts.ok() || attempts.Step() != SQLITE_DONE)
+      return attempts.Error("write");
+  }
+  return purged;
 }
 
 }  // namespace loan_gateway

@@ -33,11 +33,49 @@ struct JournalRecord {
       false;  // REJECTED, not executed, and a repeat may try again.
   std::string transaction_id;
   std::string error;  // Serialized google.rpc.Status when REJECTED or UNKNOWN.
+  // Why reconciliation left it open (ambiguous records) or reopened it.
+  std::string note;
 
   bool SameIntent(const JournalRecord& other) const {
     return group_id == other.group_id && asset == other.asset &&
            amount == other.amount;
   }
+};
+
+// What one signed request may have done at Binance.
+enum class AttemptState {
+  kSent,         // May have executed (or still in flight).
+  kNotExecuted,  // Never left, or Binance refused it without executing.
+  kExecuted,     // Binance's answer (or its records) said it executed.
+};
+
+// One signed request of a borrow, journaled before it is sent: Binance can
+// only execute it within the window its timestamp and recvWindow give, which
+// is what reconciliation attributes Binance's records by.
+struct AttemptRecord {
+  std::string request_id;
+  int seq = 0;  // 1, 2, ... per request_id.
+  int64_t group_id = 0;
+  std::string asset;
+  std::string amount;
+  int64_t signed_ms = 0;  // The signed `timestamp` (Binance's time).
+  int64_t recv_window_ms = 0;
+  AttemptState state = AttemptState::kSent;
+};
+
+// How a journal file is opened.
+struct JournalOpenOptions {
+  // Creating a journal is an explicit first-run act: a missing file where
+  // one existed would forget every request_id and every borrow in flight.
+  bool create_if_missing = false;
+};
+
+// What writing an outcome changed besides its own record.
+struct OutcomeWritten {
+  // A direct answer is the truth: when Binance's answer names a transaction
+  // that reconciliation had attributed to another record, that record is
+  // reopened (UNKNOWN again) and named here.
+  std::string reopened_request_id;
 };
 
 // The durable journal of borrows: SQLite in WAL mode with synchronous=FULL,
@@ -47,9 +85,10 @@ struct JournalRecord {
 // threads (see SerialExecutor).
 class BorrowJournal {
  public:
-  // Opens or creates the journal at `path`.
+  // Opens the journal at `path` (mode 0600), creating it only when
+  // `options.create_if_missing`. Fails when it cannot be written.
   static absl::StatusOr<std::unique_ptr<BorrowJournal>> Open(
-      const std::string& path);
+      const std::string& path, JournalOpenOptions options = {});
   ~BorrowJournal();
 
   // Writes a new intent, or returns the record already journaled under its
@@ -60,11 +99,42 @@ class BorrowJournal {
 
   // Records the outcome of a borrow. Only a PENDING record, or with
   // `reconciled` an UNKNOWN one, may change: a settled outcome is never
-  // overwritten (FAILED_PRECONDITION then).
-  absl::Status RecordOutcome(const std::string& request_id, JournalState state,
-                             bool reconciled, bool retryable,
-                             const std::string& transaction_id,
-                             const std::string& error);
+  // overwritten (FAILED_PRECONDITION then). Its attempts follow: a direct
+  // REJECTED marks them not executed, SUCCEEDED executed; UNKNOWN and a
+  // reconciled REJECTED leave them open (they may still own a record).
+  absl::StatusOr<OutcomeWritten> RecordOutcome(
+      const std::string& request_id, JournalState state, bool reconciled,
+      bool retryable, const std::string& transaction_id,
+      const std::string& error);
+
+  // Journals a signed request before it is sent. Earlier attempts of the
+  // same request_id are marked not executed: the gateway sends again only
+  // what provably never executed.
+  absl::Status BeginAttempt(const AttemptRecord& attempt);
+
+  // The attempts of one borrow, in order.
+  absl::StatusOr<std::vector<AttemptRecord>> Attempts(
+      const std::string& request_id);
+
+  // Attempts of a risk unit and asset that may have executed and own no
+  // transaction (in flight, unknown, or settled as not executed by
+  // reconciliation), oldest first.
+  absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
+      int64_t group_id, const std::string& asset);
+
+  // The latest `signed_ms + recv_window_ms` over the risk unit's open
+  // attempts of other request_ids; nullopt when there is none.
+  absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
+      int64_t group_id, const std::string& except_request_id);
+
+  // Sets an unsettled record's note (written only when it changes).
+  absl::Status SetNote(const std::string& request_id, const std::string& note);
+
+  // OK while `path` still names the file this journal has open; an error
+  // once it was deleted, renamed or replaced (writes would go to a file no
+  // later start would read).
+  absl::Status CheckIntact() const;
+  const std::string& path() const { return path_; }
 
   absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id);
@@ -79,11 +149,20 @@ class BorrowJournal {
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff);
 
  private:
-  explicit BorrowJournal(sqlite3* db) : db_(db) {}
+  BorrowJournal(sqlite3* db, std::string path, int fd)
+      : path_(std::move(path)), fd_(fd), db_(db) {}
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<JournalRecord>> GetLocked(
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
+                                             const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
+                            AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const std::string path_;
+  const int fd_;  // Our own handle on the file, to notice a replacement.
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
 };

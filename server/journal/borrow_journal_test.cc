@@ -1,10 +1,13 @@
 #include "journal/borrow_journal.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "journal/serial_executor.h"
@@ -30,7 +33,7 @@ class BorrowJournalTest : public testing::Test {
   }
   void Reopen() {
     journal_.reset();
-    auto opened = BorrowJournal::Open(path_);
+    auto opened = BorrowJournal::Open(path_, {.create_if_missing = true});
     ASSERT_TRUE(opened.ok()) << opened.status();
     journal_ = *std::move(opened);
   }
@@ -160,8 +163,9 @@ TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
           ->RecordOutcome("a", JournalState::kSucceeded, false, false, "77", "")
           .ok());
   // Reconciliation arriving late must not turn a success into "not executed".
-  absl::Status late = journal_->RecordOutcome("a", JournalState::kRejected,
-                                              true, false, "", "");
+  absl::Status late =
+      journal_->RecordOutcome("a", JournalState::kRejected, true, false, "", "")
+          .status();
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kSucceeded);
   // UNKNOWN may be settled by reconciliation only.
@@ -204,6 +208,205 @@ TEST_F(BorrowJournalTest, ARetriedIntentStartsANewReconciliationWindow) {
   ASSERT_TRUE(journal_->InsertIntent(again).ok());
   EXPECT_GE((*journal_->Get("a"))->created,
             again.created - absl::Milliseconds(1));
+}
+
+AttemptRecord Attempt(const std::string& id, int64_t signed_ms,
+                      int64_t group = 1001) {
+  return {.request_id = id,
+          .group_id = group,
+          .asset = "USDT",
+          .amount = "10",
+          .signed_ms = signed_ms,
+          .recv_window_ms = 5000};
+}
+
+TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 1000)).ok());
+  // A resend (after -1021, or to the next base URL) supersedes the first.
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 2000)).ok());
+  auto attempts = *journal_->Attempts("a");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].seq, 1);
+  EXPECT_EQ(attempts[0].state, AttemptState::kNotExecuted);
+  EXPECT_EQ(attempts[1].seq, 2);
+  EXPECT_EQ(attempts[1].signed_ms, 2000);
+  EXPECT_EQ(attempts[1].state, AttemptState::kSent);
+  EXPECT_EQ(*journal_->LatestOpenWindowEnd(1001, "other"), 7000);
+  EXPECT_FALSE(journal_->LatestOpenWindowEnd(1001, "a")->has_value())
+      << "a call never waits for itself";
+  EXPECT_FALSE(journal_->LatestOpenWindowEnd(1002, "x")->has_value());
+
+  // UNKNOWN keeps it open; a reconciled "not executed" too (a late record
+  // could still be its); SUCCEEDED closes it.
+  ASSERT_TRUE(
+      journal_->RecordOutcome("a", JournalState::kUnknown, false, false, "", "")
+          .ok());
+  EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("a", JournalState::kSucceeded, true, false, "55", "")
+          .ok());
+  EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
+  EXPECT_EQ((*journal_->Attempts("a"))[1].state, AttemptState::kExecuted);
+
+  // A direct rejection means nothing executed.
+  ASSERT_TRUE(journal_->InsertIntent(Intent("r")).ok());
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r", 3000)).ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("r", JournalState::kRejected, false, false, "", "")
+          .ok());
+  EXPECT_EQ((*journal_->Attempts("r"))[0].state, AttemptState::kNotExecuted);
+  EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
+}
+
+TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("r1")).ok());
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r1", 1000)).ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("r1", JournalState::kUnknown, false, false, "", "")
+          .ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("r2")).ok());
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r2", 9000)).ok());
+  // Reconciliation (wrongly) gives r2's transaction to r1 ...
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("r1", JournalState::kSucceeded, true, false,
+                                  "777", "")
+                  .ok());
+  // ... then Binance's own answer to r2 names it.
+  absl::StatusOr<OutcomeWritten> written = journal_->RecordOutcome(
+      "r2", JournalState::kSucceeded, false, false, "777", "");
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->reopened_request_id, "r1");
+  auto r2 = **journal_->Get("r2");
+  EXPECT_EQ(r2.state, JournalState::kSucceeded);
+  EXPECT_EQ(r2.transaction_id, "777");
+  auto r1 = **journal_->Get("r1");
+  EXPECT_EQ(r1.state, JournalState::kUnknown) << "reopened";
+  EXPECT_TRUE(r1.transaction_id.empty());
+  EXPECT_FALSE(r1.reconciled);
+  EXPECT_TRUE(absl::StrContains(r1.note, "reopened")) << r1.note;
+  EXPECT_EQ((*journal_->Attempts("r1"))[0].state, AttemptState::kSent)
+      << "its attempt may own a record again";
+  // Two direct answers naming one transaction: refused, nothing changes.
+  ASSERT_TRUE(journal_->InsertIntent(Intent("r3")).ok());
+  EXPECT_FALSE(journal_
+                   ->RecordOutcome("r3", JournalState::kSucceeded, false, false,
+                                   "777", "")
+                   .ok());
+  EXPECT_EQ((**journal_->Get("r2")).transaction_id, "777");
+}
+
+TEST_F(BorrowJournalTest, NotesAreKeptForUnsettledRecordsOnly) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->SetNote("a", "ambiguous: x").ok());
+  EXPECT_EQ((**journal_->Get("a")).note, "ambiguous: x");
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome("a", JournalState::kSucceeded, true, false, "1", "")
+          .ok());
+  EXPECT_TRUE((**journal_->Get("a")).note.empty()) << "settled: no open note";
+}
+
+TEST_F(BorrowJournalTest, AMissingJournalIsCreatedOnlyWhenAskedAndPrivate) {
+  const std::string fresh = path_ + ".fresh";
+  auto refused = BorrowJournal::Open(fresh);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "--create_journal"))
+      << refused.status();
+  EXPECT_FALSE(std::filesystem::exists(fresh)) << "nothing created";
+  {
+    auto created = BorrowJournal::Open(fresh, {.create_if_missing = true});
+    ASSERT_TRUE(created.ok()) << created.status();
+    ASSERT_TRUE((*created)->InsertIntent(Intent("a")).ok());
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      struct stat st {};
+      ASSERT_EQ(stat((fresh + suffix).c_str(), &st), 0) << suffix;
+      EXPECT_EQ(st.st_mode & 0777, 0600u) << fresh << suffix;
+    }
+  }
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(fresh + suffix);
+}
+
+TEST_F(BorrowJournalTest, AnExistingJournalIsMadePrivate) {
+  journal_.reset();
+  ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+  Reopen();
+  struct stat st {};
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(BorrowJournalTest, ADeletedOrReplacedJournalRefusesWhatLeadsToSigning) {
+  ASSERT_TRUE(journal_->CheckIntact().ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  std::filesystem::rename(path_, path_ + ".moved");
+  EXPECT_FALSE(journal_->CheckIntact().ok());
+  EXPECT_FALSE(journal_->InsertIntent(Intent("b")).ok());
+  EXPECT_FALSE(journal_->BeginAttempt(Attempt("a", 1)).ok());
+  // Another file under the same name is not this journal either.
+  std::ofstream(path_) << "";
+  absl::Status replaced = journal_->CheckIntact();
+  EXPECT_FALSE(replaced.ok());
+  EXPECT_TRUE(absl::StrContains(replaced.message(), "replaced")) << replaced;
+  std::filesystem::remove(path_);
+  std::filesystem::rename(path_ + ".moved", path_);
+  EXPECT_TRUE(journal_->CheckIntact().ok()) << "the same file back";
+  std::filesystem::remove(path_ + ".moved");
+}
+
+TEST_F(BorrowJournalTest, AJournalThatCannotTakeAWriteFailsToOpen) {
+  journal_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto opened = BorrowJournal::Open(path_);
+  sqlite3_exec(db, "ROLLBACK;", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_FALSE(opened.ok()) << "refused at start, not at the first borrow";
+}
+
+TEST_F(BorrowJournalTest, AReadOnlyJournalFailsToOpen) {
+  if (geteuid() == 0) GTEST_SKIP() << "root writes read-only files";
+  journal_.reset();
+  ASSERT_EQ(chmod(path_.c_str(), 0400), 0);
+  EXPECT_FALSE(BorrowJournal::Open(path_).ok());
+  chmod(path_.c_str(), 0600);
+}
+
+TEST_F(BorrowJournalTest, AJournalFromBeforeAttemptsGetsConservativeOnes) {
+  journal_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path_ + suffix);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  // The version-0 schema, with one unsettled and one settled borrow.
+  ASSERT_EQ(sqlite3_exec(db, R"sql(
+    CREATE TABLE borrows (request_id TEXT PRIMARY KEY, caller TEXT NOT NULL,
+      group_id INTEGER NOT NULL, asset TEXT NOT NULL, amount TEXT NOT NULL,
+      created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+      state TEXT NOT NULL, reconciled INTEGER NOT NULL DEFAULT 0,
+      retryable INTEGER NOT NULL DEFAULT 0, transaction_id TEXT, error BLOB);
+    INSERT INTO borrows VALUES ('u', 'c', 1001, 'USDT', '5', 1000, 1000,
+      'UNKNOWN', 0, 0, NULL, NULL);
+    INSERT INTO borrows VALUES ('s', 'c', 1001, 'USDT', '5', 1000, 1000,
+      'SUCCEEDED', 0, 0, '9', NULL);
+  )sql",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  auto attempts = *journal_->Attempts("u");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].signed_ms, 1000);
+  EXPECT_EQ(attempts[0].recv_window_ms, 60000) << "the widest window";
+  EXPECT_TRUE(journal_->Attempts("s")->empty());
+  Reopen();  // Migrates once.
+  EXPECT_EQ(journal_->Attempts("u")->size(), 1u);
 }
 
 }  // namespace

@@ -55,6 +55,11 @@ void GatewayMetrics::RecordJournalWrite(absl::Duration latency) {
   journal_write_.Observe(absl::ToDoubleSeconds(latency));
 }
 
+void GatewayMetrics::RecordReopened() {
+  absl::MutexLock lock(&mu_);
+  ++reopened_;
+}
+
 std::string GatewayMetrics::Render() const {
   const GatewayGauges g = gauges_ ? gauges_() : GatewayGauges{};
   std::string out;
@@ -120,6 +125,22 @@ std::string GatewayMetrics::Render() const {
          "Borrow calls not answered yet.");
   absl::StrAppend(&out, "loan_gateway_borrow_calls_in_flight ",
                   g.calls_in_flight, "\n");
+  Header(out, "loan_gateway_reconcile_ambiguous", "gauge",
+         "Unsettled borrows whose Binance record could belong to more than one "
+         "attempt, or one attempt with more than one record (an operator "
+         "decides; GetBorrow says why).");
+  absl::StrAppend(&out, "loan_gateway_reconcile_ambiguous ",
+                  g.ambiguous_pending, "\n");
+  Header(out, "loan_gateway_reconcile_reopened_total", "counter",
+         "Records reopened because Binance's direct answer named the "
+         "transaction reconciliation had attributed to them.");
+  absl::StrAppend(&out, "loan_gateway_reconcile_reopened_total ", reopened_,
+                  "\n");
+  Header(out, "loan_gateway_journal_intact", "gauge",
+         "1 while the journal file is the one the gateway opened; 0 once it "
+         "was deleted or replaced (nothing is signed then).");
+  absl::StrAppend(&out, "loan_gateway_journal_intact ",
+                  g.journal_intact ? 1 : 0, "\n");
   return out;
 }
 

@@ -24,6 +24,9 @@ struct GatewayGauges {
   int64_t unknown_pending =
       0;  // Journal records PENDING/UNKNOWN, not in flight.
   int64_t calls_in_flight = 0;
+  // Unsettled records reconciliation cannot attribute unambiguously.
+  int64_t ambiguous_pending = 0;
+  bool journal_intact = true;  // The journal file is still the one opened.
 };
 
 // The gateway's Prometheus metrics (prometheus-cpp is not packaged for
@@ -38,6 +41,9 @@ class GatewayMetrics {
   void RecordUpstream(std::optional<int64_t> binance_code, long http_status,
                       absl::Duration latency);
   void RecordJournalWrite(absl::Duration latency);
+  // A direct answer took back a transaction id reconciliation had given to
+  // another record (an alarm: that record is UNKNOWN again).
+  void RecordReopened();
 
   // The Prometheus text exposition format, version 0.0.4.
   std::string Render() const;
@@ -62,6 +68,7 @@ class GatewayMetrics {
   Histogram call_latency_ ABSL_GUARDED_BY(mu_);
   Histogram upstream_latency_ ABSL_GUARDED_BY(mu_);
   Histogram journal_write_ ABSL_GUARDED_BY(mu_);
+  uint64_t reopened_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace loan_gateway

@@ -3,8 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "binance/borrow_outcome.h"
 #include "binance/error_table.h"
+#include "binance/execution_window.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
+#include "reconcile/attribution.h"
 
 namespace loan_gateway {
 
@@ -61,15 +63,15 @@ absl::StatusOr<std::string> Reconciler::Get(
 }
 
 absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
-    const JournalRecord& r) {
+    const JournalRecord& r, int64_t start_ms, int64_t end_ms) {
   std::vector<binance::BorrowRecord> rows;
-  const int64_t start = absl::ToUnixMillis(r.created - options_.look_back);
   for (int page = 1; page <= 20; ++page) {
     absl::StatusOr<std::string> body =
         Get({{"type", "BORROW"},
              {"groupId", absl::StrCat(r.group_id)},
              {"asset", r.asset},
-             {"startTime", absl::StrCat(start)},
+             {"startTime", absl::StrCat(start_ms)},
+             {"endTime", absl::StrCat(end_ms)},
              {"current", absl::StrCat(page)},
              {"size", "100"}});
     if (!body.ok()) return body.status();
@@ -86,9 +88,11 @@ absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
 
 void Reconciler::SettleExecuted(const JournalRecord& r,
                                 const std::string& transaction_id) {
-  absl::Status s = deps_.journal->RecordOutcome(
-      r.request_id, JournalState::kSucceeded,
-      /*reconciled=*/true, /*retryable=*/false, transaction_id, "");
+  absl::Status s = deps_.journal
+                       ->RecordOutcome(r.request_id, JournalState::kSucceeded,
+                                       /*reconciled=*/true,
+                                       /*retryable=*/false, transaction_id, "")
+                       .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)
       .Str("result", "EXECUTED")
@@ -97,24 +101,98 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
       .Emit();
 }
 
-void Reconciler::SettleNotExecuted(const JournalRecord& r) {
+void Reconciler::SettleNotExecuted(const JournalRecord& r,
+                                   const std::string& why) {
   absl::Status error =
       binance::RuleError(binance::RuleForLocal(binance::kNotExecutedEvent),
-                         "reconciliation found that Binance did not execute "
-                         "this borrow; borrow again with a new request_id if "
-                         "still needed",
+                         absl::StrCat("reconciliation found that Binance did "
+                                      "not execute this borrow (",
+                                      why,
+                                      "); borrow again with a new request_id "
+                                      "if still needed"),
                          {{"request_id", r.request_id},
                           {"group_id", absl::StrCat(r.group_id)},
                           {"asset", r.asset},
                           {"amount", r.amount}});
-  absl::Status s = deps_.journal->RecordOutcome(
-      r.request_id, JournalState::kRejected, /*reconciled=*/true,
-      /*retryable=*/false, "", errors::ToRpcStatus(error).SerializeAsString());
+  absl::Status s =
+      deps_.journal
+          ->RecordOutcome(r.request_id, JournalState::kRejected,
+                          /*reconciled=*/true,
+                          /*retryable=*/false, "",
+                          errors::ToRpcStatus(error).SerializeAsString())
+          .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)
       .Str("result", "NOT_EXECUTED")
+      .Str("why", why)
       .Str("journal", s.ok() ? "ok" : s.ToString())
       .Emit();
+}
+
+// Settles one record when Binance's records allow it; says what it found.
+Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
+  absl::StatusOr<std::vector<AttemptRecord>> attempts =
+      deps_.journal->Attempts(r.request_id);
+  absl::StatusOr<std::vector<AttemptRecord>> open =
+      deps_.journal->OpenAttempts(r.group_id, r.asset);
+  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
+  if (!attempts.ok() || !open.ok() || !now_ms.ok())
+    return Attribution::Kind::kWait;
+  // Binance's rows from the first window's start to the last one's end.
+  int64_t first_ms = INT64_MAX, last_ms = INT64_MIN;
+  for (const AttemptRecord& a : *attempts) {
+    if (a.state != AttemptState::kSent) continue;
+    const binance::ExecutionWindow w =
+        binance::WindowOf(a.signed_ms, a.recv_window_ms);
+    first_ms = std::min(first_ms, w.first_ms);
+    last_ms = std::max(last_ms, w.last_ms);
+  }
+  std::vector<binance::BorrowRecord> rows;
+  if (first_ms <= last_ms) {
+    absl::StatusOr<std::vector<binance::BorrowRecord>> fetched =
+        FetchRecords(r, first_ms, last_ms);
+    if (!fetched.ok()) {
+      LogLine("warn", "reconcile_records_unavailable")
+          .Str("request_id", r.request_id)
+          .Str("error", fetched.status().ToString())
+          .Emit();
+      return Attribution::Kind::kWait;
+    }
+    rows = *std::move(fetched);
+  }
+  const Attribution found = Attribute(
+      {.record = &r,
+       .attempts = &*attempts,
+       .rows = &rows,
+       .open_attempts = &*open,
+       .claimed =
+           [this](const std::string& transaction_id) {
+             absl::StatusOr<bool> claimed =
+                 deps_.journal->TransactionClaimed(transaction_id);
+             return !claimed.ok() || *claimed;  // Unreadable: not ours.
+           },
+       .now_ms = *now_ms,
+       .settle_after_ms = absl::ToInt64Milliseconds(options_.settle_after)});
+  switch (found.kind) {
+    case Attribution::Kind::kExecuted:
+      SettleExecuted(r, found.transaction_id);
+      break;
+    case Attribution::Kind::kNotExecuted:
+      SettleNotExecuted(r, found.why);
+      break;
+    case Attribution::Kind::kAmbiguous:
+      if (r.note != found.why) {
+        LogLine("warn", "reconcile_ambiguous")
+            .Str("request_id", r.request_id)
+            .Str("why", found.why)
+            .Emit();
+      }
+      deps_.journal->SetNote(r.request_id, found.why).IgnoreError();
+      break;
+    case Attribution::Kind::kWait:
+      break;
+  }
+  return found.kind;
 }
 
 Reconciler::Pass Reconciler::RunOnce() {
@@ -137,45 +215,20 @@ Reconciler::Pass Reconciler::RunOnce() {
       break;  // Shutting down: the next start resumes.
     if (deps_.in_flight && deps_.in_flight(r.request_id)) continue;
     ++pass.examined;
-    absl::StatusOr<std::vector<binance::BorrowRecord>> rows = FetchRecords(r);
-    if (!rows.ok()) {
-      ++pass.unsettled;
-      LogLine("warn", "reconcile_records_unavailable")
-          .Str("request_id", r.request_id)
-          .Str("error", rows.status().ToString())
-          .Emit();
-      continue;
-    }
-    std::string match;
-    bool undecided_row = false;  // A matching row Binance has not settled yet.
-    // Clocks differ a little; a record well before the intent is another
-    // borrow.
-    const int64_t earliest = absl::ToUnixMillis(r.created - absl::Seconds(30));
-    for (const binance::BorrowRecord& row : *rows) {
-      if (row.asset != r.asset || row.timestamp_ms < earliest ||
-          !binance::SameDecimal(row.amount, r.amount)) {
-        continue;
-      }
-      if (row.status != "CONFIRM") {
-        undecided_row |= row.status != "FAILED";
-        continue;
-      }
-      absl::StatusOr<bool> claimed =
-          deps_.journal->TransactionClaimed(row.transaction_id);
-      if (claimed.ok() && !*claimed) {
-        match = row.transaction_id;
+    switch (Reconcile(r)) {
+      case Attribution::Kind::kExecuted:
+        ++pass.executed;
         break;
-      }
-    }
-    if (!match.empty()) {
-      SettleExecuted(r, match);
-      ++pass.executed;
-    } else if (!undecided_row &&
-               deps_.clock->Now() - r.created >= options_.settle_after) {
-      SettleNotExecuted(r);
-      ++pass.not_executed;
-    } else {
-      ++pass.unsettled;
+      case Attribution::Kind::kNotExecuted:
+        ++pass.not_executed;
+        break;
+      case Attribution::Kind::kAmbiguous:
+        ++pass.ambiguous;
+        ++pass.unsettled;
+        break;
+      case Attribution::Kind::kWait:
+        ++pass.unsettled;
+        break;
     }
   }
   return pass;

@@ -14,6 +14,7 @@
 #include "clock/server_time.h"
 #include "http/http_transport.h"
 #include "journal/borrow_journal.h"
+#include "reconcile/attribution.h"
 
 namespace loan_gateway {
 
@@ -24,8 +25,6 @@ struct ReconcilerOptions {
   // With no matching record this long after the intent, the borrow is
   // settled as not executed (Binance's records can lag the borrow itself).
   absl::Duration settle_after = absl::Minutes(2);
-  // How far before the intent's time records are searched.
-  absl::Duration look_back = absl::Minutes(5);
   // Settled records older than this are purged (request_ids kept >= 24 h).
   absl::Duration retention = absl::Hours(48);
 };
@@ -42,9 +41,11 @@ struct ReconcilerDeps {
 
 // Settles every borrow whose outcome is unknown (an UNKNOWN answer, or an
 // intent left PENDING by a crash) from Binance's borrow records, never by
-// resending: a CONFIRM record of the same group, asset and amount at or after
-// the intent, not already attributed to another journal record, means it
-// executed; no such record after `settle_after` means it did not.
+// resending (see Attribute): a CONFIRM record of the same group, asset and
+// amount inside the execution window of one of its journaled attempts, not
+// attributed to another record and inside no other open attempt's window,
+// means it executed; no record in its windows `settle_after` after the last
+// one means it did not; anything in between stays open, with a note.
 class Reconciler {
  public:
   Reconciler(ReconcilerOptions options, ReconcilerDeps deps);
@@ -59,18 +60,20 @@ class Reconciler {
     int executed = 0;      // Settled as SUCCEEDED.
     int not_executed = 0;  // Settled as REJECTED (BORROW_NOT_EXECUTED).
     int unsettled = 0;     // Still unknown (records unreadable, or too early).
+    int ambiguous = 0;     // Of those, left open as ambiguous.
   };
   // One pass over the journal's unsettled records. Blocks on Binance.
   Pass RunOnce();
 
  private:
+  Attribution::Kind Reconcile(const JournalRecord& r);
   absl::StatusOr<std::vector<binance::BorrowRecord>> FetchRecords(
-      const JournalRecord& r);
+      const JournalRecord& r, int64_t start_ms, int64_t end_ms);
   absl::StatusOr<std::string> Get(
       const std::vector<std::pair<std::string, std::string>>& params);
   void SettleExecuted(const JournalRecord& r,
                       const std::string& transaction_id);
-  void SettleNotExecuted(const JournalRecord& r);
+  void SettleNotExecuted(const JournalRecord& r, const std::string& why);
 
   const ReconcilerOptions options_;
   const ReconcilerDeps deps_;

@@ -29,7 +29,7 @@ class ReconcilerTest : public testing::Test {
         server_time_(clock_, transport_, {"https://b"}) {
     for (const char* s : {"", "-wal", "-shm"})
       std::filesystem::remove(path_ + s);
-    journal_ = *BorrowJournal::Open(path_);
+    journal_ = *BorrowJournal::Open(path_, {.create_if_missing = true});
     transport_.script.push_back(Ok(
         absl::StrCat("{\"serverTime\":", absl::ToUnixMillis(clock_.now), "}")));
     EXPECT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
@@ -53,8 +53,11 @@ class ReconcilerTest : public testing::Test {
       std::filesystem::remove(path_ + s);
   }
 
+  // Journals an intent and, unless `signed` is false, an attempt signed at
+  // the current time plus `signed_after` (Binance time = this clock here).
   void Journal(const std::string& id, const std::string& amount,
-               JournalState state) {
+               JournalState state, bool sign = true,
+               absl::Duration signed_after = absl::ZeroDuration()) {
     JournalRecord r;
     r.request_id = id;
     r.caller = "t";
@@ -63,6 +66,17 @@ class ReconcilerTest : public testing::Test {
     r.amount = amount;
     r.created = clock_.now;
     ASSERT_TRUE(journal_->InsertIntent(r).ok());
+    if (sign) {
+      ASSERT_TRUE(journal_
+                      ->BeginAttempt({.request_id = id,
+                                      .group_id = 1001,
+                                      .asset = "USDT",
+                                      .amount = amount,
+                                      .signed_ms = absl::ToUnixMillis(
+                                          clock_.now + signed_after),
+                                      .recv_window_ms = 5000})
+                      .ok());
+    }
     if (state != JournalState::kPending) {
       ASSERT_TRUE(
           journal_->RecordOutcome(id, state, false, false, "", "").ok());
@@ -123,7 +137,8 @@ TEST_F(ReconcilerTest, NoRecordWaitsThenSettlesAsNotExecuted) {
 
 TEST_F(ReconcilerTest, ARecordIsAttributedOnceOnlyAndEarlierOnesAreIgnored) {
   Journal("a", "5", JournalState::kUnknown);
-  Journal("b", "5", JournalState::kUnknown);
+  // b signed after a's window: a record in a's window cannot be b's.
+  Journal("b", "5", JournalState::kUnknown, true, absl::Seconds(8));
   const std::string rows =
       absl::StrCat(R"({"rows":[)", Row("1", "5", -600000), ",", Row("2", "5"),
                    ",", Row("3", "5", 200, "FAILED"), R"(],"total":3})");
@@ -133,7 +148,51 @@ TEST_F(ReconcilerTest, ARecordIsAttributedOnceOnlyAndEarlierOnesAreIgnored) {
   EXPECT_EQ(pass.executed, 1);
   EXPECT_EQ((*journal_->Get("a"))->transaction_id, "2");
   EXPECT_EQ((*journal_->Get("b"))->state, JournalState::kUnknown)
-      << "2 is taken, 1 too early";
+      << "2 is a's, 1 too early";
+}
+
+TEST_F(ReconcilerTest, ARecordTwoOpenAttemptsCouldOwnStaysOpenWithANote) {
+  Journal("a", "5", JournalState::kUnknown);
+  Journal("b", "5", JournalState::kUnknown, true, absl::Seconds(2));
+  const std::string rows =
+      absl::StrCat(R"({"rows":[)", Row("2", "5", 2500), R"(],"total":1})");
+  transport_.script.push_back(Ok(rows));
+  transport_.script.push_back(Ok(rows));
+  clock_.now += absl::Minutes(3);
+  Reconciler::Pass pass = reconciler_->RunOnce();
+  EXPECT_EQ(pass.ambiguous, 2);
+  EXPECT_EQ(pass.executed + pass.not_executed, 0)
+      << "neither owner nor 'not executed' while the record is unattributed";
+  for (const char* id : {"a", "b"}) {
+    auto r = **journal_->Get(id);
+    EXPECT_EQ(r.state, JournalState::kUnknown);
+    EXPECT_TRUE(absl::StrContains(r.note, "ambiguous")) << r.note;
+    EXPECT_TRUE(absl::StrContains(r.note, "2")) << r.note;
+  }
+}
+
+// The issue's case: R1's request never reached Binance (UNKNOWN); R2 of the
+// same amount executed after R1's window. R2's record is never R1's.
+TEST_F(ReconcilerTest, ALaterBorrowOfTheSameAmountIsNeverGivenToAnUnknownOne) {
+  Journal("r1", "100", JournalState::kUnknown);
+  Journal("r2", "100", JournalState::kPending, true, absl::Seconds(7));
+  in_flight_ = "r2";  // Binance has executed it; its answer is on the way.
+  const std::string rows =
+      absl::StrCat(R"({"rows":[)", Row("77", "100", 7040), R"(],"total":1})");
+  transport_.script.push_back(Ok(rows));
+  EXPECT_EQ(reconciler_->RunOnce().unsettled, 1) << "too early for r1";
+  clock_.now += absl::Minutes(3);
+  transport_.script.push_back(Ok(rows));
+  EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
+  EXPECT_EQ((**journal_->Get("r1")).state, JournalState::kRejected);
+  EXPECT_TRUE((**journal_->Get("r1")).transaction_id.empty());
+}
+
+TEST_F(ReconcilerTest, AnIntentNeverSignedIsNotExecutedWithoutAsking) {
+  Journal("n", "5", JournalState::kPending, /*sign=*/false);
+  EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_EQ((**journal_->Get("n")).state, JournalState::kRejected);
 }
 
 TEST_F(ReconcilerTest, LeavesCallsInFlightAloneAndSurvivesBinanceErrors) {
@@ -157,7 +216,7 @@ TEST_F(ReconcilerTest, AMatchingRowBinanceHasNotSettledKeepsItUnknown) {
   Journal("u", "8", JournalState::kUnknown);
   clock_.now += absl::Minutes(3);  // Past settle_after.
   transport_.script.push_back(Ok(absl::StrCat(
-      R"({"rows":[)", Row("5", "8", -170000, "PENDING"), R"(],"total":1})")));
+      R"({"rows":[)", Row("5", "8", -179900, "PENDING"), R"(],"total":1})")));
   Reconciler::Pass pass = reconciler_->RunOnce();
   EXPECT_EQ(pass.unsettled, 1);
   EXPECT_EQ((*journal_->Get("u"))->state, JournalState::kUnknown);

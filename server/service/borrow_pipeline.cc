@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "binance/error_table.h"
+#include "binance/execution_window.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "service/request_id.h"
@@ -18,6 +19,7 @@ struct BorrowPipeline::Call {
   std::string caller;
   std::optional<ValidBorrow> borrow;
   Done done;
+  std::function<bool()> caller_gone;  // Optional: the caller cancelled.
   absl::Time started;
   absl::Time deadline;
   absl::Duration upstream_latency;
@@ -98,8 +100,31 @@ absl::Status BorrowPipeline::CheckClock() const {
                             absl::StrCat(problem, "; nothing was sent"));
 }
 
+namespace {
+
+absl::Status JournalUnavailable(const absl::Status& cause) {
+  return binance::RuleError(
+      binance::RuleForLocal(binance::kJournalUnavailableEvent),
+      absl::StrCat("the journal cannot be written, so nothing was signed or "
+                   "sent: ",
+                   cause.message()));
+}
+
+absl::Status DrainingError() {
+  return binance::RuleError(
+      binance::RuleForLocal(binance::kDrainingEvent),
+      "the gateway is shutting down; this borrow was not sent. Repeat it with "
+      "the same request_id (another replica, or this one after its restart)");
+}
+
+}  // namespace
+
 // Decided before anything is journaled or signed; a refusal sends nothing.
 absl::Status BorrowPipeline::Admit(const Call& call) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return DrainingError();
+  }
   const absl::Duration left = call.deadline - deps_.clock->Now();
   if (left < options_.min_time_to_send) {
     return binance::RuleError(
@@ -113,11 +138,35 @@ absl::Status BorrowPipeline::Admit(const Call& call) const {
   return deps_.breaker->Check();
 }
 
+// The last word before a request is signed: the turn may have come long
+// after admission. Every refusal here is journaled as not sent (retryable).
+absl::Status BorrowPipeline::CheckBeforeSend(const Call& call) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return DrainingError();
+  }
+  const absl::Duration left = call.deadline - deps_.clock->Now();
+  const bool gone = call.caller_gone && call.caller_gone();
+  if (gone || left < options_.min_time_to_send) {
+    return binance::RuleError(
+        binance::RuleForLocal(binance::kCallerGoneEvent),
+        gone ? "the caller cancelled before the borrow was sent; nothing was "
+               "sent"
+             : absl::StrCat("the call's deadline left ",
+                            absl::FormatDuration(left),
+                            " when its turn came; nothing was sent"));
+  }
+  if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
+  return deps_.breaker->Check();
+}
+
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
-                            absl::Time deadline, Done done) {
+                            absl::Time deadline, Done done,
+                            std::function<bool()> caller_gone) {
   auto call = std::make_shared<Call>();
   call->caller = std::move(caller);
   call->done = std::move(done);
+  call->caller_gone = std::move(caller_gone);
   call->started = deps_.clock->Now();
   call->deadline = deadline;
   call->request_id = IsUuid(request.request_id())
@@ -175,11 +224,7 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   }
   if (!existing.ok()) {
     unregister();
-    Finish(call, binance::RuleError(
-                     binance::RuleForLocal(binance::kJournalUnavailableEvent),
-                     absl::StrCat("the journal cannot be written, so nothing "
-                                  "was signed or sent: ",
-                                  existing.status().message())));
+    Finish(call, JournalUnavailable(existing.status()));
     return;
   }
   if (existing->has_value() || !registered) {
@@ -187,8 +232,9 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
     AnswerFromJournal(call, existing->has_value() ? **existing : intent);
     return;
   }
-  absl::Status queued = queue_.Enqueue(call->borrow->group_id,
-                                       [this, call] { StartAttempt(call); });
+  absl::Status queued = queue_.Enqueue(
+      call->borrow->group_id, [this, call] { StartAttempt(call); },
+      [this, call] { Settle(call, DrainingError()); });
   if (!queued.ok()) Settle(call, queued);
 }
 
@@ -253,23 +299,113 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
              "resend it"));
 }
 
-// The risk unit's turn: take the weight, then sign and send.
+// The risk unit's turn: it stays this call's until the outcome is journaled.
 void BorrowPipeline::StartAttempt(const std::shared_ptr<Call>& call) {
   call->holds_group = true;
+  PrepareAndSend(call);
+}
+
+// On the journal thread: checks, waits out an earlier attempt's window if
+// needed, takes the weight, and journals the attempt's timestamp before it is
+// signed with it and sent.
+void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
+  if (absl::Status ready = CheckBeforeSend(*call); !ready.ok()) {
+    Settle(call, ready);
+    return;
+  }
+  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
+  if (!now_ms.ok()) {
+    Settle(call, CheckClock());
+    return;
+  }
+  absl::StatusOr<absl::Duration> wait = WindowWait(*call, *now_ms);
+  if (!wait.ok()) {
+    Settle(call, JournalUnavailable(wait.status()));
+    return;
+  }
+  if (*wait > absl::ZeroDuration()) {
+    WaitForWindow(call, *wait);
+    return;
+  }
   if (absl::Status reserved = deps_.budget->TryReserve(); !reserved.ok()) {
     Settle(call, reserved);
     return;
   }
-  Send(call);
+  const absl::Time write_started = absl::Now();
+  absl::Status journaled =
+      deps_.journal->BeginAttempt({.request_id = call->request_id,
+                                   .group_id = call->borrow->group_id,
+                                   .asset = call->borrow->asset_name,
+                                   .amount = call->borrow->amount.text(),
+                                   .signed_ms = *now_ms,
+                                   .recv_window_ms = options_.recv_window_ms});
+  if (deps_.metrics) {
+    deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
+  }
+  if (!journaled.ok()) {
+    deps_.budget->Release();
+    Settle(call, JournalUnavailable(journaled));
+    return;
+  }
+  Send(call, *now_ms);
 }
 
-void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
-  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
-  absl::StatusOr<HttpRequest> request =
-      now_ms.ok() ? binance::BuildBorrowRequest(
-                        *call->borrow, options_.base_urls[call->base_url_index],
-                        *now_ms, options_.recv_window_ms, deps_.credentials)
-                  : absl::StatusOr<HttpRequest>(now_ms.status());
+// How long until a request of this risk unit signed now could not share
+// Binance's execution window with an earlier attempt whose outcome is open
+// (unknown, or crashed in flight): a record then belongs to one attempt.
+absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
+    const Call& call, int64_t now_ms) const {
+  absl::StatusOr<std::optional<int64_t>> last_end =
+      deps_.journal->LatestOpenWindowEnd(call.borrow->group_id,
+                                         call.request_id);
+  if (!last_end.ok()) return last_end.status();
+  if (!last_end->has_value()) return absl::ZeroDuration();
+  // `signed_ms + recv_window_ms` is the last moment Binance accepts it.
+  const int64_t first_allowed =
+      binance::FirstTimestampAfter(**last_end + binance::kRecordLagMs);
+  return absl::Milliseconds(std::max<int64_t>(0, first_allowed - now_ms));
+}
+
+void BorrowPipeline::WaitForWindow(const std::shared_ptr<Call>& call,
+                                   absl::Duration wait) {
+  const absl::Duration left = call->deadline - deps_.clock->Now();
+  if (left - wait < options_.min_time_to_send) {
+    absl::Status busy = binance::RuleError(
+        binance::RuleForLocal(binance::kRiskUnitBusyEvent),
+        absl::StrCat("risk unit ", call->borrow->group_id,
+                     " has an earlier borrow whose outcome is unknown and "
+                     "which Binance could still execute for ",
+                     absl::FormatDuration(wait),
+                     "; a borrow sent now could not be told apart from it, "
+                     "and the call's deadline ends first. Nothing was sent"),
+        {{"group_id", absl::StrCat(call->borrow->group_id)}});
+    errors::AttachRetryInfo(busy, wait);
+    Settle(call, busy);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    window_waiters_.insert(call);
+  }
+  LogLine("info", "risk_unit_window_wait")
+      .Str("request_id", call->request_id)
+      .Int("group_id", call->borrow->group_id)
+      .Ms("wait_ms", wait)
+      .Emit();
+  deps_.scheduler->RunAfter(wait, [this, call] {
+    {
+      absl::MutexLock lock(&mu_);
+      if (window_waiters_.erase(call) == 0) return;  // Refused by a drain.
+    }
+    deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+  });
+}
+
+void BorrowPipeline::Send(const std::shared_ptr<Call>& call,
+                          int64_t signed_ms) {
+  absl::StatusOr<HttpRequest> request = binance::BuildBorrowRequest(
+      *call->borrow, options_.base_urls[call->base_url_index], signed_ms,
+      options_.recv_window_ms, deps_.credentials);
   if (!request.ok()) {
     deps_.budget->Release();
     Settle(call,
@@ -287,6 +423,20 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call) {
         call->upstream_latency += latency;
         OnResult(call, result, latency);
       });
+}
+
+void BorrowPipeline::BeginDrain() {
+  std::vector<std::shared_ptr<Call>> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    waiting.assign(window_waiters_.begin(), window_waiters_.end());
+    window_waiters_.clear();
+  }
+  queue_.RefuseWaiting();
+  for (const std::shared_ptr<Call>& call : waiting) {
+    Settle(call, DrainingError());
+  }
 }
 
 void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
@@ -313,7 +463,8 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
           .Str("error", result.error)
           .Emit();
       ++call->base_url_index;
-      Send(call);
+      deps_.budget->Release();
+      deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
       return;
     }
     deps_.budget->Release();
@@ -351,22 +502,15 @@ void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
   LogLine("warn", "clock_skew_resync")
       .Str("request_id", call->request_id)
       .Emit();
-  deps_.server_time->SyncAsync(absl::Seconds(5),
-                               [this, call, rejection = std::move(rejection)](
-                                   const absl::Status& synced) {
-                                 if (!synced.ok()) {
-                                   Settle(call, rejection);
-                                   return;
-                                 }
-                                 absl::Status admitted = Admit(*call);
-                                 if (admitted.ok())
-                                   admitted = deps_.budget->TryReserve();
-                                 if (!admitted.ok()) {
-                                   Settle(call, admitted);
-                                   return;
-                                 }
-                                 Send(call);
-                               });
+  deps_.server_time->SyncAsync(
+      absl::Seconds(5), [this, call, rejection = std::move(rejection)](
+                            const absl::Status& synced) {
+        if (!synced.ok()) {
+          Settle(call, rejection);
+          return;
+        }
+        deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+      });
 }
 
 // Journals the outcome (on the journal thread), then answers and hands the
@@ -391,7 +535,7 @@ void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
       result = status;
     }
     const absl::Time write_started = absl::Now();
-    absl::Status journaled = deps_.journal->RecordOutcome(
+    absl::StatusOr<OutcomeWritten> journaled = deps_.journal->RecordOutcome(
         call->request_id, state, /*reconciled=*/false, retryable,
         transaction_id, error);
     if (deps_.metrics) {
@@ -401,8 +545,17 @@ void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
       // The intent stays PENDING: the reconciler settles it from Binance.
       LogLine("error", "journal_outcome_failed")
           .Str("request_id", call->request_id)
-          .Str("error", journaled.ToString())
+          .Str("error", journaled.status().ToString())
           .Emit();
+    } else if (!journaled->reopened_request_id.empty()) {
+      // Reconciliation had given this borrow's transaction to another
+      // record: Binance's answer wins and that record is open again.
+      LogLine("error", "reconcile_attribution_reversed")
+          .Str("request_id", call->request_id)
+          .Str("transaction_id", transaction_id)
+          .Str("reopened_request_id", journaled->reopened_request_id)
+          .Emit();
+      if (deps_.metrics) deps_.metrics->RecordReopened();
     }
     // The outcome is durable: the risk unit may take its next borrow.
     if (call->holds_group) queue_.Done(call->borrow->group_id);

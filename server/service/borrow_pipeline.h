@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -15,6 +16,7 @@
 #include "budget/ban_breaker.h"
 #include "budget/weight_budget.h"
 #include "clock/clock.h"
+#include "clock/scheduler.h"
 #include "clock/server_time.h"
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
@@ -46,17 +48,21 @@ struct BorrowPipelineDeps {
   BanBreaker* breaker = nullptr;
   BorrowJournal* journal = nullptr;
   SerialExecutor* journal_executor = nullptr;  // Runs every journal write.
-  GatewayMetrics* metrics = nullptr;           // Optional.
+  Scheduler* scheduler = nullptr;  // Delays a send until a window has passed.
+  GatewayMetrics* metrics = nullptr;  // Optional.
 };
 
 // The stages of one Borrow, independent of gRPC:
 //   validate -> admit (deadline, clock, ban breaker) -> journal the intent
-//   (idempotency by request_id) -> one in flight per risk unit -> weight
-//   budget -> sign with a fresh timestamp -> send (async) -> classify
+//   (idempotency by request_id) -> one in flight per risk unit -> check
+//   again before sending (draining, caller gone, clock, breaker) -> wait out
+//   an unknown attempt's execution window -> weight budget -> journal the
+//   attempt's timestamp -> sign with it -> send (async) -> classify
 //   (SUCCEEDED | REJECTED | UNKNOWN) -> journal the outcome -> answer.
 // It never resends a request that may have reached Binance. Only a request
 // that provably never left is tried once more against the next base URL, and
 // one rejected with -1021 (not executed) is re-signed once after a resync.
+// Nothing is sent after its caller left, nor once draining began.
 class BorrowPipeline {
  public:
   // Runs once per call, possibly on the HTTP or journal thread. Errors carry
@@ -67,9 +73,15 @@ class BorrowPipeline {
   BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
 
   // `caller` identifies the peer for the journal and log; `deadline` is the
-  // caller's.
+  // caller's; `caller_gone` (optional) says whether the caller cancelled.
   void Borrow(const institutional_loan::v1::BorrowRequest& request,
-              std::string caller, absl::Time deadline, Done done);
+              std::string caller, absl::Time deadline, Done done,
+              std::function<bool()> caller_gone = nullptr);
+
+  // Shutting down: from now on nothing more is sent. Borrows waiting for
+  // their turn are refused at once (GATEWAY_DRAINING, journaled as not
+  // sent), new calls too; borrows already sent finish with their outcome.
+  void BeginDrain();
 
   // Whether this process is still working on the request (the reconciler
   // leaves such records alone).
@@ -81,11 +93,16 @@ class BorrowPipeline {
   struct Call;
   absl::Status Admit(const Call& call) const;
   absl::Status CheckClock() const;
+  absl::Status CheckBeforeSend(const Call& call) const;
   void JournalIntent(const std::shared_ptr<Call>& call);
   void AnswerFromJournal(const std::shared_ptr<Call>& call,
                          const JournalRecord& record);
   void StartAttempt(const std::shared_ptr<Call>& call);
-  void Send(const std::shared_ptr<Call>& call);
+  void PrepareAndSend(const std::shared_ptr<Call>& call);
+  absl::StatusOr<absl::Duration> WindowWait(const Call& call,
+                                            int64_t now_ms) const;
+  void WaitForWindow(const std::shared_ptr<Call>& call, absl::Duration wait);
+  void Send(const std::shared_ptr<Call>& call, int64_t signed_ms);
   void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result,
                 absl::Duration latency);
   void ResyncAndResend(const std::shared_ptr<Call>& call,
@@ -101,6 +118,10 @@ class BorrowPipeline {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Call>> in_flight_
       ABSL_GUARDED_BY(mu_);
+  // Calls holding their risk unit's turn while an earlier window passes.
+  absl::flat_hash_set<std::shared_ptr<Call>> window_waiters_
+      ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int started_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -6,8 +6,12 @@
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
+#include "binance/execution_window.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 #include "testing/test_doubles.h"
@@ -17,6 +21,7 @@ namespace {
 
 using ::loan_gateway::test_doubles::Answer;
 using ::loan_gateway::test_doubles::ConstantSigner;
+using ::loan_gateway::test_doubles::ManualScheduler;
 using ::loan_gateway::test_doubles::ScriptedTransport;
 // Time stands still: budget windows and deadlines are the test's to set.
 using FixedClock = ::loan_gateway::test_doubles::ManualClock;
@@ -44,7 +49,8 @@ class BorrowPipelineTest : public testing::Test {
                    .budget = &budget_,
                    .breaker = &breaker_,
                    .journal = journal_.get(),
-                   .journal_executor = &executor_}) {}
+                   .journal_executor = &executor_,
+                   .scheduler = &scheduler_}) {}
 
   ~BorrowPipelineTest() override {
     for (const char* suffix : {"", "-wal", "-shm"})
@@ -61,13 +67,44 @@ class BorrowPipelineTest : public testing::Test {
   static std::unique_ptr<BorrowJournal> OpenJournal() {
     for (const char* suffix : {"", "-wal", "-shm"})
       std::filesystem::remove(JournalPath() + suffix);
-    return *BorrowJournal::Open(JournalPath());
+    return *BorrowJournal::Open(JournalPath(), {.create_if_missing = true});
   }
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
     ASSERT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
     transport_.sent.clear();
+  }
+
+  // A call whose answer may come later (the test moves time meanwhile).
+  struct Pending {
+    absl::Notification done;
+    std::optional<absl::StatusOr<BorrowResponse>> out;
+  };
+  std::unique_ptr<Pending> Start(const BorrowRequest& request,
+                                 std::function<bool()> caller_gone = nullptr) {
+    auto pending = std::make_unique<Pending>();
+    Pending* p = pending.get();
+    pipeline_.Borrow(
+        request, "test", deadline_,
+        [p](absl::StatusOr<BorrowResponse> r) {
+          p->out = std::move(r);
+          p->done.Notify();
+        },
+        std::move(caller_gone));
+    return pending;
+  }
+  absl::StatusOr<BorrowResponse> Await(Pending& pending) {
+    EXPECT_TRUE(pending.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    while (pipeline_.in_flight_count() > 0)
+      absl::SleepFor(absl::Milliseconds(1));
+    return *pending.out;
+  }
+  // Waits until the journal thread has nothing left to do.
+  void Settle() {
+    absl::Notification flushed;
+    executor_.Post([&] { flushed.Notify(); });
+    flushed.WaitForNotification();
   }
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
@@ -111,6 +148,7 @@ class BorrowPipelineTest : public testing::Test {
   BanBreaker breaker_;
   std::unique_ptr<BorrowJournal> journal_;
   SerialExecutor executor_;
+  ManualScheduler scheduler_;
   BorrowPipeline pipeline_;
   absl::Time deadline_ = absl::InfiniteFuture();
 };
@@ -188,7 +226,10 @@ const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
 TEST_F(BorrowPipelineTest, WeightBudgetRefusesWithoutSending) {
   SyncClock();
   for (int i = 0; i < 3; ++i) {
-    transport_.script.push_back(Answer(200, kSuccess));
+    // Binance gives every borrow its own transaction id.
+    transport_.script.push_back(
+        Answer(200, absl::StrCat(R"({"transactionId":)", 100 + i,
+                                 R"(,"amount":10,"status":success})")));
     ASSERT_TRUE(Run(Request()).ok());
   }
   absl::StatusOr<BorrowResponse> r = Run(Request());
@@ -344,6 +385,150 @@ TEST_F(BorrowPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
   EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(Run(request).ok());
   EXPECT_EQ(transport_.sent.size(), 2u);
+}
+
+int64_t SignedTimestamp(const HttpRequest& sent) {
+  for (absl::string_view pair : absl::StrSplit(sent.body, '&')) {
+    int64_t value = 0;
+    if (absl::ConsumePrefix(&pair, "timestamp=") &&
+        absl::SimpleAtoi(pair, &value)) {
+      return value;
+    }
+  }
+  return -1;
+}
+
+TEST_F(BorrowPipelineTest, TheSignedTimestampIsJournaledBeforeSending) {
+  SyncClock();
+  std::vector<AttemptRecord> seen_at_send;
+  const std::string id = "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f";
+  transport_.on_send = [&] { seen_at_send = *journal_->Attempts(id); };
+  transport_.script.push_back(Answer(200, kSuccess));
+  BorrowRequest request = Request();
+  request.set_request_id(id);
+  ASSERT_TRUE(Run(request).ok());
+  ASSERT_EQ(seen_at_send.size(), 1u) << "durable before the request left";
+  EXPECT_EQ(seen_at_send[0].signed_ms, SignedTimestamp(transport_.sent[0]));
+  EXPECT_EQ(seen_at_send[0].recv_window_ms, 5000);
+  EXPECT_EQ((*journal_->Attempts(id))[0].state, AttemptState::kExecuted);
+}
+
+TEST_F(BorrowPipelineTest, AfterAnUnknownTheRiskUnitWaitsOutItsWindow) {
+  SyncClock();
+  transport_.script.push_back(Answer(503, ""));
+  ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
+  const int64_t unknown_ts = SignedTimestamp(transport_.sent[0]);
+
+  // Another risk unit is not held up.
+  BorrowRequest other = Request();
+  other.set_group_id(2002);
+  transport_.script.push_back(Answer(200, kSuccess));
+  ASSERT_TRUE(Run(other).ok());
+  EXPECT_TRUE(scheduler_.tasks.empty());
+
+  // The same risk unit waits until a request signed now could not share
+  // Binance's execution window with the unknown one.
+  std::unique_ptr<Pending> next = Start(Request());
+  Settle();
+  ASSERT_EQ(scheduler_.tasks.size(), 1u);
+  EXPECT_EQ(scheduler_.delays[0], absl::Milliseconds(7000));
+  EXPECT_EQ(transport_.sent.size(), 2u) << "nothing sent while waiting";
+  clock_.now += absl::Milliseconds(7000);
+  transport_.script.push_back(
+      Answer(200, R"({"transactionId":2,"amount":10,"status":success})"));
+  scheduler_.RunAll();
+  ASSERT_TRUE(Await(*next).ok());
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  EXPECT_FALSE(binance::WindowOf(SignedTimestamp(transport_.sent[2]), 5000)
+                   .Overlaps(binance::WindowOf(unknown_ts, 5000)));
+}
+
+TEST_F(BorrowPipelineTest, AWaitLongerThanTheDeadlineIsRefusedWithRetryInfo) {
+  SyncClock();
+  transport_.script.push_back(Answer(503, ""));
+  ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
+  deadline_ = clock_.now + absl::Seconds(3);
+  absl::StatusOr<BorrowResponse> busy = Run(Request());
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kResourceExhausted);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(busy.status(), &info));
+  EXPECT_EQ(info.reason(), "RISK_UNIT_BUSY");
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(errors::GetDetail(busy.status(), &retry));
+  EXPECT_EQ(retry.retry_delay().seconds(), 7);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest, NothingIsSentAfterTheCallerLeft) {
+  SyncClock();
+  bool gone = true;
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  std::unique_ptr<Pending> call = Start(request, [&] { return gone; });
+  absl::StatusOr<BorrowResponse> r = Await(*call);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "CALLER_GONE");
+  EXPECT_TRUE(transport_.sent.empty());
+  auto record = **journal_->Get(request.request_id());
+  EXPECT_EQ(record.state, JournalState::kRejected);
+  EXPECT_TRUE(record.retryable) << "never sent: a repeat may send it";
+  transport_.script.push_back(Answer(200, kSuccess));
+  EXPECT_TRUE(Run(request).ok());
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest, ADrainRefusesWhatIsNotSentAndFinishesWhatIs) {
+  SyncClock();
+  transport_.script.push_back(Answer(503, ""));
+  ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
+  // One borrow waits out the unknown one's window, one waits behind it.
+  std::unique_ptr<Pending> waiting_window = Start(Request());
+  Settle();
+  std::unique_ptr<Pending> waiting_turn = Start(Request());
+  Settle();
+  ASSERT_EQ(scheduler_.tasks.size(), 1u);
+  pipeline_.BeginDrain();
+  for (Pending* p : {waiting_window.get(), waiting_turn.get()}) {
+    absl::StatusOr<BorrowResponse> r = Await(*p);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+    EXPECT_EQ(info.reason(), "GATEWAY_DRAINING");
+    EXPECT_EQ(info.metadata().at("outcome"), "REJECTED");
+  }
+  scheduler_.RunAll();  // The window passes: still nothing is sent.
+  Settle();
+  EXPECT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnavailable)
+      << "new calls are refused too";
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
+TEST_F(BorrowPipelineTest,
+       ADirectAnswerReopensWhatReconciliationMisattributed) {
+  SyncClock();
+  JournalRecord r1;
+  r1.request_id = "00000000-0000-4000-8000-000000000001";
+  r1.caller = "t";
+  r1.group_id = 3003;
+  r1.asset = "USDT";
+  r1.amount = "10";
+  r1.created = clock_.now;
+  ASSERT_TRUE(journal_->InsertIntent(r1).ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome(r1.request_id, JournalState::kSucceeded, true,
+                                  false, "1", "")
+                  .ok());
+  transport_.script.push_back(Answer(200, kSuccess));  // Transaction 1.
+  absl::StatusOr<BorrowResponse> r2 = Run(Request());
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->transaction_id(), "1");
+  EXPECT_EQ((**journal_->Get(r2->request_id())).transaction_id, "1")
+      << "the direct answer is the truth";
+  auto reopened = **journal_->Get(r1.request_id);
+  EXPECT_EQ(reopened.state, JournalState::kUnknown);
+  EXPECT_TRUE(reopened.transaction_id.empty());
 }
 
 }  // namespace

@@ -17,6 +17,8 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
   // If the caller cancels or its deadline passes after the request was sent,
   // the exchange with Binance still completes, is journaled and logged;
   // Finish is then a no-op for the departed caller.
+  // The context lives until Finish, so the pipeline may ask it, up to the
+  // moment of sending, whether the caller is still there.
   pipeline_.Borrow(
       *request, context->peer(), absl::FromChrono(context->deadline()),
       [reactor,
@@ -27,7 +29,8 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
         } else {
           reactor->Finish(ToGrpcStatus(r.status()));
         }
-      });
+      },
+      [context] { return context->IsCancelled(); });
   return reactor;
 }
 

@@ -1,13 +1,15 @@
 #include "service/risk_unit_queue.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "binance/borrow_outcome.h"
 #include "binance/error_table.h"
 
 namespace loan_gateway {
 
-absl::Status RiskUnitQueue::Enqueue(int64_t group,
-                                    std::function<void()> start) {
+absl::Status RiskUnitQueue::Enqueue(int64_t group, std::function<void()> start,
+                                    std::function<void()> refuse) {
   {
     absl::MutexLock lock(&mu_);
     Line& line = lines_[group];
@@ -20,7 +22,7 @@ absl::Status RiskUnitQueue::Enqueue(int64_t group,
                 " borrows waiting behind the one in flight; nothing was sent"),
             {{"group_id", absl::StrCat(group)}});
       }
-      line.waiting.push_back(std::move(start));
+      line.waiting.push_back({std::move(start), std::move(refuse)});
       return absl::OkStatus();
     }
     line.busy = true;
@@ -39,10 +41,24 @@ void RiskUnitQueue::Done(int64_t group) {
       lines_.erase(it);
       return;
     }
-    next = std::move(it->second.waiting.front());
+    next = std::move(it->second.waiting.front().start);
     it->second.waiting.pop_front();
   }
   next();
+}
+
+void RiskUnitQueue::RefuseWaiting() {
+  std::vector<std::function<void()>> refused;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [group, line] : lines_) {
+      for (Waiting& w : line.waiting) {
+        if (w.refuse) refused.push_back(std::move(w.refuse));
+      }
+      line.waiting.clear();
+    }
+  }
+  for (auto& refuse : refused) refuse();
 }
 
 size_t RiskUnitQueue::waiting(int64_t group) const {

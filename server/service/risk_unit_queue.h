@@ -21,7 +21,14 @@ class RiskUnitQueue {
 
   // Runs `start` now when the group is idle, else when the borrow ahead of
   // it calls Done. RESOURCE_EXHAUSTED (RISK_UNIT_BUSY) when the line is full.
-  absl::Status Enqueue(int64_t group, std::function<void()> start);
+  // `refuse` runs instead of `start` if the borrow is refused while waiting.
+  absl::Status Enqueue(int64_t group, std::function<void()> start,
+                       std::function<void()> refuse = nullptr);
+
+  // Takes every waiting borrow out of line and runs its `refuse` on the
+  // calling thread (a drain: nothing waiting will be sent). The borrows in
+  // flight keep their turn until Done.
+  void RefuseWaiting();
 
   // The group's current borrow finished: starts the next one, if any, on
   // the calling thread.
@@ -30,9 +37,13 @@ class RiskUnitQueue {
   size_t waiting(int64_t group) const;
 
  private:
+  struct Waiting {
+    std::function<void()> start;
+    std::function<void()> refuse;
+  };
   struct Line {
     bool busy = false;
-    std::deque<std::function<void()>> waiting;
+    std::deque<Waiting> waiting;
   };
   const size_t max_waiting_;
   mutable absl::Mutex mu_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "clock/clock.h"
+#include "clock/scheduler.h"
 #include "http/http_transport.h"
 #include "sign/signer.h"
 
@@ -26,6 +27,23 @@ class ManualClock : public Clock {
       : now(start) {}
   absl::Time Now() const override { return now; }
   absl::Time now;
+};
+
+// Keeps delayed tasks until the test runs them.
+class ManualScheduler : public Scheduler {
+ public:
+  void RunAfter(absl::Duration delay, std::function<void()> task) override {
+    delays.push_back(delay);
+    tasks.push_back(std::move(task));
+  }
+  // Runs (and forgets) every task scheduled so far.
+  void RunAll() {
+    std::vector<std::function<void()>> due;
+    due.swap(tasks);
+    for (auto& task : due) task();
+  }
+  std::vector<absl::Duration> delays;
+  std::vector<std::function<void()>> tasks;
 };
 
 // Answers each request, synchronously, with the next scripted result and

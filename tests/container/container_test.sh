@@ -56,7 +56,7 @@ podman run -d --name "$NAME" --network host --user 65534:65534 \
   -e LOAN_GATEWAY_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" \
   -e LOAN_GATEWAY_UPSTREAM_BASE_URLS="$FAKE" \
   -e LOAN_GATEWAY_UPSTREAM_CA_FILE=/etc/loan-gateway/ca.pem \
-  -e LOAN_GATEWAY_KEY_TYPE=ed25519 \
+  -e LOAN_GATEWAY_KEY_TYPE=ed25519 -e LOAN_GATEWAY_CREATE_JOURNAL=true \
   --memory 256m --pids-limit 256 "$IMAGE" >"$WORK/run.log" 2>&1 ||
   { cat "$WORK/run.log"; exit 1; }
 # (podman warns that without systemd it cannot schedule the HEALTHCHECK; it

@@ -145,6 +145,11 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "--journal_path=" + dir_ + "/journal.db",
       "--metrics_listen=127.0.0.1:0",
       "--metrics_port_file=" + dir_ + "/metrics.port"};
+  // Creating the journal is a first start's explicit act; a restart must
+  // find the one it had.
+  if (!std::filesystem::exists(dir_ + "/journal.db")) {
+    argv.push_back("--create_journal");
+  }
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
@@ -238,8 +243,7 @@ std::string GatewayEnv::HttpGet(const std::string& url,
   const CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  if (rc != CURLE_OK)
-    throw std::runtime_error("HTTP request failed: " + url);
+  if (rc != CURLE_OK) throw std::runtime_error("HTTP request failed: " + url);
   return body;
 }
 

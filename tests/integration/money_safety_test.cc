@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -50,6 +51,20 @@ GetBorrowResponse WaitSettled(GatewayEnv& env, const std::string& id,
     absl::SleepFor(absl::Milliseconds(100));
   }
   return r;
+}
+
+// The ErrorInfo reason and outcome of a status (empty when it has none).
+std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s) {
+  google::rpc::Status rpc;
+  if (!rpc.ParseFromString(s.error_details())) return {};
+  for (const auto& any : rpc.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) {
+      auto it = info.metadata().find("outcome");
+      return {info.reason(), it == info.metadata().end() ? "" : it->second};
+    }
+  }
+  return {};
 }
 
 TEST(IdempotencyTest, ConcurrentRepeatsOfOneRequestIdBorrowOnce) {
@@ -148,6 +163,57 @@ TEST(JournalTest, AJournalThatCannotBeWrittenMeansNothingIsSent) {
       << "and it recovers";
 }
 
+// The journal file deleted (or replaced) under a running gateway: it stops
+// signing, says NOT_SERVING, and a restart does not silently start afresh.
+TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
+  GatewayEnv env;
+  BorrowResponse response;
+  ASSERT_TRUE(
+      env.Borrow(WithId(MakeBorrow(1001, "5"), Uuid(50)), &response).ok());
+  auto health = [&] {
+    return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"});
+  };
+  EXPECT_EQ(health().exit_code, 0);
+  const std::string journal = env.dir() + "/journal.db";
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::rename(journal + suffix, journal + suffix + ".gone");
+  BorrowResponse ignored;
+  grpc::Status refused = env.Borrow(MakeBorrow(1001, "6"), &ignored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonAndOutcome(refused).first, "JOURNAL_UNAVAILABLE")
+      << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "deleted"))
+      << refused.error_message();
+  EXPECT_EQ(env.State().received_borrow, 1) << "nothing signed or sent";
+  absl::SleepFor(absl::Milliseconds(1500));  // The watch looks every second.
+  CommandResult not_serving = health();
+  EXPECT_EQ(not_serving.exit_code, 6);
+  EXPECT_TRUE(absl::StrContains(not_serving.out, "NOT_SERVING"));
+  EXPECT_TRUE(absl::StrContains(env.ScrapeMetrics(),
+                                "\nloan_gateway_journal_intact 0\n"));
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "journal_not_intact"));
+  env.KillGateway(SIGKILL);
+  // Started again on the same path, it refuses to create a fresh journal.
+  CommandResult restart = RunCommand(
+      {GATEWAY_BINARY, "--listen=127.0.0.1:0",
+       "--metrics_listen=", "--upstream_base_urls=https://127.0.0.1:1",
+       "--api_key_file=" + env.dir() + "/api_key",
+       "--private_key_file=" + env.dir() + "/private_key",
+       "--journal_path=" + journal});
+  EXPECT_EQ(restart.exit_code, 2) << restart.out << restart.err;
+  EXPECT_TRUE(absl::StrContains(restart.out, "--create_journal"))
+      << restart.out;
+  EXPECT_FALSE(std::filesystem::exists(journal));
+  env.ScanAlso(restart.out + restart.err);
+  // Put back, the same journal answers the old request_id again.
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::rename(journal + suffix + ".gone", journal + suffix);
+  env.RestartGateway();
+  GetBorrowResponse record;
+  ASSERT_TRUE(env.GetBorrow(Uuid(50), &record).ok());
+  EXPECT_EQ(record.transaction_id(), response.transaction_id());
+}
+
 struct UnknownCase {
   std::string name;
   std::string fault;
@@ -205,7 +271,7 @@ INSTANTIATE_TEST_SUITE_P(
                                   {"--upstream_timeout=700ms"}}),
     [](const auto& info) { return info.param.name; });
 
-TEST(DrainTest, SigtermDuringABurstOfSlowBorrowsLosesNone) {
+TEST(DrainTest, SentBorrowsFinishAndQueuedOnesAreRefusedAsNotSent) {
   GatewayEnv env(
       {.fake_args = {"--risk-unit", "2001:USDT=1000", "--risk-unit",
                      "2002:USDT=1000", "--risk-unit", "2003:USDT=1000",
@@ -214,36 +280,158 @@ TEST(DrainTest, SigtermDuringABurstOfSlowBorrowsLosesNone) {
   std::vector<std::thread> threads;
   std::vector<grpc::Status> statuses(8);
   std::vector<BorrowResponse> responses(8);
+  std::vector<absl::Duration> took(8);
+  const absl::Time start = absl::Now();
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       statuses[i] = env.Borrow(
           WithId(MakeBorrow(2001 + i % 4, absl::StrCat(i + 1)), Uuid(100 + i)),
           &responses[i]);
+      took[i] = absl::Now() - start;
     });
   }
-  absl::SleepFor(
-      absl::Milliseconds(400));  // All eight are in, two per risk unit.
+  // All eight are in: one sent and one waiting per risk unit.
+  absl::SleepFor(absl::Milliseconds(400));
   env.SignalGateway(SIGTERM);
   for (auto& t : threads) t.join();
   const int exit_status = env.WaitGateway();
   EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0)
       << exit_status;
   FakeState state = env.State();
-  EXPECT_EQ(state.borrows.size(), 8u);
+  EXPECT_EQ(state.borrows.size(), 4u) << "the four that were sent";
+  EXPECT_EQ(state.received_borrow, 4) << "nothing sent after SIGTERM";
+  std::set<std::string> executed;
+  for (const LedgerEntry& e : state.borrows) executed.insert(e.tran_id);
+  int ok = 0;
+  std::vector<int> refused;
   for (int i = 0; i < 8; ++i) {
-    EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    if (statuses[i].ok()) {
+      ++ok;
+      EXPECT_TRUE(executed.contains(responses[i].transaction_id()));
+      continue;
+    }
+    refused.push_back(i);
+    EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::UNAVAILABLE) << i;
+    EXPECT_EQ(ReasonAndOutcome(statuses[i]),
+              std::make_pair(std::string("GATEWAY_DRAINING"),
+                             std::string("REJECTED")))
+        << i << ": " << statuses[i].error_message();
+    EXPECT_LT(took[i], absl::Milliseconds(1000))
+        << "refused at once, not after the borrows in flight";
   }
-  const std::string log = env.GatewayLog();
-  EXPECT_TRUE(absl::StrContains(log, "\"event\":\"stopped\""));
-  // The journal, reopened by a new process, has every outcome.
+  EXPECT_EQ(ok, 4);
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "\"event\":\"stopped\""));
+  // The journal, reopened by a new process, has every outcome; a refused
+  // borrow repeated with its request_id is sent now, once.
   env.RestartGateway();
   for (int i = 0; i < 8; ++i) {
     GetBorrowResponse record;
     ASSERT_TRUE(env.GetBorrow(Uuid(100 + i), &record).ok());
-    EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED)
-        << i;
-    EXPECT_EQ(record.transaction_id(), responses[i].transaction_id());
+    if (statuses[i].ok()) {
+      EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+      EXPECT_EQ(record.transaction_id(), responses[i].transaction_id());
+    } else {
+      EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_REJECTED)
+          << i;
+    }
   }
+  ASSERT_FALSE(refused.empty());
+  const int again = refused.front();
+  BorrowResponse repeated;
+  ASSERT_TRUE(
+      env.Borrow(WithId(MakeBorrow(2001 + again % 4, absl::StrCat(again + 1)),
+                        Uuid(100 + again)),
+                 &repeated)
+          .ok());
+  EXPECT_EQ(env.State().borrows.size(), 5u);
+}
+
+// The issue's case: three slow borrows queued on one risk unit and a drain
+// shorter than their sum. Only the one sent executes; no borrow is sent after
+// its caller was answered.
+TEST(DrainTest, AShortDrainNeverSendsWhatItRefused) {
+  GatewayEnv env({.gateway_args = {"--drain_timeout=3s"}});
+  env.InjectFault(R"({"delay_ms":2000,"count":3})");
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(3);
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      BorrowResponse ignored;
+      statuses[i] = env.Borrow(
+          WithId(MakeBorrow(1001, absl::StrCat(i + 1)), Uuid(200 + i)),
+          &ignored);
+    });
+    absl::SleepFor(absl::Milliseconds(50));  // In this order.
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  env.SignalGateway(SIGTERM);
+  for (auto& t : threads) t.join();
+  const int exit_status = env.WaitGateway();
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0)
+      << exit_status;
+  EXPECT_TRUE(statuses[0].ok()) << statuses[0].error_message();
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(ReasonAndOutcome(statuses[i]).first, "GATEWAY_DRAINING") << i;
+  }
+  absl::SleepFor(absl::Seconds(1));  // Anything late would show up now.
+  EXPECT_EQ(env.State().received_borrow, 1);
+  EXPECT_EQ(env.State().borrows.size(), 1u);
+}
+
+// A drain that runs out exits non-zero; the caller of the borrow still in
+// flight hears a transport failure (no ErrorInfo), which the client library
+// reports as "may have executed" with its request_id; the next start
+// reconciles it from Binance's records.
+TEST(DrainTest, ADrainThatRunsOutExitsNonZeroAndTheOutcomeIsReconciled) {
+  GatewayEnv env(
+      {.gateway_args = {"--drain_timeout=1s", "--reconcile_interval=200ms",
+                        "--reconcile_settle_after=2s"}});
+  env.InjectFault(R"({"delay_ms":3000})");
+  const std::string id = "6a1c4d6e-0e5f-4e2b-9a3c-1b2c3d4e5f61";
+  CommandResult out;
+  std::thread caller([&] {
+    out = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
+                      "borrow", "--group", "1001", "--asset", "USDT",
+                      "--amount", "31", "--request-id", id});
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  env.SignalGateway(SIGTERM);
+  const int exit_status = env.WaitGateway();
+  caller.join();
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 1)
+      << exit_status;
+  EXPECT_TRUE(
+      absl::StrContains(env.GatewayLog(), "\"event\":\"drain_timeout\""));
+  EXPECT_EQ(out.exit_code, 5) << out.out << out.err;
+  EXPECT_TRUE(absl::StrContains(out.out, "\"may_have_executed\":true"))
+      << out.out;
+  EXPECT_TRUE(absl::StrContains(out.out, id)) << out.out;
+  absl::SleepFor(absl::Seconds(3));  // The fake executes it meanwhile.
+  ASSERT_EQ(env.State().borrows.size(), 1u);
+  env.RestartGateway();
+  GetBorrowResponse record = WaitSettled(env, id);
+  EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+  EXPECT_EQ(record.transaction_id(), env.State().borrows[0].tran_id);
+}
+
+// SIGKILL mid-call: loanctl (which always sends a request_id) prints the id
+// with the error and says the borrow may have executed.
+TEST(DrainTest, AKilledGatewayLeavesTheCallerARequestIdToLookUp) {
+  GatewayEnv env;
+  env.InjectFault(R"({"delay_ms":1500})");
+  CommandResult out;
+  std::thread caller([&] {
+    out = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
+                      "borrow", "--group", "1001", "--asset", "USDT",
+                      "--amount", "32"});
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  env.KillGateway(SIGKILL);
+  caller.join();
+  EXPECT_EQ(out.exit_code, 5) << out.out << out.err;
+  EXPECT_TRUE(absl::StrContains(out.out, "\"may_have_executed\":true"))
+      << out.out;
+  EXPECT_TRUE(absl::StrContains(out.out, "\"request_id\":\"")) << out.out;
 }
 
 }  // namespace
@@ -296,8 +484,8 @@ TEST(MetricsTest, EveryCounterAndHistogramMovesByWhatWasDone) {
   EXPECT_EQ(moved("loan_gateway_upstream_seconds_count"), 4);
   EXPECT_EQ(moved("loan_gateway_borrow_call_seconds_count"), 5);
   EXPECT_GT(moved("loan_gateway_upstream_seconds_sum"), 0);
-  EXPECT_EQ(moved("loan_gateway_journal_write_seconds_count"), 8)
-      << "4 intents, 4 outcomes";
+  EXPECT_EQ(moved("loan_gateway_journal_write_seconds_count"), 12)
+      << "4 intents, 4 attempts (each before it is signed), 4 outcomes";
   EXPECT_EQ(moved("loan_gateway_uid_weight_used"), 12000);
   EXPECT_EQ(moved("loan_gateway_uid_weight_remaining"), -12000);
   EXPECT_EQ(Sample(after, "loan_gateway_unknown_outcomes_pending"), 1);
