@@ -62,6 +62,7 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
   out.set_amount(record.amount);
   out.set_transaction_id(record.transaction_id);
   if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);
+  out.set_reconciliation_note(record.note);
   const int64_t created_ms = absl::ToUnixMillis(record.created);
   const int64_t updated_ms = absl::ToUnixMillis(record.updated);
   out.mutable_create_time()->set_seconds(created_ms / 1000);

@@ -241,7 +241,7 @@ class Fake:
         return group, asset, amount_text, amount
 
     # ---- execution --------------------------------------------------------------
-    def execute_borrow(self, group, asset, amount_text, amount, fault):
+    def execute_borrow(self, group, asset, amount_text, amount, fault, signed_ms):
         limits = self.units[group]
         available = limits.get(asset, decimal.Decimal(0))
         if amount > available:
@@ -251,8 +251,12 @@ class Fake:
         tran_id = str(fault["tran_id"]) if fault and "tran_id" in fault else str(
             self.next_tran_id)
         self.next_tran_id += 1
+        # `signed_timestamp` is the fake's own bookkeeping (the request's
+        # signed `timestamp`), shown by /fake/state only, never by the records
+        # endpoint: tests use it to prove which attempt a record belongs to.
         entry = {"tran_id": tran_id, "group_id": group, "asset": asset,
-                 "amount": amount_text, "timestamp": self.now_ms(), "status": "CONFIRM"}
+                 "amount": amount_text, "timestamp": self.now_ms(), "status": "CONFIRM",
+                 "signed_timestamp": signed_ms}
         self.ledger.append(entry)
         return entry
 
@@ -370,8 +374,11 @@ def make_app(fake):
             group, asset, amount_text, amount = fake.check_borrow_params(params)
             injected = fault and ("status" in fault or "body" in fault or fault.get("html"))
             executes = not fault or fault.get("execute", not (fault.get("reset") or injected))
-            entry = fake.execute_borrow(group, asset, amount_text, amount, fault) \
-                if executes else None
+            entry = fake.execute_borrow(group, asset, amount_text, amount, fault,
+                                        int(params["timestamp"])) if executes else None
+            if fault and fault.get("answer_delay_ms"):
+                # Binance slow to answer: executed (or refused) already.
+                await asyncio.sleep(fault["answer_delay_ms"] / 1000)
             if fault and fault.get("reset"):
                 abort_connection(request)
                 return web.Response()

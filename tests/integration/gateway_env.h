@@ -29,6 +29,7 @@ struct LedgerEntry {
   int64_t group_id = 0;
   std::string asset;
   std::string amount;
+  int64_t signed_ms = 0;  // The executed request's signed timestamp.
 };
 
 struct FakeState {
@@ -99,7 +100,8 @@ class GatewayEnv {
   std::string extra_output_;
   std::unique_ptr<ChildProcess> fake_;
   std::unique_ptr<ChildProcess> gateway_;
-  mutable std::mutex channel_mu_;  // Calls may be in flight while the gateway restarts.
+  mutable std::mutex
+      channel_mu_;  // Calls may be in flight while the gateway restarts.
   std::shared_ptr<grpc::Channel> channel_;
 };
 

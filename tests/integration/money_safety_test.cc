@@ -214,6 +214,70 @@ TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   EXPECT_EQ(record.transaction_id(), response.transaction_id());
 }
 
+// The issue's case, with the real fake: R1's request is cut off before it
+// reaches Binance (UNKNOWN); the caller borrows the same amount again as R2,
+// which Binance executes and answers slowly. R2's record must never settle
+// R1, and R2 keeps its own transaction.
+TEST(AttributionTest, ALaterBorrowOfTheSameAmountIsNeverGivenToAnUnknownOne) {
+  GatewayEnv env({.gateway_args = {"--reconcile_interval=200ms",
+                                   "--reconcile_settle_after=2s"}});
+  // Read, not executed, connection reset: the gateway cannot know which.
+  env.InjectFault(R"({"reset":"after_read","execute":false})");
+  BorrowResponse ignored;
+  grpc::Status r1 =
+      env.Borrow(WithId(MakeBorrow(1001, "100"), Uuid(301)), &ignored);
+  ASSERT_EQ(r1.error_code(), grpc::StatusCode::UNKNOWN) << r1.error_message();
+  env.InjectFault(R"({"answer_delay_ms":4000})");
+  BorrowResponse r2;
+  const absl::Time asked = absl::Now();
+  grpc::Status s2 = env.Borrow(WithId(MakeBorrow(1001, "100"), Uuid(302)), &r2,
+                               std::chrono::seconds(20));
+  ASSERT_TRUE(s2.ok()) << s2.error_message();
+  EXPECT_GE(absl::Now() - asked, absl::Seconds(4));
+  FakeState state = env.State();
+  ASSERT_EQ(state.borrows.size(), 1u) << "Binance executed one borrow: R2";
+  EXPECT_EQ(r2.transaction_id(), state.borrows[0].tran_id);
+  GetBorrowResponse first = WaitSettled(env, Uuid(301));
+  EXPECT_EQ(first.state(), institutional_loan::v1::BORROW_STATE_REJECTED);
+  EXPECT_TRUE(first.transaction_id().empty());
+  GetBorrowResponse second;
+  ASSERT_TRUE(env.GetBorrow(Uuid(302), &second).ok());
+  EXPECT_EQ(second.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+  EXPECT_EQ(second.resolution(),
+            institutional_loan::v1::BORROW_RESOLUTION_DIRECT);
+  EXPECT_EQ(second.transaction_id(), state.borrows[0].tran_id);
+  // R2's request was signed after R1's execution window had passed.
+  const std::string log = env.GatewayLog();
+  EXPECT_TRUE(absl::StrContains(log, "risk_unit_window_wait"));
+  EXPECT_FALSE(absl::StrContains(log, "journal_outcome_failed"));
+  EXPECT_FALSE(absl::StrContains(log, "reconcile_attribution_reversed"));
+}
+
+// R1 did execute, late (Binance slow: the answer never came in time), while
+// R2 of the same amount executes too: each ends with its own transaction.
+TEST(AttributionTest, BothExecutedEachGetsItsOwnTransaction) {
+  GatewayEnv env({.gateway_args = {"--reconcile_interval=200ms",
+                                   "--reconcile_settle_after=2s",
+                                   "--upstream_timeout=700ms"}});
+  env.InjectFault(R"({"answer_delay_ms":1500})");
+  BorrowResponse ignored;
+  grpc::Status r1 =
+      env.Borrow(WithId(MakeBorrow(1001, "100"), Uuid(311)), &ignored);
+  ASSERT_EQ(r1.error_code(), grpc::StatusCode::UNKNOWN) << r1.error_message();
+  BorrowResponse r2;
+  ASSERT_TRUE(env.Borrow(WithId(MakeBorrow(1001, "100"), Uuid(312)), &r2,
+                         std::chrono::seconds(20))
+                  .ok());
+  FakeState state = env.State();
+  ASSERT_EQ(state.borrows.size(), 2u);
+  GetBorrowResponse first = WaitSettled(env, Uuid(311));
+  EXPECT_EQ(first.state(), institutional_loan::v1::BORROW_STATE_SUCCEEDED);
+  EXPECT_EQ(first.resolution(),
+            institutional_loan::v1::BORROW_RESOLUTION_RECONCILED);
+  EXPECT_EQ(first.transaction_id(), state.borrows[0].tran_id);
+  EXPECT_EQ(r2.transaction_id(), state.borrows[1].tran_id);
+}
+
 struct UnknownCase {
   std::string name;
   std::string fault;
