@@ -31,6 +31,9 @@
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "sign/signer.h"
+#include "transport/bounded_acceptor.h"
+#include "transport/grpc_server_limits.h"
+#include "transport/open_file_limit.h"
 
 ABSL_FLAG(bool, print_error_table, false,
           "print the error contract as Markdown and exit");
@@ -164,8 +167,41 @@ class BackgroundResync {
   std::thread thread_;
 };
 
+// Descriptors kept free beyond the connection caps: journal, upstream
+// sockets, the self-check, gRPC's own.
+constexpr int64_t kReservedDescriptors = 256;
+
+// Raises the open-file limit and checks the connection caps fit below it, so
+// that no number of peers can make an accept() fail for want of descriptors.
+absl::Status CheckDescriptorBudget(const GatewayConfig& config) {
+  absl::StatusOr<OpenFileLimit> limit = RaiseOpenFileLimitToHard();
+  if (!limit.ok()) return limit.status();
+  LogLine("info", "open_file_limit")
+      .Int("soft_before", static_cast<int64_t>(limit->soft_before))
+      .Int("soft", static_cast<int64_t>(limit->soft))
+      .Int("hard", static_cast<int64_t>(limit->hard))
+      .Emit();
+  const int64_t needed = config.max_grpc_connections +
+                         config.max_metrics_connections + kReservedDescriptors;
+  if (static_cast<uint64_t>(needed) > limit->soft) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--max_grpc_connections + --max_metrics_connections + ",
+                     kReservedDescriptors, " reserved = ", needed,
+                     " exceeds the open-file limit ", limit->soft,
+                     ": lower the caps or raise the hard limit (ulimit -Hn)"));
+  }
+  return absl::OkStatus();
+}
+
+// Set when the listener watchdog finds the gRPC port deaf: the process drains
+// and exits non-zero so that its supervisor restarts it.
+std::atomic<bool> listener_stuck{false};
+
 int Run(const GatewayConfig& config) {
   LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
+  if (absl::Status budget = CheckDescriptorBudget(config); !budget.ok()) {
+    return Fail("open_file_limit", budget);
+  }
   absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
   if (!api_key.ok()) return Fail("api_key_file", api_key.status());
   absl::StatusOr<std::unique_ptr<Signer>> signer = LoadSigner(config);
@@ -187,6 +223,7 @@ int Run(const GatewayConfig& config) {
   auto journal_executor = std::make_unique<SerialExecutor>();
   auto scheduler = std::make_unique<TimerThread>();
   BorrowPipeline* pipeline_for_gauges = nullptr;
+  std::atomic<BoundedAcceptor*> grpc_connections{nullptr};
   GatewayMetrics metrics([&]() {
     GatewayGauges g;
     g.uid_weight_used = budget.used();
@@ -208,6 +245,12 @@ int Run(const GatewayConfig& config) {
     g.journal_intact = (*journal)->CheckIntact().ok();
     g.calls_in_flight =
         pipeline_for_gauges ? pipeline_for_gauges->in_flight_count() : 0;
+    if (const BoundedAcceptor* grpc = grpc_connections.load()) {
+      g.grpc_connections = grpc->open_connections();
+      g.grpc_connections_refused = grpc->refused_total();
+      g.grpc_accept_failures = grpc->accept_failures_total();
+    }
+    g.open_files = OpenFileCount();
     return g;
   });
   BorrowPipeline pipeline(
@@ -248,8 +291,9 @@ int Run(const GatewayConfig& config) {
   std::unique_ptr<MetricsHttpServer> metrics_server;
   if (!config.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(config.metrics_listen,
-                                 [&] { return metrics.Render(); });
+        MetricsHttpServer::Start(
+            config.metrics_listen, [&] { return metrics.Render(); },
+            static_cast<unsigned>(config.max_metrics_connections));
     if (!started.ok()) return Fail("metrics", started.status());
     metrics_server = *std::move(started);
     if (!config.metrics_port_file.empty()) {
@@ -265,19 +309,44 @@ int Run(const GatewayConfig& config) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  ApplyGrpcServerLimits(GrpcServerLimits{}, builder);
+  // gRPC gets its connections from the gateway's own accept loop (see
+  // BoundedAcceptor), not from a listening port of its own.
+  std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::
+              FROM_FD,
+          grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
+  absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
+      BoundedAcceptor::Listen(
+          {.listen = config.listen,
+           .max_connections = static_cast<int>(config.max_grpc_connections)});
+  if (!acceptor.ok()) return Fail("listen", acceptor.status());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    return Fail("listen",
-                absl::UnavailableError("cannot listen on " + config.listen));
+  if (!server) {
+    return Fail("listen", absl::UnavailableError("gRPC server did not start"));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
+  (*acceptor)->Start([handoff](int listener_fd, int fd) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listener_fd;
+    p.fd = fd;
+    handoff->HandleNewConnection(&p);
+  });
+  const int port = (*acceptor)->port();
   if (!config.port_file.empty())
     std::ofstream(config.port_file) << port << "\n";
-  LogLine("info", "listening").Int("port", port).Emit();
+  LogLine("info", "listening")
+      .Int("port", port)
+      .Int("max_connections", config.max_grpc_connections)
+      .Emit();
+  auto watchdog =
+      std::make_unique<ListenerWatchdog>(**acceptor, absl::Seconds(2), 3, [] {
+        listener_stuck = true;
+        kill(getpid(), SIGTERM);  // The same drain as an operator's stop.
+      });
+  grpc_connections = acceptor->get();
   JournalWatch journal_watch(**journal, *server);
 
   LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
@@ -294,11 +363,15 @@ int Run(const GatewayConfig& config) {
   // Nothing may touch the pipeline after this: stop the reconciler and the
   // timers, then let the journal thread finish its last task, before the
   // pipeline goes.
+  metrics_server.reset();  // No scrape reads the acceptor from here on.
+  watchdog.reset();
+  grpc_connections = nullptr;
+  acceptor->reset();
   reconciler.reset();
   scheduler.reset();
   journal_executor.reset();
-  LogLine("info", "stopped").Emit();
-  return 0;
+  LogLine("info", "stopped").Int("listener_stuck", listener_stuck).Emit();
+  return listener_stuck ? 3 : 0;
 }
 
 }  // namespace

@@ -63,6 +63,12 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
 ABSL_FLAG(std::string, metrics_port_file, "",
           "write the bound metrics port to this file");
 
+ABSL_FLAG(int64_t, max_grpc_connections, 512,
+          "gRPC connections open at once; beyond it a new one is closed at "
+          "once (the descriptors stay below the open-file limit)");
+ABSL_FLAG(int64_t, max_metrics_connections, 16,
+          "metrics connections open at once");
+
 ABSL_FLAG(bool, allow_plain_http_upstream, false,
           "accept http:// upstream base URLs (the key would travel in clear: "
           "sandboxes only)");
@@ -114,7 +120,9 @@ std::string GatewayConfig::RedactedDump() const {
       " reconcile_interval=", absl::FormatDuration(reconcile_interval),
       " reconcile_settle_after=", absl::FormatDuration(reconcile_settle_after),
       " drain_timeout=", absl::FormatDuration(drain_timeout),
-      " metrics_listen=", metrics_listen.empty() ? "(off)" : metrics_listen);
+      " metrics_listen=", metrics_listen.empty() ? "(off)" : metrics_listen,
+      " max_grpc_connections=", max_grpc_connections,
+      " max_metrics_connections=", max_metrics_connections);
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
@@ -159,6 +167,10 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
   if (c.upstream_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--upstream_timeout must be positive");
   }
+  if (c.max_grpc_connections < 1 || c.max_metrics_connections < 1) {
+    return absl::InvalidArgumentError(
+        "--max_grpc_connections and --max_metrics_connections must be >= 1");
+  }
   return absl::OkStatus();
 }
 
@@ -190,6 +202,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  c.max_grpc_connections = absl::GetFlag(FLAGS_max_grpc_connections);
+  c.max_metrics_connections = absl::GetFlag(FLAGS_max_metrics_connections);
   c.allow_plain_http_upstream = absl::GetFlag(FLAGS_allow_plain_http_upstream);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;

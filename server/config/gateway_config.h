@@ -36,6 +36,8 @@ struct GatewayConfig {
   absl::Duration drain_timeout = absl::Seconds(25);
   std::string metrics_listen = "127.0.0.1:9464";  // Empty: no metrics endpoint.
   std::string metrics_port_file;
+  int64_t max_grpc_connections = 512;
+  int64_t max_metrics_connections = 16;
   bool allow_plain_http_upstream = false;  // Tests of a plain-HTTP fake only.
 
   // One line per setting, for the start-up log: paths, never contents.

@@ -60,6 +60,25 @@ void GatewayMetrics::RecordReopened() {
   ++reopened_;
 }
 
+void GatewayMetrics::RenderTransport(const GatewayGauges& g, std::string& out) {
+  Header(out, "loan_gateway_grpc_connections", "gauge",
+         "gRPC connections open now (capped by --max_grpc_connections).");
+  absl::StrAppend(&out, "loan_gateway_grpc_connections ", g.grpc_connections,
+                  "\n");
+  Header(out, "loan_gateway_grpc_connections_refused_total", "counter",
+         "gRPC connections closed at once because the cap was reached.");
+  absl::StrAppend(&out, "loan_gateway_grpc_connections_refused_total ",
+                  g.grpc_connections_refused, "\n");
+  Header(out, "loan_gateway_grpc_accept_failures_total", "counter",
+         "accept() failures on the gRPC port (out of descriptors or memory); "
+         "each is retried.");
+  absl::StrAppend(&out, "loan_gateway_grpc_accept_failures_total ",
+                  g.grpc_accept_failures, "\n");
+  Header(out, "loan_gateway_open_files", "gauge",
+         "descriptors the process has open.");
+  absl::StrAppend(&out, "loan_gateway_open_files ", g.open_files, "\n");
+}
+
 std::string GatewayMetrics::Render() const {
   const GatewayGauges g = gauges_ ? gauges_() : GatewayGauges{};
   std::string out;
@@ -141,6 +160,7 @@ std::string GatewayMetrics::Render() const {
          "was deleted or replaced (nothing is signed then).");
   absl::StrAppend(&out, "loan_gateway_journal_intact ",
                   g.journal_intact ? 1 : 0, "\n");
+  RenderTransport(g, out);
   return out;
 }
 

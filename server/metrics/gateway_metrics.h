@@ -27,6 +27,10 @@ struct GatewayGauges {
   // Unsettled records reconciliation cannot attribute unambiguously.
   int64_t ambiguous_pending = 0;
   bool journal_intact = true;  // The journal file is still the one opened.
+  int64_t grpc_connections = 0;
+  int64_t grpc_connections_refused = 0;
+  int64_t grpc_accept_failures = 0;
+  int64_t open_files = 0;
 };
 
 // The gateway's Prometheus metrics (prometheus-cpp is not packaged for
@@ -49,6 +53,7 @@ class GatewayMetrics {
   std::string Render() const;
 
  private:
+  static void RenderTransport(const GatewayGauges& g, std::string& out);
   static constexpr std::array<double, 13> kBuckets = {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   struct Histogram {

@@ -33,7 +33,8 @@ struct MetricsHandler {
 };
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& listen, std::function<std::string()> render) {
+    const std::string& listen, std::function<std::string()> render,
+    unsigned max_connections, unsigned idle_timeout_s) {
   const size_t colon = listen.rfind(':');
   int port = 0;
   sockaddr_in addr{};
@@ -49,10 +50,14 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   addr.sin_port = htons(static_cast<uint16_t>(port));
   std::unique_ptr<MetricsHttpServer> server(
       new MetricsHttpServer(std::move(render)));
+  // epoll, not select: select cannot watch a descriptor above 1,023, which a
+  // busy process with a raised limit hands out.
   server->daemon_ = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
+      MHD_USE_EPOLL_INTERNAL_THREAD, 0, nullptr, nullptr,
       &MetricsHandler::Handle, server.get(), MHD_OPTION_SOCK_ADDR,
-      reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_END);
+      reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_LIMIT,
+      max_connections, MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_s,
+      MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve metrics on ", listen));

@@ -14,9 +14,13 @@ namespace loan_gateway {
 // Serves GET /metrics (Prometheus text) on its own port with libmicrohttpd.
 class MetricsHttpServer {
  public:
-  // `listen` is "host:port" (IPv4; port 0 picks one).
+  // `listen` is "host:port" (IPv4; port 0 picks one). At most
+  // `max_connections` are open at once (libmicrohttpd closes the excess) and
+  // each is closed after `idle_timeout_s` seconds without traffic, so a peer
+  // holding connections cannot exhaust the process's descriptors.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& listen, std::function<std::string()> render);
+      const std::string& listen, std::function<std::string()> render,
+      unsigned max_connections = 16, unsigned idle_timeout_s = 10);
   ~MetricsHttpServer();
 
   int port() const { return port_; }

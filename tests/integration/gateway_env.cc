@@ -152,6 +152,10 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
   }
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
+  if (!options.open_file_limit.empty()) {
+    argv.insert(argv.begin(),
+                {"/usr/bin/prlimit", "--nofile=" + options.open_file_limit});
+  }
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
   target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
   metrics_url_ =
@@ -177,6 +181,14 @@ void GatewayEnv::ResetChannel() {
   channel_.reset();
 }
 
+void GatewayEnv::RestartChannel() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::lock_guard<std::mutex> lock(channel_mu_);
+  channel_ = grpc::CreateCustomChannel(
+      target_, grpc::InsecureChannelCredentials(), args);
+}
+
 int GatewayEnv::KillGateway(int signal) {
   ResetChannel();
   return gateway_ ? gateway_->Stop(signal) : -1;
@@ -189,6 +201,8 @@ void GatewayEnv::RestartGateway() {
 }
 
 void GatewayEnv::SignalGateway(int signal) { kill(gateway_->pid(), signal); }
+
+pid_t GatewayEnv::gateway_pid() const { return gateway_->pid(); }
 
 int GatewayEnv::WaitGateway() {
   int status = 0;

@@ -22,6 +22,8 @@ struct EnvOptions {
   bool only_unreachable_urls = false;  // No reachable upstream at all.
   std::vector<std::string>
       faults_before_gateway;  // Queued before the gateway starts.
+  // "soft:hard" RLIMIT_NOFILE the gateway starts with (prlimit); empty: ours.
+  std::string open_file_limit;
 };
 
 struct LedgerEntry {
@@ -74,6 +76,10 @@ class GatewayEnv {
   void RestartGateway();
   // Sends SIGTERM without waiting (to test the drain).
   void SignalGateway(int signal);
+  pid_t gateway_pid() const;
+  // A new channel with its own connection (no shared reconnect backoff).
+  void RestartChannel();
+  const std::string& metrics_url() const { return metrics_url_; }
   int WaitGateway();
 
   grpc::Status GetBorrow(const std::string& request_id,
@@ -89,6 +95,7 @@ class GatewayEnv {
   EnvOptions options_;
   void ScanForSecrets();
   void ResetChannel();
+
   std::string HttpGet(const std::string& url, const std::string& post_json);
 
   std::string dir_;

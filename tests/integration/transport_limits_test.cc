@@ -1,0 +1,242 @@
+// What any peer that can reach a port may cost the gateway: descriptors
+// (issue 9 §4) and memory per HTTP/2 connection (§5). The gateway runs with a
+// tight open-file limit; the test holds more connections than that limit on
+// each port, releases them, and borrows.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gateway_env.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway::testing {
+namespace {
+
+using institutional_loan::v1::BorrowRequest;
+using institutional_loan::v1::BorrowResponse;
+
+int64_t OpenFilesOf(pid_t pid) {
+  int64_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/fd"))) {
+    ++n;
+  }
+  return n;
+}
+
+int64_t RssKbOf(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      std::vector<std::string> parts =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      int64_t kb = 0;
+      if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) return kb;
+    }
+  }
+  return -1;
+}
+
+int PortOf(const std::string& host_port) {
+  int port = 0;
+  EXPECT_TRUE(
+      absl::SimpleAtoi(host_port.substr(host_port.rfind(':') + 1), &port));
+  return port;
+}
+
+// Opens `n` TCP connections to 127.0.0.1:port and keeps them (idle).
+std::vector<int> HoldConnections(int port, int n) {
+  std::vector<int> fds;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < n; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+void Release(std::vector<int>& fds) {
+  for (int fd : fds) close(fd);
+  fds.clear();
+}
+
+// Borrows on a fresh channel until one succeeds or `within` passes.
+absl::Duration TimeUntilABorrowSucceeds(GatewayEnv& env,
+                                        const std::string& request_id,
+                                        absl::Duration within) {
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < within) {
+    env.RestartChannel();
+    BorrowRequest request = MakeBorrow(1001, "10");
+    request.set_request_id(request_id);
+    BorrowResponse response;
+    if (env.Borrow(request, &response, std::chrono::milliseconds(300)).ok()) {
+      return absl::Now() - start;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::InfiniteDuration();
+}
+
+TEST(TransportLimitsTest, ExhaustingEitherPortLeavesTheGatewayServing) {
+  GatewayEnv env({.gateway_args = {"--max_grpc_connections=300",
+                                   "--max_metrics_connections=16"},
+                  .open_file_limit = "512:1024"});
+  // The soft limit was raised to the hard one, and said so.
+  EXPECT_TRUE(absl::StrContains(
+      env.GatewayLog(),
+      R"("event":"open_file_limit","soft_before":512,"soft":1024,"hard":1024)"))
+      << env.GatewayLog();
+  const int grpc_port = PortOf(env.target());
+  const int metrics_port = PortOf(env.metrics_url().substr(
+      0, env.metrics_url().size() - std::string("/metrics").size()));
+
+  // More connections than the gateway has descriptors, to the gRPC port...
+  std::vector<int> held = HoldConnections(grpc_port, 1100);
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_LT(OpenFilesOf(env.gateway_pid()), 1024 - 100);
+  // ...then to the metrics port as well.
+  std::vector<int> held_metrics = HoldConnections(metrics_port, 1100);
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_LT(OpenFilesOf(env.gateway_pid()), 1024 - 100);
+  EXPECT_EQ(kill(env.gateway_pid(), 0), 0) << "the gateway died";
+
+  Release(held);
+  Release(held_metrics);
+  const absl::Duration took = TimeUntilABorrowSucceeds(
+      env, "5f0c3a8e-0000-4000-8000-000000000901", absl::Seconds(1));
+  EXPECT_LE(took, absl::Seconds(1)) << "no borrow within a second of release";
+  std::printf(
+      "borrow succeeded %s after 2,200 held connections were released\n",
+      absl::FormatDuration(took).c_str());
+
+  const std::string metrics = env.ScrapeMetrics();
+  EXPECT_TRUE(absl::StrContains(metrics, "\nloan_gateway_journal_intact 1\n"));
+  EXPECT_FALSE(absl::StrContains(
+      metrics, "\nloan_gateway_grpc_connections_refused_total 0\n"));
+  const FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 1) << "a borrow was signed twice";
+  EXPECT_EQ(state.borrows.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "connection_refused"));
+}
+
+// One HTTP/2 frame: 9-byte header, then the payload.
+std::string Frame(uint8_t type, uint8_t flags, uint32_t stream,
+                  const std::string& payload) {
+  std::string f;
+  f.push_back(static_cast<char>(payload.size() >> 16));
+  f.push_back(static_cast<char>(payload.size() >> 8));
+  f.push_back(static_cast<char>(payload.size()));
+  f.push_back(static_cast<char>(type));
+  f.push_back(static_cast<char>(flags));
+  f.push_back(static_cast<char>((stream >> 24) & 0x7f));  // R bit clear.
+  for (int shift : {16, 8, 0}) f.push_back(static_cast<char>(stream >> shift));
+  return f + payload;
+}
+
+// HPACK "literal header field without indexing, new name", no Huffman.
+std::string Header(const std::string& name, const std::string& value) {
+  return std::string(1, '\0') + static_cast<char>(name.size()) + name +
+         static_cast<char>(value.size()) + value;
+}
+
+// Opens `streams` gRPC calls on one connection and never finishes any (no
+// data, no END_STREAM), the way the reported abuse did, while acknowledging
+// the server's SETTINGS as a real client would. Returns the bytes read back.
+size_t FloodHalfOpenStreams(int port, int streams) {
+  std::vector<int> fds = HoldConnections(port, 1);
+  const int fd = fds[0];
+  pollfd pfd{.fd = fd, .events = POLLOUT, .revents = 0};
+  poll(&pfd, 1, 1000);
+  const std::string block =
+      Header(":method", "POST") + Header(":scheme", "http") +
+      Header(":path", "/institutional_loan.v1.InstitutionalLoan/Borrow") +
+      Header(":authority", "127.0.0.1") +
+      Header("content-type", "application/grpc") + Header("te", "trailers");
+  std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + Frame(4, 0, 0, "") +
+                    Frame(4, 1, 0, "");
+  for (int i = 0; i < streams; ++i) {
+    out += Frame(1, 0x4, static_cast<uint32_t>(2 * i + 1), block);
+  }
+  size_t sent = 0, received = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  char buffer[65536];
+  while (absl::Now() < give_up) {
+    pfd.events = POLLIN | (sent < out.size() ? POLLOUT : 0);
+    if (poll(&pfd, 1, 200) <= 0) {
+      if (sent == out.size()) break;
+      continue;
+    }
+    if (pfd.revents & POLLIN) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n <= 0) break;  // The server ended the connection.
+      received += static_cast<size_t>(n);
+    }
+    if ((pfd.revents & POLLOUT) && sent < out.size()) {
+      const ssize_t n = write(fd, out.data() + sent, out.size() - sent);
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+  }
+  close(fd);
+  return received;
+}
+
+TEST(TransportLimitsTest, HalfOpenStreamsOnOneConnectionDoNotGrowTheGateway) {
+  GatewayEnv env;
+  const int64_t rss_before = RssKbOf(env.gateway_pid());
+  int64_t rss_peak = rss_before;
+  std::thread watch([&] {
+    for (int i = 0; i < 60; ++i) {
+      rss_peak = std::max(rss_peak, RssKbOf(env.gateway_pid()));
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+  const size_t answered = FloodHalfOpenStreams(PortOf(env.target()), 30000);
+  watch.join();
+  std::printf(
+      "30,000 half-open streams: gateway RSS %lld kB -> peak %lld kB; %zu "
+      "bytes answered\n",
+      static_cast<long long>(rss_before), static_cast<long long>(rss_peak),
+      answered);
+  EXPECT_LT(rss_peak - rss_before, 64 * 1024);
+  env.RestartChannel();
+  BorrowResponse response;
+  EXPECT_TRUE(
+      env.Borrow(MakeBorrow(1001, "10"), &response, std::chrono::seconds(5))
+          .ok());
+}
+
+TEST(TransportLimitsTest, CapsAboveTheDescriptorLimitFailTheStart) {
+  GatewayEnv env;
+  CommandResult start = RunCommand(
+      {"/usr/bin/prlimit", "--nofile=1024:1024", GATEWAY_BINARY,
+       "--listen=127.0.0.1:0",
+       "--metrics_listen=", "--upstream_base_urls=https://127.0.0.1:1",
+       "--api_key_file=" + env.dir() + "/api_key",
+       "--private_key_file=" + env.dir() + "/private_key",
+       "--journal_path=" + env.dir() + "/journal.db",
+       "--max_grpc_connections=2000"});
+  EXPECT_EQ(start.exit_code, 2) << start.out << start.err;
+  EXPECT_TRUE(absl::StrContains(start.out, "exceeds the open-file limit"))
+      << start.out;
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing
