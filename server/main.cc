@@ -25,6 +25,7 @@
 #include "journal/borrow_journal.h"
 #include "journal/serial_executor.h"
 #include "log/json_log.h"
+#include "log/library_log_routing.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_http_server.h"
 #include "reconcile/reconciler.h"
@@ -387,6 +388,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   loan_gateway::InitJsonLog();
+  loan_gateway::RouteLibraryLogsToJson();
   if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
       !env.ok()) {
     return loan_gateway::Fail("environment", env);

@@ -194,6 +194,20 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   deps_.journal_executor->Post([this, call] { JournalIntent(call); });
 }
 
+void BorrowPipeline::Refuse(absl::Status status, std::string caller,
+                            Done done) {
+  auto call = std::make_shared<Call>();
+  call->caller = std::move(caller);
+  call->done = std::move(done);
+  call->started = deps_.clock->Now();
+  call->request_id = GenerateRequestId();  // None could be read.
+  {
+    absl::MutexLock lock(&mu_);
+    ++started_;
+  }
+  Finish(call, std::move(status));
+}
+
 // On the journal thread: the intent is durable before anything is signed.
 void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   JournalRecord intent;

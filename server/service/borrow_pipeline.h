@@ -78,6 +78,11 @@ class BorrowPipeline {
               std::string caller, absl::Time deadline, Done done,
               std::function<bool()> caller_gone = nullptr);
 
+  // A call whose request could not even be decoded (e.g. a string field that
+  // is not UTF-8): answered with `status`, logged and counted like any other
+  // refused borrow.
+  void Refuse(absl::Status status, std::string caller, Done done);
+
   // Shutting down: from now on nothing more is sent. Borrows waiting for
   // their turn are refused at once (GATEWAY_DRAINING, journaled as not
   // sent), new calls too; borrows already sent finish with their outcome.

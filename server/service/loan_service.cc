@@ -4,33 +4,59 @@
 #include "errors/error_details.h"
 #include "service/grpc_status.h"
 #include "validate/borrow_request_validator.h"
+#include "validate/wire_decoder.h"
 
 namespace loan_gateway {
+namespace {
 
 using institutional_loan::v1::GetBorrowResponse;
 
+absl::Status Decode(const grpc::ByteBuffer& bytes,
+                    google::protobuf::Message& message) {
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) {
+    return absl::InvalidArgumentError("unreadable request");
+  }
+  std::string wire;
+  for (const grpc::Slice& slice : slices) {
+    wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return DecodeRequest(wire, message);
+}
+
+void Encode(const google::protobuf::Message& message, grpc::ByteBuffer* out) {
+  grpc::Slice slice(message.SerializeAsString());
+  *out = grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* LoanService::Borrow(
-    grpc::CallbackServerContext* context,
-    const institutional_loan::v1::BorrowRequest* request,
-    institutional_loan::v1::BorrowResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [reactor, response](
+                    absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
+    if (r.ok()) {
+      Encode(*r, response);
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      reactor->Finish(ToGrpcStatus(r.status()));
+    }
+  };
+  institutional_loan::v1::BorrowRequest request;
+  if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
+    pipeline_.Refuse(std::move(decoded), context->peer(), finish);
+    return reactor;
+  }
   // If the caller cancels or its deadline passes after the request was sent,
   // the exchange with Binance still completes, is journaled and logged;
   // Finish is then a no-op for the departed caller.
   // The context lives until Finish, so the pipeline may ask it, up to the
   // moment of sending, whether the caller is still there.
-  pipeline_.Borrow(
-      *request, context->peer(), absl::FromChrono(context->deadline()),
-      [reactor,
-       response](absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
-        if (r.ok()) {
-          *response = *std::move(r);
-          reactor->Finish(grpc::Status::OK);
-        } else {
-          reactor->Finish(ToGrpcStatus(r.status()));
-        }
-      },
-      [context] { return context->IsCancelled(); });
+  pipeline_.Borrow(request, context->peer(),
+                   absl::FromChrono(context->deadline()), finish,
+                   [context] { return context->IsCancelled(); });
   return reactor;
 }
 
@@ -75,11 +101,23 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
 }
 
 grpc::ServerUnaryReactor* LoanService::GetBorrow(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  institutional_loan::v1::GetBorrowRequest request;
+  if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(decoded));
+    return reactor;
+  }
+  return GetBorrow(context, request, response);
+}
+
+grpc::ServerUnaryReactor* LoanService::GetBorrow(
     grpc::CallbackServerContext* context,
-    const institutional_loan::v1::GetBorrowRequest* request,
-    GetBorrowResponse* response) {
+    const institutional_loan::v1::GetBorrowRequest& request,
+    grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!IsUuid(request->request_id())) {
+  if (!IsUuid(request.request_id())) {
     absl::Status status =
         errors::MakeError(absl::StatusCode::kInvalidArgument,
                           "request_id must be a UUID", "INVALID_REQUEST");
@@ -93,7 +131,7 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
   }
   // A primary-key read; no fsync, so it is fine on this thread.
   absl::StatusOr<std::optional<JournalRecord>> record =
-      journal_.Get(CanonicalRequestId(request->request_id()));
+      journal_.Get(CanonicalRequestId(request.request_id()));
   if (!record.ok()) {
     reactor->Finish(ToGrpcStatus(
         errors::MakeError(absl::StatusCode::kUnavailable,
@@ -103,9 +141,9 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
         absl::StatusCode::kNotFound,
         "no borrow was journaled under this request_id (or it expired)",
         "BORROW_NOT_FOUND",
-        {{"request_id", CanonicalRequestId(request->request_id())}})));
+        {{"request_id", CanonicalRequestId(request.request_id())}})));
   } else {
-    *response = ToGetBorrowResponse(**record);
+    Encode(ToGetBorrowResponse(**record), response);
     reactor->Finish(grpc::Status::OK);
   }
   return reactor;

@@ -7,26 +7,36 @@
 
 namespace loan_gateway {
 
+// Both methods take raw bytes: DecodeRequest reports a string field that is
+// not UTF-8 as the bad input it is (gRPC's own parse would fail the call
+// without details).
+using RawLoanService =
+    institutional_loan::v1::InstitutionalLoan::WithRawCallbackMethod_Borrow<
+        institutional_loan::v1::InstitutionalLoan::
+            WithRawCallbackMethod_GetBorrow<
+                institutional_loan::v1::InstitutionalLoan::Service>>;
+
 // The gRPC callback service. It runs the pipeline and turns its result into
 // a grpc::Status at this edge; no gRPC thread ever waits for Binance: the
 // reactor is finished from the HTTP loop's (or journal's) completion callback.
-class LoanService final
-    : public institutional_loan::v1::InstitutionalLoan::CallbackService {
+class LoanService final : public RawLoanService {
  public:
   LoanService(BorrowPipeline& pipeline, BorrowJournal& journal)
       : pipeline_(pipeline), journal_(journal) {}
 
-  grpc::ServerUnaryReactor* Borrow(
-      grpc::CallbackServerContext* context,
-      const institutional_loan::v1::BorrowRequest* request,
-      institutional_loan::v1::BorrowResponse* response) override;
+  grpc::ServerUnaryReactor* Borrow(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
 
-  grpc::ServerUnaryReactor* GetBorrow(
-      grpc::CallbackServerContext* context,
-      const institutional_loan::v1::GetBorrowRequest* request,
-      institutional_loan::v1::GetBorrowResponse* response) override;
+  grpc::ServerUnaryReactor* GetBorrow(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
+  grpc::ServerUnaryReactor* GetBorrow(
+      grpc::CallbackServerContext* context,
+      const institutional_loan::v1::GetBorrowRequest& request,
+      grpc::ByteBuffer* response);
   BorrowPipeline& pipeline_;
   BorrowJournal& journal_;
 };

@@ -121,6 +121,42 @@ TEST(BorrowIntegrationTest,
   EXPECT_TRUE(state.borrows.empty());
 }
 
+// A client that ignores the schema's UTF-8 rule (protobuf only logs when it
+// serializes such a string) gets the same answer as for any bad field, and
+// the gateway's output stays pure JSON lines.
+TEST(BorrowIntegrationTest, InvalidUtf8InAStringFieldIsABadRequestNamingIt) {
+  GatewayEnv env;
+  BorrowRequest bad_id = MakeBorrow(1001, "1");
+  bad_id.set_request_id("5f0c3a8e-0000-4000-8000-00000000\xff\xfe" "01");
+  BorrowRequest bad_amount = MakeBorrow(1001, "1\xc3(");
+  for (const auto& [request, field] :
+       {std::pair{bad_id, "request_id"}, std::pair{bad_amount, "amount"}}) {
+    BorrowResponse response;
+    grpc::Status status = env.Borrow(request, &response);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << field << ": " << status.error_message();
+    Details d = Decode(status);
+    EXPECT_EQ(d.info.reason(), "INVALID_REQUEST");
+    ASSERT_EQ(d.bad.field_violations_size(), 1);
+    EXPECT_EQ(d.bad.field_violations(0).field(), field);
+  }
+  institutional_loan::v1::GetBorrowResponse record;
+  grpc::Status lookup =
+      env.GetBorrow("5f0c3a8e-0000-4000-8000-0000000000\xff", &record);
+  EXPECT_EQ(lookup.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Decode(lookup).bad.field_violations(0).field(), "request_id");
+  EXPECT_EQ(env.State().received_borrow, 0) << "nothing may reach Binance";
+  simdjson::dom::parser parser;
+  int borrow_lines = 0;
+  for (absl::string_view line :
+       absl::StrSplit(env.GatewayLog(), '\n', absl::SkipEmpty())) {
+    ASSERT_EQ(parser.parse(line.data(), line.size()).error(), simdjson::SUCCESS)
+        << "not a JSON line: " << line;
+    if (absl::StrContains(line, R"("event":"borrow")")) ++borrow_lines;
+  }
+  EXPECT_EQ(borrow_lines, 2) << "each refused borrow is logged";
+}
+
 struct SuccessShape {
   std::string name;
   std::string fault;

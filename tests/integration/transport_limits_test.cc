@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -190,7 +191,9 @@ size_t FloodHalfOpenStreams(int port, int streams) {
       received += static_cast<size_t>(n);
     }
     if ((pfd.revents & POLLOUT) && sent < out.size()) {
-      const ssize_t n = write(fd, out.data() + sent, out.size() - sent);
+      const ssize_t n =
+          send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN) break;  // The server ended it.
       if (n > 0) sent += static_cast<size_t>(n);
     }
   }
