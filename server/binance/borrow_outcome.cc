@@ -2,6 +2,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "binance/borrow_records.h"
+#include "binance/error_message_templates.h"
 #include "errors/error_details.h"
 #include "google/rpc/error_details.pb.h"
 
@@ -51,6 +53,36 @@ std::string Describe(const ErrorRule& rule, const HttpResult& result,
                         error->msg);
   }
   return absl::StrCat("Binance rejected the borrow with HTTP ", result.status);
+}
+
+// Figures Binance stated in its documented message template. A maximum is
+// stated only when Binance's text is about this very request (its asset and
+// amount): a number for another asset or amount would be a wrong number in
+// a money answer.
+void AddStatedFigures(const StatedFigures& f, const ValidBorrow& borrow,
+                      std::map<std::string, std::string>& metadata,
+                      std::string& description) {
+  const bool this_request = f.asset == borrow.asset_name &&
+                            SameDecimal(f.requested, borrow.amount.text());
+  if (!f.max_amount.empty() && this_request) {
+    metadata["max_amount"] = f.max_amount;
+    description = absl::StrCat(
+        "requested ", borrow.amount.text(), " ", borrow.asset_name,
+        " exceeds the maximum borrowable ", f.max_amount, " ", f.asset);
+  }
+  if (!f.available.empty() && this_request) {
+    metadata["available_amount"] = f.available;
+    description =
+        absl::StrCat("requested ", borrow.amount.text(), " ", borrow.asset_name,
+                     ", available margin ", f.available);
+  }
+  if (!f.ltv.empty()) {
+    metadata["ltv"] = f.ltv;
+    metadata["initial_ltv_threshold"] = f.initial_ltv;
+    description =
+        absl::StrCat("the risk unit's LTV ", f.ltv,
+                     " is above the initial LTV threshold ", f.initial_ltv);
+  }
 }
 
 }  // namespace
@@ -134,12 +166,10 @@ BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
   std::string subject =
       absl::StrCat("risk_unit/", borrow.group_id, "/", borrow.asset_name);
   std::string description = error ? error->msg : Describe(*rule, result, error);
-  if (rule->reason == absl::string_view("BORROW_LIMIT_EXCEEDED") && error) {
-    if (std::optional<std::string> max = ExtractMaxAmount(error->msg)) {
-      metadata["max_amount"] = *max;
-      description = absl::StrCat("requested ", borrow.amount.text(), " ",
-                                 borrow.asset_name,
-                                 " exceeds the maximum allowed ", *max);
+  if (error) {
+    if (std::optional<StatedFigures> figures =
+            ReadStatedFigures(error->code, error->msg)) {
+      AddStatedFigures(*figures, borrow, metadata, description);
     }
   }
   if (rule->extra == ExtraDetail::kQuotaFailure)

@@ -6,6 +6,15 @@
 namespace loan_gateway::binance {
 namespace {
 
+std::string JsonQuoteForTest(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
 ValidBorrow Borrow() {
   return ValidBorrow{1001, institutional_loan::v1::ASSET_USDT, "USDT",
                      *Decimal::Parse("60000"), ""};
@@ -43,7 +52,8 @@ TEST(ClassifyBorrowResultTest, BorrowLimitExceededCarriesEveryDetail) {
       Completed(
           400,
           R"({"code":-27009,"msg":"The requested borrow amount exceeds the )"
-          R"(maximum allowed limit. Max borrowable amount: 50000 USDT"})"),
+          R"(maximum allowed limit. Maximum borrowable for asset USDT is )"
+          R"(50000, but request 60000."})"),
       Borrow());
   EXPECT_EQ(o.outcome, OutcomeClass::kRejected);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kFailedPrecondition);
@@ -59,10 +69,75 @@ TEST(ClassifyBorrowResultTest, BorrowLimitExceededCarriesEveryDetail) {
   ASSERT_TRUE(errors::GetDetail(o.error, &failure));
   ASSERT_EQ(failure.violations_size(), 1);
   EXPECT_EQ(failure.violations(0).subject(), "risk_unit/1001/USDT");
-  EXPECT_NE(failure.violations(0).description().find("50000"),
-            std::string::npos);
+  EXPECT_EQ(failure.violations(0).description(),
+            "requested 60000 USDT exceeds the maximum borrowable 50000 USDT");
   google::rpc::RetryInfo retry;
   EXPECT_FALSE(errors::GetDetail(o.error, &retry));
+}
+
+// The text an independent check found wrongly read: the requested amount was
+// taken for the maximum. Any text that is not the documented template, or is
+// about another asset or amount, states no maximum at all.
+TEST(ClassifyBorrowResultTest, AMaximumIsStatedOnlyFromTheDocumentedTemplate) {
+  struct Case {
+    std::string msg;
+    std::string max;  // Empty: none stated.
+  };
+  const std::string head =
+      "The requested borrow amount exceeds the maximum allowed limit. ";
+  for (const Case& c : std::vector<Case>{
+           {head + "Maximum borrowable for asset USDT is 5000, but request "
+                   "60000.",
+            "5000"},
+           {head + "Maximum borrowable for asset USDT is 5000, but request "
+                   "60000.00000000.",
+            "5000"},
+           {"The requested borrow amount exceeds the maximum allowed limit. "
+            "Max borrowable amount: 50000 USDT",
+            ""},
+           {head + "Maximum borrowable for asset USDC is 5000, but request "
+                   "60000.",
+            ""},
+           {head + "Maximum borrowable for asset USDT is 5000, but request "
+                   "5000.",
+            ""},
+           {head + "Maximum borrowable for asset USDT is 5,000, but request "
+                   "60000.",
+            ""},
+           {"requested 60000 exceeds 5000", ""},
+       }) {
+    const std::string body =
+        R"({"code":-27009,"msg":)" + JsonQuoteForTest(c.msg) + "}";
+    google::rpc::ErrorInfo info =
+        Info(ClassifyBorrowResult(Completed(400, body), Borrow()));
+    EXPECT_EQ(info.reason(), "BORROW_LIMIT_EXCEEDED") << c.msg;
+    if (c.max.empty()) {
+      EXPECT_EQ(info.metadata().count("max_amount"), 0u) << c.msg;
+    } else {
+      EXPECT_EQ(info.metadata().at("max_amount"), c.max) << c.msg;
+    }
+  }
+}
+
+TEST(ClassifyBorrowResultTest, InsufficientMarginAndLtvFiguresGoToMetadata) {
+  google::rpc::ErrorInfo margin = Info(ClassifyBorrowResult(
+      Completed(400,
+                R"({"code":-27012,"msg":"User has insufficient available )"
+                R"(margin to borrow asset USDT: requested 60000, available )"
+                R"(1234.5."})"),
+      Borrow()));
+  EXPECT_EQ(margin.metadata().at("available_amount"), "1234.5");
+  google::rpc::ErrorInfo ltv = Info(ClassifyBorrowResult(
+      Completed(400,
+                "{\"code\":-27020,\"msg\":\"风险单元 1001 的 LTV "
+                "过高(0.81),超出初始 LTV 阈值 0.75\"}"),
+      Borrow()));
+  EXPECT_EQ(ltv.metadata().at("ltv"), "0.81");
+  EXPECT_EQ(ltv.metadata().at("initial_ltv_threshold"), "0.75");
+  google::rpc::ErrorInfo plain = Info(ClassifyBorrowResult(
+      Completed(400, R"({"code":-27020,"msg":"LTV too high: 0.81 > 0.75"})"),
+      Borrow()));
+  EXPECT_EQ(plain.metadata().count("ltv"), 0u);
 }
 
 TEST(ClassifyBorrowResultTest, ServerErrorIsUnknownWhateverTheBody) {

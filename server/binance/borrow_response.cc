@@ -152,25 +152,4 @@ std::optional<BinanceError> ParseBinanceError(absl::string_view body) {
   return error;
 }
 
-std::optional<std::string> ExtractMaxAmount(absl::string_view msg) {
-  std::optional<std::string> last;
-  size_t i = 0;
-  while (i < msg.size()) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(msg[i]))) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < msg.size() &&
-           (absl::ascii_isdigit(static_cast<unsigned char>(msg[j])) ||
-            msg[j] == '.')) {
-      ++j;
-    }
-    absl::string_view token = absl::StripSuffix(msg.substr(i, j - i), ".");
-    if (Decimal::ParseUpstream(token).ok()) last = std::string(token);
-    i = j;
-  }
-  return last;
-}
-
 }  // namespace loan_gateway::binance

@@ -36,10 +36,6 @@ std::optional<BinanceError> ParseBinanceError(absl::string_view body);
 // true, false and null alone: Binance documents such bodies.
 std::string QuoteBareWords(absl::string_view body);
 
-// The maximum amount a -27009 message states, if it states one: the last
-// decimal number in the text.
-std::optional<std::string> ExtractMaxAmount(absl::string_view msg);
-
 }  // namespace loan_gateway::binance
 
 #endif  // LOAN_GATEWAY_SERVER_BINANCE_BORROW_RESPONSE_H_

@@ -80,17 +80,5 @@ TEST(ParseBinanceErrorTest, ReadsCodeAndMessage) {
   EXPECT_FALSE(ParseBinanceError(R"({"msg":"no code"})").has_value());
 }
 
-TEST(ExtractMaxAmountTest, TakesTheLastDecimalInTheMessage) {
-  EXPECT_EQ(ExtractMaxAmount(
-                "The requested borrow amount exceeds the maximum allowed "
-                "limit. Max borrowable amount: 48999.5 USDT"),
-            "48999.5");
-  EXPECT_EQ(ExtractMaxAmount("limit is 5000."), "5000");
-  EXPECT_FALSE(ExtractMaxAmount(
-                   "The requested borrow amount exceeds the maximum allowed "
-                   "limit.")
-                   .has_value());
-}
-
 }  // namespace
 }  // namespace loan_gateway::binance

@@ -245,8 +245,10 @@ class Fake:
         limits = self.units[group]
         available = limits.get(asset, decimal.Decimal(0))
         if amount > available:
+            # Binance's documented -27009 text (error-code reference), verbatim.
             raise BinanceError(400, -27009, "The requested borrow amount exceeds the maximum "
-                               f"allowed limit. Max borrowable amount: {available} {asset}")
+                               f"allowed limit. Maximum borrowable for asset {asset} is "
+                               f"{available}, but request {amount_text}.")
         limits[asset] = available - amount
         tran_id = str(fault["tran_id"]) if fault and "tran_id" in fault else str(
             self.next_tran_id)
