@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "binance/error_table.h"
+#include "clock/resync_loop.h"
 #include "clock/scheduler.h"
 #include "clock/server_time.h"
 #include "config/gateway_config.h"
@@ -31,6 +32,7 @@
 #include "reconcile/reconciler.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
+#include "service/readiness_watch.h"
 #include "sign/signer.h"
 #include "transport/bounded_acceptor.h"
 #include "transport/grpc_server_limits.h"
@@ -48,19 +50,6 @@ int Fail(absl::string_view what, const absl::Status& status) {
       .Str("error", status.ToString())
       .Emit();
   return 2;
-}
-
-// Keeps the Binance server-time offset fresh until `stop` is notified.
-void ResyncLoop(ServerTime& server_time, absl::Duration every,
-                absl::Notification& stop) {
-  while (!stop.WaitForNotificationWithTimeout(every)) {
-    absl::Status synced = server_time.Sync(absl::Seconds(5));
-    if (!synced.ok()) {
-      LogLine("warn", "server_time_sync_failed")
-          .Str("error", synced.ToString())
-          .Emit();
-    }
-  }
 }
 
 absl::StatusOr<std::unique_ptr<Signer>> LoadSigner(
@@ -115,59 +104,6 @@ bool Drain(grpc::Server& server, BorrowPipeline& pipeline,
   return true;
 }
 
-// Watches that the journal file is still the one opened: deleted or replaced,
-// the gateway stops signing (the journal refuses) and reports NOT_SERVING.
-class JournalWatch {
- public:
-  JournalWatch(const BorrowJournal& journal, grpc::Server& server)
-      : thread_([this, &journal, &server] { Loop(journal, server); }) {}
-  ~JournalWatch() {
-    Stop();
-    thread_.join();
-  }
-  void Stop() {
-    if (!stop_.HasBeenNotified()) stop_.Notify();
-  }
-
- private:
-  void Loop(const BorrowJournal& journal, grpc::Server& server) {
-    bool intact = true;
-    while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      absl::Status status = journal.CheckIntact();
-      if (status.ok() == intact) continue;
-      intact = status.ok();
-      LogLine(intact ? "info" : "error",
-              intact ? "journal_intact" : "journal_not_intact")
-          .Str("path", journal.path())
-          .Str("error", status.ToString())
-          .Emit();
-      if (!stop_.HasBeenNotified()) {
-        server.GetHealthCheckService()->SetServingStatus(intact);
-      }
-    }
-  }
-  absl::Notification stop_;
-  std::thread thread_;
-};
-
-// Keeps the Binance server-time offset fresh on its own thread; stopped and
-// joined on every way out of Run.
-class BackgroundResync {
- public:
-  BackgroundResync(ServerTime& server_time, absl::Duration every)
-      : thread_([this, &server_time, every] {
-          ResyncLoop(server_time, every, stop_);
-        }) {}
-  ~BackgroundResync() {
-    stop_.Notify();
-    thread_.join();
-  }
-
- private:
-  absl::Notification stop_;
-  std::thread thread_;
-};
-
 // Descriptors kept free beyond the connection caps: journal, upstream
 // sockets, the self-check, gRPC's own.
 constexpr int64_t kReservedDescriptors = 256;
@@ -215,7 +151,17 @@ int Run(const GatewayConfig& config) {
   CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
   ServerTime server_time(clock, transport, config.upstream_base_urls);
   SyncClockAtStart(server_time);
-  BackgroundResync resync(server_time, config.time_sync_interval);
+  ResyncLoop resync(
+      [&server_time] {
+        absl::Status synced = server_time.Sync(absl::Seconds(5));
+        if (!synced.ok()) {
+          LogLine("warn", "server_time_sync_failed")
+              .Str("error", synced.ToString())
+              .Emit();
+        }
+        return synced;
+      },
+      {.interval = config.time_sync_interval});
 
   const binance::Credentials credentials{.api_key = &*api_key,
                                          .signer = signer->get()};
@@ -328,7 +274,8 @@ int Run(const GatewayConfig& config) {
   if (!server) {
     return Fail("listen", absl::UnavailableError("gRPC server did not start"));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  // Health starts NOT_SERVING; ReadinessWatch below says when it may serve.
+  server->GetHealthCheckService()->SetServingStatus(false);
   (*acceptor)->Start([handoff](int listener_fd, int fd) {
     grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
     p.listener_fd = listener_fd;
@@ -348,10 +295,18 @@ int Run(const GatewayConfig& config) {
         kill(getpid(), SIGTERM);  // The same drain as an operator's stop.
       });
   grpc_connections = acceptor->get();
-  JournalWatch journal_watch(**journal, *server);
+  // SERVING only while a borrow could be signed: the journal is the one
+  // opened and Binance's time is known well enough.
+  ReadinessWatch readiness(
+      {{"journal", [&] { return (*journal)->CheckIntact(); }},
+       {"clock", [&] { return pipeline.CheckClock(); }}},
+      [&server](bool serving) {
+        server->GetHealthCheckService()->SetServingStatus(serving);
+      },
+      absl::Milliseconds(250));
 
   LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
-  journal_watch.Stop();
+  readiness.Stop();
   if (!Drain(*server, pipeline, config.drain_timeout)) {
     // Intents are journaled; the next start reconciles them. Leave without
     // running destructors that calls still in flight would use.

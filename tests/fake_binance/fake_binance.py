@@ -504,20 +504,36 @@ def make_tls(directory, extra_hosts=()):
     return context, ca_path
 
 
+def write_port_file(path, port):
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.replace(path + ".tmp", path)
+
+
 async def serve(args):
     fake = Fake(args)
     ssl_context, ca_path = (None, None) if args.plain_http else make_tls(
         args.tls_dir, args.tls_host)
     runner = web.AppRunner(make_app(fake), access_log=None, handle_signals=True)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context,
+    port = args.port
+    if args.listen_after_ms:
+        # Binance not reachable yet (a pod whose egress is not ready): the port
+        # is known and refuses connections until the delay has passed.
+        if port == 0:
+            import socket
+            with socket.socket() as probe:
+                probe.bind((args.host, 0))
+                port = probe.getsockname()[1]
+        write_port_file(args.port_file, port)
+        await asyncio.sleep(args.listen_after_ms / 1000)
+    site = web.TCPSite(runner, args.host, port, ssl_context=ssl_context,
                        backlog=4096)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    if args.port_file:
-        with open(args.port_file + ".tmp", "w") as f:
-            f.write(f"{port}\n")
-        os.replace(args.port_file + ".tmp", args.port_file)
+    if not args.listen_after_ms:
+        write_port_file(args.port_file, port)
     scheme = "http" if args.plain_http else "https"
     print(json.dumps({"event": "listening", "url": f"{scheme}://{args.host}:{port}",
                       "ca_file": ca_path}), flush=True)
@@ -535,6 +551,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", help="write the bound port here")
+    parser.add_argument("--listen-after-ms", type=int, default=0,
+                        help="write the port file at once but accept connections only "
+                             "after this delay (an upstream not reachable yet)")
     parser.add_argument("--tls-dir", default="fake-binance-tls",
                         help="where the CA made at start-up (ca.pem) is written")
     parser.add_argument("--plain-http", action="store_true",

@@ -191,7 +191,8 @@ TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   EXPECT_TRUE(absl::StrContains(not_serving.out, "NOT_SERVING"));
   EXPECT_TRUE(absl::StrContains(env.ScrapeMetrics(),
                                 "\nloan_gateway_journal_intact 0\n"));
-  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "journal_not_intact"));
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(),
+                                R"("condition":"journal","holds":"false")"));
   env.KillGateway(SIGKILL);
   // Started again on the same path, it refuses to create a fresh journal.
   CommandResult restart = RunCommand(
