@@ -127,7 +127,9 @@ TEST(BorrowIntegrationTest,
 TEST(BorrowIntegrationTest, InvalidUtf8InAStringFieldIsABadRequestNamingIt) {
   GatewayEnv env;
   BorrowRequest bad_id = MakeBorrow(1001, "1");
-  bad_id.set_request_id("5f0c3a8e-0000-4000-8000-00000000\xff\xfe" "01");
+  bad_id.set_request_id(
+      "5f0c3a8e-0000-4000-8000-00000000\xff\xfe"
+      "01");
   BorrowRequest bad_amount = MakeBorrow(1001, "1\xc3(");
   for (const auto& [request, field] :
        {std::pair{bad_id, "request_id"}, std::pair{bad_amount, "amount"}}) {

@@ -80,6 +80,7 @@ class GatewayEnv {
   // A new channel with its own connection (no shared reconnect backoff).
   void RestartChannel();
   const std::string& metrics_url() const { return metrics_url_; }
+  const std::string& fake_url() const { return fake_url_; }
   int WaitGateway();
 
   grpc::Status GetBorrow(const std::string& request_id,
