@@ -33,6 +33,7 @@
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "service/readiness_watch.h"
+#include "sign/process_hardening.h"
 #include "sign/signer.h"
 #include "transport/bounded_acceptor.h"
 #include "transport/grpc_server_limits.h"
@@ -344,6 +345,12 @@ int main(int argc, char** argv) {
 
   loan_gateway::InitJsonLog();
   loan_gateway::RouteLibraryLogsToJson();
+  if (absl::Status hardened = loan_gateway::HardenProcessForSecrets();
+      !hardened.ok()) {
+    loan_gateway::LogLine("warn", "process_hardening")
+        .Str("error", hardened.ToString())
+        .Emit();
+  }
   if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
       !env.ok()) {
     return loan_gateway::Fail("environment", env);

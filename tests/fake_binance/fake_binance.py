@@ -273,7 +273,7 @@ class Fake:
         return f'{{"transactionId":{tran_id},"amount":{amount},"status":success}}'
 
 
-def make_credentials(directory):
+def make_credentials(directory, owner=None):
     """A fresh Ed25519 credit-account key and API key for sandbox use:
     writes api_key, private_key (PKCS#8 PEM) and public_key.pem; returns the
     --key spec for them."""
@@ -289,10 +289,18 @@ def make_credentials(directory):
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
     }
     for name, data in files.items():
-        with open(os.path.join(directory, name), "wb") as f:
+        path = os.path.join(directory, name)
+        with open(path, "wb") as f:
             f.write(data)
-        # Sandbox only: readable by the gateway's non-root user in another container.
-        os.chmod(os.path.join(directory, name), 0o644)
+        if name == "public_key.pem":
+            os.chmod(path, 0o644)
+            continue
+        # The gateway refuses key files open to other users: owner only, handed
+        # to the gateway's user (uid:gid) when it runs in another container.
+        os.chmod(path, 0o400)
+        if owner:
+            uid, gid = (int(x) for x in owner.split(":"))
+            os.chown(path, uid, gid)
     return f"ed25519:{api_key}:{os.path.join(directory, 'public_key.pem')}"
 
 
@@ -565,6 +573,9 @@ def main():
                         help="extra DNS name for the server certificate; repeatable")
     parser.add_argument("--make-credentials", metavar="DIR",
                         help="make a fresh Ed25519 key + API key in DIR (sandbox) and accept it")
+    parser.add_argument("--credentials-owner", metavar="UID:GID",
+                        help="give the made key files (mode 0400) to this user: the "
+                             "gateway's, when it runs in another container")
     parser.add_argument("--risk-unit", action="append",
                         help="GROUP:ASSET=MAX[,ASSET=MAX] credit limits; repeatable "
                              "(default 1001:USDT=50000,USDC=50000)")
@@ -579,7 +590,7 @@ def main():
     if not args.risk_unit:
         args.risk_unit = ["1001:USDT=50000,USDC=50000"]
     if args.make_credentials:
-        args.key.append(make_credentials(args.make_credentials))
+        args.key.append(make_credentials(args.make_credentials, args.credentials_owner))
     if not args.key:
         parser.error("at least one --key (or --make-credentials) is needed")
     asyncio.run(serve(args))
