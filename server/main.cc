@@ -5,9 +5,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -257,7 +259,18 @@ int Run(const GatewayConfig& config) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  ApplyGrpcServerLimits(GrpcServerLimits{}, builder);
+  ApplyGrpcServerLimits(
+      {.max_concurrent_streams =
+           static_cast<int>(config.grpc_max_concurrent_streams),
+       .max_receive_message_bytes =
+           static_cast<int>(config.grpc_max_message_bytes),
+       .handshake_timeout_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_handshake_timeout)),
+       .max_connection_idle_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_max_connection_idle)),
+       .min_client_ping_interval_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_min_client_ping_interval))},
+      builder);
   // gRPC gets its connections from the gateway's own accept loop (see
   // BoundedAcceptor), not from a listening port of its own.
   std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
@@ -350,6 +363,14 @@ int main(int argc, char** argv) {
     loan_gateway::LogLine("warn", "process_hardening")
         .Str("error", hardened.ToString())
         .Emit();
+  }
+  std::vector<std::string> variables;
+  for (char** v = environ; *v != nullptr; ++v) {
+    variables.emplace_back(*v, std::strcspn(*v, "="));
+  }
+  if (absl::Status env = loan_gateway::RejectUnknownGatewayVariables(variables);
+      !env.ok()) {
+    return loan_gateway::Fail("environment", env);
   }
   if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
       !env.ok()) {

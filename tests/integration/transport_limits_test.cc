@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -213,6 +214,12 @@ size_t FloodHalfOpenStreams(int port, int streams) {
   return received;
 }
 
+bool BorrowsMeanwhile(GatewayEnv& env) {
+  BorrowResponse response;
+  return env.Borrow(MakeBorrow(1001, "1"), &response, std::chrono::seconds(5))
+      .ok();
+}
+
 TEST(TransportLimitsTest, HalfOpenStreamsOnOneConnectionDoNotGrowTheGateway) {
   GatewayEnv env;
   const int64_t rss_before = RssKbOf(env.gateway_pid());
@@ -223,8 +230,15 @@ TEST(TransportLimitsTest, HalfOpenStreamsOnOneConnectionDoNotGrowTheGateway) {
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
+  bool served_meanwhile = false;
+  std::thread other([&] {
+    absl::SleepFor(absl::Milliseconds(500));
+    served_meanwhile = BorrowsMeanwhile(env);
+  });
   const size_t answered = FloodHalfOpenStreams(PortOf(env.target()), 30000);
   watch.join();
+  other.join();
+  EXPECT_TRUE(served_meanwhile) << "another caller was served during the flood";
   std::printf(
       "30,000 half-open streams: gateway RSS %lld kB -> peak %lld kB; %zu "
       "bytes answered\n",
@@ -236,6 +250,102 @@ TEST(TransportLimitsTest, HalfOpenStreamsOnOneConnectionDoNotGrowTheGateway) {
   EXPECT_TRUE(
       env.Borrow(MakeBorrow(1001, "10"), &response, std::chrono::seconds(5))
           .ok());
+}
+
+// Reads the server's HTTP/2 frames on `fd` until a GOAWAY arrives, the
+// connection closes or `timeout` passes. Returns the GOAWAY's error code, -1
+// when the connection closed without one, -2 on timeout.
+int AwaitGoaway(int fd, absl::Duration timeout,
+                const std::function<void()>& between = nullptr) {
+  std::string in;
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    if (between) between();
+    pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
+    if (poll(&pfd, 1, 20) <= 0) continue;
+    char buffer[16384];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) return -1;
+    in.append(buffer, static_cast<size_t>(n));
+    while (in.size() >= 9) {
+      const size_t length = (static_cast<uint8_t>(in[0]) << 16) |
+                            (static_cast<uint8_t>(in[1]) << 8) |
+                            static_cast<uint8_t>(in[2]);
+      if (in.size() < 9 + length) break;
+      if (in[3] == 7 && length >= 8) {  // GOAWAY: last stream, error code.
+        return (static_cast<uint8_t>(in[13]) << 24) |
+               (static_cast<uint8_t>(in[14]) << 16) |
+               (static_cast<uint8_t>(in[15]) << 8) |
+               static_cast<uint8_t>(in[16]);
+      }
+      in.erase(0, 9 + length);
+    }
+  }
+  return -2;
+}
+
+int OpenHttp2(int port) {
+  const int fd = HoldConnections(port, 1)[0];
+  pollfd pfd{.fd = fd, .events = POLLOUT, .revents = 0};
+  poll(&pfd, 1, 1000);
+  const std::string hello = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+                            Frame(4, 0, 0, "") + Frame(4, 1, 0, "");
+  send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+TEST(TransportLimitsTest, AnOversizedRequestIsRefusedAndOthersAreServed) {
+  GatewayEnv env({.gateway_args = {"--grpc_max_message_bytes=4096"}});
+  BorrowRequest big = MakeBorrow(1001, "1");
+  big.set_request_id(std::string(8192, 'a'));
+  BorrowResponse response;
+  EXPECT_EQ(env.Borrow(big, &response).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(BorrowsMeanwhile(env));
+  EXPECT_EQ(env.State().received_borrow, 1) << "the big one never left";
+}
+
+TEST(TransportLimitsTest, SilentConnectionsAreClosedAfterTheHandshakeTimeout) {
+  GatewayEnv env({.gateway_args = {"--grpc_handshake_timeout=1s"}});
+  std::vector<int> silent = HoldConnections(PortOf(env.target()), 50);
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(BorrowsMeanwhile(env));
+  int closed = 0;
+  for (int fd : silent) {
+    if (AwaitGoaway(fd, absl::Seconds(4) - (absl::Now() - start)) != -2)
+      ++closed;
+  }
+  std::printf("%d of 50 silent connections closed within %s\n", closed,
+              absl::FormatDuration(absl::Now() - start).c_str());
+  EXPECT_EQ(closed, 50);
+  Release(silent);
+}
+
+TEST(TransportLimitsTest, AConnectionWithoutCallsIsSentAwayAfterMaxIdle) {
+  GatewayEnv env({.gateway_args = {"--grpc_max_connection_idle=1s"}});
+  const int fd = OpenHttp2(PortOf(env.target()));
+  EXPECT_TRUE(BorrowsMeanwhile(env));
+  const absl::Time opened = absl::Now();
+  EXPECT_GE(AwaitGoaway(fd, absl::Seconds(5)), 0) << "no GOAWAY";
+  const absl::Duration after = absl::Now() - opened;
+  EXPECT_GE(after, absl::Milliseconds(800)) << "sent away before idling";
+  std::printf("idle connection sent away after %s\n",
+              absl::FormatDuration(after).c_str());
+  close(fd);
+}
+
+TEST(TransportLimitsTest, AClientPingingTooOftenIsCutOff) {
+  GatewayEnv env;
+  const int fd = OpenHttp2(PortOf(env.target()));
+  uint64_t n = 0;
+  const int code = AwaitGoaway(fd, absl::Seconds(5), [&] {
+    const std::string ping =
+        Frame(6, 0, 0, std::string(8, static_cast<char>(++n)));
+    send(fd, ping.data(), ping.size(), MSG_NOSIGNAL);
+  });
+  EXPECT_EQ(code, 0xb) << "GOAWAY ENHANCE_YOUR_CALM (too_many_pings)";
+  close(fd);
+  EXPECT_TRUE(BorrowsMeanwhile(env));
 }
 
 TEST(TransportLimitsTest, CapsAboveTheDescriptorLimitFailTheStart) {
