@@ -7,7 +7,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler \
       libcurl4-openssl-dev libssl-dev libabsl-dev libsimdjson-dev libspdlog-dev libfmt-dev \
-      libsqlite3-dev libcli11-dev libmicrohttpd-dev libgtest-dev libgmock-dev libbenchmark-dev \
+      libsqlite3-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -18,7 +18,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libgrpc++1.51 libprotobuf32 libcurl4 libssl3 libabsl20220623 \
-      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libmicrohttpd12 \
+      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /var/lib/loan-gateway && chown 65534:65534 /var/lib/loan-gateway
 COPY --from=build /build/server/loan-gateway /build/client/loanctl /usr/local/bin/

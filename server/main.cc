@@ -30,7 +30,7 @@
 #include "log/json_log.h"
 #include "log/library_log_routing.h"
 #include "metrics/gateway_metrics.h"
-#include "metrics/metrics_http_server.h"
+#include "metrics/metrics_endpoint.h"
 #include "reconcile/reconciler.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
@@ -238,12 +238,12 @@ int Run(const GatewayConfig& config) {
                      }});
   reconciler->Start();  // Settles first whatever a previous process left open.
   LoanService service(pipeline, **journal);
-  std::unique_ptr<MetricsHttpServer> metrics_server;
+  std::unique_ptr<MetricsEndpoint> metrics_server;
   if (!config.metrics_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(
-            config.metrics_listen, [&] { return metrics.Render(); },
-            static_cast<unsigned>(config.max_metrics_connections));
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+        MetricsEndpoint::Start(
+            config.metrics_listen, metrics,
+            static_cast<int>(config.max_metrics_connections));
     if (!started.ok()) return Fail("metrics", started.status());
     metrics_server = *std::move(started);
     if (!config.metrics_port_file.empty()) {

@@ -1,167 +1,179 @@
 #include "metrics/gateway_metrics.h"
 
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
 namespace loan_gateway {
 namespace {
 
-void Header(std::string& out, const char* name, const char* type,
-            const char* help) {
-  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ",
-                  type, "\n");
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+const prometheus::Histogram::BucketBoundaries& Buckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return *buckets;
 }
 
-std::string Number(double v) { return absl::StrFormat("%.9g", v); }
+prometheus::Histogram& AddHistogram(prometheus::Registry& registry,
+                                    const std::string& name,
+                                    const std::string& help) {
+  return prometheus::BuildHistogram()
+      .Name(name)
+      .Help(help)
+      .Register(registry)
+      .Add({}, Buckets());
+}
+
+prometheus::Family<prometheus::Counter>& AddCounters(
+    prometheus::Registry& registry, const std::string& name,
+    const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+MetricFamily One(const std::string& name, const std::string& help,
+                 MetricType type, double value) {
+  MetricFamily family{name, help, type, {}};
+  prometheus::ClientMetric metric;
+  if (type == MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(metric);
+  return family;
+}
+
+double OrNaN(const std::optional<double>& v) {
+  return v ? *v : std::numeric_limits<double>::quiet_NaN();
+}
 
 }  // namespace
 
-void GatewayMetrics::Histogram::Observe(double seconds) {
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++counts[i];
-  }
-  ++count;
-  sum += seconds;
-}
+// The values only the gateway's parts know, read at each scrape.
+class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
+ public:
+  explicit ScrapedGauges(std::function<GatewayGauges()> read)
+      : read_(std::move(read)) {}
 
-void GatewayMetrics::Histogram::Render(std::string& out,
-                                       const std::string& name) const {
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    absl::StrAppend(&out, name, "_bucket{le=\"", Number(kBuckets[i]), "\"} ",
-                    counts[i], "\n");
+  std::vector<MetricFamily> Collect() const override {
+    const GatewayGauges g = read_();
+    const MetricType gauge = MetricType::Gauge;
+    const MetricType counter = MetricType::Counter;
+    return {
+        One("loan_gateway_uid_weight_used",
+            "SAPI UID weight used this minute on the credit account.", gauge,
+            g.uid_weight_used),
+        One("loan_gateway_uid_weight_remaining",
+            "SAPI UID weight left this minute (a borrow costs 3000).", gauge,
+            g.uid_weight_limit - g.uid_weight_used),
+        One("loan_gateway_clock_offset_seconds",
+            "Binance server time minus local time (NaN until measured).", gauge,
+            OrNaN(g.clock_offset_seconds)),
+        One("loan_gateway_clock_uncertainty_seconds",
+            "Uncertainty of the offset (half the measuring round trip).", gauge,
+            OrNaN(g.clock_uncertainty_seconds)),
+        One("loan_gateway_ban_breaker_open",
+            "1 while borrows are held after a 429/418/403.", gauge,
+            g.breaker_open ? 1 : 0),
+        One("loan_gateway_unknown_outcomes_pending",
+            "Borrows whose outcome awaits reconciliation.", gauge,
+            g.unknown_pending),
+        One("loan_gateway_borrow_calls_in_flight",
+            "Borrow calls not answered yet.", gauge, g.calls_in_flight),
+        One("loan_gateway_reconcile_ambiguous",
+            "Unsettled borrows whose Binance record could belong to more than "
+            "one attempt, or one attempt with more than one record (an "
+            "operator decides; GetBorrow says why).",
+            gauge, g.ambiguous_pending),
+        One("loan_gateway_journal_intact",
+            "1 while the journal file is the one the gateway opened; 0 once it "
+            "was deleted or replaced (nothing is signed then).",
+            gauge, g.journal_intact ? 1 : 0),
+        One("loan_gateway_grpc_connections",
+            "gRPC connections open now (capped by --max_grpc_connections).",
+            gauge, g.grpc_connections),
+        One("loan_gateway_grpc_connections_refused_total",
+            "gRPC connections closed at once because the cap was reached.",
+            counter, g.grpc_connections_refused),
+        One("loan_gateway_grpc_accept_failures_total",
+            "accept() failures on the gRPC port (out of descriptors or "
+            "memory); each is retried.",
+            counter, g.grpc_accept_failures),
+        One("loan_gateway_open_files", "descriptors the process has open.",
+            gauge, g.open_files),
+    };
   }
-  absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", count, "\n", name,
-                  "_sum ", Number(sum), "\n", name, "_count ", count, "\n");
-}
+
+ private:
+  const std::function<GatewayGauges()> read_;
+};
+
+GatewayMetrics::GatewayMetrics(std::function<GatewayGauges()> gauges)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      gauges_(std::make_shared<ScrapedGauges>(std::move(gauges))),
+      calls_(AddCounters(*registry_, "loan_gateway_borrow_calls_total",
+                         "Borrow calls answered, by outcome "
+                         "(SUCCEEDED|REJECTED|UNKNOWN) and reason.")),
+      binance_codes_(
+          AddCounters(*registry_, "loan_gateway_binance_codes_total",
+                      "Binance error codes seen in answers to borrows.")),
+      http_statuses_(AddCounters(
+          *registry_, "loan_gateway_upstream_responses_total",
+          "Borrow exchanges with Binance by HTTP status (0: no HTTP "
+          "answer).")),
+      call_seconds_(
+          AddHistogram(*registry_, "loan_gateway_borrow_call_seconds",
+                       "Total time of a Borrow call in the gateway.")),
+      upstream_seconds_(
+          AddHistogram(*registry_, "loan_gateway_upstream_seconds",
+                       "Time of one borrow exchange with Binance.")),
+      journal_write_seconds_(
+          AddHistogram(*registry_, "loan_gateway_journal_write_seconds",
+                       "Time of one durable journal write (fsync included).")),
+      reopened_(AddCounters(*registry_, "loan_gateway_reconcile_reopened_total",
+                            "Records reopened because Binance's direct answer "
+                            "named the transaction reconciliation had "
+                            "attributed to them.")
+                    .Add({})) {}
 
 void GatewayMetrics::RecordCall(const std::string& outcome,
                                 const std::string& reason,
                                 absl::Duration total) {
-  absl::MutexLock lock(&mu_);
-  ++calls_[{outcome, reason}];
-  call_latency_.Observe(absl::ToDoubleSeconds(total));
+  calls_.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
+  call_seconds_.Observe(absl::ToDoubleSeconds(total));
 }
 
 void GatewayMetrics::RecordUpstream(std::optional<int64_t> binance_code,
                                     long http_status, absl::Duration latency) {
-  absl::MutexLock lock(&mu_);
-  if (binance_code) ++binance_codes_[absl::StrCat(*binance_code)];
-  ++http_statuses_[http_status];
-  upstream_latency_.Observe(absl::ToDoubleSeconds(latency));
+  if (binance_code) {
+    binance_codes_.Add({{"code", absl::StrCat(*binance_code)}}).Increment();
+  }
+  http_statuses_.Add({{"http_status", absl::StrCat(http_status)}}).Increment();
+  upstream_seconds_.Observe(absl::ToDoubleSeconds(latency));
 }
 
 void GatewayMetrics::RecordJournalWrite(absl::Duration latency) {
-  absl::MutexLock lock(&mu_);
-  journal_write_.Observe(absl::ToDoubleSeconds(latency));
+  journal_write_seconds_.Observe(absl::ToDoubleSeconds(latency));
 }
 
-void GatewayMetrics::RecordReopened() {
-  absl::MutexLock lock(&mu_);
-  ++reopened_;
-}
+void GatewayMetrics::RecordReopened() { reopened_.Increment(); }
 
-void GatewayMetrics::RenderTransport(const GatewayGauges& g, std::string& out) {
-  Header(out, "loan_gateway_grpc_connections", "gauge",
-         "gRPC connections open now (capped by --max_grpc_connections).");
-  absl::StrAppend(&out, "loan_gateway_grpc_connections ", g.grpc_connections,
-                  "\n");
-  Header(out, "loan_gateway_grpc_connections_refused_total", "counter",
-         "gRPC connections closed at once because the cap was reached.");
-  absl::StrAppend(&out, "loan_gateway_grpc_connections_refused_total ",
-                  g.grpc_connections_refused, "\n");
-  Header(out, "loan_gateway_grpc_accept_failures_total", "counter",
-         "accept() failures on the gRPC port (out of descriptors or memory); "
-         "each is retried.");
-  absl::StrAppend(&out, "loan_gateway_grpc_accept_failures_total ",
-                  g.grpc_accept_failures, "\n");
-  Header(out, "loan_gateway_open_files", "gauge",
-         "descriptors the process has open.");
-  absl::StrAppend(&out, "loan_gateway_open_files ", g.open_files, "\n");
+std::vector<std::weak_ptr<prometheus::Collectable>>
+GatewayMetrics::collectables() const {
+  return {registry_, gauges_};
 }
 
 std::string GatewayMetrics::Render() const {
-  const GatewayGauges g = gauges_ ? gauges_() : GatewayGauges{};
-  std::string out;
-  absl::MutexLock lock(&mu_);
-  Header(out, "loan_gateway_borrow_calls_total", "counter",
-         "Borrow calls answered, by outcome (SUCCEEDED|REJECTED|UNKNOWN) and "
-         "reason.");
-  for (const auto& [key, n] : calls_) {
-    absl::StrAppend(&out, "loan_gateway_borrow_calls_total{outcome=\"",
-                    key.first, "\",reason=\"", key.second, "\"} ", n, "\n");
-  }
-  Header(out, "loan_gateway_binance_codes_total", "counter",
-         "Binance error codes seen in answers to borrows.");
-  for (const auto& [code, n] : binance_codes_) {
-    absl::StrAppend(&out, "loan_gateway_binance_codes_total{code=\"", code,
-                    "\"} ", n, "\n");
-  }
-  Header(out, "loan_gateway_upstream_responses_total", "counter",
-         "Borrow exchanges with Binance by HTTP status (0: no HTTP answer).");
-  for (const auto& [status, n] : http_statuses_) {
-    absl::StrAppend(&out,
-                    "loan_gateway_upstream_responses_total{http_status=\"",
-                    status, "\"} ", n, "\n");
-  }
-  Header(out, "loan_gateway_borrow_call_seconds", "histogram",
-         "Total time of a Borrow call in the gateway.");
-  call_latency_.Render(out, "loan_gateway_borrow_call_seconds");
-  Header(out, "loan_gateway_upstream_seconds", "histogram",
-         "Time of one borrow exchange with Binance.");
-  upstream_latency_.Render(out, "loan_gateway_upstream_seconds");
-  Header(out, "loan_gateway_journal_write_seconds", "histogram",
-         "Time of one durable journal write (fsync included).");
-  journal_write_.Render(out, "loan_gateway_journal_write_seconds");
-  Header(out, "loan_gateway_uid_weight_used", "gauge",
-         "SAPI UID weight used this minute on the credit account.");
-  absl::StrAppend(&out, "loan_gateway_uid_weight_used ", g.uid_weight_used,
-                  "\n");
-  Header(out, "loan_gateway_uid_weight_remaining", "gauge",
-         "SAPI UID weight left this minute (a borrow costs 3000).");
-  absl::StrAppend(&out, "loan_gateway_uid_weight_remaining ",
-                  g.uid_weight_limit - g.uid_weight_used, "\n");
-  Header(out, "loan_gateway_clock_offset_seconds", "gauge",
-         "Binance server time minus local time (NaN until measured).");
-  absl::StrAppend(
-      &out, "loan_gateway_clock_offset_seconds ",
-      g.clock_offset_seconds ? Number(*g.clock_offset_seconds) : "NaN", "\n");
-  Header(out, "loan_gateway_clock_uncertainty_seconds", "gauge",
-         "Uncertainty of the offset (half the measuring round trip).");
-  absl::StrAppend(&out, "loan_gateway_clock_uncertainty_seconds ",
-                  g.clock_uncertainty_seconds
-                      ? Number(*g.clock_uncertainty_seconds)
-                      : "NaN",
-                  "\n");
-  Header(out, "loan_gateway_ban_breaker_open", "gauge",
-         "1 while borrows are held after a 429/418/403.");
-  absl::StrAppend(&out, "loan_gateway_ban_breaker_open ",
-                  g.breaker_open ? 1 : 0, "\n");
-  Header(out, "loan_gateway_unknown_outcomes_pending", "gauge",
-         "Borrows whose outcome awaits reconciliation.");
-  absl::StrAppend(&out, "loan_gateway_unknown_outcomes_pending ",
-                  g.unknown_pending, "\n");
-  Header(out, "loan_gateway_borrow_calls_in_flight", "gauge",
-         "Borrow calls not answered yet.");
-  absl::StrAppend(&out, "loan_gateway_borrow_calls_in_flight ",
-                  g.calls_in_flight, "\n");
-  Header(out, "loan_gateway_reconcile_ambiguous", "gauge",
-         "Unsettled borrows whose Binance record could belong to more than one "
-         "attempt, or one attempt with more than one record (an operator "
-         "decides; GetBorrow says why).");
-  absl::StrAppend(&out, "loan_gateway_reconcile_ambiguous ",
-                  g.ambiguous_pending, "\n");
-  Header(out, "loan_gateway_reconcile_reopened_total", "counter",
-         "Records reopened because Binance's direct answer named the "
-         "transaction reconciliation had attributed to them.");
-  absl::StrAppend(&out, "loan_gateway_reconcile_reopened_total ", reopened_,
-                  "\n");
-  Header(out, "loan_gateway_journal_intact", "gauge",
-         "1 while the journal file is the one the gateway opened; 0 once it "
-         "was deleted or replaced (nothing is signed then).");
-  absl::StrAppend(&out, "loan_gateway_journal_intact ",
-                  g.journal_intact ? 1 : 0, "\n");
-  RenderTransport(g, out);
-  return out;
+  std::vector<MetricFamily> families = registry_->Collect();
+  for (MetricFamily& f : gauges_->Collect()) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace loan_gateway

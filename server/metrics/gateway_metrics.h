@@ -1,20 +1,24 @@
 #ifndef LOAN_GATEWAY_SERVER_METRICS_GATEWAY_METRICS_H_
 #define LOAN_GATEWAY_SERVER_METRICS_GATEWAY_METRICS_H_
 
-#include <array>
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
-#include <utility>
+#include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace loan_gateway {
 
-// Values read at scrape time from the modules that own them.
+// Values read from the gateway's parts at each scrape.
 struct GatewayGauges {
   int64_t uid_weight_used = 0;
   int64_t uid_weight_limit = 0;
@@ -28,17 +32,17 @@ struct GatewayGauges {
   int64_t ambiguous_pending = 0;
   bool journal_intact = true;  // The journal file is still the one opened.
   int64_t grpc_connections = 0;
-  int64_t grpc_connections_refused = 0;
+  int64_t grpc_connections_refused = 0;  // Counters kept by the acceptor.
   int64_t grpc_accept_failures = 0;
   int64_t open_files = 0;
 };
 
-// The gateway's Prometheus metrics (prometheus-cpp is not packaged for
-// Debian 12; the text format is small). Thread-safe.
+// The gateway's Prometheus metrics on prometheus-cpp: counters and
+// histograms recorded as calls happen, gauges read at each scrape (a
+// Collectable over GatewayGauges). Thread-safe.
 class GatewayMetrics {
  public:
-  explicit GatewayMetrics(std::function<GatewayGauges()> gauges)
-      : gauges_(std::move(gauges)) {}
+  explicit GatewayMetrics(std::function<GatewayGauges()> gauges);
 
   void RecordCall(const std::string& outcome, const std::string& reason,
                   absl::Duration total);
@@ -49,31 +53,24 @@ class GatewayMetrics {
   // another record (an alarm: that record is UNKNOWN again).
   void RecordReopened();
 
-  // The Prometheus text exposition format, version 0.0.4.
+  // What an exposer serves: the recorded metrics and the scraped gauges.
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const;
+
+  // The Prometheus text exposition format, version 0.0.4 (tests, tools).
   std::string Render() const;
 
  private:
-  static void RenderTransport(const GatewayGauges& g, std::string& out);
-  static constexpr std::array<double, 13> kBuckets = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-  struct Histogram {
-    std::array<uint64_t, kBuckets.size()> counts{};
-    uint64_t count = 0;
-    double sum = 0;
-    void Observe(double seconds);
-    void Render(std::string& out, const std::string& name) const;
-  };
+  class ScrapedGauges;
 
-  const std::function<GatewayGauges()> gauges_;
-  mutable absl::Mutex mu_;
-  std::map<std::pair<std::string, std::string>, uint64_t> calls_
-      ABSL_GUARDED_BY(mu_);
-  std::map<std::string, uint64_t> binance_codes_ ABSL_GUARDED_BY(mu_);
-  std::map<long, uint64_t> http_statuses_ ABSL_GUARDED_BY(mu_);
-  Histogram call_latency_ ABSL_GUARDED_BY(mu_);
-  Histogram upstream_latency_ ABSL_GUARDED_BY(mu_);
-  Histogram journal_write_ ABSL_GUARDED_BY(mu_);
-  uint64_t reopened_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ScrapedGauges> gauges_;
+  prometheus::Family<prometheus::Counter>& calls_;
+  prometheus::Family<prometheus::Counter>& binance_codes_;
+  prometheus::Family<prometheus::Counter>& http_statuses_;
+  prometheus::Histogram& call_seconds_;
+  prometheus::Histogram& upstream_seconds_;
+  prometheus::Histogram& journal_write_seconds_;
+  prometheus::Counter& reopened_;
 };
 
 }  // namespace loan_gateway
