@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "config/setting_ranges.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address host:port (port 0 picks one)");
@@ -39,8 +40,8 @@ ABSL_FLAG(
     int64_t, uid_weight_limit, 180000,
     "the credit account's SAPI UID weight per minute (a borrow costs 3000)");
 
-ABSL_FLAG(std::string, journal_path, "loan-gateway-journal.db",
-          "the durable journal (SQLite)");
+ABSL_FLAG(std::string, journal_path, "/var/lib/loan-gateway/journal.db",
+          "the durable journal (SQLite), an absolute path");
 ABSL_FLAG(bool, create_journal, false,
           "create the journal if it does not exist (a gateway's first start "
           "only: starting on an empty journal where one existed forgets every "
@@ -218,43 +219,18 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
           "upstream base URLs must not end with '/'");
     }
   }
-  if (c.journal_path.empty())
-    return absl::InvalidArgumentError("--journal_path is empty");
-  if (c.journal_retention < absl::Hours(24)) {
-    return absl::InvalidArgumentError(
-        "--journal_retention must be at least 24h");
+  // A relative path would give a fresh, empty journal whenever the gateway
+  // is started from another directory.
+  if (!absl::StartsWith(c.journal_path, "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--journal_path must be absolute, got \"", c.journal_path, "\""));
   }
-  if (c.risk_unit_queue_limit < 0) {
-    return absl::InvalidArgumentError("--risk_unit_queue_limit must be >= 0");
+  if (!c.upstream_ca_file.empty()) {
+    if (absl::Status ca = ValidateCaFile(c.upstream_ca_file); !ca.ok()) {
+      return ca;
+    }
   }
-  if (c.uid_weight_limit < 3000) {
-    return absl::InvalidArgumentError(
-        "--uid_weight_limit must allow one borrow (>= 3000)");
-  }
-  if (c.upstream_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--upstream_timeout must be positive");
-  }
-  if (c.grpc_max_message_bytes < 1024 ||
-      c.grpc_max_message_bytes > 4 * 1024 * 1024) {
-    return absl::InvalidArgumentError(
-        "--grpc_max_message_bytes must be in 1024..4194304");
-  }
-  if (c.grpc_max_concurrent_streams < 1) {
-    return absl::InvalidArgumentError(
-        "--grpc_max_concurrent_streams must be >= 1");
-  }
-  if (c.grpc_handshake_timeout <= absl::ZeroDuration() ||
-      c.grpc_max_connection_idle <= absl::ZeroDuration() ||
-      c.grpc_min_client_ping_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "--grpc_handshake_timeout, --grpc_max_connection_idle and "
-        "--grpc_min_client_ping_interval must be positive");
-  }
-  if (c.max_grpc_connections < 1 || c.max_metrics_connections < 1) {
-    return absl::InvalidArgumentError(
-        "--max_grpc_connections and --max_metrics_connections must be >= 1");
-  }
-  return absl::OkStatus();
+  return ValidateSettingRanges(c);
 }
 
 absl::StatusOr<GatewayConfig> LoadGatewayConfig() {

@@ -27,7 +27,7 @@ struct GatewayConfig {
   absl::Duration max_clock_uncertainty = absl::Milliseconds(1000);
   absl::Duration min_call_deadline = absl::Milliseconds(200);
   int64_t uid_weight_limit = 180000;
-  std::string journal_path = "loan-gateway-journal.db";
+  std::string journal_path = "/var/lib/loan-gateway/journal.db";
   bool create_journal = false;  // Only a first start creates a journal.
   absl::Duration journal_retention = absl::Hours(48);
   int64_t risk_unit_queue_limit = 16;

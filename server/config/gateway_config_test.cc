@@ -1,10 +1,12 @@
 #include "config/gateway_config.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
+#include "config/setting_ranges.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
@@ -115,6 +117,66 @@ TEST(GatewayConfigTest, AMisspeltVariableStopsTheStartNamingTheClosestSetting) {
       RejectUnknownGatewayVariables(
           {"HOME", "LOAN_GATEWAY_JOURNAL_PATH", "LOAN_GATEWAY_CREATE_JOURNAL"})
           .ok());
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+GatewayConfig Valid() {
+  GatewayConfig c;
+  c.api_key_file = "a";
+  c.private_key_file = "b";
+  return c;
+}
+
+// The values an operator tried that all used to start.
+TEST(SettingRangesTest, DangerousValuesStopTheStartNamingTheFlag) {
+  struct Case {
+    std::function<void(GatewayConfig&)> set;
+    std::string flag;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](GatewayConfig& g) {
+              g.time_sync_interval = absl::ZeroDuration();
+            },
+            "--time_sync_interval must be in [1s, 1h], got 0"},
+           {[](GatewayConfig& g) {
+              g.reconcile_settle_after = absl::Seconds(1);
+            },
+            "--reconcile_settle_after must be in [2s, 24h], got 1s"},
+           {[](GatewayConfig& g) { g.min_call_deadline = absl::Hours(1); },
+            "--min_call_deadline must be in [0, 10s], got 1h"},
+           {[](GatewayConfig& g) { g.risk_unit_queue_limit = 0; },
+            "--risk_unit_queue_limit must be in [1, 1024], got 0"},
+           {[](GatewayConfig& g) { g.upstream_timeout = absl::Hours(1); },
+            "--upstream_timeout must be in [100ms, 1m], got 1h"},
+           {[](GatewayConfig& g) { g.upstream_timeout = absl::Seconds(30); },
+            "must be at least 500ms shorter than --drain_timeout"},
+           {[](GatewayConfig& g) { g.journal_path = "journal.db"; },
+            "--journal_path must be absolute"},
+           {[](GatewayConfig& g) {
+              g.upstream_ca_file = "/nonexistent/ca.pem";
+            },
+            "--upstream_ca_file /nonexistent/ca.pem cannot be read"},
+           {[](GatewayConfig& g) { g.upstream_ca_file = "/etc/hostname"; },
+            "holds no PEM certificate"},
+       }) {
+    GatewayConfig config = Valid();
+    c.set(config);
+    absl::Status s = ValidateGatewayConfig(config);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.flag;
+    EXPECT_TRUE(absl::StrContains(s.message(), c.flag)) << s;
+  }
+}
+
+TEST(SettingRangesTest, TheDefaultsLieInsideEveryRange) {
+  for (const SettingRange& r : CheckSettingRanges(Valid())) {
+    EXPECT_TRUE(r.ok) << r.flag << " " << r.value << " not in " << r.range;
+  }
+  EXPECT_TRUE(ValidateGatewayConfig(Valid()).ok());
 }
 
 }  // namespace

@@ -173,7 +173,13 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
                 {"/usr/bin/prlimit", "--nofile=" + options.open_file_limit});
   }
   gateway_ = std::make_unique<ChildProcess>(argv, dir_ + "/gateway.log");
-  target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
+  try {
+    target_ = "127.0.0.1:" + WaitForFile(dir_ + "/gateway.port", "the gateway");
+  } catch (const std::runtime_error& e) {
+    // Say why: the gateway's own startup_failed line.
+    throw std::runtime_error(std::string(e.what()) + "; its log:\n" +
+                             ReadWholeFile(dir_ + "/gateway.log"));
+  }
   metrics_url_ =
       "http://127.0.0.1:" + WaitForFile(dir_ + "/metrics.port", "metrics") +
       "/metrics";

@@ -439,7 +439,8 @@ TEST(DrainTest, SentBorrowsFinishAndQueuedOnesAreRefusedAsNotSent) {
 // shorter than their sum. Only the one sent executes; no borrow is sent after
 // its caller was answered.
 TEST(DrainTest, AShortDrainNeverSendsWhatItRefused) {
-  GatewayEnv env({.gateway_args = {"--drain_timeout=3s"}});
+  GatewayEnv env(
+      {.gateway_args = {"--drain_timeout=3s", "--upstream_timeout=2500ms"}});
   env.InjectFault(R"({"delay_ms":2000,"count":3})");
   std::vector<std::thread> threads;
   std::vector<grpc::Status> statuses(3);
@@ -470,12 +471,16 @@ TEST(DrainTest, AShortDrainNeverSendsWhatItRefused) {
 // A drain that runs out exits non-zero; the caller of the borrow still in
 // flight hears a transport failure (no ErrorInfo), which the client library
 // reports as "may have executed" with its request_id; the next start
-// reconciles it from Binance's records.
+// reconciles it from Binance's records. The upstream timeout is shorter than
+// the drain (the start insists), so what runs out here is the journal: the
+// test holds its write lock, as a stalled disk would, while the answer is
+// being journaled.
 TEST(DrainTest, ADrainThatRunsOutExitsNonZeroAndTheOutcomeIsReconciled) {
   GatewayEnv env(
-      {.gateway_args = {"--drain_timeout=1s", "--reconcile_interval=200ms",
+      {.gateway_args = {"--drain_timeout=1500ms", "--upstream_timeout=1s",
+                        "--reconcile_interval=200ms",
                         "--reconcile_settle_after=2s"}});
-  env.InjectFault(R"({"delay_ms":3000})");
+  env.InjectFault(R"({"delay_ms":600})");
   const std::string id = "6a1c4d6e-0e5f-4e2b-9a3c-1b2c3d4e5f61";
   CommandResult out;
   std::thread caller([&] {
@@ -483,9 +488,16 @@ TEST(DrainTest, ADrainThatRunsOutExitsNonZeroAndTheOutcomeIsReconciled) {
                       "borrow", "--group", "1001", "--asset", "USDT",
                       "--amount", "31", "--request-id", id});
   });
-  absl::SleepFor(absl::Milliseconds(500));
+  absl::SleepFor(absl::Milliseconds(300));  // Sent; its answer is on its way.
+  sqlite3* stall = nullptr;
+  ASSERT_EQ(sqlite3_open((env.dir() + "/journal.db").c_str(), &stall),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(stall, "BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   env.SignalGateway(SIGTERM);
   const int exit_status = env.WaitGateway();
+  sqlite3_exec(stall, "ROLLBACK;", nullptr, nullptr, nullptr);
+  sqlite3_close(stall);
   caller.join();
   EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 1)
       << exit_status;
@@ -495,7 +507,6 @@ TEST(DrainTest, ADrainThatRunsOutExitsNonZeroAndTheOutcomeIsReconciled) {
   EXPECT_TRUE(absl::StrContains(out.out, "\"may_have_executed\":true"))
       << out.out;
   EXPECT_TRUE(absl::StrContains(out.out, id)) << out.out;
-  absl::SleepFor(absl::Seconds(3));  // The fake executes it meanwhile.
   ASSERT_EQ(env.State().borrows.size(), 1u);
   env.RestartGateway();
   GetBorrowResponse record = WaitSettled(env, id);
