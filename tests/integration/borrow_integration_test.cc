@@ -127,7 +127,9 @@ TEST(BorrowIntegrationTest,
 TEST(BorrowIntegrationTest, InvalidUtf8InAStringFieldIsABadRequestNamingIt) {
   GatewayEnv env;
   BorrowRequest bad_id = MakeBorrow(1001, "1");
-  bad_id.set_request_id("5f0c3a8e-0000-4000-8000-00000000\xff\xfe" "01");
+  bad_id.set_request_id(
+      "5f0c3a8e-0000-4000-8000-00000000\xff\xfe"
+      "01");
   BorrowRequest bad_amount = MakeBorrow(1001, "1\xc3(");
   for (const auto& [request, field] :
        {std::pair{bad_id, "request_id"}, std::pair{bad_amount, "amount"}}) {
@@ -155,6 +157,32 @@ TEST(BorrowIntegrationTest, InvalidUtf8InAStringFieldIsABadRequestNamingIt) {
     if (absl::StrContains(line, R"("event":"borrow")")) ++borrow_lines;
   }
   EXPECT_EQ(borrow_lines, 2) << "each refused borrow is logged";
+}
+
+// An over-long, invalid (not a UUID) request_id is echoed cut to 128 bytes;
+// cut with substr() its 3-byte character at bytes 127..129 lost two bytes and
+// left invalid UTF-8 in the answer's ErrorInfo and in the log line.
+TEST(BorrowIntegrationTest, AnOverLongRequestIdIsEchoedCutOnACharacter) {
+  GatewayEnv env;
+  BorrowRequest request = MakeBorrow(1001, "1");
+  const std::string kept(127, 'x');
+  request.set_request_id(kept + "\xE2\x82\xAC" + std::string(20, 'y'));
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(request, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_EQ(Decode(status).info.metadata().at("request_id"), kept);
+  simdjson::dom::parser parser;
+  bool logged = false;
+  for (absl::string_view line :
+       absl::StrSplit(env.GatewayLog(), '\n', absl::SkipEmpty())) {
+    ASSERT_TRUE(simdjson::validate_utf8(line.data(), line.size())) << line;
+    ASSERT_EQ(parser.parse(line.data(), line.size()).error(), simdjson::SUCCESS)
+        << "not a JSON line: " << line;
+    EXPECT_FALSE(absl::StrContains(line, "protobuf_log")) << line;
+    logged |= absl::StrContains(line, "\"request_id\":\"" + kept + "\"");
+  }
+  EXPECT_TRUE(logged) << "the refused borrow is logged with the cut id";
 }
 
 struct SuccessShape {
