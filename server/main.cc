@@ -5,9 +5,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "binance/error_table.h"
+#include "clock/resync_loop.h"
 #include "clock/scheduler.h"
 #include "clock/server_time.h"
 #include "config/gateway_config.h"
@@ -31,6 +34,8 @@
 #include "reconcile/reconciler.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
+#include "service/readiness_watch.h"
+#include "sign/process_hardening.h"
 #include "sign/signer.h"
 #include "transport/bounded_acceptor.h"
 #include "transport/grpc_server_limits.h"
@@ -48,19 +53,6 @@ int Fail(absl::string_view what, const absl::Status& status) {
       .Str("error", status.ToString())
       .Emit();
   return 2;
-}
-
-// Keeps the Binance server-time offset fresh until `stop` is notified.
-void ResyncLoop(ServerTime& server_time, absl::Duration every,
-                absl::Notification& stop) {
-  while (!stop.WaitForNotificationWithTimeout(every)) {
-    absl::Status synced = server_time.Sync(absl::Seconds(5));
-    if (!synced.ok()) {
-      LogLine("warn", "server_time_sync_failed")
-          .Str("error", synced.ToString())
-          .Emit();
-    }
-  }
 }
 
 absl::StatusOr<std::unique_ptr<Signer>> LoadSigner(
@@ -115,59 +107,6 @@ bool Drain(grpc::Server& server, BorrowPipeline& pipeline,
   return true;
 }
 
-// Watches that the journal file is still the one opened: deleted or replaced,
-// the gateway stops signing (the journal refuses) and reports NOT_SERVING.
-class JournalWatch {
- public:
-  JournalWatch(const BorrowJournal& journal, grpc::Server& server)
-      : thread_([this, &journal, &server] { Loop(journal, server); }) {}
-  ~JournalWatch() {
-    Stop();
-    thread_.join();
-  }
-  void Stop() {
-    if (!stop_.HasBeenNotified()) stop_.Notify();
-  }
-
- private:
-  void Loop(const BorrowJournal& journal, grpc::Server& server) {
-    bool intact = true;
-    while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      absl::Status status = journal.CheckIntact();
-      if (status.ok() == intact) continue;
-      intact = status.ok();
-      LogLine(intact ? "info" : "error",
-              intact ? "journal_intact" : "journal_not_intact")
-          .Str("path", journal.path())
-          .Str("error", status.ToString())
-          .Emit();
-      if (!stop_.HasBeenNotified()) {
-        server.GetHealthCheckService()->SetServingStatus(intact);
-      }
-    }
-  }
-  absl::Notification stop_;
-  std::thread thread_;
-};
-
-// Keeps the Binance server-time offset fresh on its own thread; stopped and
-// joined on every way out of Run.
-class BackgroundResync {
- public:
-  BackgroundResync(ServerTime& server_time, absl::Duration every)
-      : thread_([this, &server_time, every] {
-          ResyncLoop(server_time, every, stop_);
-        }) {}
-  ~BackgroundResync() {
-    stop_.Notify();
-    thread_.join();
-  }
-
- private:
-  absl::Notification stop_;
-  std::thread thread_;
-};
-
 // Descriptors kept free beyond the connection caps: journal, upstream
 // sockets, the self-check, gRPC's own.
 constexpr int64_t kReservedDescriptors = 256;
@@ -215,7 +154,17 @@ int Run(const GatewayConfig& config) {
   CurlMultiTransport transport({.ca_file = config.upstream_ca_file});
   ServerTime server_time(clock, transport, config.upstream_base_urls);
   SyncClockAtStart(server_time);
-  BackgroundResync resync(server_time, config.time_sync_interval);
+  ResyncLoop resync(
+      [&server_time] {
+        absl::Status synced = server_time.Sync(absl::Seconds(5));
+        if (!synced.ok()) {
+          LogLine("warn", "server_time_sync_failed")
+              .Str("error", synced.ToString())
+              .Emit();
+        }
+        return synced;
+      },
+      {.interval = config.time_sync_interval});
 
   const binance::Credentials credentials{.api_key = &*api_key,
                                          .signer = signer->get()};
@@ -310,7 +259,18 @@ int Run(const GatewayConfig& config) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  ApplyGrpcServerLimits(GrpcServerLimits{}, builder);
+  ApplyGrpcServerLimits(
+      {.max_concurrent_streams =
+           static_cast<int>(config.grpc_max_concurrent_streams),
+       .max_receive_message_bytes =
+           static_cast<int>(config.grpc_max_message_bytes),
+       .handshake_timeout_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_handshake_timeout)),
+       .max_connection_idle_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_max_connection_idle)),
+       .min_client_ping_interval_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config.grpc_min_client_ping_interval))},
+      builder);
   // gRPC gets its connections from the gateway's own accept loop (see
   // BoundedAcceptor), not from a listening port of its own.
   std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
@@ -328,7 +288,8 @@ int Run(const GatewayConfig& config) {
   if (!server) {
     return Fail("listen", absl::UnavailableError("gRPC server did not start"));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  // Health starts NOT_SERVING; ReadinessWatch below says when it may serve.
+  server->GetHealthCheckService()->SetServingStatus(false);
   (*acceptor)->Start([handoff](int listener_fd, int fd) {
     grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
     p.listener_fd = listener_fd;
@@ -348,10 +309,18 @@ int Run(const GatewayConfig& config) {
         kill(getpid(), SIGTERM);  // The same drain as an operator's stop.
       });
   grpc_connections = acceptor->get();
-  JournalWatch journal_watch(**journal, *server);
+  // SERVING only while a borrow could be signed: the journal is the one
+  // opened and Binance's time is known well enough.
+  ReadinessWatch readiness(
+      {{"journal", [&] { return (*journal)->CheckIntact(); }},
+       {"clock", [&] { return pipeline.CheckClock(); }}},
+      [&server](bool serving) {
+        server->GetHealthCheckService()->SetServingStatus(serving);
+      },
+      absl::Milliseconds(250));
 
   LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
-  journal_watch.Stop();
+  readiness.Stop();
   if (!Drain(*server, pipeline, config.drain_timeout)) {
     // Intents are journaled; the next start reconciles them. Leave without
     // running destructors that calls still in flight would use.
@@ -389,6 +358,20 @@ int main(int argc, char** argv) {
 
   loan_gateway::InitJsonLog();
   loan_gateway::RouteLibraryLogsToJson();
+  if (absl::Status hardened = loan_gateway::HardenProcessForSecrets();
+      !hardened.ok()) {
+    loan_gateway::LogLine("warn", "process_hardening")
+        .Str("error", hardened.ToString())
+        .Emit();
+  }
+  std::vector<std::string> variables;
+  for (char** v = environ; *v != nullptr; ++v) {
+    variables.emplace_back(*v, std::strcspn(*v, "="));
+  }
+  if (absl::Status env = loan_gateway::RejectUnknownGatewayVariables(variables);
+      !env.ok()) {
+    return loan_gateway::Fail("environment", env);
+  }
   if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
       !env.ok()) {
     return loan_gateway::Fail("environment", env);

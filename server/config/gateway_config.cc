@@ -1,5 +1,7 @@
 #include "config/gateway_config.h"
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
@@ -68,6 +70,18 @@ ABSL_FLAG(int64_t, max_grpc_connections, 512,
           "once (the descriptors stay below the open-file limit)");
 ABSL_FLAG(int64_t, max_metrics_connections, 16,
           "metrics connections open at once");
+ABSL_FLAG(int64_t, grpc_max_message_bytes, 16 * 1024,
+          "largest gRPC request accepted (a Borrow is a few hundred bytes)");
+ABSL_FLAG(int64_t, grpc_max_concurrent_streams, 32,
+          "concurrent calls per gRPC connection (HTTP/2 SETTINGS)");
+ABSL_FLAG(absl::Duration, grpc_handshake_timeout, absl::Seconds(5),
+          "a connection that has not finished its HTTP/2 handshake by then is "
+          "closed");
+ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(2),
+          "a connection without a call for this long is closed (GOAWAY)");
+ABSL_FLAG(absl::Duration, grpc_min_client_ping_interval, absl::Seconds(10),
+          "keepalive enforcement: a client pinging more often than this (with "
+          "no call) is cut off after 2 strikes");
 
 ABSL_FLAG(bool, allow_plain_http_upstream, false,
           "accept http:// upstream base URLs (the key would travel in clear: "
@@ -82,7 +96,53 @@ bool IsGatewayFlag(const absl::CommandLineFlag& flag) {
   return absl::EndsWith(flag.Filename(), "config/gateway_config.cc");
 }
 
+// Edit distance, for naming the setting a misspelt variable meant.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 }  // namespace
+
+absl::Status RejectUnknownGatewayVariables(
+    const std::vector<std::string>& variable_names) {
+  std::vector<std::string> known;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsGatewayFlag(*flag)) known.push_back(std::string(name));
+  }
+  for (const std::string& variable : variable_names) {
+    absl::string_view rest = variable;
+    if (!absl::ConsumePrefix(&rest, "LOAN_GATEWAY_")) continue;
+    const std::string flag = absl::AsciiStrToLower(rest);
+    if (std::find(known.begin(), known.end(), flag) != known.end()) continue;
+    std::string closest;
+    size_t best = std::string::npos;
+    for (const std::string& k : known) {
+      if (const size_t d = EditDistance(flag, k); d < best) {
+        best = d;
+        closest = k;
+      }
+    }
+    // A typo must not silently leave a default in place (the default
+    // upstream is production Binance).
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown environment variable ", variable,
+        ": no gateway setting has that name; did you mean LOAN_GATEWAY_",
+        absl::AsciiStrToUpper(closest), " (--", closest, ")?"));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ApplyEnvironmentToFlags(
     const std::function<const char*(const char*)>& getenv) {
@@ -122,7 +182,14 @@ std::string GatewayConfig::RedactedDump() const {
       " drain_timeout=", absl::FormatDuration(drain_timeout),
       " metrics_listen=", metrics_listen.empty() ? "(off)" : metrics_listen,
       " max_grpc_connections=", max_grpc_connections,
-      " max_metrics_connections=", max_metrics_connections);
+      " max_metrics_connections=", max_metrics_connections,
+      " grpc_max_message_bytes=", grpc_max_message_bytes,
+      " grpc_max_concurrent_streams=", grpc_max_concurrent_streams,
+      " grpc_handshake_timeout=", absl::FormatDuration(grpc_handshake_timeout),
+      " grpc_max_connection_idle=",
+      absl::FormatDuration(grpc_max_connection_idle),
+      " grpc_min_client_ping_interval=",
+      absl::FormatDuration(grpc_min_client_ping_interval));
 }
 
 absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
@@ -167,6 +234,22 @@ absl::Status ValidateGatewayConfig(const GatewayConfig& c) {
   if (c.upstream_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--upstream_timeout must be positive");
   }
+  if (c.grpc_max_message_bytes < 1024 ||
+      c.grpc_max_message_bytes > 4 * 1024 * 1024) {
+    return absl::InvalidArgumentError(
+        "--grpc_max_message_bytes must be in 1024..4194304");
+  }
+  if (c.grpc_max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError(
+        "--grpc_max_concurrent_streams must be >= 1");
+  }
+  if (c.grpc_handshake_timeout <= absl::ZeroDuration() ||
+      c.grpc_max_connection_idle <= absl::ZeroDuration() ||
+      c.grpc_min_client_ping_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--grpc_handshake_timeout, --grpc_max_connection_idle and "
+        "--grpc_min_client_ping_interval must be positive");
+  }
   if (c.max_grpc_connections < 1 || c.max_metrics_connections < 1) {
     return absl::InvalidArgumentError(
         "--max_grpc_connections and --max_metrics_connections must be >= 1");
@@ -204,6 +287,13 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   c.max_grpc_connections = absl::GetFlag(FLAGS_max_grpc_connections);
   c.max_metrics_connections = absl::GetFlag(FLAGS_max_metrics_connections);
+  c.grpc_max_message_bytes = absl::GetFlag(FLAGS_grpc_max_message_bytes);
+  c.grpc_max_concurrent_streams =
+      absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  c.grpc_handshake_timeout = absl::GetFlag(FLAGS_grpc_handshake_timeout);
+  c.grpc_max_connection_idle = absl::GetFlag(FLAGS_grpc_max_connection_idle);
+  c.grpc_min_client_ping_interval =
+      absl::GetFlag(FLAGS_grpc_min_client_ping_interval);
   c.allow_plain_http_upstream = absl::GetFlag(FLAGS_allow_plain_http_upstream);
   if (absl::Status s = ValidateGatewayConfig(c); !s.ok()) return s;
   return c;

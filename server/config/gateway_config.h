@@ -38,6 +38,11 @@ struct GatewayConfig {
   std::string metrics_port_file;
   int64_t max_grpc_connections = 512;
   int64_t max_metrics_connections = 16;
+  int64_t grpc_max_message_bytes = 16 * 1024;
+  int64_t grpc_max_concurrent_streams = 32;
+  absl::Duration grpc_handshake_timeout = absl::Seconds(5);
+  absl::Duration grpc_max_connection_idle = absl::Minutes(2);
+  absl::Duration grpc_min_client_ping_interval = absl::Seconds(10);
   bool allow_plain_http_upstream = false;  // Tests of a plain-HTTP fake only.
 
   // One line per setting, for the start-up log: paths, never contents.
@@ -49,6 +54,11 @@ struct GatewayConfig {
 // on the command line win over the environment.
 absl::Status ApplyEnvironmentToFlags(
     const std::function<const char*(const char*)>& getenv);
+
+// Fails on any LOAN_GATEWAY_* variable that names no setting, naming the
+// closest one: a misspelt variable must stop the start, not be ignored.
+absl::Status RejectUnknownGatewayVariables(
+    const std::vector<std::string>& variable_names);
 
 // Reads the settings from the (parsed) flags and checks them.
 absl::StatusOr<GatewayConfig> LoadGatewayConfig();

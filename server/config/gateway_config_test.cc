@@ -97,3 +97,25 @@ TEST(GatewayConfigTest, ValidationCatchesMistakes) {
 
 }  // namespace
 }  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+TEST(GatewayConfigTest, AMisspeltVariableStopsTheStartNamingTheClosestSetting) {
+  absl::Status s = RejectUnknownGatewayVariables(
+      {"PATH", "LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_UPSTREAM_BASEURLS"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "LOAN_GATEWAY_UPSTREAM_BASEURLS"))
+      << s;
+  EXPECT_TRUE(absl::StrContains(s.message(),
+                                "did you mean LOAN_GATEWAY_UPSTREAM_BASE_URLS "
+                                "(--upstream_base_urls)?"))
+      << s;
+  EXPECT_TRUE(
+      RejectUnknownGatewayVariables(
+          {"HOME", "LOAN_GATEWAY_JOURNAL_PATH", "LOAN_GATEWAY_CREATE_JOURNAL"})
+          .ok());
+}
+
+}  // namespace
+}  // namespace loan_gateway

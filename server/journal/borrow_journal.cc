@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -199,6 +200,43 @@ absl::StatusOr<int> OpenJournalFile(const std::string& path,
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// The pid a running gateway recorded in the journal it holds (best effort:
+// a read-only look, which WAL allows beside the writer).
+std::string HolderPid(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string pid = "unknown";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT value FROM meta WHERE name = 'holder_pid'",
+                           -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      pid = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return pid;
+}
+
+// One process per journal: "one borrow in flight per risk unit", the window
+// waits and attribution all assume no other process signs from it. The lock
+// is on the file itself (flock, independent of SQLite's fcntl locks) and
+// goes with the process, however it ends.
+absl::Status LockExclusively(int fd, const std::string& path) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return absl::OkStatus();
+  if (errno != EWOULDBLOCK) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot lock journal ", path, ": ", std::strerror(errno)));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "journal ", path, " is in use by another gateway process (pid ",
+      HolderPid(path),
+      "); one journal serves one process: stop that one, or give this one "
+      "its own journal and credit account"));
+}
+
 }  // namespace
 
 absl::string_view JournalStateName(JournalState state) {
@@ -219,6 +257,10 @@ absl::StatusOr<std::unique_ptr<BorrowJournal>> BorrowJournal::Open(
     const std::string& path, JournalOpenOptions options) {
   absl::StatusOr<int> fd = OpenJournalFile(path, options.create_if_missing);
   if (!fd.ok()) return fd.status();
+  if (absl::Status locked = LockExclusively(*fd, path); !locked.ok()) {
+    ::close(*fd);
+    return locked;
+  }
   sqlite3* db = nullptr;
   // Never SQLITE_OPEN_CREATE: the file exists by now, and must.
   if (sqlite3_open_v2(path.c_str(), &db,
@@ -244,12 +286,16 @@ absl::StatusOr<std::unique_ptr<BorrowJournal>> BorrowJournal::Open(
   if (absl::Status s = journal->Migrate(); !s.ok()) return s;
   // A real write now, so that a journal that cannot take one stops the start
   // instead of refusing every borrow later.
-  Statement opened(db,
-                   "INSERT OR REPLACE INTO meta (name, value) VALUES "
-                   "('last_opened_ms', ?)");
-  opened.Bind(1, absl::StrCat(NowMs()));
-  if (!opened.ok() || opened.Step() != SQLITE_DONE) {
-    return opened.Error(absl::StrCat("write at open (", path, ")"));
+  for (const auto& [name, value] :
+       {std::pair{"last_opened_ms", absl::StrCat(NowMs())},
+        std::pair{"holder_pid", absl::StrCat(::getpid())}}) {
+    Statement opened(db,
+                     "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)");
+    opened.Bind(1, name);
+    opened.Bind(2, value);
+    if (!opened.ok() || opened.Step() != SQLITE_DONE) {
+      return opened.Error(absl::StrCat("write at open (", path, ")"));
+    }
   }
   return journal;
 }

@@ -139,6 +139,20 @@ TEST_F(BorrowJournalTest, ALockedJournalFailsTheWriteInsteadOfLosingIt) {
   EXPECT_TRUE(journal_->InsertIntent(Intent("x")).ok());
 }
 
+TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {
+  auto second = BorrowJournal::Open(path_, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(second.status().message(), path_));
+  EXPECT_TRUE(absl::StrContains(second.status().message(),
+                                absl::StrCat("(pid ", getpid(), ")")))
+      << second.status();
+  // The first holder is untouched; once it lets go, the journal opens.
+  EXPECT_TRUE(journal_->InsertIntent(Intent("held")).ok());
+  Reopen();
+  EXPECT_TRUE(journal_->Get("held").ok());
+}
+
 TEST(SerialExecutorTest, RunsTasksInOrderAndDrainsOnDestruction) {
   std::vector<int> order;
   {

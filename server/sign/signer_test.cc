@@ -11,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "testing/test_doubles.h"
 
@@ -138,6 +139,34 @@ TEST(SecretTest, NeverPrintsItsBytes) {
   EXPECT_EQ(moved.Reveal(), "super-secret-value");
   EXPECT_TRUE(
       secret.empty());  // NOLINT(bugprone-use-after-move): wiped on move.
+}
+
+TEST(SecretTest, AFileOpenToOthersIsRefusedNamingItsMode) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            absl::StrCat("secret_mode_test_", getpid()))
+                               .string();
+  std::ofstream(path) << "key-bytes\n";
+  for (const auto& [mode, accepted] :
+       {std::pair{0600, true}, std::pair{0640, true}, std::pair{0440, true},
+        std::pair{0400, true}, std::pair{0644, false}, std::pair{0604, false},
+        std::pair{0602, false}, std::pair{0444, false}}) {
+    std::filesystem::permissions(path,
+                                 static_cast<std::filesystem::perms>(mode));
+    absl::StatusOr<Secret> secret = Secret::FromFile(path);
+    EXPECT_EQ(secret.ok(), accepted) << std::oct << mode;
+    if (accepted) {
+      EXPECT_EQ(secret->Reveal(), "key-bytes");
+    } else {
+      EXPECT_EQ(secret.status().code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_NE(secret.status().message().find(path), std::string::npos);
+      EXPECT_NE(
+          secret.status().message().find(absl::StrFormat("(mode %04o)", mode)),
+          std::string::npos)
+          << secret.status();
+      EXPECT_EQ(secret.status().message().find("key-bytes"), std::string::npos);
+    }
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(KeyTypeTest, ParsesTheThreeNames) {

@@ -203,8 +203,8 @@ void BoundedAcceptor::AcceptOne() {
 }
 
 void BoundedAcceptor::Refuse(int fd) {
+  ++refused_total_;  // Counted before the peer can see the refusal.
   close(fd);
-  ++refused_total_;
   if (absl::Now() - last_refusal_log_ > kLogEvery) {
     last_refusal_log_ = absl::Now();
     LogLine("warn", "connection_refused")

@@ -22,7 +22,7 @@ cleanup() {
   podman rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
   podman volume rm -f "$NAME-journal" >/dev/null 2>&1 || true
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" 2>/dev/null || podman unshare rm -rf "$WORK" || true
 }
 trap cleanup EXIT
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -37,7 +37,11 @@ openssl genpkey -algorithm ed25519 -out "$WORK/secrets/private_key" 2>/dev/null
 openssl pkey -in "$WORK/secrets/private_key" -pubout -out "$WORK/public_key.pem"
 API_KEY="container-test-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
 printf '%s' "$API_KEY" >"$WORK/secrets/api_key"
-chmod 0755 "$WORK/secrets" && chmod 0444 "$WORK/secrets/"*  # Readable by uid 65534.
+# Readable by the container's uid 65534 and nobody else: the gateway refuses key
+# files open to other users.
+chmod 0755 "$WORK/secrets" && chmod 0400 "$WORK/secrets/"*
+if [ "$(id -u)" = 0 ]; then chown 65534:65534 "$WORK/secrets/"*
+else podman unshare chown 65534:65534 "$WORK/secrets/"*; fi
 
 /usr/bin/python3 tests/fake_binance/fake_binance.py --key "ed25519:$API_KEY:$WORK/public_key.pem" \
   --tls-dir "$WORK/tls" --port-file "$WORK/fake.port" >"$WORK/fake.log" 2>&1 &

@@ -273,7 +273,7 @@ class Fake:
         return f'{{"transactionId":{tran_id},"amount":{amount},"status":success}}'
 
 
-def make_credentials(directory):
+def make_credentials(directory, owner=None):
     """A fresh Ed25519 credit-account key and API key for sandbox use:
     writes api_key, private_key (PKCS#8 PEM) and public_key.pem; returns the
     --key spec for them."""
@@ -289,10 +289,18 @@ def make_credentials(directory):
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
     }
     for name, data in files.items():
-        with open(os.path.join(directory, name), "wb") as f:
+        path = os.path.join(directory, name)
+        with open(path, "wb") as f:
             f.write(data)
-        # Sandbox only: readable by the gateway's non-root user in another container.
-        os.chmod(os.path.join(directory, name), 0o644)
+        if name == "public_key.pem":
+            os.chmod(path, 0o644)
+            continue
+        # The gateway refuses key files open to other users: owner only, handed
+        # to the gateway's user (uid:gid) when it runs in another container.
+        os.chmod(path, 0o400)
+        if owner:
+            uid, gid = (int(x) for x in owner.split(":"))
+            os.chown(path, uid, gid)
     return f"ed25519:{api_key}:{os.path.join(directory, 'public_key.pem')}"
 
 
@@ -504,20 +512,36 @@ def make_tls(directory, extra_hosts=()):
     return context, ca_path
 
 
+def write_port_file(path, port):
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(f"{port}\n")
+        os.replace(path + ".tmp", path)
+
+
 async def serve(args):
     fake = Fake(args)
     ssl_context, ca_path = (None, None) if args.plain_http else make_tls(
         args.tls_dir, args.tls_host)
     runner = web.AppRunner(make_app(fake), access_log=None, handle_signals=True)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_context,
+    port = args.port
+    if args.listen_after_ms:
+        # Binance not reachable yet (a pod whose egress is not ready): the port
+        # is known and refuses connections until the delay has passed.
+        if port == 0:
+            import socket
+            with socket.socket() as probe:
+                probe.bind((args.host, 0))
+                port = probe.getsockname()[1]
+        write_port_file(args.port_file, port)
+        await asyncio.sleep(args.listen_after_ms / 1000)
+    site = web.TCPSite(runner, args.host, port, ssl_context=ssl_context,
                        backlog=4096)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    if args.port_file:
-        with open(args.port_file + ".tmp", "w") as f:
-            f.write(f"{port}\n")
-        os.replace(args.port_file + ".tmp", args.port_file)
+    if not args.listen_after_ms:
+        write_port_file(args.port_file, port)
     scheme = "http" if args.plain_http else "https"
     print(json.dumps({"event": "listening", "url": f"{scheme}://{args.host}:{port}",
                       "ca_file": ca_path}), flush=True)
@@ -535,6 +559,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", help="write the bound port here")
+    parser.add_argument("--listen-after-ms", type=int, default=0,
+                        help="write the port file at once but accept connections only "
+                             "after this delay (an upstream not reachable yet)")
     parser.add_argument("--tls-dir", default="fake-binance-tls",
                         help="where the CA made at start-up (ca.pem) is written")
     parser.add_argument("--plain-http", action="store_true",
@@ -546,6 +573,9 @@ def main():
                         help="extra DNS name for the server certificate; repeatable")
     parser.add_argument("--make-credentials", metavar="DIR",
                         help="make a fresh Ed25519 key + API key in DIR (sandbox) and accept it")
+    parser.add_argument("--credentials-owner", metavar="UID:GID",
+                        help="give the made key files (mode 0400) to this user: the "
+                             "gateway's, when it runs in another container")
     parser.add_argument("--risk-unit", action="append",
                         help="GROUP:ASSET=MAX[,ASSET=MAX] credit limits; repeatable "
                              "(default 1001:USDT=50000,USDC=50000)")
@@ -560,7 +590,7 @@ def main():
     if not args.risk_unit:
         args.risk_unit = ["1001:USDT=50000,USDC=50000"]
     if args.make_credentials:
-        args.key.append(make_credentials(args.make_credentials))
+        args.key.append(make_credentials(args.make_credentials, args.credentials_owner))
     if not args.key:
         parser.error("at least one --key (or --make-credentials) is needed")
     asyncio.run(serve(args))

@@ -484,6 +484,21 @@ TEST(GatewayProcessTest, LogsOneJsonLinePerBorrowWithItsFields) {
   EXPECT_EQ(int64_t(doc["binance_code"]), -27009);
 }
 
+// A misspelt variable would leave the default upstream (production Binance)
+// in place without a word: the start fails instead, naming the closest one.
+TEST(GatewayProcessTest, AMisspeltEnvironmentVariableStopsTheStart) {
+  CommandResult start =
+      RunCommand({"/usr/bin/env", "LOAN_GATEWAY_UPSTREAM_BASEURLS=https://x",
+                  GATEWAY_BINARY, "--metrics_listen="});
+  EXPECT_EQ(start.exit_code, 2) << start.out << start.err;
+  EXPECT_TRUE(absl::StrContains(
+      start.out,
+      "unknown environment variable LOAN_GATEWAY_UPSTREAM_BASEURLS: no "
+      "gateway setting has that name; did you mean "
+      "LOAN_GATEWAY_UPSTREAM_BASE_URLS (--upstream_base_urls)?"))
+      << start.out;
+}
+
 TEST(GatewayProcessTest, StopsCleanlyOnSigterm) {
   GatewayEnv env;
   BorrowResponse response;

@@ -214,6 +214,56 @@ TEST(ClockTest, A1021IsResyncedAndReSignedOnceThenSucceeds) {
       << "the clock was resynced before re-signing";
 }
 
+// Binance not reachable when the gateway starts (a pod whose egress is not
+// ready yet): health says NOT_SERVING while it cannot sign, and borrows work
+// about a second after Binance first answers, not a resync interval later.
+TEST(ClockTest, StartedBeforeBinanceAnswersItServesWithinASecondOfIt) {
+  GatewayEnv env({.fake_args = {"--listen-after-ms", "4000"}});
+  const absl::Time fake_started = absl::Now();
+  auto health = [&] {
+    return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"})
+        .exit_code;
+  };
+  EXPECT_EQ(health(), 6) << "NOT_SERVING while Binance's time is unknown";
+  BorrowResponse response;
+  grpc::Status early = env.Borrow(MakeBorrow(1001, "1"), &response);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::UNAVAILABLE);
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(early.error_details()));
+  google::rpc::ErrorInfo info;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&info);
+  }
+  EXPECT_EQ(info.reason(), "CLOCK_SKEW");
+  // When does the fake answer? Poll its port.
+  absl::Time answering = absl::InfiniteFuture();
+  while (absl::Now() - fake_started < absl::Seconds(10)) {
+    try {
+      env.FakeRequest("/api/v3/time");
+      answering = absl::Now();
+      break;
+    } catch (const std::runtime_error&) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+  ASSERT_NE(answering, absl::InfiniteFuture());
+  absl::Duration until_borrow = absl::InfiniteDuration();
+  while (absl::Now() - answering < absl::Seconds(5)) {
+    BorrowResponse ok;
+    if (env.Borrow(MakeBorrow(1001, "1"), &ok).ok()) {
+      until_borrow = absl::Now() - answering;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::printf("first borrow %s after Binance first answered\n",
+              absl::FormatDuration(until_borrow).c_str());
+  EXPECT_LE(until_borrow, absl::Milliseconds(1500));
+  absl::SleepFor(absl::Milliseconds(300));  // Health is looked at every 250 ms.
+  EXPECT_EQ(health(), 0) << "SERVING once it can sign";
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), R"("condition":"clock")"));
+}
+
 TEST(ClockTest, BinanceClockJumpingAfterStartIsFollowedThroughResync) {
   GatewayEnv env;
   env.FakeRequest("/fake/config", R"({"skew_ms":20000})");

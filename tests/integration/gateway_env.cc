@@ -86,12 +86,20 @@ GatewayEnv::~GatewayEnv() {
   }
 }
 
+// The gateway refuses key files open to other users.
+static void MakeOwnerOnly(const std::string& path) {
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+}
+
 void GatewayEnv::MakeKeys(const std::string& key_type) {
   api_key_ = RandomToken(64);
   WriteFile(dir_ + "/api_key", api_key_ + "\n");
+  MakeOwnerOnly(dir_ + "/api_key");
   if (key_type == "hmac") {
     secret_text_ = RandomToken(64);
     WriteFile(dir_ + "/private_key", secret_text_ + "\n");
+    MakeOwnerOnly(dir_ + "/private_key");
     return;
   }
   const std::string algorithm =
@@ -102,6 +110,7 @@ void GatewayEnv::MakeKeys(const std::string& key_type) {
       "/private_key -pubout -out ", dir_, "/public_key.pem 2>/dev/null");
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
   secret_text_ = ReadWholeFile(dir_ + "/private_key");
+  MakeOwnerOnly(dir_ + "/private_key");
 }
 
 void GatewayEnv::StartFake(const EnvOptions& options) {
@@ -152,6 +161,13 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
   }
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
+  if (options.run_as_uid_if_root >= 0 && geteuid() == 0) {
+    const std::string uid = std::to_string(options.run_as_uid_if_root);
+    if (std::system(("chown -R " + uid + ":" + uid + " " + dir_).c_str()) != 0)
+      throw std::runtime_error("chown failed");
+    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=" + uid,
+                               "--regid=" + uid, "--clear-groups"});
+  }
   if (!options.open_file_limit.empty()) {
     argv.insert(argv.begin(),
                 {"/usr/bin/prlimit", "--nofile=" + options.open_file_limit});

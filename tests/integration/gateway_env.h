@@ -24,6 +24,9 @@ struct EnvOptions {
       faults_before_gateway;  // Queued before the gateway starts.
   // "soft:hard" RLIMIT_NOFILE the gateway starts with (prlimit); empty: ours.
   std::string open_file_limit;
+  // When the test runs as root: run the gateway as this uid (setpriv), its
+  // files handed to it, so that a same-user check is meaningful.
+  int run_as_uid_if_root = -1;
 };
 
 struct LedgerEntry {
@@ -80,6 +83,7 @@ class GatewayEnv {
   // A new channel with its own connection (no shared reconnect backoff).
   void RestartChannel();
   const std::string& metrics_url() const { return metrics_url_; }
+  const std::string& fake_url() const { return fake_url_; }
   int WaitGateway();
 
   grpc::Status GetBorrow(const std::string& request_id,

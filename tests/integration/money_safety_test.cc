@@ -165,6 +165,30 @@ TEST(JournalTest, AJournalThatCannotBeWrittenMeansNothingIsSent) {
 
 // The journal file deleted (or replaced) under a running gateway: it stops
 // signing, says NOT_SERVING, and a restart does not silently start afresh.
+// Two processes on one journal would each think they hold the one borrow in
+// flight per risk unit: the second refuses to start, naming the holder.
+TEST(JournalTest, ASecondGatewayOnTheSameJournalRefusesToStart) {
+  GatewayEnv env;
+  CommandResult second =
+      RunCommand({GATEWAY_BINARY, "--listen=127.0.0.1:0",
+                  "--metrics_listen=", "--upstream_base_urls=" + env.fake_url(),
+                  "--upstream_ca_file=" + env.dir() + "/tls/ca.pem",
+                  "--api_key_file=" + env.dir() + "/api_key",
+                  "--private_key_file=" + env.dir() + "/private_key",
+                  "--journal_path=" + env.dir() + "/journal.db"});
+  EXPECT_EQ(second.exit_code, 2) << second.out << second.err;
+  EXPECT_TRUE(absl::StrContains(
+      second.out, absl::StrCat("journal ", env.dir(),
+                               "/journal.db is in use by another gateway "
+                               "process (pid ",
+                               env.gateway_pid(), ")")))
+      << second.out;
+  env.ScanAlso(second.out + second.err);
+  BorrowResponse response;
+  EXPECT_TRUE(env.Borrow(MakeBorrow(1001, "5"), &response).ok())
+      << "the first gateway is untouched";
+}
+
 TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   GatewayEnv env;
   BorrowResponse response;
@@ -191,7 +215,8 @@ TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   EXPECT_TRUE(absl::StrContains(not_serving.out, "NOT_SERVING"));
   EXPECT_TRUE(absl::StrContains(env.ScrapeMetrics(),
                                 "\nloan_gateway_journal_intact 0\n"));
-  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "journal_not_intact"));
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(),
+                                R"("condition":"journal","holds":"false")"));
   env.KillGateway(SIGKILL);
   // Started again on the same path, it refuses to create a fresh journal.
   CommandResult restart = RunCommand(

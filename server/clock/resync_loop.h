@@ -1,0 +1,43 @@
+#ifndef LOAN_GATEWAY_SERVER_CLOCK_RESYNC_LOOP_H_
+#define LOAN_GATEWAY_SERVER_CLOCK_RESYNC_LOOP_H_
+
+#include <functional>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+namespace loan_gateway {
+
+struct ResyncPolicy {
+  absl::Duration interval = absl::Seconds(30);  // After a good sync.
+  // After a failed one: first retry, doubling up to the cap. Short, so that
+  // borrows work about a second after Binance first answers (a pod whose
+  // egress is not ready at start must not refuse for a whole interval).
+  absl::Duration first_retry = absl::Milliseconds(200);
+  absl::Duration max_retry = absl::Seconds(1);
+};
+
+// Keeps the Binance server-time offset fresh on its own thread: `sync` now,
+// then every `interval`, retrying failures quickly. Stopped and joined on
+// destruction.
+class ResyncLoop {
+ public:
+  ResyncLoop(std::function<absl::Status()> sync, ResyncPolicy policy);
+  ~ResyncLoop();
+
+  // The wait after a sync: the interval after success, the backoff after
+  // `failures_in_a_row` failures.
+  static absl::Duration NextWait(const ResyncPolicy& policy,
+                                 int failures_in_a_row);
+
+ private:
+  void Run(const std::function<absl::Status()>& sync, ResyncPolicy policy);
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_CLOCK_RESYNC_LOOP_H_

@@ -1,0 +1,45 @@
+#include "service/readiness_watch.h"
+
+#include <atomic>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+TEST(ReadinessWatchTest, ServesOnlyWhileEveryConditionHolds) {
+  std::atomic<bool> clock_ok{false}, journal_ok{true};
+  std::vector<bool> reported;
+  absl::Mutex mu;
+  ReadinessWatch watch(
+      {{"clock",
+        [&] {
+          return clock_ok ? absl::OkStatus()
+                          : absl::UnavailableError("time unknown");
+        }},
+       {"journal",
+        [&] {
+          return journal_ok ? absl::OkStatus()
+                            : absl::DataLossError("journal replaced");
+        }}},
+      [&](bool serving) {
+        absl::MutexLock lock(&mu);
+        reported.push_back(serving);
+      },
+      absl::Hours(1));  // Driven by CheckNow here.
+  EXPECT_FALSE(watch.CheckNow());
+  clock_ok = true;
+  EXPECT_TRUE(watch.CheckNow());
+  EXPECT_TRUE(watch.CheckNow());  // No change, no report.
+  journal_ok = false;
+  EXPECT_FALSE(watch.CheckNow());
+  watch.Stop();
+  journal_ok = true;
+  watch.CheckNow();  // The drain owns health now.
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(reported, (std::vector<bool>{false, true, false}));
+}
+
+}  // namespace
+}  // namespace loan_gateway
