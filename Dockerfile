@@ -7,10 +7,19 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler \
       libcurl4-openssl-dev libssl-dev libabsl-dev libsimdjson-dev libspdlog-dev libfmt-dev \
-      libsqlite3-dev libcli11-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
+      libsqlite3-dev libcli11-dev prometheus-cpp-dev \
     && rm -rf /var/lib/apt/lists/*
-COPY . /src
-RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+# Only the sources the two binaries are built from, never the whole checkout
+# (a secrets/ folder mounted for `podman run` sits in it). .dockerignore
+# denies everything else, tests included, as a second line: keep both lists,
+# and tests/container/check_build_context.py, in step.
+COPY CMakeLists.txt /src/
+COPY cmake /src/cmake
+COPY third_party/googleapis /src/third_party/googleapis
+COPY proto /src/proto
+COPY server /src/server
+COPY client /src/client
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOAN_GATEWAY_BUILD_TESTS=OFF \
     && ninja -C /build -j"$(nproc)" loan-gateway loanctl \
     && strip /build/server/loan-gateway /build/client/loanctl
 

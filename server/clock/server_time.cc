@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "log/json_log.h"
 
 namespace loan_gateway {
 
@@ -77,10 +78,44 @@ absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
   if (!server_ms.ok()) return server_ms.status();
   const absl::Duration half_trip = (received - sent) / 2;
   const absl::Time midpoint = sent + half_trip;
-  absl::MutexLock lock(&mu_);
-  offset_ =
-      Offset{absl::FromUnixMillis(*server_ms) - midpoint, half_trip, received};
+  const Offset sample{absl::FromUnixMillis(*server_ms) - midpoint, half_trip,
+                      received};
+  std::optional<Offset> disproven;
+  {
+    absl::MutexLock lock(&mu_);
+    const Verdict verdict =
+        offset_ ? Judge(*offset_, sample) : Verdict::kReplace;
+    if (verdict == Verdict::kKeepCurrent) return absl::OkStatus();
+    if (verdict == Verdict::kCurrentDisproven) disproven = offset_;
+    offset_ = sample;
+  }
+  if (disproven) {
+    // A clock was stepped; the difference is how far off timestamps signed
+    // with the previous offset were, which an operator may need.
+    LogLine("warn", "server_time_offset_disproven")
+        .Ms("previous_offset_ms", disproven->offset)
+        .Ms("previous_uncertainty_ms", disproven->uncertainty)
+        .Ms("offset_ms", sample.offset)
+        .Ms("uncertainty_ms", sample.uncertainty)
+        .Emit();
+  }
   return absl::OkStatus();
+}
+
+ServerTime::Verdict ServerTime::Judge(const Offset& current,
+                                      const Offset& sample) {
+  const absl::Duration age = sample.measured_at - current.measured_at;
+  if (age < absl::ZeroDuration() || age > kMaxSampleAge) {
+    return Verdict::kReplace;
+  }
+  const absl::Duration aged_uncertainty =
+      current.uncertainty + age * kAssumedDriftRate;
+  if (sample.uncertainty <= aged_uncertainty) return Verdict::kReplace;
+  if (absl::AbsDuration(sample.offset - current.offset) >
+      sample.uncertainty + aged_uncertainty) {
+    return Verdict::kCurrentDisproven;
+  }
+  return Verdict::kKeepCurrent;
 }
 
 absl::StatusOr<int64_t> ServerTime::NowMs() const {

@@ -1,48 +1,73 @@
 #include "log/json_log.h"
 
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "log/utf8.h"
 
 namespace loan_gateway {
 
-void InitJsonLog() {
-  auto logger = spdlog::stdout_logger_mt("loan-gateway");
+namespace {
+
+// The line is the message alone: LogLine has already built the JSON.
+void InstallJsonLogger(std::shared_ptr<spdlog::logger> logger) {
   logger->set_pattern("%v");
   logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
+  spdlog::set_default_logger(std::move(logger));
 }
 
+}  // namespace
+
+void InitJsonLog() {
+  InstallJsonLogger(spdlog::stdout_logger_mt("loan-gateway"));
+}
+
+void InitJsonLogForTesting(std::ostream& out) {
+  InstallJsonLogger(std::make_shared<spdlog::logger>(
+      "loan-gateway-test",
+      std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+}
+
+// Whatever bytes a caller sends, the result is valid UTF-8 and valid JSON:
+// one JSON-lines reader that fails on a line loses the whole log stream to it.
 std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (byte < 0x20) {
-          out += absl::StrFormat("\\u%04x", byte);
-        } else {
-          out.push_back(c);
-        }
+  out.reserve(text.size() + 2);
+  while (!text.empty()) {
+    const Utf8Unit unit = NextUtf8Unit(text);
+    const char32_t c = unit.code_point;
+    if (!unit.valid) {
+      // Escaped rather than raw U+FFFD so a replacement stands out in the
+      // raw line and cannot be mistaken for a caller's own U+FFFD.
+      out += "\\ufffd";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 ||
+               c == 0x2029) {
+      // C0 controls must be escaped in JSON; DEL and the C1 controls are
+      // escaped too so no terminal interprets them, and U+2028/U+2029 because
+      // some readers take them for line ends.
+      out += absl::StrFormat("\\u%04x", static_cast<uint32_t>(c));
+    } else {
+      out.append(text.data(), unit.size);
     }
+    text.remove_prefix(unit.size);
   }
   out.push_back('"');
   return out;
@@ -68,8 +93,10 @@ LogLine& LogLine::Int(absl::string_view key, int64_t value) {
 }
 
 LogLine& LogLine::Ms(absl::string_view key, absl::Duration value) {
+  const double ms = absl::ToDoubleMilliseconds(value);
+  // An infinite duration would print "inf", which is not JSON.
   absl::StrAppend(&json_, ",", JsonQuote(key), ":",
-                  absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(value)));
+                  std::isfinite(ms) ? absl::StrFormat("%.3f", ms) : "null");
   return *this;
 }
 

@@ -181,7 +181,7 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     // An invalid caller-given id is echoed as given, so the caller can match
     // it.
     if (!request.request_id().empty()) {
-      call->request_id = request.request_id().substr(0, 128);
+      call->request_id = std::string(Utf8Prefix(request.request_id(), 128));
     }
     Finish(call, borrow.status());
     return;

@@ -60,6 +60,33 @@ need("Ingress" in np["policyTypes"], "NetworkPolicy restricts ingress")
 grpc_rules = [r for r in np["ingress"] if any(p["port"] == 50051 for p in r["ports"])]
 need(grpc_rules and all(f.get("podSelector", {}).get("matchLabels") for r in grpc_rules
                         for f in r["from"]), "only labelled callers reach gRPC")
+
+
+def names_namespaces(selector):
+    """A namespaceSelector that admits only namespaces it names. An empty one
+    ({}, or empty matchLabels/matchExpressions) selects every namespace."""
+    if not isinstance(selector, dict):
+        return False
+    labels = selector.get("matchLabels") or {}
+    exprs = selector.get("matchExpressions") or []
+    by_name = "kubernetes.io/metadata.name"
+    named = bool(labels.get(by_name)) or any(
+        e.get("key") == by_name and e.get("operator") == "In" and e.get("values")
+        for e in exprs)
+    # Any other expression (NotIn, Exists...) can widen what is admitted.
+    return named and all(e.get("operator") == "In" for e in exprs)
+
+
+for kind_doc in (d for d in docs if d["kind"] == "NetworkPolicy"):
+    name = kind_doc["metadata"]["name"]
+    for i, rule in enumerate(kind_doc["spec"].get("ingress") or []):
+        need(rule.get("from"), f"NetworkPolicy {name} ingress rule {i} admits every source")
+        for peer in rule.get("from") or []:
+            if "namespaceSelector" in peer:
+                need(names_namespaces(peer["namespaceSelector"]),
+                     f"NetworkPolicy {name} ingress rule {i}: a namespaceSelector must name "
+                     f"its namespaces (kubernetes.io/metadata.name), never {{}}: "
+                     f"{peer['namespaceSelector']}")
 need(by_kind["PodDisruptionBudget"]["spec"]["selector"] == dep["selector"], "PDB selects the pods")
 
 compose = yaml.safe_load(open(f"{ROOT}/deploy/compose.yaml"))

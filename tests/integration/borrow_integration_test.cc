@@ -159,6 +159,32 @@ TEST(BorrowIntegrationTest, InvalidUtf8InAStringFieldIsABadRequestNamingIt) {
   EXPECT_EQ(borrow_lines, 2) << "each refused borrow is logged";
 }
 
+// An over-long, invalid (not a UUID) request_id is echoed cut to 128 bytes;
+// cut with substr() its 3-byte character at bytes 127..129 lost two bytes and
+// left invalid UTF-8 in the answer's ErrorInfo and in the log line.
+TEST(BorrowIntegrationTest, AnOverLongRequestIdIsEchoedCutOnACharacter) {
+  GatewayEnv env;
+  BorrowRequest request = MakeBorrow(1001, "1");
+  const std::string kept(127, 'x');
+  request.set_request_id(kept + "\xE2\x82\xAC" + std::string(20, 'y'));
+  BorrowResponse response;
+  grpc::Status status = env.Borrow(request, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_EQ(Decode(status).info.metadata().at("request_id"), kept);
+  simdjson::dom::parser parser;
+  bool logged = false;
+  for (absl::string_view line :
+       absl::StrSplit(env.GatewayLog(), '\n', absl::SkipEmpty())) {
+    ASSERT_TRUE(simdjson::validate_utf8(line.data(), line.size())) << line;
+    ASSERT_EQ(parser.parse(line.data(), line.size()).error(), simdjson::SUCCESS)
+        << "not a JSON line: " << line;
+    EXPECT_FALSE(absl::StrContains(line, "protobuf_log")) << line;
+    logged |= absl::StrContains(line, "\"request_id\":\"" + kept + "\"");
+  }
+  EXPECT_TRUE(logged) << "the refused borrow is logged with the cut id";
+}
+
 struct SuccessShape {
   std::string name;
   std::string fault;
