@@ -1,5 +1,11 @@
 #include "http/curl_multi_transport.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -20,6 +26,11 @@ struct CurlMultiTransport::Transfer {
   size_t max_body_bytes = 0;
   bool request_left = false;  // libcurl reported request headers going out.
   bool body_too_large = false;
+  // The reused connection had something unread before anything was sent
+  // (the server's TLS close_notify or FIN): the transfer was stopped there
+  // and goes again, once, on a fresh connection.
+  bool stale_connection = false;
+  bool fresh_connect = false;
   absl::Time started;
   HttpResult result;
   char error[CURL_ERROR_SIZE] = {};
@@ -29,6 +40,8 @@ namespace {
 
 // All active transfers, touched only by the loop thread.
 thread_local std::set<void*>* active_transfers = nullptr;
+// Every socket libcurl has open (connections it may reuse): loop thread only.
+thread_local std::set<curl_socket_t>* open_sockets = nullptr;
 
 size_t ReadBody(char* buffer, size_t size, size_t items, void* user) {
   auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
@@ -76,6 +89,53 @@ int WatchTraffic(CURL*, curl_infotype type, char*, size_t, void* user) {
     static_cast<CurlMultiTransport::Transfer*>(user)->request_left = true;
   }
   return 0;
+}
+
+// Called once the connection is ready and before any byte of the request is
+// sent. An idle kept-alive connection whose server has closed it may still
+// pass libcurl's own liveness check (a TLS close_notify is data, not EOF):
+// the request would be written into a dead connection and, with nothing
+// read back, end "may have been sent". Anything readable on a reused, idle
+// connection means the server has spoken out of turn: stop here, provably
+// unsent, and go again on a fresh connection.
+int CheckReusedConnection(void* user, char*, char*, int, int local_port) {
+  auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
+  long new_connections = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &new_connections) !=
+          CURLE_OK ||
+      new_connections > 0 || open_sockets == nullptr) {
+    return CURL_PREREQFUNC_OK;
+  }
+  // libcurl does not name the socket of a reused connection; its local port
+  // finds it among the ones it opened through us.
+  for (curl_socket_t socket : *open_sockets) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    if (getsockname(socket, reinterpret_cast<sockaddr*>(&local), &len) != 0)
+      continue;
+    const uint16_t port =
+        ntohs(local.ss_family == AF_INET6
+                  ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
+                  : reinterpret_cast<sockaddr_in&>(local).sin_port);
+    if (port != local_port) continue;
+    pollfd pfd{.fd = socket, .events = POLLIN, .revents = 0};
+    if (poll(&pfd, 1, 0) == 0) return CURL_PREREQFUNC_OK;
+    t->stale_connection = true;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
+curl_socket_t OpenSocket(void*, curlsocktype, curl_sockaddr* address) {
+  const curl_socket_t socket = ::socket(
+      address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (socket != CURL_SOCKET_BAD && open_sockets) open_sockets->insert(socket);
+  return socket;
+}
+
+int CloseSocket(void*, curl_socket_t socket) {
+  if (open_sockets) open_sockets->erase(socket);
+  return ::close(socket);
 }
 
 }  // namespace
@@ -153,6 +213,11 @@ void CurlMultiTransport::StartPending() {
     curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);  // Feeds WatchTraffic only.
     curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, WatchTraffic);
     curl_easy_setopt(easy, CURLOPT_DEBUGDATA, t);
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, CheckReusedConnection);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, CloseSocket);
+    if (t->fresh_connect) curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     t->header_list = curl_slist_append(t->header_list, "Expect:");
     for (const std::string& h : t->request.headers) {
       t->header_list = curl_slist_append(t->header_list, h.c_str());
@@ -176,6 +241,11 @@ void CurlMultiTransport::StartPending() {
 }
 
 void CurlMultiTransport::Complete(Transfer* t, CURLcode code) {
+  if (code != CURLE_OK && t->stale_connection && !t->request_left &&
+      !t->fresh_connect) {
+    Retry(t);  // Nothing left: the same request, once, on a new connection.
+    return;
+  }
   HttpResult& r = t->result;
   r.elapsed = absl::Now() - t->started;
   if (code == CURLE_OK) {
@@ -200,6 +270,20 @@ void CurlMultiTransport::Complete(Transfer* t, CURLcode code) {
   owned->done(std::move(owned->result));
 }
 
+void CurlMultiTransport::Retry(Transfer* t) {
+  curl_multi_remove_handle(multi_, t->easy);
+  curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->header_list);
+  active_transfers->erase(t);
+  t->easy = nullptr;
+  t->header_list = nullptr;
+  t->body_offset = 0;
+  t->body_delivered = false;
+  t->fresh_connect = true;
+  absl::MutexLock lock(&mu_);
+  pending_.push_front(std::unique_ptr<Transfer>(t));
+}
+
 void CurlMultiTransport::FinishDone() {
   int queued = 0;
   while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
@@ -213,6 +297,8 @@ void CurlMultiTransport::FinishDone() {
 void CurlMultiTransport::Loop() {
   std::set<void*> active;
   active_transfers = &active;
+  std::set<curl_socket_t> sockets;
+  open_sockets = &sockets;
   while (true) {
     StartPending();
     curl_multi_perform(multi_, &running_);
@@ -230,6 +316,7 @@ void CurlMultiTransport::Loop() {
         t, t->request_left ? CURLE_ABORTED_BY_CALLBACK : CURLE_COULDNT_CONNECT);
   }
   active_transfers = nullptr;
+  open_sockets = nullptr;
 }
 
 }  // namespace loan_gateway

@@ -42,6 +42,7 @@ class CurlMultiTransport : public HttpTransport {
   void StartPending();
   void FinishDone();
   void Complete(Transfer* transfer, CURLcode code);
+  void Retry(Transfer* transfer);
 
   const CurlTransportOptions options_;
   CURLM* multi_;

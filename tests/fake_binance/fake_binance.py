@@ -523,7 +523,8 @@ async def serve(args):
     fake = Fake(args)
     ssl_context, ca_path = (None, None) if args.plain_http else make_tls(
         args.tls_dir, args.tls_host)
-    runner = web.AppRunner(make_app(fake), access_log=None, handle_signals=True)
+    runner = web.AppRunner(make_app(fake), access_log=None, handle_signals=True,
+                           keepalive_timeout=args.keepalive_timeout_ms / 1000)
     await runner.setup()
     port = args.port
     if args.listen_after_ms:
@@ -559,6 +560,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--port-file", help="write the bound port here")
+    parser.add_argument("--keepalive-timeout-ms", type=int, default=75000,
+                        help="close a kept-alive connection idle this long (a load "
+                             "balancer's idle timeout)")
     parser.add_argument("--listen-after-ms", type=int, default=0,
                         help="write the port file at once but accept connections only "
                              "after this delay (an upstream not reachable yet)")

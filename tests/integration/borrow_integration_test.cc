@@ -331,6 +331,41 @@ TEST(BorrowIntegrationTest, UnreachableFirstBaseUrlFallsThroughToTheNext) {
   EXPECT_EQ(env.State().borrows.size(), 1u);
 }
 
+// Binance goes away while the gateway holds a kept-alive connection to it:
+// the next borrow cannot reach it, and one that provably never left is
+// UNAVAILABLE / UPSTREAM_UNREACHABLE, never UNKNOWN.
+TEST(BorrowIntegrationTest, BinanceGoneAfterABorrowIsUnreachableNotUnknown) {
+  for (int signal : {SIGTERM, SIGKILL}) {
+    GatewayEnv env;
+    BorrowResponse response;
+    ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+    env.StopFake(signal);
+    for (int i = 0; i < 3; ++i) {
+      grpc::Status s = env.Borrow(MakeBorrow(1001, "2"), &response);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << "signal " << signal << " borrow " << i << ": "
+          << s.error_message();
+      EXPECT_EQ(Decode(s).info.reason(), "UPSTREAM_UNREACHABLE")
+          << s.error_message();
+    }
+  }
+}
+
+// The server closed the idle kept-alive connection (its TLS close_notify
+// waits unread in the socket): the next borrow goes out on a fresh
+// connection and succeeds, sent exactly once.
+TEST(BorrowIntegrationTest, AConnectionTheServerClosedIsNotUsedForABorrow) {
+  GatewayEnv env({.fake_args = {"--keepalive-timeout-ms", "200"}});
+  BorrowResponse response;
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = env.Borrow(MakeBorrow(1001, "1"), &response);
+    EXPECT_TRUE(s.ok()) << i << ": " << s.error_message();
+    absl::SleepFor(absl::Milliseconds(600));  // The server closes it.
+  }
+  EXPECT_EQ(env.State().received_borrow, 3);
+  EXPECT_EQ(env.State().borrows.size(), 3u);
+}
+
 TEST(BorrowIntegrationTest, NoReachableUpstreamIsUnavailableUnreachable) {
   GatewayEnv env({.only_unreachable_urls = true});
   BorrowResponse response;

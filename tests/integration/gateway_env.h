@@ -84,6 +84,8 @@ class GatewayEnv {
   void RestartChannel();
   const std::string& metrics_url() const { return metrics_url_; }
   const std::string& fake_url() const { return fake_url_; }
+  // Binance goes away (its process ends; its sockets close).
+  void StopFake(int signal) { fake_->Stop(signal); }
   int WaitGateway();
 
   grpc::Status GetBorrow(const std::string& request_id,
