@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -22,6 +21,7 @@
 #include "clock/resync_loop.h"
 #include "clock/scheduler.h"
 #include "clock/server_time.h"
+#include "config/command_line.h"
 #include "config/gateway_config.h"
 #include "grpc/health/v1/health.pb.h"
 #include "http/curl_multi_transport.h"
@@ -77,13 +77,20 @@ void SyncClockAtStart(ServerTime& server_time) {
       .Emit();
 }
 
+// SIGHUP (a closed terminal, a reload by habit) must not kill a gateway with
+// borrows in flight: it is logged and ignored; TERM and INT drain.
 int WaitForStopSignal() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    LogLine("info", "sighup_ignored")
+        .Str("effect", "nothing: SIGTERM drains and stops")
+        .Emit();
+  }
   return signal;
 }
 
@@ -201,6 +208,7 @@ int Run(const GatewayConfig& config) {
       g.grpc_accept_failures = grpc->accept_failures_total();
     }
     g.open_files = OpenFileCount();
+    g.version = GatewayVersion();
     return g;
   });
   BorrowPipeline pipeline(
@@ -319,7 +327,8 @@ int Run(const GatewayConfig& config) {
       },
       absl::Milliseconds(250));
 
-  LogLine("info", "stopping").Int("signal", WaitForStopSignal()).Emit();
+  const int stop_signal = WaitForStopSignal();  // Before the line: its time.
+  LogLine("info", "stopping").Int("signal", stop_signal).Emit();
   readiness.Stop();
   if (!Drain(*server, pipeline, config.drain_timeout)) {
     // Intents are journaled; the next start reconciles them. Leave without
@@ -353,6 +362,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -376,7 +386,18 @@ int main(int argc, char** argv) {
       !env.ok()) {
     return loan_gateway::Fail("environment", env);
   }
-  absl::ParseCommandLine(argc, argv);
+  absl::StatusOr<loan_gateway::CommandLineAction> action =
+      loan_gateway::ParseGatewayCommandLine(
+          std::vector<std::string>(argv, argv + argc));
+  if (!action.ok()) return loan_gateway::Fail("command_line", action.status());
+  if (*action == loan_gateway::CommandLineAction::kHelp) {
+    std::fputs(loan_gateway::GatewayUsage().c_str(), stdout);
+    return 0;
+  }
+  if (*action == loan_gateway::CommandLineAction::kVersion) {
+    std::printf("%s\n", loan_gateway::GatewayVersion().c_str());
+    return 0;
+  }
   if (absl::GetFlag(FLAGS_print_error_table)) {
     std::fputs(loan_gateway::binance::RenderErrorTableMarkdown().c_str(),
                stdout);

@@ -23,8 +23,10 @@ ABSL_FLAG(std::string, upstream_ca_file, "",
 ABSL_FLAG(std::string, key_type, "ed25519",
           "credit account key type: hmac, rsa or ed25519");
 ABSL_FLAG(std::string, api_key_file, "", "file holding the Binance API key");
-ABSL_FLAG(std::string, private_key_file, "",
-          "file holding the HMAC secret or the PKCS#8 PEM private key");
+ABSL_FLAG(
+    std::string, private_key_file, "",
+    "file holding the HMAC secret, or the PEM private key (RSA: PKCS#8 or "
+    "PKCS#1; Ed25519: PKCS#8)");
 ABSL_FLAG(int64_t, recv_window_ms, 5000, "Binance recvWindow in ms (1..60000)");
 ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(10),
           "how long to wait for Binance's answer to a borrow");
@@ -91,12 +93,6 @@ ABSL_FLAG(bool, allow_plain_http_upstream, false,
 namespace loan_gateway {
 namespace {
 
-// Every flag defined in this file is a gateway setting, so the environment
-// covers each one without a second list to keep in step.
-bool IsGatewayFlag(const absl::CommandLineFlag& flag) {
-  return absl::EndsWith(flag.Filename(), "config/gateway_config.cc");
-}
-
 // Edit distance, for naming the setting a misspelt variable meant.
 size_t EditDistance(absl::string_view a, absl::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -115,6 +111,25 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 }
 
 }  // namespace
+
+// Every flag defined in this file is a gateway setting, so the environment
+// covers each one without a second list to keep in step.
+bool IsGatewayFlag(const absl::CommandLineFlag& flag) {
+  return absl::EndsWith(flag.Filename(), "config/gateway_config.cc");
+}
+
+std::string ClosestFlagHint(absl::string_view name) {
+  std::string closest;
+  size_t best = std::string::npos;
+  for (const auto& [known, flag] : absl::GetAllFlags()) {
+    if (!IsGatewayFlag(*flag)) continue;
+    if (const size_t d = EditDistance(name, known); d < best) {
+      best = d;
+      closest = std::string(known);
+    }
+  }
+  return closest.empty() ? "" : absl::StrCat("; did you mean --", closest, "?");
+}
 
 absl::Status RejectUnknownGatewayVariables(
     const std::vector<std::string>& variable_names) {

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "sign/signer.h"
 
@@ -54,6 +56,12 @@ struct GatewayConfig {
 // on the command line win over the environment.
 absl::Status ApplyEnvironmentToFlags(
     const std::function<const char*(const char*)>& getenv);
+
+// Whether `flag` is one of the gateway's settings (defined with them).
+bool IsGatewayFlag(const absl::CommandLineFlag& flag);
+
+// "; did you mean --<the closest setting>?" for a name that is none.
+std::string ClosestFlagHint(absl::string_view name);
 
 // Fails on any LOAN_GATEWAY_* variable that names no setting, naming the
 // closest one: a misspelt variable must stop the start, not be ignored.

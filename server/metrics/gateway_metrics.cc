@@ -50,6 +50,15 @@ MetricFamily One(const std::string& name, const std::string& help,
   return family;
 }
 
+// loan_gateway_build_info{version="..."} 1: which build is running.
+MetricFamily BuildInfo(const std::string& version) {
+  MetricFamily family = One("loan_gateway_build_info",
+                            "1, labelled with the running build's version.",
+                            MetricType::Gauge, 1);
+  family.metric[0].label.push_back({"version", version});
+  return family;
+}
+
 double OrNaN(const std::optional<double>& v) {
   return v ? *v : std::numeric_limits<double>::quiet_NaN();
 }
@@ -108,6 +117,7 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             counter, g.grpc_accept_failures),
         One("loan_gateway_open_files", "descriptors the process has open.",
             gauge, g.open_files),
+        BuildInfo(g.version),
     };
   }
 

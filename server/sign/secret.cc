@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace loan_gateway {
@@ -49,7 +53,13 @@ absl::Status CheckNotOpenToOthers(int fd, const std::string& path) {
 
 absl::StatusOr<Secret> Secret::FromFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError("cannot read secret file " + path);
+  if (fd < 0) {
+    const std::string why = absl::StrCat("cannot read secret file ", path, ": ",
+                                         std::strerror(errno));
+    if (errno == ENOENT) return absl::NotFoundError(why);
+    if (errno == EACCES) return absl::PermissionDeniedError(why);
+    return absl::UnavailableError(why);
+  }
   if (absl::Status open_to_others = CheckNotOpenToOthers(fd, path);
       !open_to_others.ok()) {
     ::close(fd);

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 
 namespace loan_gateway {
 namespace {
@@ -111,6 +112,13 @@ absl::string_view KeyTypeName(KeyType type) {
 absl::StatusOr<std::unique_ptr<Signer>> MakeSigner(KeyType type, Secret key) {
   if (key.empty()) return absl::InvalidArgumentError("empty signing key");
   if (type == KeyType::kHmacSha256) {
+    // A PEM file here is a private key given the wrong --key_type: signing
+    // with its text as an HMAC secret would fail only at Binance (-1022).
+    if (absl::StrContains(key.Reveal(), "-----BEGIN")) {
+      return absl::InvalidArgumentError(
+          "key type hmac needs the HMAC secret, but the file holds a PEM key: "
+          "use --key_type rsa or ed25519 for it");
+    }
     return std::make_unique<HmacSha256Signer>(std::move(key));
   }
   absl::StatusOr<PkeyPtr> pkey = LoadPrivateKey(key);

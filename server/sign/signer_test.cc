@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
@@ -167,6 +170,61 @@ TEST(SecretTest, AFileOpenToOthersIsRefusedNamingItsMode) {
     }
   }
   std::filesystem::remove(path);
+}
+
+TEST(MakeSignerTest, AnHmacKeyTypeWithAPemFileIsRefused) {
+  absl::StatusOr<std::unique_ptr<Signer>> signer = MakeSigner(
+      KeyType::kHmacSha256,
+      Secret("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END "
+             "PRIVATE KEY-----"));
+  ASSERT_FALSE(signer.ok());
+  EXPECT_NE(signer.status().message().find("--key_type rsa or ed25519"),
+            std::string::npos);
+  EXPECT_EQ(signer.status().message().find("MC4CAQ"), std::string::npos);
+}
+
+TEST(SecretTest, AnUnreadableFileSaysPermissionDenied) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            absl::StrCat("secret_perm_test_", getpid()))
+                               .string();
+  std::ofstream(path) << "x";
+  // Root reads anything: then a child that is uid 65534 tries a file only
+  // root may read; otherwise a file nobody may read.
+  const bool root = geteuid() == 0;
+  std::filesystem::permissions(path, root ? std::filesystem::perms::owner_read
+                                          : std::filesystem::perms::none);
+  const pid_t child = fork();
+  if (child == 0) {
+    if (root && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+    _exit(Secret::FromFile(path).status().code() ==
+                  absl::StatusCode::kPermissionDenied
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::filesystem::remove(path);
+  EXPECT_EQ(Secret::FromFile(path).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// The README says what is true: an RSA key may be PKCS#1 as well as PKCS#8.
+TEST(MakeSignerTest, AnRsaKeyInPkcs1PemIsAccepted) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            absl::StrCat("pkcs1_test_", getpid()))
+                               .string();
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt "
+                         "rsa_keygen_bits:2048 2>/dev/null | openssl rsa "
+                         "-traditional -out " +
+                         path + " 2>/dev/null")
+                            .c_str()),
+            0);
+  absl::StatusOr<Secret> key = Secret::FromFile(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(absl::StrContains(key->Reveal(), "BEGIN RSA PRIVATE KEY"));
+  EXPECT_TRUE(MakeSigner(KeyType::kRsa, *std::move(key)).ok());
 }
 
 TEST(KeyTypeTest, ParsesTheThreeNames) {

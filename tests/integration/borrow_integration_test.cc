@@ -534,6 +534,55 @@ TEST(GatewayProcessTest, AMisspeltEnvironmentVariableStopsTheStart) {
       << start.out;
 }
 
+TEST(GatewayProcessTest, ExplainsItselfAndEveryStdoutLineIsJson) {
+  CommandResult help = RunCommand({GATEWAY_BINARY, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(help.out, "LOAN_GATEWAY_JOURNAL_PATH"))
+      << help.out;
+  CommandResult version = RunCommand({GATEWAY_BINARY, "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(absl::StartsWith(version.out, "loan-gateway 0.")) << version.out;
+  // A mistyped flag: one JSON line naming it, exit 2.
+  CommandResult typo =
+      RunCommand({GATEWAY_BINARY, "--upstream_base_url=https://x"});
+  EXPECT_EQ(typo.exit_code, 2);
+  simdjson::dom::parser parser;
+  simdjson::dom::element line;
+  ASSERT_EQ(parser.parse(typo.out).get(line), simdjson::SUCCESS) << typo.out;
+  EXPECT_TRUE(absl::StrContains(typo.out, "did you mean --upstream_base_urls"));
+  EXPECT_TRUE(typo.err.empty()) << typo.err;
+}
+
+// SIGHUP does not kill a gateway with borrows to serve; the metrics say which
+// build runs; the stopping line is stamped when the signal came.
+TEST(GatewayProcessTest, IgnoresSighupAndStopsOnSigterm) {
+  GatewayEnv env;
+  env.SignalGateway(SIGHUP);
+  absl::SleepFor(absl::Milliseconds(200));
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "sighup_ignored"));
+  EXPECT_TRUE(
+      absl::StrContains(env.ScrapeMetrics(),
+                        "loan_gateway_build_info{version=\"loan-gateway 0."));
+  const absl::Time signalled = absl::Now();
+  const int status = env.StopGateway();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (absl::string_view l : absl::StrSplit(env.GatewayLog(), '\n')) {
+    if (!absl::StrContains(l, "\"event\":\"stopping\"")) continue;
+    simdjson::dom::parser parser;
+    std::string_view ts;
+    ASSERT_EQ(parser.parse(l.data(), l.size())["ts"].get(ts),
+              simdjson::SUCCESS);
+    absl::Time stamped;
+    std::string error;
+    ASSERT_TRUE(absl::ParseTime("%Y-%m-%dT%H:%M:%E3SZ", std::string(ts),
+                                &stamped, &error))
+        << error;
+    EXPECT_GE(stamped, signalled - absl::Milliseconds(50)) << l;
+  }
+}
+
 TEST(GatewayProcessTest, StopsCleanlyOnSigterm) {
   GatewayEnv env;
   BorrowResponse response;
