@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "binance/borrow_records.h"
 #include "binance/error_table.h"
 #include "clock/resync_loop.h"
 #include "clock/scheduler.h"
@@ -32,6 +33,8 @@
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_endpoint.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/signed_reader.h"
+#include "reconcile/upstream_probe.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "service/readiness_watch.h"
@@ -175,6 +178,16 @@ int Run(const GatewayConfig& config) {
 
   const binance::Credentials credentials{.api_key = &*api_key,
                                          .signer = signer->get()};
+  const SignedReader reader(config.upstream_base_urls, config.recv_window_ms,
+                            transport, server_time, credentials);
+  UpstreamProbe probe(
+      [&reader] {
+        return reader
+            .Get(binance::kBorrowRecordsPath,
+                 {{"type", "BORROW"}, {"size", "1"}})
+            .status();
+      },
+      config.upstream_probe_interval);
   WeightBudget budget(clock, config.uid_weight_limit);
   BanBreaker breaker(clock);
   auto journal_executor = std::make_unique<SerialExecutor>();
@@ -209,6 +222,7 @@ int Run(const GatewayConfig& config) {
     }
     g.open_files = OpenFileCount();
     g.version = GatewayVersion();
+    g.upstream_ready = probe.status().ok();
     return g;
   });
   BorrowPipeline pipeline(
@@ -318,10 +332,13 @@ int Run(const GatewayConfig& config) {
       });
   grpc_connections = acceptor->get();
   // SERVING only while a borrow could be signed: the journal is the one
-  // opened and Binance's time is known well enough.
+  // opened, Binance's time is known well enough, and Binance answers a
+  // signed read with this key.
+  probe.AwaitFirst(absl::Seconds(2));
   ReadinessWatch readiness(
       {{"journal", [&] { return (*journal)->CheckIntact(); }},
-       {"clock", [&] { return pipeline.CheckClock(); }}},
+       {"clock", [&] { return pipeline.CheckClock(); }},
+       {"upstream", [&] { return probe.status(); }}},
       [&server](bool serving) {
         server->GetHealthCheckService()->SetServingStatus(serving);
       },

@@ -115,7 +115,11 @@ const ErrorRule kTable[] = {
      "gateway: the call's deadline leaves less than --min_call_deadline"},
     {M::kLocal, kClockUnknownEvent, O::kRejected, StatusCode::kUnavailable,
      "CLOCK_SKEW", X::kNone, absl::Seconds(1),
-     "gateway: Binance time unknown or too uncertain for recvWindow"},
+     "gateway: Binance time too uncertain for recvWindow"},
+    {M::kLocal, kTimeUnreachableEvent, O::kRejected, StatusCode::kUnavailable,
+     "UPSTREAM_UNREACHABLE", X::kNone, absl::Seconds(1),
+     "gateway: Binance time unknown because GET /api/v3/time has not "
+     "answered (unreachable, or e.g. a 404 from a base URL with a path)"},
     {M::kLocal, kWeightSpentEvent, O::kRejected, StatusCode::kResourceExhausted,
      "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
      "gateway: the credit account's UID weight for this minute is spent "

@@ -76,6 +76,7 @@ enum LocalEvent : int {
   kNotExecutedEvent = 110,  // Settled by reconciliation: Binance has no record.
   kDrainingEvent = 111,     // Shutting down: not sent, refused.
   kCallerGoneEvent = 112,   // The caller left before it was sent.
+  kTimeUnreachableEvent = 113,  // No offset: /api/v3/time never answered.
 };
 const ErrorRule& RuleForLocal(LocalEvent event);
 

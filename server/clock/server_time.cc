@@ -39,7 +39,18 @@ absl::Status ServerTime::Sync(absl::Duration timeout) {
 void ServerTime::SyncAsync(absl::Duration timeout,
                            std::function<void(absl::Status)> done) {
   SyncFrom(0, timeout, absl::FailedPreconditionError("no base URL configured"),
-           std::move(done));
+           [this, done = std::move(done)](absl::Status status) {
+             {
+               absl::MutexLock lock(&mu_);
+               last_error_ = status;
+             }
+             done(std::move(status));
+           });
+}
+
+absl::Status ServerTime::last_error() const {
+  absl::MutexLock lock(&mu_);
+  return last_error_;
 }
 
 // Tries base_urls_[index], then the next ones, until one answers.
@@ -70,9 +81,14 @@ absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
                                 absl::Time received) {
   if (result.delivery != Delivery::kCompleted || result.status != 200) {
     return absl::UnavailableError(absl::StrCat(
-        "server time unavailable: ", result.error.empty()
-                                         ? absl::StrCat("HTTP ", result.status)
-                                         : result.error));
+        "GET /api/v3/time: ",
+        result.delivery != Delivery::kCompleted
+            ? absl::StrCat("unreachable (", result.error, ")")
+            : absl::StrCat("HTTP ", result.status,
+                           result.status == 404
+                               ? " (no such endpoint: is --upstream_base_urls "
+                                 "a bare scheme://host?)"
+                               : "")));
   }
   absl::StatusOr<int64_t> server_ms = ParseServerTime(result.body);
   if (!server_ms.ok()) return server_ms.status();

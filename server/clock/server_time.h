@@ -71,6 +71,10 @@ class ServerTime {
   // most kMaxSampleAge old unless no sync has succeeded since).
   std::optional<Offset> offset() const;
 
+  // Why the last sync failed (OK when it succeeded or none ran yet): with no
+  // offset at all, callers are told this rather than "clock skew".
+  absl::Status last_error() const;
+
  private:
   const Clock& clock_;
   HttpTransport& transport_;
@@ -85,6 +89,7 @@ class ServerTime {
   const std::vector<std::string> base_urls_;
   mutable absl::Mutex mu_;
   std::optional<Offset> offset_ ABSL_GUARDED_BY(mu_);
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace loan_gateway

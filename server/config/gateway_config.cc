@@ -59,6 +59,9 @@ ABSL_FLAG(
     absl::Duration, reconcile_settle_after, absl::Minutes(2),
     "an unknown borrow with no Binance record this long after it is settled as "
     "not executed");
+ABSL_FLAG(absl::Duration, upstream_probe_interval, absl::Seconds(30),
+          "how often a signed read checks that Binance answers and accepts the "
+          "key (health is NOT_SERVING until it does)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "on SIGTERM, how long calls in flight may take to finish");
 
@@ -196,6 +199,8 @@ std::string GatewayConfig::RedactedDump() const {
       " reconcile_interval=", absl::FormatDuration(reconcile_interval),
       " reconcile_settle_after=", absl::FormatDuration(reconcile_settle_after),
       " drain_timeout=", absl::FormatDuration(drain_timeout),
+      " upstream_probe_interval=",
+      absl::FormatDuration(upstream_probe_interval),
       " metrics_listen=", metrics_listen.empty() ? "(off)" : metrics_listen,
       " max_grpc_connections=", max_grpc_connections,
       " max_metrics_connections=", max_metrics_connections,
@@ -274,6 +279,7 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig() {
   c.reconcile_interval = absl::GetFlag(FLAGS_reconcile_interval);
   c.reconcile_settle_after = absl::GetFlag(FLAGS_reconcile_settle_after);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.upstream_probe_interval = absl::GetFlag(FLAGS_upstream_probe_interval);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   c.max_grpc_connections = absl::GetFlag(FLAGS_max_grpc_connections);

@@ -36,6 +36,7 @@ struct GatewayConfig {
   absl::Duration reconcile_interval = absl::Seconds(5);
   absl::Duration reconcile_settle_after = absl::Minutes(2);
   absl::Duration drain_timeout = absl::Seconds(25);
+  absl::Duration upstream_probe_interval = absl::Seconds(30);
   std::string metrics_listen = "127.0.0.1:9464";  // Empty: no metrics endpoint.
   std::string metrics_port_file;
   int64_t max_grpc_connections = 512;

@@ -61,6 +61,9 @@ std::vector<SettingRange> CheckSettingRanges(const GatewayConfig& c) {
       Durations("--reconcile_settle_after", c.reconcile_settle_after,
                 Seconds(2), Hours(24)),
       Durations("--drain_timeout", c.drain_timeout, Seconds(1), Minutes(10)),
+      // Weight 10 per IP each: at most 10 a second.
+      Durations("--upstream_probe_interval", c.upstream_probe_interval,
+                Seconds(1), Hours(1)),
       Integers("--max_grpc_connections", c.max_grpc_connections, 1, 65536),
       Integers("--max_metrics_connections", c.max_metrics_connections, 1, 256),
       Integers("--grpc_max_message_bytes", c.grpc_max_message_bytes, 1024,

@@ -118,6 +118,10 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
         One("loan_gateway_open_files", "descriptors the process has open.",
             gauge, g.open_files),
         BuildInfo(g.version),
+        One("loan_gateway_upstream_ready",
+            "1 while Binance answers a signed read with this key (health is "
+            "NOT_SERVING otherwise; the log says why).",
+            gauge, g.upstream_ready ? 1 : 0),
     };
   }
 

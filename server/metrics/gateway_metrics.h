@@ -35,7 +35,8 @@ struct GatewayGauges {
   int64_t grpc_connections_refused = 0;  // Counters kept by the acceptor.
   int64_t grpc_accept_failures = 0;
   int64_t open_files = 0;
-  std::string version;  // loan_gateway_build_info{version=...} 1
+  std::string version;          // loan_gateway_build_info{version=...} 1
+  bool upstream_ready = false;  // The last signed probe read succeeded.
 };
 
 // The gateway's Prometheus metrics on prometheus-cpp: counters and

@@ -7,6 +7,7 @@
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "reconcile/attribution.h"
+#include "reconcile/signed_reader.h"
 
 namespace loan_gateway {
 
@@ -36,30 +37,10 @@ void Reconciler::Start() {
 
 absl::StatusOr<std::string> Reconciler::Get(
     const std::vector<std::pair<std::string, std::string>>& params) {
-  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
-  if (!now_ms.ok()) return now_ms.status();
-  absl::Status last = absl::UnavailableError("no base URL");
-  for (const std::string& base_url : options_.base_urls) {
-    absl::StatusOr<HttpRequest> request = binance::BuildSignedRequest(
-        HttpRequest::Method::kGet, base_url, binance::kBorrowRecordsPath,
-        params, *now_ms, options_.recv_window_ms, deps_.credentials);
-    if (!request.ok()) return request.status();
-    absl::Notification done;
-    HttpResult result;
-    deps_.transport->Send(*std::move(request), [&](HttpResult r) {
-      result = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    if (result.delivery == Delivery::kCompleted && result.status == 200)
-      return result.body;
-    last = absl::UnavailableError(
-        absl::StrCat("borrow records unavailable: ",
-                     result.error.empty() ? absl::StrCat("HTTP ", result.status)
-                                          : result.error));
-    // A read is safe to repeat; a -1021 here just waits for the next pass.
-  }
-  return last;
+  // A read is safe to repeat; a -1021 here just waits for the next pass.
+  return SignedReader(options_.base_urls, options_.recv_window_ms,
+                      *deps_.transport, *deps_.server_time, deps_.credentials)
+      .Get(binance::kBorrowRecordsPath, params);
 }
 
 absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(

@@ -82,22 +82,32 @@ int BorrowPipeline::in_flight_count() const {
 
 absl::Status BorrowPipeline::CheckClock() const {
   std::optional<ServerTime::Offset> offset = deps_.server_time->offset();
-  std::string problem;
   const absl::Duration limit =
       std::min(options_.max_clock_uncertainty,
                absl::Milliseconds(options_.recv_window_ms) / 2);
   if (!offset) {
-    problem =
-        "Binance server time is unknown (GET /api/v3/time has not answered)";
-  } else if (offset->uncertainty > limit) {
-    problem = absl::StrCat("Binance server time is too uncertain (+/-",
-                           absl::FormatDuration(offset->uncertainty),
-                           ", limit ", absl::FormatDuration(limit), ")");
-  } else {
-    return absl::OkStatus();
+    // Say why it is unknown: "clock skew" would hide an unreachable or
+    // misconfigured upstream.
+    const absl::Status why = deps_.server_time->last_error();
+    if (!why.ok()) {
+      return binance::RuleError(
+          binance::RuleForLocal(binance::kTimeUnreachableEvent),
+          absl::StrCat("Binance's server time is unknown: ", why.message(),
+                       "; nothing was sent"));
+    }
+    return binance::RuleError(
+        binance::RuleForLocal(binance::kClockUnknownEvent),
+        "Binance server time is unknown (GET /api/v3/time has not answered "
+        "yet); nothing was sent");
   }
-  return binance::RuleError(binance::RuleForLocal(binance::kClockUnknownEvent),
-                            absl::StrCat(problem, "; nothing was sent"));
+  if (offset->uncertainty > limit) {
+    return binance::RuleError(
+        binance::RuleForLocal(binance::kClockUnknownEvent),
+        absl::StrCat("Binance server time is too uncertain (+/-",
+                     absl::FormatDuration(offset->uncertainty), ", limit ",
+                     absl::FormatDuration(limit), "); nothing was sent"));
+  }
+  return absl::OkStatus();
 }
 
 namespace {

@@ -370,9 +370,12 @@ TEST(BorrowIntegrationTest, NoReachableUpstreamIsUnavailableUnreachable) {
   GatewayEnv env({.only_unreachable_urls = true});
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
-  // The start-up clock sync failed too, so the gateway refuses to sign at all.
+  // The start-up clock sync failed too, so the gateway refuses to sign at
+  // all, and says why: Binance is unreachable.
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Decode(status).info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(Decode(status).info.reason(), "UPSTREAM_UNREACHABLE");
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "unreachable"))
+      << status.error_message();
   EXPECT_EQ(env.State().received_borrow, 0);
 }
 
@@ -382,7 +385,10 @@ TEST(BorrowIntegrationTest, TimeEndpointDownAtStartRefusesToSign) {
   BorrowResponse response;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Decode(status).info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(Decode(status).info.reason(), "UPSTREAM_UNREACHABLE");
+  EXPECT_TRUE(absl::StrContains(status.error_message(),
+                                "GET /api/v3/time: HTTP 500"))
+      << status.error_message();
   EXPECT_EQ(env.State().received_borrow, 0);
 }
 

@@ -2,6 +2,9 @@
 // fake can produce, through the real gateway, with the gRPC code, reason and
 // details the contract names, and the fake's ledger proving whether the borrow
 // executed and that nothing was resent.
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway_env.h"
@@ -234,7 +237,7 @@ TEST(ClockTest, StartedBeforeBinanceAnswersItServesWithinASecondOfIt) {
   for (const auto& any : rpc.details()) {
     if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&info);
   }
-  EXPECT_EQ(info.reason(), "CLOCK_SKEW");
+  EXPECT_EQ(info.reason(), "UPSTREAM_UNREACHABLE") << early.error_message();
   // When does the fake answer? Poll its port.
   absl::Time answering = absl::InfiniteFuture();
   while (absl::Now() - fake_started < absl::Seconds(10)) {
@@ -259,9 +262,62 @@ TEST(ClockTest, StartedBeforeBinanceAnswersItServesWithinASecondOfIt) {
   std::printf("first borrow %s after Binance first answered\n",
               absl::FormatDuration(until_borrow).c_str());
   EXPECT_LE(until_borrow, absl::Milliseconds(1500));
-  absl::SleepFor(absl::Milliseconds(300));  // Health is looked at every 250 ms.
-  EXPECT_EQ(health(), 0) << "SERVING once it can sign";
+  int serving = health();  // Health is looked at every 250 ms.
+  for (int i = 0; i < 20 && serving != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    serving = health();
+  }
+  EXPECT_EQ(serving, 0) << "SERVING once it can sign";
   EXPECT_TRUE(absl::StrContains(env.GatewayLog(), R"("condition":"clock")"));
+}
+
+std::string ReasonOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  rpc.ParseFromString(status.error_details());
+  google::rpc::ErrorInfo info;
+  for (const auto& any : rpc.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&info);
+  }
+  return info.reason();
+}
+
+int HealthExitCode(const GatewayEnv& env) {
+  return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"})
+      .exit_code;
+}
+
+// Health means "can borrow": a base URL with a path answers 404, so health
+// is NOT_SERVING from the start, the log and a metric say why, and a caller
+// hears UPSTREAM_UNREACHABLE with the 404, not CLOCK_SKEW.
+TEST(HealthTest, ABaseUrlWithAPathIsNotServingAndSaysWhy) {
+  GatewayEnv env({.upstream_path = "/api"});
+  EXPECT_EQ(HealthExitCode(env), 6);
+  BorrowResponse response;
+  grpc::Status s = env.Borrow(MakeBorrow(1001, "1"), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonOf(s), "UPSTREAM_UNREACHABLE") << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "HTTP 404"))
+      << s.error_message();
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "upstream_not_ready"));
+  EXPECT_TRUE(absl::StrContains(env.ScrapeMetrics(),
+                                "\nloan_gateway_upstream_ready 0\n"));
+  EXPECT_EQ(env.State().received_borrow, 0);
+}
+
+// A key Binance refuses: NOT_SERVING before any borrow, with Binance's code.
+TEST(HealthTest, AKeyBinanceRefusesIsNotServingAndSaysWhy) {
+  GatewayEnv env;
+  EXPECT_EQ(HealthExitCode(env), 0);
+  EXPECT_TRUE(absl::StrContains(env.ScrapeMetrics(),
+                                "\nloan_gateway_upstream_ready 1\n"));
+  const std::string key = env.dir() + "/api_key";
+  std::ofstream(key) << "another-key-binance-does-not-know\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::owner_write);
+  env.RestartGateway();
+  EXPECT_EQ(HealthExitCode(env), 6);
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "Binance code -2015"))
+      << env.GatewayLog();
 }
 
 TEST(ClockTest, BinanceClockJumpingAfterStartIsFollowedThroughResync) {

@@ -139,7 +139,7 @@ void GatewayEnv::StartFake(const EnvOptions& options) {
 void GatewayEnv::StartGateway(const EnvOptions& options) {
   const std::string dead =
       absl::StrCat("https://127.0.0.1:", FreePortThatRefuses());
-  std::string urls = fake_url_;
+  std::string urls = fake_url_ + options.upstream_path;
   if (options.unreachable_first_url) urls = dead + "," + fake_url_;
   if (options.only_unreachable_urls) urls = dead + "," + dead;
   std::vector<std::string> argv = {

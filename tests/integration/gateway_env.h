@@ -20,6 +20,8 @@ struct EnvOptions {
   std::vector<std::string> gateway_args;  // Extra flags for the gateway.
   bool unreachable_first_url = false;  // Put a dead base URL before the fake.
   bool only_unreachable_urls = false;  // No reachable upstream at all.
+  std::string
+      upstream_path;  // Appended to the fake's URL (a misconfiguration).
   std::vector<std::string>
       faults_before_gateway;  // Queued before the gateway starts.
   // "soft:hard" RLIMIT_NOFILE the gateway starts with (prlimit); empty: ours.
