@@ -1,7 +1,6 @@
 // loan-gateway: the gRPC service that signs borrows for a Binance
 // institutional-loan credit account. See README.md for flags and behaviour.
 #include <curl/curl.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +23,7 @@
 #include "clock/server_time.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
+#include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "http/curl_multi_transport.h"
 #include "journal/borrow_journal.h"
@@ -35,6 +35,7 @@
 #include "reconcile/reconciler.h"
 #include "reconcile/signed_reader.h"
 #include "reconcile/upstream_probe.h"
+#include "reflection/reflection_service.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "service/readiness_watch.h"
@@ -279,7 +280,6 @@ int Run(const GatewayConfig& config) {
   // Link grpc.health.v1's descriptors so reflection can describe Health.
   grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ApplyGrpcServerLimits(
       {.max_concurrent_streams =
@@ -301,6 +301,16 @@ int Run(const GatewayConfig& config) {
               FROM_FD,
           grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
+  // Error details (google.rpc.*) must be in the pool reflection serves.
+  google::rpc::ErrorInfo::descriptor();
+  const std::vector<std::string> services = {
+      institutional_loan::v1::InstitutionalLoan::service_full_name(),
+      "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection"};
+  ReflectionV1Service reflection_v1(services);
+  ReflectionV1AlphaService reflection_v1alpha(services);
+  builder.RegisterService(&reflection_v1);
+  builder.RegisterService(&reflection_v1alpha);
   absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
       BoundedAcceptor::Listen(
           {.listen = config.listen,

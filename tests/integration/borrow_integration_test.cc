@@ -7,8 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gateway_env.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway::testing {
@@ -386,8 +388,8 @@ TEST(BorrowIntegrationTest, TimeEndpointDownAtStartRefusesToSign) {
   grpc::Status status = env.Borrow(MakeBorrow(1001, "7"), &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Decode(status).info.reason(), "UPSTREAM_UNREACHABLE");
-  EXPECT_TRUE(absl::StrContains(status.error_message(),
-                                "GET /api/v3/time: HTTP 500"))
+  EXPECT_TRUE(
+      absl::StrContains(status.error_message(), "GET /api/v3/time: HTTP 500"))
       << status.error_message();
   EXPECT_EQ(env.State().received_borrow, 0);
 }
@@ -461,6 +463,38 @@ TEST(BufCurlTest, BorrowAndBorrowLimitThroughReflection) {
   }
   EXPECT_TRUE(saw_error_info);
   EXPECT_TRUE(saw_precondition);
+}
+
+// What grpcurl does to show error details: on ONE reflection stream it asks
+// for the service, then for each detail type, and takes each answer's first
+// file as the one defining it.
+TEST(ReflectionTest, EachDetailTypeComesFirstInItsAnswerOnOneStream) {
+  GatewayEnv env;
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(
+      grpc::CreateChannel(env.target(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->ServerReflectionInfo(&context);
+  for (const std::string symbol :
+       {"institutional_loan.v1.InstitutionalLoan", "google.rpc.ErrorInfo",
+        "google.rpc.BadRequest", "google.rpc.PreconditionFailure",
+        "google.rpc.QuotaFailure", "google.rpc.RetryInfo"}) {
+    grpc::reflection::v1alpha::ServerReflectionRequest ask;
+    ask.set_file_containing_symbol(symbol);
+    grpc::reflection::v1alpha::ServerReflectionResponse answer;
+    ASSERT_TRUE(stream->Write(ask) && stream->Read(&answer)) << symbol;
+    ASSERT_GT(answer.file_descriptor_response().file_descriptor_proto_size(), 0)
+        << symbol;
+    google::protobuf::FileDescriptorProto first;
+    ASSERT_TRUE(first.ParseFromString(
+        answer.file_descriptor_response().file_descriptor_proto(0)));
+    const std::string name = symbol.substr(symbol.rfind('.') + 1);
+    bool defines = false;
+    for (const auto& m : first.message_type()) defines |= m.name() == name;
+    for (const auto& s : first.service()) defines |= s.name() == name;
+    EXPECT_TRUE(defines) << symbol << " answered first with " << first.name();
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
