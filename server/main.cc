@@ -195,6 +195,7 @@ int Run(const GatewayConfig& config) {
   auto scheduler = std::make_unique<TimerThread>();
   BorrowPipeline* pipeline_for_gauges = nullptr;
   std::atomic<BoundedAcceptor*> grpc_connections{nullptr};
+  const Reconciler* reconciler_for_gauges = nullptr;
   GatewayMetrics metrics([&]() {
     GatewayGauges g;
     g.uid_weight_used = budget.used();
@@ -202,6 +203,9 @@ int Run(const GatewayConfig& config) {
     if (std::optional<ServerTime::Offset> offset = server_time.offset()) {
       g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
       g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);
+    }
+    if (std::optional<absl::Time> synced = server_time.last_synced_at()) {
+      g.clock_sync_age_seconds = absl::ToDoubleSeconds(clock.Now() - *synced);
     }
     g.breaker_open = breaker.open();
     if (auto unsettled = (*journal)->Unsettled(); unsettled.ok()) {
@@ -224,6 +228,9 @@ int Run(const GatewayConfig& config) {
     g.open_files = OpenFileCount();
     g.version = GatewayVersion();
     g.upstream_ready = probe.status().ok();
+    if (const Reconciler* r = reconciler_for_gauges) {
+      g.reconcile_errors = r->errors_total();
+    }
     return g;
   });
   BorrowPipeline pipeline(
@@ -259,6 +266,7 @@ int Run(const GatewayConfig& config) {
                      .in_flight = [&](const std::string& id) {
                        return pipeline.InFlight(id);
                      }});
+  reconciler_for_gauges = reconciler.get();
   reconciler->Start();  // Settles first whatever a previous process left open.
   LoanService service(pipeline, **journal);
   std::unique_ptr<MetricsEndpoint> metrics_server;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "errors/error_details.h"
+#include "log/json_log.h"
 
 namespace loan_gateway {
 
@@ -32,11 +33,19 @@ absl::Status BanBreaker::Check() const {
 
 void BanBreaker::Trip(const absl::Status& cause, absl::Duration hold) {
   absl::MutexLock lock(&mu_);
-  const absl::Time until = clock_.Now() + hold;
-  if (until > open_until_) {
-    open_until_ = until;
-    cause_ = cause;
-  }
+  const absl::Time now = clock_.Now();
+  const absl::Time until = now + hold;
+  if (until <= open_until_) return;
+  const bool was_open = now < open_until_;
+  open_until_ = until;
+  cause_ = cause;
+  // Every borrow of every caller is held from now on: an operator must hear.
+  LogLine("warn", was_open ? "ban_breaker_extended" : "ban_breaker_open")
+      .Str("until",
+           absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone()))
+      .Ms("hold_ms", hold)
+      .Str("cause", std::string(cause.message()))
+      .Emit();
 }
 
 bool BanBreaker::open() const {

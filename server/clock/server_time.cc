@@ -48,6 +48,11 @@ void ServerTime::SyncAsync(absl::Duration timeout,
            });
 }
 
+std::optional<absl::Time> ServerTime::last_synced_at() const {
+  absl::MutexLock lock(&mu_);
+  return last_synced_at_;
+}
+
 absl::Status ServerTime::last_error() const {
   absl::MutexLock lock(&mu_);
   return last_error_;
@@ -99,6 +104,7 @@ absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
   std::optional<Offset> disproven;
   {
     absl::MutexLock lock(&mu_);
+    last_synced_at_ = received;
     const Verdict verdict =
         offset_ ? Judge(*offset_, sample) : Verdict::kReplace;
     if (verdict == Verdict::kKeepCurrent) return absl::OkStatus();

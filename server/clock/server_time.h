@@ -75,6 +75,10 @@ class ServerTime {
   // offset at all, callers are told this rather than "clock skew".
   absl::Status last_error() const;
 
+  // When Binance's clock was last read successfully (whether or not that
+  // sample replaced the offset in use); none before the first.
+  std::optional<absl::Time> last_synced_at() const;
+
  private:
   const Clock& clock_;
   HttpTransport& transport_;
@@ -90,6 +94,7 @@ class ServerTime {
   mutable absl::Mutex mu_;
   std::optional<Offset> offset_ ABSL_GUARDED_BY(mu_);
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> last_synced_at_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace loan_gateway

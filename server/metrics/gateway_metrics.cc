@@ -6,8 +6,10 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace loan_gateway {
 namespace {
@@ -59,8 +61,22 @@ MetricFamily BuildInfo(const std::string& version) {
   return family;
 }
 
-double OrNaN(const std::optional<double>& v) {
-  return v ? *v : std::numeric_limits<double>::quiet_NaN();
+// "1234.5" -> 123450000000 (1e-8 units), exactly; nullopt if not a plain
+// decimal with at most 8 fraction digits.
+std::optional<int64_t> Units(const std::string& amount) {
+  const size_t dot = amount.find('.');
+  const std::string whole = amount.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : amount.substr(dot + 1);
+  if (whole.empty() || whole.size() > 10 || fraction.size() > 8) {
+    return std::nullopt;
+  }
+  fraction.resize(8, '0');
+  int64_t units = 0;
+  for (char c : whole + fraction) {
+    if (c < '0' || c > '9') return std::nullopt;
+    units = units * 10 + (c - '0');
+  }
+  return units;
 }
 
 }  // namespace
@@ -73,6 +89,25 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
 
   std::vector<MetricFamily> Collect() const override {
     const GatewayGauges g = read_();
+    std::vector<MetricFamily> families = Always(g);
+    // Absent until measured (a NaN would plot as a gap and alert on nothing).
+    if (g.clock_offset_seconds) {
+      families.push_back(
+          One("loan_gateway_clock_offset_seconds",
+              "Binance server time minus local time (absent until measured).",
+              MetricType::Gauge, *g.clock_offset_seconds));
+    }
+    if (g.clock_uncertainty_seconds) {
+      families.push_back(
+          One("loan_gateway_clock_uncertainty_seconds",
+              "Uncertainty of the offset (half the measuring round trip).",
+              MetricType::Gauge, *g.clock_uncertainty_seconds));
+    }
+    return families;
+  }
+
+ private:
+  static std::vector<MetricFamily> Always(const GatewayGauges& g) {
     const MetricType gauge = MetricType::Gauge;
     const MetricType counter = MetricType::Counter;
     return {
@@ -82,12 +117,14 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
         One("loan_gateway_uid_weight_remaining",
             "SAPI UID weight left this minute (a borrow costs 3000).", gauge,
             g.uid_weight_limit - g.uid_weight_used),
-        One("loan_gateway_clock_offset_seconds",
-            "Binance server time minus local time (NaN until measured).", gauge,
-            OrNaN(g.clock_offset_seconds)),
-        One("loan_gateway_clock_uncertainty_seconds",
-            "Uncertainty of the offset (half the measuring round trip).", gauge,
-            OrNaN(g.clock_uncertainty_seconds)),
+        One("loan_gateway_clock_sync_age_seconds",
+            "Time since Binance's clock was last read (+Inf: never).", gauge,
+            g.clock_sync_age_seconds ? *g.clock_sync_age_seconds
+                                     : std::numeric_limits<double>::infinity()),
+        One("loan_gateway_reconcile_errors_total",
+            "Reads of Binance's borrow records that failed during "
+            "reconciliation.",
+            counter, g.reconcile_errors),
         One("loan_gateway_ban_breaker_open",
             "1 while borrows are held after a 429/418/403.", gauge,
             g.breaker_open ? 1 : 0),
@@ -129,6 +166,36 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
   const std::function<GatewayGauges()> read_;
 };
 
+// Executed amounts per asset, summed exactly in 1e-8 units; only the
+// exposition turns them into a number.
+class GatewayMetrics::BorrowedAmounts : public prometheus::Collectable {
+ public:
+  void Add(const std::string& asset, int64_t units) {
+    absl::MutexLock lock(&mu_);
+    units_[asset] += units;
+  }
+  std::vector<MetricFamily> Collect() const override {
+    MetricFamily family{"loan_gateway_borrowed_amount_total",
+                        "Amount borrowed per asset since start (executed "
+                        "borrows; for dashboards, the journal is the record).",
+                        MetricType::Counter,
+                        {}};
+    absl::MutexLock lock(&mu_);
+    for (const auto& [asset, units] : units_) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"asset", asset});
+      metric.counter.value = static_cast<double>(units / 100000000) +
+                             static_cast<double>(units % 100000000) / 1e8;
+      family.metric.push_back(metric);
+    }
+    return {family};
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, int64_t> units_ ABSL_GUARDED_BY(mu_);
+};
+
 GatewayMetrics::GatewayMetrics(std::function<GatewayGauges()> gauges)
     : registry_(std::make_shared<prometheus::Registry>()),
       gauges_(std::make_shared<ScrapedGauges>(std::move(gauges))),
@@ -155,13 +222,28 @@ GatewayMetrics::GatewayMetrics(std::function<GatewayGauges()> gauges)
                             "Records reopened because Binance's direct answer "
                             "named the transaction reconciliation had "
                             "attributed to them.")
-                    .Add({})) {}
+                    .Add({})),
+      replays_(AddCounters(*registry_, "loan_gateway_borrow_replays_total",
+                           "Repeats of a request_id answered from the journal "
+                           "or from the call in flight (not new borrows).")),
+      borrowed_(std::make_shared<BorrowedAmounts>()) {}
 
 void GatewayMetrics::RecordCall(const std::string& outcome,
                                 const std::string& reason,
                                 absl::Duration total) {
   calls_.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
   call_seconds_.Observe(absl::ToDoubleSeconds(total));
+}
+
+void GatewayMetrics::RecordReplay(const std::string& outcome) {
+  replays_.Add({{"outcome", outcome}}).Increment();
+}
+
+void GatewayMetrics::RecordBorrowed(const std::string& asset,
+                                    const std::string& amount) {
+  if (const std::optional<int64_t> units = Units(amount)) {
+    borrowed_->Add(asset, *units);
+  }
 }
 
 void GatewayMetrics::RecordUpstream(std::optional<int64_t> binance_code,
@@ -181,12 +263,13 @@ void GatewayMetrics::RecordReopened() { reopened_.Increment(); }
 
 std::vector<std::weak_ptr<prometheus::Collectable>>
 GatewayMetrics::collectables() const {
-  return {registry_, gauges_};
+  return {registry_, gauges_, borrowed_};
 }
 
 std::string GatewayMetrics::Render() const {
   std::vector<MetricFamily> families = registry_->Collect();
   for (MetricFamily& f : gauges_->Collect()) families.push_back(std::move(f));
+  for (MetricFamily& f : borrowed_->Collect()) families.push_back(std::move(f));
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -37,6 +37,8 @@ struct GatewayGauges {
   int64_t open_files = 0;
   std::string version;          // loan_gateway_build_info{version=...} 1
   bool upstream_ready = false;  // The last signed probe read succeeded.
+  std::optional<double> clock_sync_age_seconds;  // None: never synced.
+  int64_t reconcile_errors = 0;                  // A counter.
 };
 
 // The gateway's Prometheus metrics on prometheus-cpp: counters and
@@ -48,6 +50,12 @@ class GatewayMetrics {
 
   void RecordCall(const std::string& outcome, const std::string& reason,
                   absl::Duration total);
+  // A repeat answered from the journal (or from the call in flight): not a
+  // new borrow, so counted apart from RecordCall.
+  void RecordReplay(const std::string& outcome);
+  // An executed borrow's amount, summed exactly (in 1e-8 units) per asset;
+  // exported as a number for dashboards, never read back for accounting.
+  void RecordBorrowed(const std::string& asset, const std::string& amount);
   void RecordUpstream(std::optional<int64_t> binance_code, long http_status,
                       absl::Duration latency);
   void RecordJournalWrite(absl::Duration latency);
@@ -73,6 +81,9 @@ class GatewayMetrics {
   prometheus::Histogram& upstream_seconds_;
   prometheus::Histogram& journal_write_seconds_;
   prometheus::Counter& reopened_;
+  prometheus::Family<prometheus::Counter>& replays_;
+  class BorrowedAmounts;
+  std::shared_ptr<BorrowedAmounts> borrowed_;
 };
 
 }  // namespace loan_gateway

@@ -48,5 +48,28 @@ TEST(GatewayMetricsTest, RendersCountersHistogramsAndGauges) {
   }
 }
 
+TEST(GatewayMetricsTest, ReplaysBorrowedAmountsAndTheClockBeforeItsFirstSync) {
+  GatewayMetrics metrics([] { return GatewayGauges{}; });  // Never synced.
+  metrics.RecordCall("SUCCEEDED", "SUCCEEDED", absl::Milliseconds(3));
+  metrics.RecordBorrowed("USDT", "1000.5");
+  metrics.RecordBorrowed("USDT", "0.00000001");
+  metrics.RecordBorrowed("USDC", "7");
+  metrics.RecordReplay("SUCCEEDED");
+  const std::string text = metrics.Render();
+  for (const char* line :
+       {"loan_gateway_borrow_replays_total{outcome=\"SUCCEEDED\"} 1\n",
+        "loan_gateway_borrow_calls_total{outcome=\"SUCCEEDED\",reason="
+        "\"SUCCEEDED\"} 1\n",
+        "loan_gateway_borrowed_amount_total{asset=\"USDT\"} 1000.50000001\n",
+        "loan_gateway_borrowed_amount_total{asset=\"USDC\"} 7\n",
+        "loan_gateway_clock_sync_age_seconds +Inf\n"}) {
+    EXPECT_TRUE(absl::StrContains(text, line)) << line << "\nin\n" << text;
+  }
+  // No NaN series before the first sync: absent until measured.
+  EXPECT_FALSE(absl::StrContains(text, "loan_gateway_clock_offset_seconds"));
+  EXPECT_FALSE(absl::StrContains(text, "NaN"));
+  EXPECT_FALSE(absl::StrContains(text, "Nan"));
+}
+
 }  // namespace
 }  // namespace loan_gateway

@@ -133,6 +133,7 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
     absl::StatusOr<std::vector<binance::BorrowRecord>> fetched =
         FetchRecords(r, first_ms, last_ms);
     if (!fetched.ok()) {
+      ++errors_total_;
       LogLine("warn", "reconcile_records_unavailable")
           .Str("request_id", r.request_id)
           .Str("error", fetched.status().ToString())

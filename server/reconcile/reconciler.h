@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_SERVER_RECONCILE_RECONCILER_H_
 #define LOAN_GATEWAY_SERVER_RECONCILE_RECONCILER_H_
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
@@ -65,7 +66,12 @@ class Reconciler {
   // One pass over the journal's unsettled records. Blocks on Binance.
   Pass RunOnce();
 
+  // Reads of Binance's records that failed
+  // (loan_gateway_reconcile_errors_total).
+  int64_t errors_total() const { return errors_total_.load(); }
+
  private:
+  std::atomic<int64_t> errors_total_{0};
   Attribution::Kind Reconcile(const JournalRecord& r);
   absl::StatusOr<std::vector<binance::BorrowRecord>> FetchRecords(
       const JournalRecord& r, int64_t start_ms, int64_t end_ms);

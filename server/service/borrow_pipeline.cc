@@ -618,8 +618,17 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
     line.Str("transport_error", call->transport_error);
   const absl::Duration total = deps_.clock->Now() - call->started;
   line.Ms("upstream_ms", call->upstream_latency).Ms("total_ms", total).Emit();
-  if (deps_.metrics)
-    deps_.metrics->RecordCall(call->outcome, call->reason, total);
+  if (deps_.metrics) {
+    if (call->replayed) {
+      deps_.metrics->RecordReplay(call->outcome);
+    } else {
+      deps_.metrics->RecordCall(call->outcome, call->reason, total);
+      if (result.ok() && call->borrow) {
+        deps_.metrics->RecordBorrowed(call->borrow->asset_name,
+                                      call->borrow->amount.text());
+      }
+    }
+  }
   std::vector<std::shared_ptr<Call>> waiters;
   {
     absl::MutexLock lock(&mu_);
@@ -630,6 +639,7 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   call->done(result);
   for (const std::shared_ptr<Call>& waiter : waiters) {
     waiter->outcome = call->outcome;
+    waiter->replayed = true;  // A repeat that waited for the first call.
     Finish(waiter, result);
   }
   absl::MutexLock lock(&mu_);

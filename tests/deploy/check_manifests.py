@@ -2,6 +2,7 @@
 """Checks deploy/: every manifest parses, has the fields the product relies on
 (no schema checker for Kubernetes is packaged for Debian 12), and the compose
 file wires the gateway to the fake. Exits non-zero with the problems listed."""
+import json
 import re
 import sys
 
@@ -96,6 +97,45 @@ need(gw["environment"]["LOAN_GATEWAY_UPSTREAM_BASE_URLS"].startswith("https://fa
      "compose points the gateway at the fake")
 need(not any("SECRET" in k or k.endswith("_KEY") for k in gw["environment"]),
      "secrets as environment values in compose")
+
+# Alert rules and the dashboard name only metrics the gateway exports (the
+# README's metrics table is the list; a renamed metric would silence an alert).
+readme = open(f"{ROOT}/README.md").read()
+table = readme[readme.index("## Metrics"):]
+table = table[:table.index("\n## ", 4)]
+documented = set(re.findall(r"loan_gateway_[a-z0-9_]+", table))
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def metric_names(text):
+    for name in re.findall(r"loan_gateway_[a-z0-9_]+", text):
+        for suffix in HISTOGRAM_SUFFIXES:
+            if name.endswith(suffix) and name[: -len(suffix)] in documented:
+                name = name[: -len(suffix)]
+        yield name
+
+
+rules = yaml.safe_load(open(f"{ROOT}/deploy/prometheus/alerts.yaml"))
+alerts = [r for g in rules["groups"] for r in g["rules"]]
+need(len(alerts) >= 8, "alert rules cover the signals that matter")
+for rule in alerts:
+    for field in ("alert", "expr"):
+        need(field in rule, f"alert rule lacks {field}: {rule}")
+    need(rule.get("labels", {}).get("severity") in ("page", "warn"),
+         f"alert {rule.get('alert')} has no severity page|warn")
+    need(rule.get("annotations", {}).get("summary"), f"alert {rule.get('alert')} has no summary")
+    for name in metric_names(rule.get("expr", "")):
+        need(name in documented, f"alert {rule.get('alert')} uses {name}, not a gateway metric")
+for needed in ("loan_gateway_unknown_outcomes_pending", "loan_gateway_ban_breaker_open",
+               "loan_gateway_clock_uncertainty_seconds", "loan_gateway_journal_intact",
+               "loan_gateway_uid_weight_remaining"):
+    need(any(needed in r.get("expr", "") for r in alerts), f"no alert on {needed}")
+dashboard = json.load(open(f"{ROOT}/deploy/grafana/loan-gateway-dashboard.json"))
+for panel in dashboard["panels"]:
+    for target in panel.get("targets", []):
+        for name in metric_names(target["expr"]):
+            need(name in documented,
+                 f"dashboard panel '{panel['title']}' uses {name}, not a gateway metric")
 
 if problems:
     print("deploy/ problems:\n  " + "\n  ".join(problems))
