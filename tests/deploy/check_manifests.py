@@ -89,6 +89,14 @@ for kind_doc in (d for d in docs if d["kind"] == "NetworkPolicy"):
                      f"its namespaces (kubernetes.io/metadata.name), never {{}}: "
                      f"{peer['namespaceSelector']}")
 need(by_kind["PodDisruptionBudget"]["spec"]["selector"] == dep["selector"], "PDB selects the pods")
+pdb = by_kind["PodDisruptionBudget"]["spec"]
+need(pdb.get("minAvailable", 0) < dep.get("replicas", 1) or "maxUnavailable" in pdb,
+     "the PodDisruptionBudget must allow an eviction of the single replica (node drains)")
+need(by_kind["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOncePod"],
+     "the journal volume is ReadWriteOncePod (one writer, enforced)")
+for c in pod["containers"]:
+    need(":" in c["image"] and not c["image"].endswith(":latest"),
+         f"container {c['name']} image must be a pinned version, not :latest")
 
 compose = yaml.safe_load(open(f"{ROOT}/deploy/compose.yaml"))
 gw = compose["services"]["loan-gateway"]
