@@ -2,16 +2,18 @@
 //   loanctl --target 127.0.0.1:50051 borrow --group 1001 --asset USDT --amount
 //   1000.5 loanctl --target 127.0.0.1:50051 get --request-id <uuid> loanctl
 //   --target 127.0.0.1:50051 health
-// Exit codes: 0 ok, 3 invalid argument, 4 failed precondition (e.g. borrow
-// limit), 5 outcome unknown, 6 unavailable, 7 rate limited, 8 previous
-// transaction pending, 9 not found, 10 credentials rejected, 11 request_id
-// conflict, 1 other.
+// Exit codes: 0 ok, 2 usage error, 3 invalid argument, 4 failed precondition
+// (e.g. borrow limit), 5 outcome unknown, 6 unavailable (health: not
+// serving), 7 rate limited, 8 previous transaction pending, 9 not found,
+// 10 credentials rejected, 11 request_id conflict, 1 other.
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/time/time.h"
 #include "error_report.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "loan_client.h"
@@ -43,9 +45,10 @@ int PrintError(const loan_gateway::client::BorrowError& error, bool json) {
 
 int Borrow(LoanClient& client, int64_t group, const std::string& asset,
            const std::string& amount, const std::string& request_id,
-           bool json) {
-  loan_gateway::client::BorrowResult r = client.Borrow(
-      group, ParseAsset(asset), amount, {.request_id = request_id});
+           absl::Duration timeout, bool json) {
+  loan_gateway::client::BorrowResult r =
+      client.Borrow(group, ParseAsset(asset), amount,
+                    {.request_id = request_id, .deadline = timeout});
   if (r.error) return PrintError(*r.error, json);
   const auto& b = *r.borrowed;
   if (json) {
@@ -61,9 +64,10 @@ int Borrow(LoanClient& client, int64_t group, const std::string& asset,
   return 0;
 }
 
-int Get(LoanClient& client, const std::string& request_id, bool json) {
+int Get(LoanClient& client, const std::string& request_id,
+        absl::Duration timeout, bool json) {
   institutional_loan::v1::GetBorrowResponse r;
-  grpc::Status status = client.GetBorrow(request_id, &r);
+  grpc::Status status = client.GetBorrow(request_id, &r, timeout);
   if (!status.ok()) {
     auto error = loan_gateway::client::ClassifyError(status);
     if (json) {
@@ -84,7 +88,8 @@ int Get(LoanClient& client, const std::string& request_id, bool json) {
               << state << "\",\"resolution\":\"" << how
               << "\",\"transaction_id\":\"" << r.transaction_id()
               << "\",\"group_id\":" << r.group_id() << ",\"amount\":\""
-              << r.amount() << "\"}\n";
+              << r.amount() << "\",\"reconciliation_note\":\""
+              << absl::CEscape(r.reconciliation_note()) << "\"}\n";
   } else {
     std::cout << state << " (" << how
               << ")\n  request_id:     " << r.request_id()
@@ -95,20 +100,27 @@ int Get(LoanClient& client, const std::string& request_id, bool json) {
       std::cout << "  transaction_id: " << r.transaction_id() << "\n";
     if (r.has_error())
       std::cout << "  error:          " << r.error().message() << "\n";
+    if (!r.reconciliation_note().empty())
+      std::cout << "  note:           " << r.reconciliation_note() << "\n";
   }
   return 0;
 }
 
-int Health(const std::shared_ptr<grpc::Channel>& channel, bool json) {
+int Health(const std::shared_ptr<grpc::Channel>& channel,
+           absl::Duration timeout, bool json) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(5));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
       &context, request, &response);
   if (!status.ok()) {
-    std::cerr << "health: " << status.error_message() << "\n";
+    if (json) {
+      std::cout << "{\"status\":\"UNREACHABLE\",\"error\":\""
+                << absl::CEscape(status.error_message()) << "\"}\n";
+    } else {
+      std::cerr << "health: " << status.error_message() << "\n";
+    }
     return 6;
   }
   const std::string state =
@@ -124,8 +136,15 @@ int Run(int argc, char** argv) {
   CLI::App app{"loanctl: borrow through loan-gateway"};
   std::string target = "127.0.0.1:50051";
   bool json = false;
-  app.add_option("--target", target, "gateway address host:port");
-  app.add_flag("--json", json, "machine-readable output");
+  std::string timeout_text;
+  app.add_option("--target", target, "gateway address host:port")
+      ->capture_default_str();
+  app.add_flag("--json", json,
+               "machine-readable output: one JSON object on stdout, errors "
+               "included");
+  app.add_option("--timeout", timeout_text,
+                 "how long to wait for the answer, e.g. 10s (default: 30s "
+                 "for borrow, 10s for get, 5s for health)");
   app.require_subcommand(1);
 
   int64_t group = 0;
@@ -143,14 +162,29 @@ int Run(int argc, char** argv) {
       ->required();
   CLI::App* health =
       app.add_subcommand("health", "ask grpc.health.v1 whether it serves");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help: printed, exit 0.
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // A usage error, whatever CLI11's own code.
+  }
+  absl::Duration timeout = *health ? absl::Seconds(5)
+                           : *get  ? absl::Seconds(10)
+                                   : absl::Seconds(30);
+  if (!timeout_text.empty() && (!absl::ParseDuration(timeout_text, &timeout) ||
+                                timeout <= absl::ZeroDuration())) {
+    std::cerr << "loanctl: --timeout must be a positive duration like 10s\n";
+    return 2;
+  }
 
   auto channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   LoanClient client(channel);
-  if (*health) return Health(channel, json);
-  if (*get) return Get(client, request_id, json);
-  return Borrow(client, group, asset, amount, request_id, json);
+  if (*health) return Health(channel, timeout, json);
+  if (*get) return Get(client, request_id, timeout, json);
+  return Borrow(client, group, asset, amount, request_id, timeout, json);
 }
 
 }  // namespace

@@ -516,6 +516,28 @@ TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
 
 // ---- loanctl, as the demo uses it -------------------------------------------
 
+TEST(LoanctlTest, UsageTimeoutAndJsonEverywhere) {
+  CommandResult usage = RunCommand({LOANCTL_BINARY, "borrow", "--group"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.err;
+  CommandResult help = RunCommand({LOANCTL_BINARY, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(help.out, "--target TEXT=127.0.0.1:50051"))
+      << help.out;
+  CommandResult bad_timeout =
+      RunCommand({LOANCTL_BINARY, "--timeout", "soon", "health"});
+  EXPECT_EQ(bad_timeout.exit_code, 2);
+  // Nothing listens on port 1: health says so, as JSON, within the timeout.
+  const absl::Time start = absl::Now();
+  CommandResult down = RunCommand({LOANCTL_BINARY, "--json", "--target",
+                                   "127.0.0.1:1", "--timeout", "1s", "health"});
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(down.exit_code, 6);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(down.out).get(doc), simdjson::SUCCESS) << down.out;
+  EXPECT_EQ(std::string_view(doc["status"]), "UNREACHABLE");
+}
+
 TEST(LoanctlTest, ExitCodesAndOutput) {
   GatewayEnv env;
   CommandResult ok =
