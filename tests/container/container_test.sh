@@ -5,8 +5,10 @@
 # answering SERVING, metrics served, and SIGTERM exiting 0.
 # Exits 77 (ctest: skipped) with the reason printed when podman cannot run here.
 set -euo pipefail
+# set -e exits silently; say which command stopped the test.
+trap 'echo "container test FAILED at line $LINENO: $BASH_COMMAND (exit $?)"' ERR
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${1:-$ROOT/build}"
+BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 cd "$ROOT"
 export PODMAN_HOME="$BUILD/podman"
 . scripts/podman-env
@@ -76,11 +78,14 @@ echo "runs as uid $(podman exec "$NAME" id -u)"
 "$BUILD/client/loanctl" --target "127.0.0.1:$GRPC_PORT" borrow --group 1001 --asset USDT \
   --amount 123.45 | tee "$WORK/borrow.out"
 grep -q "transaction_id:" "$WORK/borrow.out"
-LEDGER="$(curl -s --cacert "$WORK/tls/ca.pem" "$FAKE/fake/state")"
-echo "$LEDGER" | /usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["borrows"]; assert len(b)==1 and b[0]["amount"]=="123.45", b'
-curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
-  grep -q 'loan_gateway_borrow_calls_total{outcome="SUCCEEDED",reason="SUCCEEDED"} 1'
-echo "metrics scraped from the container"
+LEDGER="$(curl -sS --fail --cacert "$WORK/tls/ca.pem" "$FAKE/fake/state")"
+/usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["borrows"]; assert len(b)==1 and b[0]["amount"]=="123.45", b' <<<"$LEDGER"
+# To a file first: `curl | grep -q` under pipefail fails when grep stops
+# reading before curl has written the whole page (curl then gets EPIPE).
+curl -sS --fail -o "$WORK/metrics.txt" "http://127.0.0.1:$METRICS_PORT/metrics"
+grep -q 'loan_gateway_borrow_calls_total{outcome="SUCCEEDED",reason="SUCCEEDED"} 1' "$WORK/metrics.txt" ||
+  { echo "the borrow is not counted in the container's metrics:"; grep borrow_calls "$WORK/metrics.txt"; exit 1; }
+echo "metrics scraped from the container ($(wc -c <"$WORK/metrics.txt") bytes)"
 
 podman stop -t 20 "$NAME" >/dev/null
 CODE="$(podman inspect --format '{{.State.ExitCode}}' "$NAME")"
