@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/ascii.h"
@@ -106,14 +107,31 @@ int Get(LoanClient& client, const std::string& request_id,
   return 0;
 }
 
-int Health(const std::shared_ptr<grpc::Channel>& channel,
-           absl::Duration timeout, bool json) {
+// One Check, bounded by `timeout`.
+grpc::Status CheckOnce(const std::shared_ptr<grpc::Channel>& channel,
+                       absl::Duration timeout,
+                       grpc::health::v1::HealthCheckResponse* response) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  grpc::health::v1::HealthCheckRequest request;
+  return grpc::health::v1::Health::NewStub(channel)->Check(
+      &context, grpc::health::v1::HealthCheckRequest(), response);
+}
+
+// With `wait`, asks again every 500 ms until SERVING or `timeout` has passed
+// (a container or a script waiting for the gateway to be able to borrow).
+int Health(const std::shared_ptr<grpc::Channel>& channel,
+           absl::Duration timeout, bool wait, bool json) {
+  const absl::Time end = absl::Now() + timeout;
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-      &context, request, &response);
+  grpc::Status status = CheckOnce(channel, timeout, &response);
+  while (wait && absl::Now() < end &&
+         (!status.ok() || response.status() !=
+                              grpc::health::v1::HealthCheckResponse::SERVING)) {
+    absl::SleepFor(std::min(absl::Milliseconds(500), end - absl::Now()));
+    status =
+        CheckOnce(channel, std::max(end - absl::Now(), absl::Milliseconds(100)),
+                  &response);
+  }
   if (!status.ok()) {
     if (json) {
       std::cout << "{\"status\":\"UNREACHABLE\",\"error\":\""
@@ -142,9 +160,10 @@ int Run(int argc, char** argv) {
   app.add_flag("--json", json,
                "machine-readable output: one JSON object on stdout, errors "
                "included");
-  app.add_option("--timeout", timeout_text,
-                 "how long to wait for the answer, e.g. 10s (default: 30s "
-                 "for borrow, 10s for get, 5s for health)");
+  app.add_option(
+      "--timeout", timeout_text,
+      "how long to wait for the answer, e.g. 10s (default: 30s "
+      "for borrow, 10s for get, 5s for health, 60s for health --wait)");
   app.require_subcommand(1);
 
   int64_t group = 0;
@@ -162,6 +181,10 @@ int Run(int argc, char** argv) {
       ->required();
   CLI::App* health =
       app.add_subcommand("health", "ask grpc.health.v1 whether it serves");
+  bool wait = false;
+  health->add_flag("--wait", wait,
+                   "ask again until SERVING or --timeout (default 60s with "
+                   "--wait) has passed");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -170,9 +193,10 @@ int Run(int argc, char** argv) {
     app.exit(e);
     return 2;  // A usage error, whatever CLI11's own code.
   }
-  absl::Duration timeout = *health ? absl::Seconds(5)
-                           : *get  ? absl::Seconds(10)
-                                   : absl::Seconds(30);
+  absl::Duration timeout = *health
+                               ? (wait ? absl::Seconds(60) : absl::Seconds(5))
+                           : *get ? absl::Seconds(10)
+                                  : absl::Seconds(30);
   if (!timeout_text.empty() && (!absl::ParseDuration(timeout_text, &timeout) ||
                                 timeout <= absl::ZeroDuration())) {
     std::cerr << "loanctl: --timeout must be a positive duration like 10s\n";
@@ -182,7 +206,7 @@ int Run(int argc, char** argv) {
   auto channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   LoanClient client(channel);
-  if (*health) return Health(channel, timeout, json);
+  if (*health) return Health(channel, timeout, wait, json);
   if (*get) return Get(client, request_id, timeout, json);
   return Borrow(client, group, asset, amount, request_id, timeout, json);
 }

@@ -12,7 +12,7 @@ using X = ExtraDetail;
 
 constexpr auto kNoRetry = std::nullopt;
 
-// The contract of ../shared/DESIGN.md, one row per situation. Order matters:
+// The error contract (README "Errors"), one row per situation. Order matters:
 // transport events, then HTTP statuses (which win over any body), then codes.
 const ErrorRule kTable[] = {
     {M::kTransport, kNotSentEvent, O::kRejected, StatusCode::kUnavailable,

@@ -1,96 +1,94 @@
 #!/usr/bin/env bash
-# The container as users run it: the image built with podman from the
-# Dockerfile, run as non-root with the key mounted as files and config from
-# the environment, a Borrow through it to the Binance fake, HEALTHCHECK
-# answering SERVING, metrics served, and SIGTERM exiting 0.
+# The README's container recipe, run verbatim: its three ```sh blocks (marked
+# <!-- container-recipe:run|stop|clean -->) are cut out of README.md and
+# sourced into this shell in order, with this test's own checks between them:
+# non-root, a HEALTHCHECK that passes, exactly one borrow in the fake's ledger,
+# the -27009 answer, metrics, exit 0 after SIGTERM, no key in the logs.
 # Exits 77 (ctest: skipped) with the reason printed when podman cannot run here.
 set -euo pipefail
 # set -e exits silently; say which command stopped the test.
 trap 'echo "container test FAILED at line $LINENO: $BASH_COMMAND (exit $?)"' ERR
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 cd "$ROOT"
-export PODMAN_HOME="$BUILD/podman"
+# The recipe uses build/ (its loanctl and podman storage), as scripts/test does.
+[ -x build/client/loanctl ] || { echo "container test: build/client/loanctl is missing"; exit 1; }
 . scripts/podman-env
 if ! podman_ready; then
   echo "SKIPPED: container test: $PODMAN_SKIP_REASON"
   exit 77
 fi
-IMAGE=loan-gateway:test
-NAME="loan-gateway-test-$$"
-WORK="$(mktemp -d /tmp/lg-container.XXXXXX)"
+
+# The recipe's fixed ports and names must be free: say so rather than fail later.
+for port in 50051 9464 8443; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "container test: something already listens on 127.0.0.1:$port (the recipe's port)"
+    exit 1
+  fi
+done
+podman rm -f -t 0 loan-gateway >/dev/null 2>&1 || true
+podman volume rm -f loan-gateway-journal >/dev/null 2>&1 || true
+rm -rf build/container-demo
+
+recipe() {  # The ```sh block after <!-- container-recipe:$1 --> in README.md.
+  awk -v marker="<!-- container-recipe:$1 -->" '
+    $0 == marker { found = 1; next }
+    found && /^```sh$/ { inside = 1; next }
+    inside && /^```$/ { exit }
+    inside { print }' README.md
+}
+for block in run stop clean; do
+  [ -n "$(recipe "$block")" ] || { echo "README.md has no container-recipe:$block block"; exit 1; }
+done
 FAKE_PID=""
 cleanup() {
-  podman rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
-  podman volume rm -f "$NAME-journal" >/dev/null 2>&1 || true
+  podman rm -f -t 0 loan-gateway >/dev/null 2>&1 || true
+  podman volume rm -f loan-gateway-journal >/dev/null 2>&1 || true
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-  rm -rf "$WORK" 2>/dev/null || podman unshare rm -rf "$WORK" || true
+  rm -rf build/container-demo
 }
-trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 "$2"); do eval "$1" && return 0; sleep 0.5; done; return 1; }
+OUT=build/container-recipe.out
+# A failing step exits through set -e: show what the recipe printed so far.
+cleanup_and_show() {
+  local rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "--- the recipe printed:"; cat "$OUT" 2>/dev/null || true
+    echo "--- the fake's log:"; cat build/container-demo/fake.log 2>/dev/null || true
+  fi
+  cleanup
+}
+trap cleanup_and_show EXIT
+expect() {  # expect WHAT FILE PATTERN: the recipe's output has PATTERN.
+  grep -qE -- "$3" "$2" || { echo "container test: expected $1 (/$3/ in $2)"; exit 1; }
+  echo "ok: $1"
+}
 
-echo "== podman build"
-podman build --format docker --network host -t "$IMAGE" . >"$WORK/build.log" 2>&1 ||
-  { tail -30 "$WORK/build.log"; exit 1; }
+echo "== README recipe: run"
+. <(recipe run) >"$OUT" 2>&1
+sed -n '/^SERVING$/,$p' "$OUT"  # What the user sees once the image is built.
+expect "the 100 USDT borrow" "$OUT" 'transaction_id: [0-9]+'
+expect "Binance's -27009 as FAILED_PRECONDITION, exit 4" "$OUT" 'loanctl exit 4'
+expect "-27009 named" "$OUT" 'BORROW_LIMIT_EXCEEDED'
+expect "the image's HEALTHCHECK" "$OUT" '^HEALTHCHECK passes$'
+expect "the borrow counted in the metrics" "$OUT" \
+  '^loan_gateway_borrow_calls_total\{outcome="SUCCEEDED",reason="SUCCEEDED"\} 1$'
+[ "$(podman exec loan-gateway id -u)" = 65534 ] || { echo "not running as uid 65534"; exit 1; }
+echo "ok: runs as uid 65534"
+LEDGER="$(curl -sS --fail --cacert build/container-demo/tls/ca.pem https://127.0.0.1:8443/fake/state)"
+/usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["borrows"]; assert len(b)==1 and b[0]["amount"]=="100", b' <<<"$LEDGER"
+echo "ok: the fake's ledger holds the one borrow"
+API_KEY="$(cat build/container-demo/secrets/api_key)"
 
-mkdir -p "$WORK/secrets"
-openssl genpkey -algorithm ed25519 -out "$WORK/secrets/private_key" 2>/dev/null
-openssl pkey -in "$WORK/secrets/private_key" -pubout -out "$WORK/public_key.pem"
-API_KEY="container-test-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-printf '%s' "$API_KEY" >"$WORK/secrets/api_key"
-# Readable by the container's uid 65534 and nobody else: the gateway refuses key
-# files open to other users.
-chmod 0755 "$WORK/secrets" && chmod 0400 "$WORK/secrets/"*
-if [ "$(id -u)" = 0 ]; then chown 65534:65534 "$WORK/secrets/"*
-else podman unshare chown 65534:65534 "$WORK/secrets/"*; fi
-
-/usr/bin/python3 tests/fake_binance/fake_binance.py --key "ed25519:$API_KEY:$WORK/public_key.pem" \
-  --tls-dir "$WORK/tls" --port-file "$WORK/fake.port" >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-wait_for '[ -s "$WORK/fake.port" ]' 40 || { cat "$WORK/fake.log"; exit 1; }
-FAKE="https://127.0.0.1:$(cat "$WORK/fake.port")"
-GRPC_PORT="$(free_port)"; METRICS_PORT="$(free_port)"
-chmod 0644 "$WORK/tls/ca.pem"
-
-echo "== podman run (non-root, secrets as files, config from the environment)"
-podman run -d --name "$NAME" --network host --user 65534:65534 \
-  -v "$WORK/secrets:/run/secrets/loan-gateway:ro" \
-  -v "$WORK/tls/ca.pem:/etc/loan-gateway/ca.pem:ro" \
-  -v "$NAME-journal:/var/lib/loan-gateway" \
-  -e LOAN_GATEWAY_LISTEN="127.0.0.1:$GRPC_PORT" \
-  -e LOAN_GATEWAY_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" \
-  -e LOAN_GATEWAY_UPSTREAM_BASE_URLS="$FAKE" \
-  -e LOAN_GATEWAY_UPSTREAM_CA_FILE=/etc/loan-gateway/ca.pem \
-  -e LOAN_GATEWAY_KEY_TYPE=ed25519 -e LOAN_GATEWAY_CREATE_JOURNAL=true \
-  --memory 256m --pids-limit 256 "$IMAGE" >"$WORK/run.log" 2>&1 ||
-  { cat "$WORK/run.log"; exit 1; }
-# (podman warns that without systemd it cannot schedule the HEALTHCHECK; it
-# is run on demand below with `podman healthcheck run`.)
-
-if ! wait_for 'podman healthcheck run "$NAME" >/dev/null 2>&1' 60; then
-  echo "the HEALTHCHECK never passed"; podman logs "$NAME" | tail -20; exit 1
+echo "== README recipe: stop"
+. <(recipe stop) >"$OUT" 2>&1
+expect "exit 0 after SIGTERM" "$OUT" '^exit code 0$'
+LOGS="$(podman logs loan-gateway 2>&1)"
+if grep -qF "$API_KEY" <<<"$LOGS"; then
+  echo "the API key appeared in the container's logs"; exit 1
 fi
-echo "HEALTHCHECK (grpc.health.v1 through loanctl in the image): SERVING"
-[ "$(podman exec "$NAME" id -u)" = 65534 ] || { echo "not running as 65534"; exit 1; }
-echo "runs as uid $(podman exec "$NAME" id -u)"
+echo "ok: no key in the container's logs"
 
-"$BUILD/client/loanctl" --target "127.0.0.1:$GRPC_PORT" borrow --group 1001 --asset USDT \
-  --amount 123.45 | tee "$WORK/borrow.out"
-grep -q "transaction_id:" "$WORK/borrow.out"
-LEDGER="$(curl -sS --fail --cacert "$WORK/tls/ca.pem" "$FAKE/fake/state")"
-/usr/bin/python3 -c 'import json,sys; b=json.load(sys.stdin)["borrows"]; assert len(b)==1 and b[0]["amount"]=="123.45", b' <<<"$LEDGER"
-# To a file first: `curl | grep -q` under pipefail fails when grep stops
-# reading before curl has written the whole page (curl then gets EPIPE).
-curl -sS --fail -o "$WORK/metrics.txt" "http://127.0.0.1:$METRICS_PORT/metrics"
-grep -q 'loan_gateway_borrow_calls_total{outcome="SUCCEEDED",reason="SUCCEEDED"} 1' "$WORK/metrics.txt" ||
-  { echo "the borrow is not counted in the container's metrics:"; grep borrow_calls "$WORK/metrics.txt"; exit 1; }
-echo "metrics scraped from the container ($(wc -c <"$WORK/metrics.txt") bytes)"
-
-podman stop -t 20 "$NAME" >/dev/null
-CODE="$(podman inspect --format '{{.State.ExitCode}}' "$NAME")"
-[ "$CODE" = 0 ] || { echo "exit code $CODE after SIGTERM"; exit 1; }
-LOGS="$(podman logs "$NAME" 2>&1)"
-if grep -qF "$API_KEY" <<<"$LOGS"; then echo "the API key appeared in the container's logs"; exit 1; fi
-echo "SIGTERM: drained, exit 0; no secret in the logs"
+echo "== README recipe: clean"
+. <(recipe clean) >"$OUT" 2>&1
+if podman container exists loan-gateway; then echo "the container is still there"; exit 1; fi
+FAKE_PID=""
 echo "container test: PASSED"

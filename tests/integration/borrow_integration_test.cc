@@ -538,6 +538,26 @@ TEST(LoanctlTest, UsageTimeoutAndJsonEverywhere) {
   EXPECT_EQ(std::string_view(doc["status"]), "UNREACHABLE");
 }
 
+// `health --wait` (the container recipe's "wait until it can borrow") keeps
+// asking until SERVING, and gives up, exit 6, when --timeout has passed.
+TEST(LoanctlTest, HealthWaitAsksAgainUntilServing) {
+  GatewayEnv env({.fake_args = {"--listen-after-ms", "2000"}});
+  CommandResult now =
+      RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"});
+  EXPECT_EQ(now.exit_code, 6) << "not serving before Binance answers";
+  CommandResult waited = RunCommand({LOANCTL_BINARY, "--target", env.target(),
+                                     "--timeout", "30s", "health", "--wait"});
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_EQ(waited.out, "SERVING\n");
+  const absl::Time start = absl::Now();
+  CommandResult never =
+      RunCommand({LOANCTL_BINARY, "--target", "127.0.0.1:1", "--timeout",
+                  "1500ms", "health", "--wait"});
+  EXPECT_EQ(never.exit_code, 6);
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1)) << "it asked again";
+  env.ScanAlso(now.out + now.err + waited.out + waited.err);
+}
+
 TEST(LoanctlTest, ExitCodesAndOutput) {
   GatewayEnv env;
   CommandResult ok =
