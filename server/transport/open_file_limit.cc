@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "log/json_log.h"
 
 namespace loan_gateway {
 
@@ -39,6 +40,29 @@ int64_t OpenFileCount() {
   }
   closedir(dir);
   return count - 1;  // The directory stream's own descriptor.
+}
+
+// Descriptors kept free beyond the connection caps: journal, upstream
+// sockets, the listener watchdog's self-check, gRPC's own.
+constexpr int64_t kReservedDescriptors = 256;
+
+absl::Status ReserveDescriptorsForConnections(int64_t connections) {
+  absl::StatusOr<OpenFileLimit> limit = RaiseOpenFileLimitToHard();
+  if (!limit.ok()) return limit.status();
+  LogLine("info", "open_file_limit")
+      .Int("soft_before", static_cast<int64_t>(limit->soft_before))
+      .Int("soft", static_cast<int64_t>(limit->soft))
+      .Int("hard", static_cast<int64_t>(limit->hard))
+      .Emit();
+  const int64_t needed = connections + kReservedDescriptors;
+  if (static_cast<uint64_t>(needed) > limit->soft) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--max_grpc_connections + --max_metrics_connections + ",
+                     kReservedDescriptors, " reserved = ", needed,
+                     " exceeds the open-file limit ", limit->soft,
+                     ": lower the caps or raise the hard limit (ulimit -Hn)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace loan_gateway

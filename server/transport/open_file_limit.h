@@ -18,6 +18,12 @@ struct OpenFileLimit {
 // peer can exhaust, while the hard limit is what the operator granted.
 absl::StatusOr<OpenFileLimit> RaiseOpenFileLimitToHard();
 
+// Raises the open-file limit (logging it) and checks that `connections` (the
+// caps of every listener) plus a reserve for the journal, upstream sockets
+// and gRPC's own fit below it, so that no number of peers can make an
+// accept() fail for want of descriptors.
+absl::Status ReserveDescriptorsForConnections(int64_t connections);
+
 // Descriptors this process has open now (counts /proc/self/fd).
 int64_t OpenFileCount();
 

@@ -1,0 +1,304 @@
+#include "gateway/gateway.h"
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "binance/borrow_records.h"
+#include "config/command_line.h"
+#include "google/rpc/error_details.pb.h"
+#include "grpc/health/v1/health.pb.h"
+#include "log/json_log.h"
+#include "transport/grpc_server_limits.h"
+#include "transport/open_file_limit.h"
+
+namespace loan_gateway {
+namespace {
+
+absl::Status InStep(absl::string_view step, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(step, ": ", status.message()));
+}
+
+// The first sync, before anything may sign: its result is logged either way.
+absl::Status SyncClockAtStart(ServerTime& server_time) {
+  absl::Status synced = server_time.Sync(absl::Seconds(5));
+  if (!synced.ok()) {
+    LogLine("warn", "server_time_sync_failed")
+        .Str("error", synced.ToString())
+        .Str("effect", "borrows are refused with CLOCK_SKEW until it succeeds")
+        .Emit();
+    return synced;
+  }
+  LogLine("info", "server_time_synced")
+      .Ms("offset_ms", server_time.offset()->offset)
+      .Ms("uncertainty_ms", server_time.offset()->uncertainty)
+      .Emit();
+  return synced;
+}
+
+// Every later sync: only a failure is news.
+absl::Status Resync(ServerTime& server_time) {
+  absl::Status synced = server_time.Sync(absl::Seconds(5));
+  if (!synced.ok()) {
+    LogLine("warn", "server_time_sync_failed")
+        .Str("error", synced.ToString())
+        .Emit();
+  }
+  return synced;
+}
+
+std::vector<std::string> ServedServices() {
+  return {institutional_loan::v1::InstitutionalLoan::service_full_name(),
+          "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+          "grpc.reflection.v1alpha.ServerReflection"};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
+    const GatewayConfig& config) {
+  absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
+  if (!api_key.ok()) return InStep("api_key_file", api_key.status());
+  absl::StatusOr<Secret> private_key =
+      Secret::FromFile(config.private_key_file);
+  if (!private_key.ok()) return InStep("signer", private_key.status());
+  absl::StatusOr<std::unique_ptr<Signer>> signer =
+      MakeSigner(config.key_type, *std::move(private_key));
+  if (!signer.ok()) return InStep("signer", signer.status());
+  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal = BorrowJournal::Open(
+      config.journal_path, {.create_if_missing = config.create_journal});
+  if (!journal.ok()) return InStep("journal", journal.status());
+  return std::unique_ptr<Gateway>(new Gateway(
+      config, *std::move(api_key), *std::move(signer), *std::move(journal)));
+}
+
+Gateway::Gateway(const GatewayConfig& config, Secret api_key,
+                 std::unique_ptr<Signer> signer,
+                 std::unique_ptr<BorrowJournal> journal)
+    : config_(config),
+      api_key_(std::move(api_key)),
+      signer_(std::move(signer)),
+      journal_(std::move(journal)),
+      transport_({.ca_file = config_.upstream_ca_file}),
+      server_time_(clock_, transport_, config_.upstream_base_urls),
+      first_sync_(SyncClockAtStart(server_time_)),
+      resync_([this] { return Resync(server_time_); },
+              {.interval = config_.time_sync_interval}),
+      credentials_{.api_key = &api_key_, .signer = signer_.get()},
+      reader_(config_.upstream_base_urls, config_.recv_window_ms, transport_,
+              server_time_, credentials_),
+      probe_(
+          [this] {
+            return reader_
+                .Get(binance::kBorrowRecordsPath,
+                     {{"type", "BORROW"}, {"size", "1"}})
+                .status();
+          },
+          config_.upstream_probe_interval),
+      budget_(clock_, config_.uid_weight_limit),
+      breaker_(clock_),
+      metrics_([this] { return Gauges(); }),
+      pipeline_({.base_urls = config_.upstream_base_urls,
+                 .recv_window_ms = config_.recv_window_ms,
+                 .upstream_timeout = config_.upstream_timeout,
+                 .max_clock_uncertainty = config_.max_clock_uncertainty,
+                 .min_time_to_send = config_.min_call_deadline,
+                 .risk_unit_queue_limit =
+                     static_cast<size_t>(config_.risk_unit_queue_limit)},
+                // The two threads below are declared after the pipeline (they
+                // stop first); only their addresses are taken here.
+                {.transport = &transport_,
+                 .server_time = &server_time_,
+                 .credentials = credentials_,
+                 .clock = &clock_,
+                 .budget = &budget_,
+                 .breaker = &breaker_,
+                 .journal = journal_.get(),
+                 .journal_executor = &journal_executor_,
+                 .scheduler = &scheduler_,
+                 .metrics = &metrics_}),
+      reconciler_({.base_urls = config_.upstream_base_urls,
+                   .recv_window_ms = config_.recv_window_ms,
+                   .interval = config_.reconcile_interval,
+                   .settle_after = config_.reconcile_settle_after,
+                   .retention = config_.journal_retention},
+                  {.transport = &transport_,
+                   .server_time = &server_time_,
+                   .credentials = credentials_,
+                   .journal = journal_.get(),
+                   .clock = &clock_,
+                   .in_flight =
+                       [this](const std::string& id) {
+                         return pipeline_.InFlight(id);
+                       }}),
+      service_(pipeline_, *journal_),
+      reflection_v1_(ServedServices()),
+      reflection_v1alpha_(ServedServices()) {
+  // Settles first whatever a previous process left open.
+  reconciler_.Start();
+}
+
+Gateway::~Gateway() {
+  // Health is the drain's from here on; the listener goes before the server.
+  if (readiness_) readiness_->Stop();
+}
+
+absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
+  if (absl::Status metrics = StartMetrics(); !metrics.ok()) return metrics;
+  if (absl::Status grpc = StartGrpc(std::move(on_listener_stuck)); !grpc.ok()) {
+    return grpc;
+  }
+  // SERVING only while a borrow could be signed: the journal is the one
+  // opened, Binance's time is known well enough, and Binance answers a
+  // signed read with this key.
+  probe_.AwaitFirst(absl::Seconds(2));
+  readiness_ = std::make_unique<ReadinessWatch>(
+      std::vector<ReadinessWatch::Condition>{
+          {"journal", [this] { return journal_->CheckIntact(); }},
+          {"clock", [this] { return pipeline_.CheckClock(); }},
+          {"upstream", [this] { return probe_.status(); }}},
+      [this](bool serving) {
+        server_->GetHealthCheckService()->SetServingStatus(serving);
+      },
+      absl::Milliseconds(250));
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::StartMetrics() {
+  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+      MetricsEndpoint::Start(config_.metrics_listen, metrics_,
+                             static_cast<int>(config_.max_metrics_connections));
+  if (!started.ok()) return InStep("metrics", started.status());
+  metrics_endpoint_ = *std::move(started);
+  if (!config_.metrics_port_file.empty()) {
+    std::ofstream(config_.metrics_port_file)
+        << metrics_endpoint_->port() << "\n";
+  }
+  LogLine("info", "metrics_listening")
+      .Int("port", metrics_endpoint_->port())
+      .Emit();
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
+  // Link grpc.health.v1's descriptors so reflection can describe Health, and
+  // the error details (google.rpc.*), which must be in the pool it serves.
+  grpc::health::v1::HealthCheckRequest::descriptor();
+  google::rpc::ErrorInfo::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  ApplyGrpcServerLimits(
+      {.max_concurrent_streams =
+           static_cast<int>(config_.grpc_max_concurrent_streams),
+       .max_receive_message_bytes =
+           static_cast<int>(config_.grpc_max_message_bytes),
+       .handshake_timeout_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config_.grpc_handshake_timeout)),
+       .max_connection_idle_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config_.grpc_max_connection_idle)),
+       .min_client_ping_interval_ms = static_cast<int>(
+           absl::ToInt64Milliseconds(config_.grpc_min_client_ping_interval))},
+      builder);
+  // gRPC gets its connections from the gateway's own accept loop (see
+  // BoundedAcceptor), not from a listening port of its own.
+  std::shared_ptr<grpc::experimental::ExternalConnectionAcceptor> handoff =
+      builder.experimental().AddExternalConnectionAcceptor(
+          grpc::ServerBuilder::experimental_type::ExternalConnectionType::
+              FROM_FD,
+          grpc::InsecureServerCredentials());
+  builder.RegisterService(&service_);
+  builder.RegisterService(&reflection_v1_);
+  builder.RegisterService(&reflection_v1alpha_);
+  absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
+      BoundedAcceptor::Listen(
+          {.listen = config_.listen,
+           .max_connections = static_cast<int>(config_.max_grpc_connections)});
+  if (!acceptor.ok()) return InStep("listen", acceptor.status());
+  acceptor_ = *std::move(acceptor);
+  server_ = builder.BuildAndStart();
+  if (!server_) {
+    return InStep("listen",
+                  absl::UnavailableError("gRPC server did not start"));
+  }
+  // Health starts NOT_SERVING; the readiness watch says when it may serve.
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  acceptor_->Start([handoff](int listener_fd, int fd) {
+    grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+    p.listener_fd = listener_fd;
+    p.fd = fd;
+    handoff->HandleNewConnection(&p);
+  });
+  if (!config_.port_file.empty()) {
+    std::ofstream(config_.port_file) << port() << "\n";
+  }
+  LogLine("info", "listening")
+      .Int("port", port())
+      .Int("max_connections", config_.max_grpc_connections)
+      .Emit();
+  watchdog_ = std::make_unique<ListenerWatchdog>(
+      *acceptor_, absl::Seconds(2), 3, std::move(on_listener_stuck));
+  return absl::OkStatus();
+}
+
+int Gateway::port() const { return acceptor_ ? acceptor_->port() : 0; }
+
+// gRPC's Shutdown cancels the calls it still has, and a cancelled caller
+// would hear UNAVAILABLE for a borrow that may have executed: the pipeline
+// empties first.
+bool Gateway::Drain(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (readiness_) readiness_->Stop();
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  pipeline_.BeginDrain();
+  while (pipeline_.in_flight_count() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  if (pipeline_.in_flight_count() > 0) return false;
+  // No scrape reads the listener from here on.
+  metrics_endpoint_.reset();
+  if (server_) {
+    server_->Shutdown(
+        absl::ToChronoTime(std::max(deadline, absl::Now() + absl::Seconds(1))));
+  }
+  return true;
+}
+
+GatewayGauges Gateway::Gauges() const {
+  GatewayGauges g;
+  g.uid_weight_used = budget_.used();
+  g.uid_weight_limit = budget_.limit();
+  if (std::optional<ServerTime::Offset> offset = server_time_.offset()) {
+    g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
+    g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);
+  }
+  if (std::optional<absl::Time> synced = server_time_.last_synced_at()) {
+    g.clock_sync_age_seconds = absl::ToDoubleSeconds(clock_.Now() - *synced);
+  }
+  g.breaker_open = breaker_.open();
+  if (auto unsettled = journal_->Unsettled(); unsettled.ok()) {
+    for (const JournalRecord& r : *unsettled) {
+      if (!pipeline_.InFlight(r.request_id)) {
+        ++g.unknown_pending;
+        if (absl::StartsWith(r.note, "ambiguous")) ++g.ambiguous_pending;
+      }
+    }
+  }
+  g.journal_intact = journal_->CheckIntact().ok();
+  g.calls_in_flight = pipeline_.in_flight_count();
+  if (acceptor_) {
+    g.grpc_connections = acceptor_->open_connections();
+    g.grpc_connections_refused = acceptor_->refused_total();
+    g.grpc_accept_failures = acceptor_->accept_failures_total();
+  }
+  g.open_files = OpenFileCount();
+  g.version = GatewayVersion();
+  g.upstream_ready = probe_.status().ok();
+  g.reconcile_errors = reconciler_.errors_total();
+  return g;
+}
+
+}  // namespace loan_gateway

@@ -1,0 +1,111 @@
+#ifndef LOAN_GATEWAY_SERVER_GATEWAY_GATEWAY_H_
+#define LOAN_GATEWAY_SERVER_GATEWAY_GATEWAY_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "budget/ban_breaker.h"
+#include "budget/weight_budget.h"
+#include "clock/clock.h"
+#include "clock/resync_loop.h"
+#include "clock/scheduler.h"
+#include "clock/server_time.h"
+#include "config/gateway_config.h"
+#include "http/curl_multi_transport.h"
+#include "journal/borrow_journal.h"
+#include "journal/serial_executor.h"
+#include "metrics/gateway_metrics.h"
+#include "metrics/metrics_endpoint.h"
+#include "reconcile/reconciler.h"
+#include "reconcile/signed_reader.h"
+#include "reconcile/upstream_probe.h"
+#include "reflection/reflection_service.h"
+#include "service/borrow_pipeline.h"
+#include "service/loan_service.h"
+#include "service/readiness_watch.h"
+#include "sign/secret.h"
+#include "sign/signer.h"
+#include "transport/bounded_acceptor.h"
+
+namespace loan_gateway {
+
+// The composition root: every component of a running gateway, built from one
+// configuration. Members are declared in dependency order (each uses only
+// those above it), so destruction, in reverse, is the shutdown order: the
+// readiness watch, the metrics endpoint and the listener go first, the
+// journal and the key last. The only exceptions are the journal thread and the
+// timer thread, declared just below the pipeline that posts to them: they
+// stop (running what was posted) before the pipeline they call goes.
+class Gateway {
+ public:
+  // Reads the key files, opens the journal and builds every component.
+  // Nothing listens yet. An error names the step that failed.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Create(
+      const GatewayConfig& config);
+  ~Gateway();
+
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Serves: the metrics endpoint, the gRPC listener and the readiness watch
+  // that says SERVING once a borrow could be signed. `on_listener_stuck` runs
+  // (once, on the watchdog's thread) if the listener stops accepting.
+  absl::Status Start(std::function<void()> on_listener_stuck);
+
+  int port() const;
+
+  // Graceful drain, all within `timeout`: NOT_SERVING first; nothing more is
+  // sent; every borrow already sent finishes, is journaled and answered.
+  // Only then is the gRPC server shut down. False if borrows remain.
+  bool Drain(absl::Duration timeout);
+
+  // Calls started and not yet answered.
+  int in_flight() const { return pipeline_.in_flight_count(); }
+
+ private:
+  Gateway(const GatewayConfig& config, Secret api_key,
+          std::unique_ptr<Signer> signer,
+          std::unique_ptr<BorrowJournal> journal);
+  absl::Status StartMetrics();
+  absl::Status StartGrpc(std::function<void()> on_listener_stuck);
+  GatewayGauges Gauges() const;
+
+  const GatewayConfig config_;
+  // The credit account's key: used by every signed request below.
+  const Secret api_key_;
+  const std::unique_ptr<Signer> signer_;
+  const std::unique_ptr<BorrowJournal> journal_;
+  SystemClock clock_;
+  CurlMultiTransport transport_;
+  ServerTime server_time_;
+  const absl::Status first_sync_;  // Before anything below may sign.
+  ResyncLoop resync_;
+  const binance::Credentials credentials_;
+  const SignedReader reader_;
+  UpstreamProbe probe_;
+  WeightBudget budget_;
+  BanBreaker breaker_;
+  GatewayMetrics metrics_;
+  BorrowPipeline pipeline_;
+  SerialExecutor journal_executor_;  // Only the pipeline posts here.
+  TimerThread scheduler_;            // Only the pipeline's window waits.
+  Reconciler reconciler_;
+  LoanService service_;
+  ReflectionV1Service reflection_v1_;
+  ReflectionV1AlphaService reflection_v1alpha_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<BoundedAcceptor> acceptor_;
+  std::unique_ptr<ListenerWatchdog> watchdog_;
+  // Scrapes read the components above: it goes first.
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  std::unique_ptr<ReadinessWatch> readiness_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_GATEWAY_GATEWAY_H_
