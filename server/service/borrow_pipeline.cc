@@ -7,6 +7,7 @@
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "service/request_id.h"
+#include "service/resend_policy.h"
 #include "validate/borrow_request_validator.h"
 
 namespace loan_gateway {
@@ -29,8 +30,9 @@ struct BorrowPipeline::Call {
   bool replayed = false;     // Answered from the journal (a repeat).
   int attempts = 0;          // Requests sent to Binance for this call.
   std::vector<std::shared_ptr<Call>> waiters;  // Repeats waiting for this one.
-  // For the log line.
-  std::string outcome = "REJECTED";
+  // What the call came to: picks the journal state and labels the log line
+  // and the metrics. A refusal before sending is REJECTED (nothing left).
+  binance::OutcomeClass outcome = binance::OutcomeClass::kRejected;
   std::string reason;
   std::optional<int64_t> binance_code;
   long http_status = 0;
@@ -286,7 +288,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
   }
   switch (record.state) {
     case JournalState::kSucceeded:
-      call->outcome = "SUCCEEDED";
+      call->outcome = binance::OutcomeClass::kSucceeded;
       Finish(call,
              ResponseFor(*call->borrow, record.transaction_id, record.amount));
       return;
@@ -294,7 +296,9 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
     case JournalState::kUnknown: {
       google::rpc::Status rpc;
       rpc.ParseFromString(record.error);
-      call->outcome = std::string(JournalStateName(record.state));
+      call->outcome = record.state == JournalState::kRejected
+                          ? binance::OutcomeClass::kRejected
+                          : binance::OutcomeClass::kUnknown;
       Finish(call, rpc.code() != 0
                        ? errors::FromRpcStatus(rpc)
                        : errors::MakeError(absl::StatusCode::kUnknown,
@@ -314,7 +318,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
       return;
     }
   }
-  call->outcome = "UNKNOWN";
+  call->outcome = binance::OutcomeClass::kUnknown;
   Finish(call,
          binance::RuleError(
              binance::RuleForTransport(binance::kMaybeSentEvent),
@@ -478,22 +482,26 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
     deps_.metrics->RecordUpstream(outcome.binance_code, outcome.http_status,
                                   latency);
   }
-  if (result.delivery == Delivery::kNotSent) {
-    if (call->base_url_index + 1 < options_.base_urls.size()) {
-      // Provably never left this process: safe to try the next base URL once.
-      LogLine("warn", "upstream_unreachable")
-          .Str("request_id", call->request_id)
-          .Str("base_url", options_.base_urls[call->base_url_index])
-          .Str("error", result.error)
-          .Emit();
-      ++call->base_url_index;
-      deps_.budget->Release();
-      deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
-      return;
-    }
-    deps_.budget->Release();
+  const ResendDecision decision =
+      DecideResend({.delivery = result.delivery,
+                    .outcome = outcome.outcome,
+                    .binance_code = outcome.binance_code},
+                   {.base_url_index = call->base_url_index,
+                    .base_url_count = options_.base_urls.size(),
+                    .resigned = call->resigned});
+  if (result.delivery == Delivery::kNotSent) deps_.budget->Release();
+  if (decision == ResendDecision::kNextBaseUrl) {
+    // Provably never left this process: safe to try the next base URL once.
+    LogLine("warn", "upstream_unreachable")
+        .Str("request_id", call->request_id)
+        .Str("base_url", options_.base_urls[call->base_url_index])
+        .Str("error", result.error)
+        .Emit();
+    ++call->base_url_index;
+    deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+    return;
   }
-  call->outcome = std::string(binance::OutcomeClassName(outcome.outcome));
+  call->outcome = outcome.outcome;
   call->binance_code = outcome.binance_code;
   call->http_status = outcome.http_status;
   call->transport_error = result.error;
@@ -510,8 +518,7 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
     deps_.breaker->Trip(
         outcome.error, RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
   }
-  if (outcome.binance_code == -1021 &&
-      outcome.outcome == binance::OutcomeClass::kRejected && !call->resigned) {
+  if (decision == ResendDecision::kResyncAndResign) {
     ResyncAndResend(call, outcome.error);
     return;
   }
@@ -551,8 +558,9 @@ void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
     } else {
       absl::Status status = result.status();
       errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
-      state = call->outcome == "UNKNOWN" ? JournalState::kUnknown
-                                         : JournalState::kRejected;
+      state = call->outcome == binance::OutcomeClass::kUnknown
+                  ? JournalState::kUnknown
+                  : JournalState::kRejected;
       retryable =
           state == JournalState::kRejected && RetryDelayOf(status).has_value();
       error = errors::ToRpcStatus(status).SerializeAsString();
@@ -591,7 +599,7 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
                             absl::StatusOr<BorrowResponse> result) {
   if (result.ok()) {
     result->set_request_id(call->request_id);
-    call->outcome = "SUCCEEDED";
+    call->outcome = binance::OutcomeClass::kSucceeded;
     call->reason = "SUCCEEDED";
   } else {
     absl::Status status = result.status();
@@ -606,7 +614,8 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
         .Str("asset", call->borrow->asset_name)
         .Str("amount", call->borrow->amount.text());
   }
-  line.Str("outcome", call->outcome)
+  const std::string outcome(binance::OutcomeClassName(call->outcome));
+  line.Str("outcome", outcome)
       .Str("reason", call->reason)
       .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
       .Int("attempts", call->attempts);
@@ -620,9 +629,9 @@ void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
   line.Ms("upstream_ms", call->upstream_latency).Ms("total_ms", total).Emit();
   if (deps_.metrics) {
     if (call->replayed) {
-      deps_.metrics->RecordReplay(call->outcome);
+      deps_.metrics->RecordReplay(outcome);
     } else {
-      deps_.metrics->RecordCall(call->outcome, call->reason, total);
+      deps_.metrics->RecordCall(outcome, call->reason, total);
       if (result.ok() && call->borrow) {
         deps_.metrics->RecordBorrowed(call->borrow->asset_name,
                                       call->borrow->amount.text());
