@@ -70,6 +70,11 @@ BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
                                BorrowPipelineDeps deps)
     : options_(std::move(options)),
       deps_(deps),
+      admission_({.recv_window_ms = options_.recv_window_ms,
+                  .max_clock_uncertainty = options_.max_clock_uncertainty,
+                  .min_time_to_send = options_.min_time_to_send},
+                 *deps_.clock, *deps_.server_time, *deps_.breaker,
+                 *deps_.budget),
       queue_(options_.risk_unit_queue_limit) {}
 
 bool BorrowPipeline::InFlight(const std::string& request_id) const {
@@ -83,33 +88,7 @@ int BorrowPipeline::in_flight_count() const {
 }
 
 absl::Status BorrowPipeline::CheckClock() const {
-  std::optional<ServerTime::Offset> offset = deps_.server_time->offset();
-  const absl::Duration limit =
-      std::min(options_.max_clock_uncertainty,
-               absl::Milliseconds(options_.recv_window_ms) / 2);
-  if (!offset) {
-    // Say why it is unknown: "clock skew" would hide an unreachable or
-    // misconfigured upstream.
-    const absl::Status why = deps_.server_time->last_error();
-    if (!why.ok()) {
-      return binance::RuleError(
-          binance::RuleForLocal(binance::kTimeUnreachableEvent),
-          absl::StrCat("Binance's server time is unknown: ", why.message(),
-                       "; nothing was sent"));
-    }
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kClockUnknownEvent),
-        "Binance server time is unknown (GET /api/v3/time has not answered "
-        "yet); nothing was sent");
-  }
-  if (offset->uncertainty > limit) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kClockUnknownEvent),
-        absl::StrCat("Binance server time is too uncertain (+/-",
-                     absl::FormatDuration(offset->uncertainty), ", limit ",
-                     absl::FormatDuration(limit), "); nothing was sent"));
-  }
-  return absl::OkStatus();
+  return admission_.CheckClock();
 }
 
 namespace {
@@ -122,55 +101,7 @@ absl::Status JournalUnavailable(const absl::Status& cause) {
                    cause.message()));
 }
 
-absl::Status DrainingError() {
-  return binance::RuleError(
-      binance::RuleForLocal(binance::kDrainingEvent),
-      "the gateway is shutting down; this borrow was not sent. Repeat it with "
-      "the same request_id (another replica, or this one after its restart)");
-}
-
 }  // namespace
-
-// Decided before anything is journaled or signed; a refusal sends nothing.
-absl::Status BorrowPipeline::Admit(const Call& call) const {
-  {
-    absl::MutexLock lock(&mu_);
-    if (draining_) return DrainingError();
-  }
-  const absl::Duration left = call.deadline - deps_.clock->Now();
-  if (left < options_.min_time_to_send) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kDeadlineTooShortEvent),
-        absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
-                     ", less than the ",
-                     absl::FormatDuration(options_.min_time_to_send),
-                     " a borrow needs; nothing was sent"));
-  }
-  if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
-  return deps_.breaker->Check();
-}
-
-// The last word before a request is signed: the turn may have come long
-// after admission. Every refusal here is journaled as not sent (retryable).
-absl::Status BorrowPipeline::CheckBeforeSend(const Call& call) const {
-  {
-    absl::MutexLock lock(&mu_);
-    if (draining_) return DrainingError();
-  }
-  const absl::Duration left = call.deadline - deps_.clock->Now();
-  const bool gone = call.caller_gone && call.caller_gone();
-  if (gone || left < options_.min_time_to_send) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kCallerGoneEvent),
-        gone ? "the caller cancelled before the borrow was sent; nothing was "
-               "sent"
-             : absl::StrCat("the call's deadline left ",
-                            absl::FormatDuration(left),
-                            " when its turn came; nothing was sent"));
-  }
-  if (absl::Status clock = CheckClock(); !clock.ok()) return clock;
-  return deps_.breaker->Check();
-}
 
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
                             absl::Time deadline, Done done,
@@ -199,7 +130,8 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     return;
   }
   call->borrow = *std::move(borrow);
-  if (absl::Status admitted = Admit(*call); !admitted.ok()) {
+  if (absl::Status admitted = admission_.BeforeJournal(call->deadline);
+      !admitted.ok()) {
     Finish(call, admitted);
     return;
   }
@@ -260,7 +192,7 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   }
   absl::Status queued = queue_.Enqueue(
       call->borrow->group_id, [this, call] { StartAttempt(call); },
-      [this, call] { Settle(call, DrainingError()); });
+      [this, call] { Settle(call, Admission::DrainingError()); });
   if (!queued.ok()) Settle(call, queued);
 }
 
@@ -337,7 +269,9 @@ void BorrowPipeline::StartAttempt(const std::shared_ptr<Call>& call) {
 // needed, takes the weight, and journals the attempt's timestamp before it is
 // signed with it and sent.
 void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
-  if (absl::Status ready = CheckBeforeSend(*call); !ready.ok()) {
+  if (absl::Status ready =
+          admission_.BeforeSend(call->deadline, call->caller_gone);
+      !ready.ok()) {
     Settle(call, ready);
     return;
   }
@@ -355,7 +289,7 @@ void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
     WaitForWindow(call, *wait);
     return;
   }
-  if (absl::Status reserved = deps_.budget->TryReserve(); !reserved.ok()) {
+  if (absl::Status reserved = admission_.ReserveWeight(); !reserved.ok()) {
     Settle(call, reserved);
     return;
   }
@@ -371,7 +305,7 @@ void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
     deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
   }
   if (!journaled.ok()) {
-    deps_.budget->Release();
+    admission_.ReleaseWeight();
     Settle(call, JournalUnavailable(journaled));
     return;
   }
@@ -435,7 +369,7 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call,
       *call->borrow, options_.base_urls[call->base_url_index], signed_ms,
       options_.recv_window_ms, deps_.credentials);
   if (!request.ok()) {
-    deps_.budget->Release();
+    admission_.ReleaseWeight();
     Settle(call,
            binance::RuleError(
                binance::RuleForLocal(binance::kSigningFailedEvent),
@@ -457,13 +391,13 @@ void BorrowPipeline::BeginDrain() {
   std::vector<std::shared_ptr<Call>> waiting;
   {
     absl::MutexLock lock(&mu_);
-    draining_ = true;
+    admission_.BeginDrain();
     waiting.assign(window_waiters_.begin(), window_waiters_.end());
     window_waiters_.clear();
   }
   queue_.RefuseWaiting();
   for (const std::shared_ptr<Call>& call : waiting) {
-    Settle(call, DrainingError());
+    Settle(call, Admission::DrainingError());
   }
 }
 
@@ -489,7 +423,7 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
                    {.base_url_index = call->base_url_index,
                     .base_url_count = options_.base_urls.size(),
                     .resigned = call->resigned});
-  if (result.delivery == Delivery::kNotSent) deps_.budget->Release();
+  if (result.delivery == Delivery::kNotSent) admission_.ReleaseWeight();
   if (decision == ResendDecision::kNextBaseUrl) {
     // Provably never left this process: safe to try the next base URL once.
     LogLine("warn", "upstream_unreachable")

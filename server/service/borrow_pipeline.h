@@ -23,6 +23,7 @@
 #include "journal/borrow_journal.h"
 #include "journal/serial_executor.h"
 #include "metrics/gateway_metrics.h"
+#include "service/admission.h"
 #include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
@@ -99,8 +100,6 @@ class BorrowPipeline {
 
  private:
   struct Call;
-  absl::Status Admit(const Call& call) const;
-  absl::Status CheckBeforeSend(const Call& call) const;
   void JournalIntent(const std::shared_ptr<Call>& call);
   void AnswerFromJournal(const std::shared_ptr<Call>& call,
                          const JournalRecord& record);
@@ -121,6 +120,7 @@ class BorrowPipeline {
 
   const BorrowPipelineOptions options_;
   const BorrowPipelineDeps deps_;
+  Admission admission_;  // Every check before signing.
   RiskUnitQueue queue_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Call>> in_flight_
@@ -128,7 +128,6 @@ class BorrowPipeline {
   // Calls holding their risk unit's turn while an earlier window passes.
   absl::flat_hash_set<std::shared_ptr<Call>> window_waiters_
       ABSL_GUARDED_BY(mu_);
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int started_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
