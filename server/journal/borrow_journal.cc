@@ -484,9 +484,12 @@ absl::StatusOr<std::string> BorrowJournal::ReopenHolderOf(
 }
 
 absl::StatusOr<OutcomeWritten> BorrowJournal::RecordOutcome(
-    const std::string& request_id, JournalState state, bool reconciled,
-    bool retryable, const std::string& transaction_id,
-    const std::string& error) {
+    const std::string& request_id, const OutcomeToRecord& outcome) {
+  const JournalState state = outcome.state;
+  const bool reconciled = outcome.reconciled;
+  const bool retryable = outcome.retryable;
+  const std::string& transaction_id = outcome.transaction_id;
+  const std::string& error = outcome.error;
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {

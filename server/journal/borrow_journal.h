@@ -83,6 +83,18 @@ struct OutcomeWritten {
 // its request is signed; its outcome when known. Thread-safe (one connection
 // behind a mutex); writes cost an fsync, so callers run them off the hot
 // threads (see SerialExecutor).
+// A borrow's outcome, as RecordOutcome writes it.
+struct OutcomeToRecord {
+  JournalState state = JournalState::kSucceeded;
+  // Settled from Binance's records by reconciliation, not by its answer.
+  bool reconciled = false;
+  // A REJECTED the caller may repeat with the same request_id (nothing was
+  // sent, and the refusal says when to try again).
+  bool retryable = false;
+  std::string transaction_id;  // SUCCEEDED only.
+  std::string error;           // Otherwise: google.rpc.Status bytes.
+};
+
 class BorrowJournal {
  public:
   // Opens the journal at `path` (mode 0600), creating it only when
@@ -102,10 +114,8 @@ class BorrowJournal {
   // overwritten (FAILED_PRECONDITION then). Its attempts follow: a direct
   // REJECTED marks them not executed, SUCCEEDED executed; UNKNOWN and a
   // reconciled REJECTED leave them open (they may still own a record).
-  absl::StatusOr<OutcomeWritten> RecordOutcome(
-      const std::string& request_id, JournalState state, bool reconciled,
-      bool retryable, const std::string& transaction_id,
-      const std::string& error);
+  absl::StatusOr<OutcomeWritten> RecordOutcome(const std::string& request_id,
+                                               const OutcomeToRecord& outcome);
 
   // Journals a signed request before it is sent. Earlier attempts of the
   // same request_id are marked not executed: the gateway sends again only

@@ -63,8 +63,8 @@ TEST_F(BorrowJournalTest, IntentSurvivesReopenAndOutcomeIsRecorded) {
   EXPECT_EQ((*record)->state, JournalState::kPending);
   EXPECT_EQ((*record)->amount, "10");
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", JournalState::kSucceeded, false, false,
-                                  "9007199254740993", "")
+                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                                        .transaction_id = "9007199254740993"})
                   .ok());
   record = journal_->Get("a");
   EXPECT_EQ((*record)->state, JournalState::kSucceeded);
@@ -83,17 +83,18 @@ TEST_F(BorrowJournalTest, RepeatReturnsTheExistingRecord) {
 
 TEST_F(BorrowJournalTest, OnlyARetryableRejectionMayBeTriedAgain) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kRejected, false, true, "", "e")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kRejected,
+                                        .retryable = true,
+                                        .error = "e"})
+                  .ok());
   auto retry = journal_->InsertIntent(Intent("a"));
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->has_value()) << "back to PENDING for another attempt";
   EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kPending);
   ASSERT_TRUE(
       journal_
-          ->RecordOutcome("a", JournalState::kUnknown, false, false, "", "e")
+          ->RecordOutcome("a", {.state = JournalState::kUnknown, .error = "e"})
           .ok());
   auto unknown = journal_->InsertIntent(Intent("a"));
   ASSERT_TRUE(unknown->has_value())
@@ -105,16 +106,13 @@ TEST_F(BorrowJournalTest, UnsettledListsPendingAndUnknownOnly) {
   for (const char* id : {"p", "u", "s", "r"})
     ASSERT_TRUE(journal_->InsertIntent(Intent(id)).ok());
   ASSERT_TRUE(
-      journal_->RecordOutcome("u", JournalState::kUnknown, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("u", {.state = JournalState::kUnknown}).ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("s", {.state = JournalState::kSucceeded,
+                                        .transaction_id = "7"})
+                  .ok());
   ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("s", JournalState::kSucceeded, false, false, "7", "")
-          .ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("r", JournalState::kRejected, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("r", {.state = JournalState::kRejected}).ok());
   auto unsettled = journal_->Unsettled();
   ASSERT_TRUE(unsettled.ok());
   std::vector<std::string> ids;
@@ -172,52 +170,54 @@ namespace {
 
 TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kSucceeded, false, false, "77", "")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                                        .transaction_id = "77"})
+                  .ok());
   // Reconciliation arriving late must not turn a success into "not executed".
   absl::Status late =
-      journal_->RecordOutcome("a", JournalState::kRejected, true, false, "", "")
+      journal_
+          ->RecordOutcome(
+              "a", {.state = JournalState::kRejected, .reconciled = true})
           .status();
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kSucceeded);
   // UNKNOWN may be settled by reconciliation only.
   ASSERT_TRUE(journal_->InsertIntent(Intent("u")).ok());
   ASSERT_TRUE(
-      journal_->RecordOutcome("u", JournalState::kUnknown, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("u", {.state = JournalState::kUnknown}).ok());
   EXPECT_FALSE(
-      journal_
-          ->RecordOutcome("u", JournalState::kRejected, false, false, "", "")
-          .ok());
-  EXPECT_TRUE(
-      journal_
-          ->RecordOutcome("u", JournalState::kSucceeded, true, false, "78", "")
-          .ok());
+      journal_->RecordOutcome("u", {.state = JournalState::kRejected}).ok());
+  EXPECT_TRUE(journal_
+                  ->RecordOutcome("u", {.state = JournalState::kSucceeded,
+                                        .reconciled = true,
+                                        .transaction_id = "78"})
+                  .ok());
 }
 
 TEST_F(BorrowJournalTest, ATransactionBelongsToOneBorrow) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kSucceeded, false, false, "9", "")
-          .ok());
-  EXPECT_FALSE(
-      journal_
-          ->RecordOutcome("b", JournalState::kSucceeded, true, false, "9", "")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                                        .transaction_id = "9"})
+                  .ok());
+  EXPECT_FALSE(journal_
+                   ->RecordOutcome("b", {.state = JournalState::kSucceeded,
+                                         .reconciled = true,
+                                         .transaction_id = "9"})
+                   .ok());
 }
 
 TEST_F(BorrowJournalTest, ARetriedIntentStartsANewReconciliationWindow) {
   JournalRecord first = Intent("a");
   first.created = absl::Now() - absl::Hours(1);
   ASSERT_TRUE(journal_->InsertIntent(first).ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kRejected, false, true, "", "e")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kRejected,
+                                        .retryable = true,
+                                        .error = "e"})
+                  .ok());
   JournalRecord again = Intent("a");
   ASSERT_TRUE(journal_->InsertIntent(again).ok());
   EXPECT_GE((*journal_->Get("a"))->created,
@@ -254,13 +254,13 @@ TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
   // UNKNOWN keeps it open; a reconciled "not executed" too (a late record
   // could still be its); SUCCEEDED closes it.
   ASSERT_TRUE(
-      journal_->RecordOutcome("a", JournalState::kUnknown, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("a", {.state = JournalState::kUnknown}).ok());
   EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kSucceeded, true, false, "55", "")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                                        .reconciled = true,
+                                        .transaction_id = "55"})
+                  .ok());
   EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
   EXPECT_EQ((*journal_->Attempts("a"))[1].state, AttemptState::kExecuted);
 
@@ -268,9 +268,7 @@ TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("r")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r", 3000)).ok());
   ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("r", JournalState::kRejected, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("r", {.state = JournalState::kRejected}).ok());
   EXPECT_EQ((*journal_->Attempts("r"))[0].state, AttemptState::kNotExecuted);
   EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
 }
@@ -279,19 +277,18 @@ TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("r1")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r1", 1000)).ok());
   ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("r1", JournalState::kUnknown, false, false, "", "")
-          .ok());
+      journal_->RecordOutcome("r1", {.state = JournalState::kUnknown}).ok());
   ASSERT_TRUE(journal_->InsertIntent(Intent("r2")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r2", 9000)).ok());
   // Reconciliation (wrongly) gives r2's transaction to r1 ...
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("r1", JournalState::kSucceeded, true, false,
-                                  "777", "")
+                  ->RecordOutcome("r1", {.state = JournalState::kSucceeded,
+                                         .reconciled = true,
+                                         .transaction_id = "777"})
                   .ok());
   // ... then Binance's own answer to r2 names it.
   absl::StatusOr<OutcomeWritten> written = journal_->RecordOutcome(
-      "r2", JournalState::kSucceeded, false, false, "777", "");
+      "r2", {.state = JournalState::kSucceeded, .transaction_id = "777"});
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->reopened_request_id, "r1");
   auto r2 = **journal_->Get("r2");
@@ -307,8 +304,8 @@ TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
   // Two direct answers naming one transaction: refused, nothing changes.
   ASSERT_TRUE(journal_->InsertIntent(Intent("r3")).ok());
   EXPECT_FALSE(journal_
-                   ->RecordOutcome("r3", JournalState::kSucceeded, false, false,
-                                   "777", "")
+                   ->RecordOutcome("r3", {.state = JournalState::kSucceeded,
+                                          .transaction_id = "777"})
                    .ok());
   EXPECT_EQ((**journal_->Get("r2")).transaction_id, "777");
 }
@@ -317,10 +314,11 @@ TEST_F(BorrowJournalTest, NotesAreKeptForUnsettledRecordsOnly) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->SetNote("a", "ambiguous: x").ok());
   EXPECT_EQ((**journal_->Get("a")).note, "ambiguous: x");
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", JournalState::kSucceeded, true, false, "1", "")
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                                        .reconciled = true,
+                                        .transaction_id = "1"})
+                  .ok());
   EXPECT_TRUE((**journal_->Get("a")).note.empty()) << "settled: no open note";
 }
 

@@ -69,11 +69,12 @@ absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
 
 void Reconciler::SettleExecuted(const JournalRecord& r,
                                 const std::string& transaction_id) {
-  absl::Status s = deps_.journal
-                       ->RecordOutcome(r.request_id, JournalState::kSucceeded,
-                                       /*reconciled=*/true,
-                                       /*retryable=*/false, transaction_id, "")
-                       .status();
+  absl::Status s =
+      deps_.journal
+          ->RecordOutcome(r.request_id, {.state = JournalState::kSucceeded,
+                                         .reconciled = true,
+                                         .transaction_id = transaction_id})
+          .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)
       .Str("result", "EXECUTED")
@@ -97,10 +98,11 @@ void Reconciler::SettleNotExecuted(const JournalRecord& r,
                           {"amount", r.amount}});
   absl::Status s =
       deps_.journal
-          ->RecordOutcome(r.request_id, JournalState::kRejected,
-                          /*reconciled=*/true,
-                          /*retryable=*/false, "",
-                          errors::ToRpcStatus(error).SerializeAsString())
+          ->RecordOutcome(
+              r.request_id,
+              {.state = JournalState::kRejected,
+               .reconciled = true,
+               .error = errors::ToRpcStatus(error).SerializeAsString()})
           .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)

@@ -78,8 +78,7 @@ class ReconcilerTest : public testing::Test {
                       .ok());
     }
     if (state != JournalState::kPending) {
-      ASSERT_TRUE(
-          journal_->RecordOutcome(id, state, false, false, "", "").ok());
+      ASSERT_TRUE(journal_->RecordOutcome(id, {.state = state}).ok());
     }
   }
 

@@ -502,8 +502,10 @@ void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
     }
     const absl::Time write_started = absl::Now();
     absl::StatusOr<OutcomeWritten> journaled = deps_.journal->RecordOutcome(
-        call->request_id, state, /*reconciled=*/false, retryable,
-        transaction_id, error);
+        call->request_id, {.state = state,
+                           .retryable = retryable,
+                           .transaction_id = transaction_id,
+                           .error = error});
     if (deps_.metrics) {
       deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
     }

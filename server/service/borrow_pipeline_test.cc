@@ -516,10 +516,12 @@ TEST_F(BorrowPipelineTest,
   r1.amount = "10";
   r1.created = clock_.now;
   ASSERT_TRUE(journal_->InsertIntent(r1).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome(r1.request_id, JournalState::kSucceeded, true,
-                                  false, "1", "")
-                  .ok());
+  ASSERT_TRUE(
+      journal_
+          ->RecordOutcome(r1.request_id, {.state = JournalState::kSucceeded,
+                                          .reconciled = true,
+                                          .transaction_id = "1"})
+          .ok());
   transport_.script.push_back(Answer(200, kSuccess));  // Transaction 1.
   absl::StatusOr<BorrowResponse> r2 = Run(Request());
   ASSERT_TRUE(r2.ok());
