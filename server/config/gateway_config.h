@@ -41,7 +41,7 @@ struct GatewayConfig {
   std::string metrics_port_file;
   int64_t max_grpc_connections = 512;
   int64_t max_metrics_connections = 16;
-  int64_t grpc_max_message_bytes = 16 * 1024;
+  int64_t grpc_max_message_bytes = int64_t{16} * 1024;
   int64_t grpc_max_concurrent_streams = 32;
   absl::Duration grpc_handshake_timeout = absl::Seconds(5);
   absl::Duration grpc_max_connection_idle = absl::Minutes(2);
