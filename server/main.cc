@@ -76,7 +76,7 @@ int Run(const GatewayConfig& config) {
     // Intents are journaled; the next start reconciles them. Leave without
     // running destructors that calls still in flight would use.
     LogLine("error", "drain_timeout")
-        .Int("in_flight", (*gateway)->in_flight())
+        .Int("in_flight", (*gateway)->unanswered_calls())
         .Emit();
     spdlog::default_logger_raw()->flush();
     std::_Exit(1);

@@ -68,8 +68,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
   absl::StatusOr<std::unique_ptr<Signer>> signer =
       MakeSigner(config.key_type, *std::move(private_key));
   if (!signer.ok()) return InStep("signer", signer.status());
-  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal = BorrowJournal::Open(
-      config.journal_path, {.create_if_missing = config.create_journal});
+  absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> journal =
+      SqliteBorrowJournal::Open(config.journal_path,
+                                {.create_if_missing = config.create_journal});
   if (!journal.ok()) return InStep("journal", journal.status());
   return std::unique_ptr<Gateway>(new Gateway(
       config, *std::move(api_key), *std::move(signer), *std::move(journal)));
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
 
 Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  std::unique_ptr<Signer> signer,
-                 std::unique_ptr<BorrowJournal> journal)
+                 std::unique_ptr<SqliteBorrowJournal> journal)
     : config_(config),
       api_key_(std::move(api_key)),
       signer_(std::move(signer)),
@@ -105,11 +106,11 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  .recv_window_ms = config_.recv_window_ms,
                  .upstream_timeout = config_.upstream_timeout,
                  .max_clock_uncertainty = config_.max_clock_uncertainty,
-                 .min_time_to_send = config_.min_call_deadline,
+                 .min_call_deadline = config_.min_call_deadline,
                  .risk_unit_queue_limit =
                      static_cast<size_t>(config_.risk_unit_queue_limit)},
-                // The two threads below are declared after the pipeline (they
-                // stop first); only their addresses are taken here.
+                // The executors are declared after the pipeline (they stop
+                // first); only their addresses are taken here.
                 {.transport = &transport_,
                  .server_time = &server_time_,
                  .credentials = credentials_,
@@ -118,6 +119,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  .breaker = &breaker_,
                  .journal = journal_.get(),
                  .journal_executor = &journal_executor_,
+                 .call_executor = &call_executor_,
                  .scheduler = &scheduler_,
                  .metrics = &metrics_}),
       reconciler_({.base_urls = config_.upstream_base_urls,
@@ -132,7 +134,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                    .clock = &clock_,
                    .in_flight =
                        [this](const std::string& id) {
-                         return pipeline_.InFlight(id);
+                         return pipeline_.WorkingOn(id);
                        }}),
       service_(pipeline_, *journal_),
       reflection_v1_(ServedServices()),
@@ -254,10 +256,10 @@ bool Gateway::Drain(absl::Duration timeout) {
   if (readiness_) readiness_->Stop();
   if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
   pipeline_.BeginDrain();
-  while (pipeline_.in_flight_count() > 0 && absl::Now() < deadline) {
+  while (pipeline_.unanswered_calls() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  if (pipeline_.in_flight_count() > 0) return false;
+  if (pipeline_.unanswered_calls() > 0) return false;
   // No scrape reads the listener from here on.
   metrics_endpoint_.reset();
   if (server_) {
@@ -281,14 +283,14 @@ GatewayGauges Gateway::Gauges() const {
   g.breaker_open = breaker_.open();
   if (auto unsettled = journal_->Unsettled(); unsettled.ok()) {
     for (const JournalRecord& r : *unsettled) {
-      if (!pipeline_.InFlight(r.request_id)) {
+      if (!pipeline_.WorkingOn(r.request_id)) {
         ++g.unknown_pending;
         if (absl::StartsWith(r.note, "ambiguous")) ++g.ambiguous_pending;
       }
     }
   }
   g.journal_intact = journal_->CheckIntact().ok();
-  g.calls_in_flight = pipeline_.in_flight_count();
+  g.calls_in_flight = pipeline_.unanswered_calls();
   if (acceptor_) {
     g.grpc_connections = acceptor_->open_connections();
     g.grpc_connections_refused = acceptor_->refused_total();

@@ -16,9 +16,10 @@
 #include "clock/scheduler.h"
 #include "clock/server_time.h"
 #include "config/gateway_config.h"
+#include "executor/serial_executor.h"
+#include "executor/thread_pool_executor.h"
 #include "http/curl_multi_transport.h"
-#include "journal/borrow_journal.h"
-#include "journal/serial_executor.h"
+#include "journal/sqlite_borrow_journal.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_endpoint.h"
 #include "reconcile/reconciler.h"
@@ -64,13 +65,13 @@ class Gateway {
   // Only then is the gRPC server shut down. False if borrows remain.
   bool Drain(absl::Duration timeout);
 
-  // Calls started and not yet answered.
-  int in_flight() const { return pipeline_.in_flight_count(); }
+  // Calls received and not yet answered.
+  int unanswered_calls() const { return pipeline_.unanswered_calls(); }
 
  private:
   Gateway(const GatewayConfig& config, Secret api_key,
           std::unique_ptr<Signer> signer,
-          std::unique_ptr<BorrowJournal> journal);
+          std::unique_ptr<SqliteBorrowJournal> journal);
   absl::Status StartMetrics();
   absl::Status StartGrpc(std::function<void()> on_listener_stuck);
   GatewayGauges Gauges() const;
@@ -79,7 +80,7 @@ class Gateway {
   // The credit account's key: used by every signed request below.
   const Secret api_key_;
   const std::unique_ptr<Signer> signer_;
-  const std::unique_ptr<BorrowJournal> journal_;
+  const std::unique_ptr<SqliteBorrowJournal> journal_;
   SystemClock clock_;
   CurlMultiTransport transport_;
   ServerTime server_time_;
@@ -92,8 +93,12 @@ class Gateway {
   BanBreaker breaker_;
   GatewayMetrics metrics_;
   BorrowPipeline pipeline_;
-  SerialExecutor journal_executor_;  // Only the pipeline posts here.
-  TimerThread scheduler_;            // Only the pipeline's window waits.
+  // The pipeline's executors, declared after it and in the order its stages
+  // post to each other, so each stops (running what it holds) before what
+  // its tasks use: window waits post to the journal, the journal to calls.
+  ThreadPoolExecutor call_executor_{2};  // Signing, sending, answering.
+  SerialExecutor journal_executor_;      // Journal reads and writes only.
+  TimerThread scheduler_;                // Only the pipeline's window waits.
   Reconciler reconciler_;
   LoanService service_;
   ReflectionV1Service reflection_v1_;

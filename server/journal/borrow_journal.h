@@ -8,10 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
-struct sqlite3;
 
 namespace loan_gateway {
 
@@ -63,13 +60,6 @@ struct AttemptRecord {
   AttemptState state = AttemptState::kSent;
 };
 
-// How a journal file is opened.
-struct JournalOpenOptions {
-  // Creating a journal is an explicit first-run act: a missing file where
-  // one existed would forget every request_id and every borrow in flight.
-  bool create_if_missing = false;
-};
-
 // What writing an outcome changed besides its own record.
 struct OutcomeWritten {
   // A direct answer is the truth: when Binance's answer names a transaction
@@ -78,11 +68,6 @@ struct OutcomeWritten {
   std::string reopened_request_id;
 };
 
-// The durable journal of borrows: SQLite in WAL mode with synchronous=FULL,
-// so a record is on disk when a write returns. An intent is committed before
-// its request is signed; its outcome when known. Thread-safe (one connection
-// behind a mutex); writes cost an fsync, so callers run them off the hot
-// threads (see SerialExecutor).
 // A borrow's outcome, as RecordOutcome writes it.
 struct OutcomeToRecord {
   JournalState state = JournalState::kSucceeded;
@@ -95,86 +80,69 @@ struct OutcomeToRecord {
   std::string error;           // Otherwise: google.rpc.Status bytes.
 };
 
+// The durable journal of borrows: an intent is committed before its request
+// is signed, its outcome when known, and a record is durable when a write
+// returns. Thread-safe. Writes may cost an fsync, so callers run them on the
+// journal's own executor. SqliteBorrowJournal is the one in production.
 class BorrowJournal {
  public:
-  // Opens the journal at `path` (mode 0600), creating it only when
-  // `options.create_if_missing`. Fails when it cannot be written.
-  static absl::StatusOr<std::unique_ptr<BorrowJournal>> Open(
-      const std::string& path, JournalOpenOptions options = {});
-  ~BorrowJournal();
+  virtual ~BorrowJournal() = default;
 
   // Writes a new intent, or returns the record already journaled under its
   // request_id (nothing is written then). A retryable REJECTED record with
   // the same intent is turned back into PENDING and returned as nullopt.
-  absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
-      const JournalRecord& intent);
+  virtual absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
+      const JournalRecord& intent) = 0;
 
   // Records the outcome of a borrow. Only a PENDING record, or with
   // `reconciled` an UNKNOWN one, may change: a settled outcome is never
   // overwritten (FAILED_PRECONDITION then). Its attempts follow: a direct
   // REJECTED marks them not executed, SUCCEEDED executed; UNKNOWN and a
   // reconciled REJECTED leave them open (they may still own a record).
-  absl::StatusOr<OutcomeWritten> RecordOutcome(const std::string& request_id,
-                                               const OutcomeToRecord& outcome);
+  virtual absl::StatusOr<OutcomeWritten> RecordOutcome(
+      const std::string& request_id, const OutcomeToRecord& outcome) = 0;
 
   // Journals a signed request before it is sent. Earlier attempts of the
   // same request_id are marked not executed: the gateway sends again only
   // what provably never executed.
-  absl::Status BeginAttempt(const AttemptRecord& attempt);
+  virtual absl::Status BeginAttempt(const AttemptRecord& attempt) = 0;
 
   // The attempts of one borrow, in order.
-  absl::StatusOr<std::vector<AttemptRecord>> Attempts(
-      const std::string& request_id);
+  virtual absl::StatusOr<std::vector<AttemptRecord>> Attempts(
+      const std::string& request_id) = 0;
 
   // Attempts of a risk unit and asset that may have executed and own no
   // transaction (in flight, unknown, or settled as not executed by
   // reconciliation), oldest first.
-  absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
-      int64_t group_id, const std::string& asset);
+  virtual absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
+      int64_t group_id, const std::string& asset) = 0;
 
   // The latest `signed_ms + recv_window_ms` over the risk unit's open
   // attempts of other request_ids; nullopt when there is none.
-  absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
-      int64_t group_id, const std::string& except_request_id);
+  virtual absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
+      int64_t group_id, const std::string& except_request_id) = 0;
 
   // Sets an unsettled record's note (written only when it changes).
-  absl::Status SetNote(const std::string& request_id, const std::string& note);
+  virtual absl::Status SetNote(const std::string& request_id,
+                               const std::string& note) = 0;
 
-  // OK while `path` still names the file this journal has open; an error
-  // once it was deleted, renamed or replaced (writes would go to a file no
-  // later start would read).
-  absl::Status CheckIntact() const;
-  const std::string& path() const { return path_; }
+  // OK while the journal's storage is still the one it opened (an error once
+  // its file was deleted, renamed or replaced: writes would go where no later
+  // start would read them).
+  virtual absl::Status CheckIntact() const = 0;
 
-  absl::StatusOr<std::optional<JournalRecord>> Get(
-      const std::string& request_id);
+  virtual absl::StatusOr<std::optional<JournalRecord>> Get(
+      const std::string& request_id) = 0;
 
   // PENDING and UNKNOWN records, oldest first.
-  absl::StatusOr<std::vector<JournalRecord>> Unsettled();
+  virtual absl::StatusOr<std::vector<JournalRecord>> Unsettled() = 0;
 
   // Whether a Binance transaction id is already attributed to a record.
-  absl::StatusOr<bool> TransactionClaimed(const std::string& transaction_id);
+  virtual absl::StatusOr<bool> TransactionClaimed(
+      const std::string& transaction_id) = 0;
 
   // Deletes settled records last changed before `cutoff` (retention).
-  absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff);
-
- private:
-  BorrowJournal(sqlite3* db, std::string path, int fd)
-      : path_(std::move(path)), fd_(fd), db_(db) {}
-  absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<JournalRecord>> GetLocked(
-      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
-                                             const std::string& request_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
-                            AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const std::string path_;
-  const int fd_;  // Our own handle on the file, to notice a replacement.
-  absl::Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  virtual absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) = 0;
 };
 
 }  // namespace loan_gateway

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "journal/sqlite_borrow_journal.h"
 #include "testing/test_doubles.h"
 
 namespace loan_gateway {
@@ -29,7 +30,7 @@ class ReconcilerTest : public testing::Test {
         server_time_(clock_, transport_, {"https://b"}) {
     for (const char* s : {"", "-wal", "-shm"})
       std::filesystem::remove(path_ + s);
-    journal_ = *BorrowJournal::Open(path_, {.create_if_missing = true});
+    journal_ = *SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
     transport_.script.push_back(Ok(
         absl::StrCat("{\"serverTime\":", absl::ToUnixMillis(clock_.now), "}")));
     EXPECT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
@@ -97,7 +98,7 @@ class ReconcilerTest : public testing::Test {
   Secret api_key_{"k"};
   ConstantSigner signer_;
   ServerTime server_time_;
-  std::unique_ptr<BorrowJournal> journal_;
+  std::unique_ptr<SqliteBorrowJournal> journal_;
   std::unique_ptr<Reconciler> reconciler_;
   std::string in_flight_;
 };

@@ -27,12 +27,12 @@ absl::Status Admission::DrainingError() {
 absl::Status Admission::BeforeJournal(absl::Time deadline) const {
   if (draining_) return DrainingError();
   const absl::Duration left = deadline - clock_.Now();
-  if (left < options_.min_time_to_send) {
+  if (left < options_.min_call_deadline) {
     return binance::RuleError(
         binance::RuleForLocal(binance::kDeadlineTooShortEvent),
         absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
                      ", less than the ",
-                     absl::FormatDuration(options_.min_time_to_send),
+                     absl::FormatDuration(options_.min_call_deadline),
                      " a borrow needs; nothing was sent"));
   }
   return ClockAndBreaker();
@@ -44,7 +44,7 @@ absl::Status Admission::BeforeSend(
   if (draining_) return DrainingError();
   const absl::Duration left = deadline - clock_.Now();
   const bool gone = caller_gone && caller_gone();
-  if (gone || left < options_.min_time_to_send) {
+  if (gone || left < options_.min_call_deadline) {
     return binance::RuleError(
         binance::RuleForLocal(binance::kCallerGoneEvent),
         gone ? "the caller cancelled before the borrow was sent; nothing was "

@@ -17,8 +17,9 @@ namespace loan_gateway {
 struct AdmissionOptions {
   int64_t recv_window_ms = 5000;
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
-  // A call with less time left than this is refused before anything is sent.
-  absl::Duration min_time_to_send = absl::Milliseconds(200);
+  // --min_call_deadline: a call with less time left than this is refused
+  // before anything is sent.
+  absl::Duration min_call_deadline = absl::Milliseconds(200);
 };
 
 // Every check a borrow passes before it is signed, in one place: whether the

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "binance/borrow_outcome.h"
 #include "binance/error_table.h"
 #include "binance/execution_window.h"
 #include "errors/error_details.h"
@@ -14,30 +15,6 @@ namespace loan_gateway {
 
 using institutional_loan::v1::BorrowRequest;
 using institutional_loan::v1::BorrowResponse;
-
-struct BorrowPipeline::Call {
-  std::string request_id;
-  std::string caller;
-  std::optional<ValidBorrow> borrow;
-  Done done;
-  std::function<bool()> caller_gone;  // Optional: the caller cancelled.
-  absl::Time started;
-  absl::Time deadline;
-  absl::Duration upstream_latency;
-  size_t base_url_index = 0;
-  bool resigned = false;     // Already re-signed once after -1021.
-  bool holds_group = false;  // Owns its risk unit's turn in the queue.
-  bool replayed = false;     // Answered from the journal (a repeat).
-  int attempts = 0;          // Requests sent to Binance for this call.
-  std::vector<std::shared_ptr<Call>> waiters;  // Repeats waiting for this one.
-  // What the call came to: picks the journal state and labels the log line
-  // and the metrics. A refusal before sending is REJECTED (nothing left).
-  binance::OutcomeClass outcome = binance::OutcomeClass::kRejected;
-  std::string reason;
-  std::optional<int64_t> binance_code;
-  long http_status = 0;
-  std::string transport_error;
-};
 
 namespace {
 
@@ -64,35 +41,6 @@ BorrowResponse ResponseFor(const ValidBorrow& borrow,
   return response;
 }
 
-}  // namespace
-
-BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
-                               BorrowPipelineDeps deps)
-    : options_(std::move(options)),
-      deps_(deps),
-      admission_({.recv_window_ms = options_.recv_window_ms,
-                  .max_clock_uncertainty = options_.max_clock_uncertainty,
-                  .min_time_to_send = options_.min_time_to_send},
-                 *deps_.clock, *deps_.server_time, *deps_.breaker,
-                 *deps_.budget),
-      queue_(options_.risk_unit_queue_limit) {}
-
-bool BorrowPipeline::InFlight(const std::string& request_id) const {
-  absl::MutexLock lock(&mu_);
-  return in_flight_.contains(request_id);
-}
-
-int BorrowPipeline::in_flight_count() const {
-  absl::MutexLock lock(&mu_);
-  return started_;
-}
-
-absl::Status BorrowPipeline::CheckClock() const {
-  return admission_.CheckClock();
-}
-
-namespace {
-
 absl::Status JournalUnavailable(const absl::Status& cause) {
   return binance::RuleError(
       binance::RuleForLocal(binance::kJournalUnavailableEvent),
@@ -101,12 +49,71 @@ absl::Status JournalUnavailable(const absl::Status& cause) {
                    cause.message()));
 }
 
+// Runs one journal write and reports how long it took.
+template <typename Write>
+auto TimedWrite(GatewayMetrics* metrics, Write write) {
+  const absl::Time started = absl::Now();
+  auto written = write();
+  if (metrics) metrics->RecordJournalWrite(absl::Now() - started);
+  return written;
+}
+
+// The journal's record of a call that ended with `status`: UNKNOWN when it
+// may have executed, else REJECTED, retryable when nothing was sent and the
+// refusal says when to try again.
+OutcomeToRecord FailureToRecord(const BorrowCall& call,
+                                const absl::Status& status) {
+  OutcomeToRecord record;
+  record.state = call.outcome == binance::OutcomeClass::kUnknown
+                     ? JournalState::kUnknown
+                     : JournalState::kRejected;
+  record.retryable = record.state == JournalState::kRejected &&
+                     RetryDelayOf(status).has_value();
+  record.error = errors::ToRpcStatus(status).SerializeAsString();
+  return record;
+}
+
 }  // namespace
 
+BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
+                               BorrowPipelineDeps deps)
+    : options_(std::move(options)),
+      deps_(deps),
+      admission_({.recv_window_ms = options_.recv_window_ms,
+                  .max_clock_uncertainty = options_.max_clock_uncertainty,
+                  .min_call_deadline = options_.min_call_deadline},
+                 *deps_.clock, *deps_.server_time, *deps_.breaker,
+                 *deps_.budget),
+      queue_(options_.risk_unit_queue_limit) {}
+
+bool BorrowPipeline::WorkingOn(const std::string& request_id) const {
+  return intents_.Claimed(request_id);
+}
+
+int BorrowPipeline::unanswered_calls() const {
+  absl::MutexLock lock(&mu_);
+  return unanswered_;
+}
+
+absl::Status BorrowPipeline::CheckClock() const {
+  return admission_.CheckClock();
+}
+
+void BorrowPipeline::Move(BorrowCall& call, BorrowStage next) {
+  const BorrowStage from = call.stage();
+  if (call.Advance(next)) return;
+  LogLine("error", "borrow_stage_illegal")
+      .Str("request_id", call.request_id)
+      .Str("from", BorrowStageName(from))
+      .Str("to", BorrowStageName(next))
+      .Emit();
+}
+
+// [gRPC thread] Validate and admit; nothing is journaled for a refusal here.
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
                             absl::Time deadline, Done done,
                             std::function<bool()> caller_gone) {
-  auto call = std::make_shared<Call>();
+  auto call = std::make_shared<BorrowCall>();
   call->caller = std::move(caller);
   call->done = std::move(done);
   call->caller_gone = std::move(caller_gone);
@@ -117,7 +124,7 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
                          : GenerateRequestId();
   {
     absl::MutexLock lock(&mu_);
-    ++started_;
+    ++unanswered_;
   }
   absl::StatusOr<ValidBorrow> borrow = ValidateBorrowRequest(request);
   if (!borrow.ok()) {
@@ -126,34 +133,35 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     if (!request.request_id().empty()) {
       call->request_id = std::string(Utf8Prefix(request.request_id(), 128));
     }
-    Finish(call, borrow.status());
+    Answer(call, borrow.status());
     return;
   }
   call->borrow = *std::move(borrow);
   if (absl::Status admitted = admission_.BeforeJournal(call->deadline);
       !admitted.ok()) {
-    Finish(call, admitted);
+    Answer(call, admitted);
     return;
   }
+  Move(*call, BorrowStage::kAdmitted);
   deps_.journal_executor->Post([this, call] { JournalIntent(call); });
 }
 
 void BorrowPipeline::Refuse(absl::Status status, std::string caller,
                             Done done) {
-  auto call = std::make_shared<Call>();
+  auto call = std::make_shared<BorrowCall>();
   call->caller = std::move(caller);
   call->done = std::move(done);
   call->started = deps_.clock->Now();
   call->request_id = GenerateRequestId();  // None could be read.
   {
     absl::MutexLock lock(&mu_);
-    ++started_;
+    ++unanswered_;
   }
-  Finish(call, std::move(status));
+  Answer(call, std::move(status));
 }
 
-// On the journal thread: the intent is durable before anything is signed.
-void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
+// [journal] The intent is durable before anything is signed.
+void BorrowPipeline::JournalIntent(const CallPtr& call) {
   JournalRecord intent;
   intent.request_id = call->request_id;
   intent.caller = call->caller;
@@ -161,43 +169,34 @@ void BorrowPipeline::JournalIntent(const std::shared_ptr<Call>& call) {
   intent.asset = call->borrow->asset_name;
   intent.amount = call->borrow->amount.text();
   intent.created = deps_.clock->Now();
-  // Registered before the commit, so the reconciler never sees this intent
-  // as abandoned. A concurrent call with the same id (already registered)
-  // finds the journaled intent below and waits for it.
-  bool registered = false;
-  {
-    absl::MutexLock lock(&mu_);
-    registered = in_flight_.try_emplace(call->request_id, call).second;
-  }
-  auto unregister = [&] {
-    if (!registered) return;
-    absl::MutexLock lock(&mu_);
-    in_flight_.erase(call->request_id);
-  };
-  const absl::Time intent_write_started = absl::Now();
-  absl::StatusOr<std::optional<JournalRecord>> existing =
-      deps_.journal->InsertIntent(intent);
-  if (deps_.metrics) {
-    deps_.metrics->RecordJournalWrite(absl::Now() - intent_write_started);
-  }
+  // A concurrent call with the same id (already claimed) finds the journaled
+  // intent below and follows it.
+  const bool claimed = intents_.Claim(call);
+  absl::StatusOr<std::optional<JournalRecord>> existing = TimedWrite(
+      deps_.metrics, [&] { return deps_.journal->InsertIntent(intent); });
   if (!existing.ok()) {
-    unregister();
-    Finish(call, JournalUnavailable(existing.status()));
+    intents_.Unclaim(*call);
+    Answer(call, JournalUnavailable(existing.status()));
     return;
   }
-  if (existing->has_value() || !registered) {
-    unregister();
+  if (existing->has_value() || !claimed) {
+    intents_.Unclaim(*call);
     AnswerFromJournal(call, existing->has_value() ? **existing : intent);
     return;
   }
+  Move(*call, BorrowStage::kQueued);
   absl::Status queued = queue_.Enqueue(
-      call->borrow->group_id, [this, call] { StartAttempt(call); },
+      call->borrow->group_id,
+      [this, call] {
+        call->holds_turn = true;
+        PrepareAttempt(call);
+      },
       [this, call] { Settle(call, Admission::DrainingError()); });
   if (!queued.ok()) Settle(call, queued);
 }
 
-// A repeat of a journaled request_id: never a second borrow.
-void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
+// [journal] A repeat of a journaled request_id: never a second borrow.
+void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
                                        const JournalRecord& record) {
   call->replayed = true;
   JournalRecord asked;
@@ -205,7 +204,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
   asked.asset = call->borrow->asset_name;
   asked.amount = call->borrow->amount.text();
   if (!record.SameIntent(asked)) {
-    Finish(call,
+    Answer(call,
            binance::RuleError(
                binance::RuleForLocal(binance::kRequestIdConflictEvent),
                absl::StrCat("request_id ", record.request_id,
@@ -221,7 +220,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
   switch (record.state) {
     case JournalState::kSucceeded:
       call->outcome = binance::OutcomeClass::kSucceeded;
-      Finish(call,
+      Answer(call,
              ResponseFor(*call->borrow, record.transaction_id, record.amount));
       return;
     case JournalState::kRejected:
@@ -231,7 +230,7 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
       call->outcome = record.state == JournalState::kRejected
                           ? binance::OutcomeClass::kRejected
                           : binance::OutcomeClass::kUnknown;
-      Finish(call, rpc.code() != 0
+      Answer(call, rpc.code() != 0
                        ? errors::FromRpcStatus(rpc)
                        : errors::MakeError(absl::StatusCode::kUnknown,
                                            "stored outcome unreadable",
@@ -241,17 +240,10 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
     case JournalState::kPending:
       break;
   }
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = in_flight_.find(record.request_id);
-    if (it != in_flight_.end()) {
-      it->second->waiters.push_back(
-          call);  // Answered with the first call's result.
-      return;
-    }
-  }
+  Move(*call, BorrowStage::kFollowing);
+  if (intents_.Follow(record.request_id, call)) return;  // Answered with it.
   call->outcome = binance::OutcomeClass::kUnknown;
-  Finish(call,
+  Answer(call,
          binance::RuleError(
              binance::RuleForTransport(binance::kMaybeSentEvent),
              "this request_id's borrow was interrupted and its outcome is not "
@@ -259,16 +251,12 @@ void BorrowPipeline::AnswerFromJournal(const std::shared_ptr<Call>& call,
              "resend it"));
 }
 
-// The risk unit's turn: it stays this call's until the outcome is journaled.
-void BorrowPipeline::StartAttempt(const std::shared_ptr<Call>& call) {
-  call->holds_group = true;
-  PrepareAndSend(call);
-}
-
-// On the journal thread: checks, waits out an earlier attempt's window if
-// needed, takes the weight, and journals the attempt's timestamp before it is
-// signed with it and sent.
-void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
+// [journal] The call holds its risk unit's turn (until its outcome is
+// journaled): checks once more, waits out an earlier attempt's window if
+// needed, takes the weight, and journals the attempt's timestamp before it
+// is signed with it and sent.
+void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
+  Move(*call, BorrowStage::kPreparing);
   if (absl::Status ready =
           admission_.BeforeSend(call->deadline, call->caller_gone);
       !ready.ok()) {
@@ -293,30 +281,30 @@ void BorrowPipeline::PrepareAndSend(const std::shared_ptr<Call>& call) {
     Settle(call, reserved);
     return;
   }
-  const absl::Time write_started = absl::Now();
-  absl::Status journaled =
-      deps_.journal->BeginAttempt({.request_id = call->request_id,
-                                   .group_id = call->borrow->group_id,
-                                   .asset = call->borrow->asset_name,
-                                   .amount = call->borrow->amount.text(),
-                                   .signed_ms = *now_ms,
-                                   .recv_window_ms = options_.recv_window_ms});
-  if (deps_.metrics) {
-    deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
-  }
+  absl::Status journaled = TimedWrite(deps_.metrics, [&] {
+    return deps_.journal->BeginAttempt(
+        {.request_id = call->request_id,
+         .group_id = call->borrow->group_id,
+         .asset = call->borrow->asset_name,
+         .amount = call->borrow->amount.text(),
+         .signed_ms = *now_ms,
+         .recv_window_ms = options_.recv_window_ms});
+  });
   if (!journaled.ok()) {
     admission_.ReleaseWeight();
     Settle(call, JournalUnavailable(journaled));
     return;
   }
-  Send(call, *now_ms);
+  Move(*call, BorrowStage::kSending);
+  deps_.call_executor->Post(
+      [this, call, signed_ms = *now_ms] { Send(call, signed_ms); });
 }
 
 // How long until a request of this risk unit signed now could not share
 // Binance's execution window with an earlier attempt whose outcome is open
 // (unknown, or crashed in flight): a record then belongs to one attempt.
 absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
-    const Call& call, int64_t now_ms) const {
+    const BorrowCall& call, int64_t now_ms) const {
   absl::StatusOr<std::optional<int64_t>> last_end =
       deps_.journal->LatestOpenWindowEnd(call.borrow->group_id,
                                          call.request_id);
@@ -328,10 +316,11 @@ absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
   return absl::Milliseconds(std::max<int64_t>(0, first_allowed - now_ms));
 }
 
-void BorrowPipeline::WaitForWindow(const std::shared_ptr<Call>& call,
-                                   absl::Duration wait) {
+// [journal] Holds the turn while the window passes, or refuses when the
+// caller's deadline ends first.
+void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
   const absl::Duration left = call->deadline - deps_.clock->Now();
-  if (left - wait < options_.min_time_to_send) {
+  if (left - wait < options_.min_call_deadline) {
     absl::Status busy = binance::RuleError(
         binance::RuleForLocal(binance::kRiskUnitBusyEvent),
         absl::StrCat("risk unit ", call->borrow->group_id,
@@ -345,6 +334,7 @@ void BorrowPipeline::WaitForWindow(const std::shared_ptr<Call>& call,
     Settle(call, busy);
     return;
   }
+  Move(*call, BorrowStage::kWaitingWindow);
   {
     absl::MutexLock lock(&mu_);
     window_waiters_.insert(call);
@@ -359,12 +349,12 @@ void BorrowPipeline::WaitForWindow(const std::shared_ptr<Call>& call,
       absl::MutexLock lock(&mu_);
       if (window_waiters_.erase(call) == 0) return;  // Refused by a drain.
     }
-    deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+    deps_.journal_executor->Post([this, call] { PrepareAttempt(call); });
   });
 }
 
-void BorrowPipeline::Send(const std::shared_ptr<Call>& call,
-                          int64_t signed_ms) {
+// [call executor] Signs with the journaled timestamp and sends.
+void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   absl::StatusOr<HttpRequest> request = binance::BuildBorrowRequest(
       *call->borrow, options_.base_urls[call->base_url_index], signed_ms,
       options_.recv_window_ms, deps_.credentials);
@@ -388,7 +378,7 @@ void BorrowPipeline::Send(const std::shared_ptr<Call>& call,
 }
 
 void BorrowPipeline::BeginDrain() {
-  std::vector<std::shared_ptr<Call>> waiting;
+  std::vector<CallPtr> waiting;
   {
     absl::MutexLock lock(&mu_);
     admission_.BeginDrain();
@@ -396,13 +386,14 @@ void BorrowPipeline::BeginDrain() {
     window_waiters_.clear();
   }
   queue_.RefuseWaiting();
-  for (const std::shared_ptr<Call>& call : waiting) {
+  for (const CallPtr& call : waiting) {
     Settle(call, Admission::DrainingError());
   }
 }
 
-void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
-                              const HttpResult& result,
+// [HTTP thread] What Binance's answer means, and what comes next: the
+// resend policy decides; everything else settles the call.
+void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
                               absl::Duration latency) {
   if (auto it = result.headers.find("x-sapi-used-uid-weight-1m");
       it != result.headers.end()) {
@@ -432,7 +423,7 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
         .Str("error", result.error)
         .Emit();
     ++call->base_url_index;
-    deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+    PrepareAgain(call);
     return;
   }
   call->outcome = outcome.outcome;
@@ -445,150 +436,133 @@ void BorrowPipeline::OnResult(const std::shared_ptr<Call>& call,
                                  call->borrow->amount.text())));
     return;
   }
-  const bool banned =
-      outcome.http_status == 429 || outcome.http_status == 418 ||
-      outcome.http_status == 403 || outcome.binance_code == -1003;
-  if (banned) {
+  if (outcome.http_status == 429 || outcome.http_status == 418 ||
+      outcome.http_status == 403 || outcome.binance_code == -1003) {
     deps_.breaker->Trip(
         outcome.error, RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
   }
   if (decision == ResendDecision::kResyncAndResign) {
-    ResyncAndResend(call, outcome.error);
+    ResyncAndPrepareAgain(call, outcome.error);
     return;
   }
   Settle(call, outcome.error);
 }
 
+void BorrowPipeline::PrepareAgain(const CallPtr& call) {
+  deps_.journal_executor->Post([this, call] { PrepareAttempt(call); });
+}
+
 // -1021 means Binance refused the timestamp without executing anything: the
 // one case where sending again is safe. Resync the clock, then re-sign once.
-void BorrowPipeline::ResyncAndResend(const std::shared_ptr<Call>& call,
-                                     absl::Status rejection) {
+void BorrowPipeline::ResyncAndPrepareAgain(const CallPtr& call,
+                                           absl::Status rejection) {
   call->resigned = true;
   LogLine("warn", "clock_skew_resync")
       .Str("request_id", call->request_id)
       .Emit();
-  deps_.server_time->SyncAsync(
-      absl::Seconds(5), [this, call, rejection = std::move(rejection)](
-                            const absl::Status& synced) {
-        if (!synced.ok()) {
-          Settle(call, rejection);
-          return;
-        }
-        deps_.journal_executor->Post([this, call] { PrepareAndSend(call); });
+  deps_.server_time->SyncAsync(absl::Seconds(5),
+                               [this, call, rejection = std::move(rejection)](
+                                   const absl::Status& synced) {
+                                 if (!synced.ok()) {
+                                   Settle(call, rejection);
+                                   return;
+                                 }
+                                 PrepareAgain(call);
+                               });
+}
+
+// Journals the outcome (on the journal's executor), hands the risk unit to
+// its next borrow, then answers.
+void BorrowPipeline::Settle(const CallPtr& call, Result result) {
+  Move(*call, BorrowStage::kSettling);
+  if (!result.ok()) {
+    absl::Status status = result.status();
+    errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
+    result = status;
+  }
+  deps_.journal_executor->Post(
+      [this, call, result = std::move(result)]() mutable {
+        JournalOutcome(*call, result);
+        // The outcome is durable: the risk unit may take its next borrow.
+        if (call->holds_turn) queue_.Done(call->borrow->group_id);
+        Answer(call, std::move(result));
       });
 }
 
-// Journals the outcome (on the journal thread), then answers and hands the
-// risk unit to the next borrow.
-void BorrowPipeline::Settle(const std::shared_ptr<Call>& call,
-                            absl::StatusOr<BorrowResponse> result) {
-  deps_.journal_executor->Post([this, call,
-                                result = std::move(result)]() mutable {
-    JournalState state = JournalState::kSucceeded;
-    std::string transaction_id, error;
-    bool retryable = false;
-    if (result.ok()) {
-      transaction_id = result->transaction_id();
-    } else {
-      absl::Status status = result.status();
-      errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
-      state = call->outcome == binance::OutcomeClass::kUnknown
-                  ? JournalState::kUnknown
-                  : JournalState::kRejected;
-      retryable =
-          state == JournalState::kRejected && RetryDelayOf(status).has_value();
-      error = errors::ToRpcStatus(status).SerializeAsString();
-      result = status;
-    }
-    const absl::Time write_started = absl::Now();
-    absl::StatusOr<OutcomeWritten> journaled = deps_.journal->RecordOutcome(
-        call->request_id, {.state = state,
-                           .retryable = retryable,
-                           .transaction_id = transaction_id,
-                           .error = error});
-    if (deps_.metrics) {
-      deps_.metrics->RecordJournalWrite(absl::Now() - write_started);
-    }
-    if (!journaled.ok()) {
-      // The intent stays PENDING: the reconciler settles it from Binance.
-      LogLine("error", "journal_outcome_failed")
-          .Str("request_id", call->request_id)
-          .Str("error", journaled.status().ToString())
-          .Emit();
-    } else if (!journaled->reopened_request_id.empty()) {
-      // Reconciliation had given this borrow's transaction to another
-      // record: Binance's answer wins and that record is open again.
-      LogLine("error", "reconcile_attribution_reversed")
-          .Str("request_id", call->request_id)
-          .Str("transaction_id", transaction_id)
-          .Str("reopened_request_id", journaled->reopened_request_id)
-          .Emit();
-      if (deps_.metrics) deps_.metrics->RecordReopened();
-    }
-    // The outcome is durable: the risk unit may take its next borrow.
-    if (call->holds_group) queue_.Done(call->borrow->group_id);
-    Finish(call, std::move(result));
+// [journal] A failed write leaves the intent PENDING: the reconciler then
+// settles it from Binance's records, and the caller still gets its answer.
+void BorrowPipeline::JournalOutcome(const BorrowCall& call,
+                                    const Result& result) {
+  const OutcomeToRecord outcome =
+      result.ok() ? OutcomeToRecord{.state = JournalState::kSucceeded,
+                                    .transaction_id = result->transaction_id()}
+                  : FailureToRecord(call, result.status());
+  absl::StatusOr<OutcomeWritten> journaled = TimedWrite(deps_.metrics, [&] {
+    return deps_.journal->RecordOutcome(call.request_id, outcome);
   });
+  if (!journaled.ok()) {
+    LogLine("error", "journal_outcome_failed")
+        .Str("request_id", call.request_id)
+        .Str("error", journaled.status().ToString())
+        .Emit();
+    return;
+  }
+  if (!journaled->reopened_request_id.empty()) {
+    // Reconciliation had given this borrow's transaction to another
+    // record: Binance's answer wins and that record is open again.
+    LogLine("error", "reconcile_attribution_reversed")
+        .Str("request_id", call.request_id)
+        .Str("transaction_id", outcome.transaction_id)
+        .Str("reopened_request_id", journaled->reopened_request_id)
+        .Emit();
+    if (deps_.metrics) deps_.metrics->RecordReopened();
+  }
 }
 
-void BorrowPipeline::Finish(const std::shared_ptr<Call>& call,
-                            absl::StatusOr<BorrowResponse> result) {
+void BorrowPipeline::Answer(const CallPtr& call, Result result) {
+  Move(*call, BorrowStage::kAnswered);
+  deps_.call_executor->Post(
+      [this, call, result = std::move(result)] { Reply(call, result); });
+}
+
+// [call executor] The caller's answer, its log line and metrics; repeats
+// that followed this call get the same answer.
+void BorrowPipeline::Reply(const CallPtr& call, Result result) {
+  std::string reason;
   if (result.ok()) {
     result->set_request_id(call->request_id);
     call->outcome = binance::OutcomeClass::kSucceeded;
-    call->reason = "SUCCEEDED";
+    reason = "SUCCEEDED";
   } else {
     absl::Status status = result.status();
     errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
-    call->reason = ReasonOf(status);
+    reason = ReasonOf(status);
     result = status;
   }
-  LogLine line("info", "borrow");
-  line.Str("request_id", call->request_id).Str("caller", call->caller);
-  if (call->borrow) {
-    line.Int("group_id", call->borrow->group_id)
-        .Str("asset", call->borrow->asset_name)
-        .Str("amount", call->borrow->amount.text());
-  }
-  const std::string outcome(binance::OutcomeClassName(call->outcome));
-  line.Str("outcome", outcome)
-      .Str("reason", call->reason)
-      .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
-      .Int("attempts", call->attempts);
-  if (call->replayed) line.Str("replayed", "true");
-  if (result.ok()) line.Str("transaction_id", result->transaction_id());
-  if (call->binance_code) line.Int("binance_code", *call->binance_code);
-  if (call->http_status != 0) line.Int("http_status", call->http_status);
-  if (!call->transport_error.empty())
-    line.Str("transport_error", call->transport_error);
   const absl::Duration total = deps_.clock->Now() - call->started;
-  line.Ms("upstream_ms", call->upstream_latency).Ms("total_ms", total).Emit();
+  EmitBorrowLogLine(*call, result, reason, total);
   if (deps_.metrics) {
+    const std::string outcome(binance::OutcomeClassName(call->outcome));
     if (call->replayed) {
       deps_.metrics->RecordReplay(outcome);
     } else {
-      deps_.metrics->RecordCall(outcome, call->reason, total);
+      deps_.metrics->RecordCall(outcome, reason, total);
       if (result.ok() && call->borrow) {
         deps_.metrics->RecordBorrowed(call->borrow->asset_name,
                                       call->borrow->amount.text());
       }
     }
   }
-  std::vector<std::shared_ptr<Call>> waiters;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = in_flight_.find(call->request_id);
-    if (it != in_flight_.end() && it->second == call) in_flight_.erase(it);
-    waiters.swap(call->waiters);
-  }
+  std::vector<CallPtr> followers = intents_.Release(*call);
   call->done(result);
-  for (const std::shared_ptr<Call>& waiter : waiters) {
-    waiter->outcome = call->outcome;
-    waiter->replayed = true;  // A repeat that waited for the first call.
-    Finish(waiter, result);
+  for (const CallPtr& follower : followers) {
+    follower->outcome = call->outcome;
+    follower->replayed = true;  // A repeat that waited for the first call.
+    Move(*follower, BorrowStage::kAnswered);
+    Reply(follower, result);
   }
   absl::MutexLock lock(&mu_);
-  --started_;
+  --unanswered_;
 }
 
 }  // namespace loan_gateway

@@ -6,24 +6,24 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "binance/borrow_outcome.h"
 #include "binance/signed_request.h"
 #include "budget/ban_breaker.h"
 #include "budget/weight_budget.h"
 #include "clock/clock.h"
 #include "clock/scheduler.h"
 #include "clock/server_time.h"
+#include "executor/executor.h"
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "journal/borrow_journal.h"
-#include "journal/serial_executor.h"
 #include "metrics/gateway_metrics.h"
 #include "service/admission.h"
+#include "service/borrow_call.h"
+#include "service/intent_gate.h"
 #include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
@@ -34,8 +34,9 @@ struct BorrowPipelineOptions {
   int64_t recv_window_ms = 5000;
   absl::Duration upstream_timeout = absl::Seconds(10);
   absl::Duration max_clock_uncertainty = absl::Seconds(1);
-  // A call with less time left than this is refused before anything is sent.
-  absl::Duration min_time_to_send = absl::Milliseconds(200);
+  // --min_call_deadline: a call with less time left than this when it would
+  // be sent is refused, nothing sent.
+  absl::Duration min_call_deadline = absl::Milliseconds(200);
   size_t risk_unit_queue_limit = 16;
 };
 
@@ -48,28 +49,31 @@ struct BorrowPipelineDeps {
   WeightBudget* budget = nullptr;
   BanBreaker* breaker = nullptr;
   BorrowJournal* journal = nullptr;
-  SerialExecutor* journal_executor = nullptr;  // Runs every journal write.
+  // Runs every journal read and write, and nothing else.
+  Executor* journal_executor = nullptr;
+  // Signs and sends requests, and answers calls.
+  Executor* call_executor = nullptr;
   Scheduler* scheduler = nullptr;  // Delays a send until a window has passed.
   GatewayMetrics* metrics = nullptr;  // Optional.
 };
 
-// The stages of one Borrow, independent of gRPC:
-//   validate -> admit (deadline, clock, ban breaker) -> journal the intent
-//   (idempotency by request_id) -> one in flight per risk unit -> check
-//   again before sending (draining, caller gone, clock, breaker) -> wait out
-//   an unknown attempt's execution window -> weight budget -> journal the
-//   attempt's timestamp -> sign with it -> send (async) -> classify
-//   (SUCCEEDED | REJECTED | UNKNOWN) -> journal the outcome -> answer.
-// It never resends a request that may have reached Binance. Only a request
-// that provably never left is tried once more against the next base URL, and
-// one rejected with -1021 (not executed) is re-signed once after a resync.
-// Nothing is sent after its caller left, nor once draining began.
+// The money path of one Borrow, independent of gRPC, as stages (BorrowStage;
+// the executor each runs on in brackets):
+//   Borrow       [gRPC]     validate, admit (deadline, clock, breaker)
+//   JournalIntent[journal]  claim the request_id, journal the intent, queue
+//   PrepareAttempt[journal] last checks, wait out an unknown's window,
+//                           weight, journal the attempt's timestamp
+//   Send         [call]     sign with it, send (async)
+//   OnResult     [HTTP]     classify; DecideResend: settle, or prepare again
+//   Settle       [journal]  journal the outcome, hand the risk unit on
+//   Answer       [call]     log line, metrics, answer the caller (and repeats)
+// It never resends a request that may have reached Binance (DecideResend),
+// and sends nothing after its caller left, nor once draining began.
 class BorrowPipeline {
  public:
-  // Runs once per call, possibly on the HTTP or journal thread. Errors carry
-  // their google.rpc details and always the call's request_id.
-  using Done = std::function<void(
-      absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
+  // Runs once per call, on the call executor. Errors carry their
+  // google.rpc details and always the call's request_id.
+  using Done = BorrowCall::Done;
 
   BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
 
@@ -89,46 +93,44 @@ class BorrowPipeline {
   // sent), new calls too; borrows already sent finish with their outcome.
   void BeginDrain();
 
-  // Whether this process is still working on the request (the reconciler
-  // leaves such records alone).
-  bool InFlight(const std::string& request_id) const;
-  // Calls started and not yet answered.
-  int in_flight_count() const;
+  // Whether a call of this process is working on the request_id (the
+  // reconciler leaves such records alone).
+  bool WorkingOn(const std::string& request_id) const;
+  // Calls received and not yet answered (draining waits for them).
+  int unanswered_calls() const;
 
   // OK when Binance's time is known well enough to sign (else CLOCK_SKEW).
   absl::Status CheckClock() const;
 
  private:
-  struct Call;
-  void JournalIntent(const std::shared_ptr<Call>& call);
-  void AnswerFromJournal(const std::shared_ptr<Call>& call,
-                         const JournalRecord& record);
-  void StartAttempt(const std::shared_ptr<Call>& call);
-  void PrepareAndSend(const std::shared_ptr<Call>& call);
-  absl::StatusOr<absl::Duration> WindowWait(const Call& call,
+  using CallPtr = std::shared_ptr<BorrowCall>;
+  using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
+  void Move(BorrowCall& call, BorrowStage next);
+  void JournalIntent(const CallPtr& call);
+  void AnswerFromJournal(const CallPtr& call, const JournalRecord& record);
+  void PrepareAttempt(const CallPtr& call);
+  absl::StatusOr<absl::Duration> WindowWait(const BorrowCall& call,
                                             int64_t now_ms) const;
-  void WaitForWindow(const std::shared_ptr<Call>& call, absl::Duration wait);
-  void Send(const std::shared_ptr<Call>& call, int64_t signed_ms);
-  void OnResult(const std::shared_ptr<Call>& call, const HttpResult& result,
+  void WaitForWindow(const CallPtr& call, absl::Duration wait);
+  void Send(const CallPtr& call, int64_t signed_ms);
+  void OnResult(const CallPtr& call, const HttpResult& result,
                 absl::Duration latency);
-  void ResyncAndResend(const std::shared_ptr<Call>& call,
-                       absl::Status rejection);
-  void Settle(const std::shared_ptr<Call>& call,
-              absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
-  void Finish(const std::shared_ptr<Call>& call,
-              absl::StatusOr<institutional_loan::v1::BorrowResponse> result);
+  void PrepareAgain(const CallPtr& call);
+  void ResyncAndPrepareAgain(const CallPtr& call, absl::Status rejection);
+  void Settle(const CallPtr& call, Result result);
+  void JournalOutcome(const BorrowCall& call, const Result& result);
+  void Answer(const CallPtr& call, Result result);
+  void Reply(const CallPtr& call, Result result);
 
   const BorrowPipelineOptions options_;
   const BorrowPipelineDeps deps_;
   Admission admission_;  // Every check before signing.
-  RiskUnitQueue queue_;
+  IntentGate intents_;   // One call per request_id; repeats follow it.
+  RiskUnitQueue queue_;  // One borrow at Binance per risk unit.
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Call>> in_flight_
-      ABSL_GUARDED_BY(mu_);
   // Calls holding their risk unit's turn while an earlier window passes.
-  absl::flat_hash_set<std::shared_ptr<Call>> window_waiters_
-      ABSL_GUARDED_BY(mu_);
-  int started_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<CallPtr> window_waiters_ ABSL_GUARDED_BY(mu_);
+  int unanswered_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace loan_gateway

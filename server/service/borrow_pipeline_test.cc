@@ -1,9 +1,7 @@
 #include "service/borrow_pipeline.h"
 
-#include <unistd.h>
-
 #include <deque>
-#include <filesystem>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -14,6 +12,9 @@
 #include "binance/execution_window.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
+#include "journal/sqlite_borrow_journal.h"
+#include "log/json_log.h"
+#include "testing/failing_journal.h"
 #include "testing/test_doubles.h"
 
 namespace loan_gateway {
@@ -21,6 +22,8 @@ namespace {
 
 using ::loan_gateway::test_doubles::Answer;
 using ::loan_gateway::test_doubles::ConstantSigner;
+using ::loan_gateway::test_doubles::FailingJournal;
+using ::loan_gateway::test_doubles::ManualExecutor;
 using ::loan_gateway::test_doubles::ManualScheduler;
 using ::loan_gateway::test_doubles::ScriptedTransport;
 // Time stands still: budget windows and deadlines are the test's to set.
@@ -40,7 +43,8 @@ class BorrowPipelineTest : public testing::Test {
       : server_time_(clock_, transport_, {"https://a"}),
         budget_(clock_, 9000),
         breaker_(clock_),
-        journal_(OpenJournal()),
+        journal_(*SqliteBorrowJournal::OpenInMemory()),
+        failing_journal_(*journal_),
         pipeline_({.base_urls = {"https://a", "https://b"}},
                   {.transport = &transport_,
                    .server_time = &server_time_,
@@ -48,27 +52,10 @@ class BorrowPipelineTest : public testing::Test {
                    .clock = &clock_,
                    .budget = &budget_,
                    .breaker = &breaker_,
-                   .journal = journal_.get(),
-                   .journal_executor = &executor_,
+                   .journal = &failing_journal_,
+                   .journal_executor = &journal_executor_,
+                   .call_executor = &call_executor_,
                    .scheduler = &scheduler_}) {}
-
-  ~BorrowPipelineTest() override {
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(JournalPath() + suffix);
-  }
-
-  static std::string JournalPath() {
-    return absl::StrCat(
-        std::filesystem::temp_directory_path().string(), "/pipeline_test_",
-        getpid(), "_",
-        testing::UnitTest::GetInstance()->current_test_info()->name(), ".db");
-  }
-
-  static std::unique_ptr<BorrowJournal> OpenJournal() {
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(JournalPath() + suffix);
-    return *BorrowJournal::Open(JournalPath(), {.create_if_missing = true});
-  }
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
@@ -95,32 +82,24 @@ class BorrowPipelineTest : public testing::Test {
     return pending;
   }
   absl::StatusOr<BorrowResponse> Await(Pending& pending) {
-    EXPECT_TRUE(pending.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-    while (pipeline_.in_flight_count() > 0)
-      absl::SleepFor(absl::Milliseconds(1));
+    Settle();
+    EXPECT_TRUE(pending.done.HasBeenNotified());
+    EXPECT_EQ(pipeline_.unanswered_calls(), 0);
     return *pending.out;
   }
-  // Waits until the journal thread has nothing left to do.
+  // Runs every stage that can run now, each on its executor (both are the
+  // test's thread); what is left waits for the scheduler or the test.
   void Settle() {
-    absl::Notification flushed;
-    executor_.Post([&] { flushed.Notify(); });
-    flushed.WaitForNotification();
+    while (!journal_executor_.tasks.empty() || !call_executor_.tasks.empty()) {
+      on_journal_executor_ = true;
+      journal_executor_.RunUntilIdle();
+      on_journal_executor_ = false;
+      call_executor_.RunUntilIdle();
+    }
   }
 
   absl::StatusOr<BorrowResponse> Run(const BorrowRequest& request) {
-    std::optional<absl::StatusOr<BorrowResponse>> out;
-    absl::Notification done;
-    pipeline_.Borrow(request, "test", deadline_,
-                     [&](absl::StatusOr<BorrowResponse> r) {
-                       out = std::move(r);
-                       done.Notify();
-                     });
-    // Answers come from the journal thread; wait for the whole call (its
-    // journal write and queue hand-over included) before looking.
-    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-    while (pipeline_.in_flight_count() > 0)
-      absl::SleepFor(absl::Milliseconds(1));
-    return *out;
+    return Await(*Start(request));
   }
 
   static BorrowRequest Request() {
@@ -146,8 +125,11 @@ class BorrowPipelineTest : public testing::Test {
   ServerTime server_time_;
   WeightBudget budget_;
   BanBreaker breaker_;
-  std::unique_ptr<BorrowJournal> journal_;
-  SerialExecutor executor_;
+  std::unique_ptr<SqliteBorrowJournal> journal_;
+  FailingJournal failing_journal_;
+  ManualExecutor journal_executor_;
+  ManualExecutor call_executor_;
+  bool on_journal_executor_ = false;
   ManualScheduler scheduler_;
   BorrowPipeline pipeline_;
   absl::Time deadline_ = absl::InfiniteFuture();
@@ -220,6 +202,18 @@ TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
 
 namespace loan_gateway {
 namespace {
+
+// Log lines from here on go to this stream (emptied on each call), which
+// lives as long as the process, as the logger may write to it until then.
+std::ostringstream& CapturedLog() {
+  static std::ostringstream* const out = [] {
+    auto* stream = new std::ostringstream;
+    InitJsonLogForTesting(*stream);
+    return stream;
+  }();
+  out->str("");
+  return *out;
+}
 
 const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
 
@@ -531,6 +525,111 @@ TEST_F(BorrowPipelineTest,
   auto reopened = **journal_->Get(r1.request_id);
   EXPECT_EQ(reopened.state, JournalState::kUnknown);
   EXPECT_TRUE(reopened.transaction_id.empty());
+}
+
+TEST_F(BorrowPipelineTest, AnIntentThatCannotBeJournaledSendsNothing) {
+  SyncClock();
+  failing_journal_.fail_intent = true;
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "JOURNAL_UNAVAILABLE");
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_FALSE(pipeline_.WorkingOn(RequestIdOf(r.status())));
+}
+
+TEST_F(BorrowPipelineTest, AnAttemptThatCannotBeJournaledIsNotSent) {
+  SyncClock();
+  failing_journal_.fail_attempt = true;
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  absl::StatusOr<BorrowResponse> r = Run(request);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_EQ((**journal_->Get(request.request_id())).state,
+            JournalState::kRejected)
+      << "nothing was sent: settled as not executed";
+  EXPECT_TRUE(journal_->Attempts(request.request_id())->empty());
+  // The weight it reserved went back: three borrows still fit the budget.
+  failing_journal_.fail_attempt = false;
+  for (int i = 0; i < 3; ++i) {
+    transport_.script.push_back(
+        Answer(200, absl::StrCat(R"({"transactionId":)", 10 + i,
+                                 R"(,"amount":10,"status":success})")));
+    EXPECT_TRUE(Run(Request()).ok()) << i;
+  }
+}
+
+TEST_F(BorrowPipelineTest,
+       AnOutcomeThatCannotBeJournaledIsAnsweredAndLeftForReconciliation) {
+  SyncClock();
+  std::ostringstream& log = CapturedLog();
+  failing_journal_.fail_outcome = true;
+  transport_.script.push_back(Answer(200, kSuccess));
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  ASSERT_TRUE(r.ok()) << "the caller still learns what Binance did";
+  EXPECT_EQ(r->transaction_id(), "1");
+  const JournalRecord record = **journal_->Get(r->request_id());
+  EXPECT_EQ(record.state, JournalState::kPending)
+      << "the intent stays open: the reconciler settles it from Binance";
+  EXPECT_TRUE(
+      absl::StrContains(log.str(), R"("event":"journal_outcome_failed")"))
+      << log.str();
+  // The risk unit was handed on all the same; as far as the journal knows
+  // that attempt may still be open, so the next borrow waits out its window.
+  failing_journal_.fail_outcome = false;
+  std::unique_ptr<Pending> next = Start(Request());
+  Settle();
+  ASSERT_EQ(scheduler_.tasks.size(), 1u);
+  clock_.now += scheduler_.delays[0];
+  transport_.script.push_back(
+      Answer(200, R"({"transactionId":2,"amount":10,"status":success})"));
+  scheduler_.RunAll();
+  EXPECT_TRUE(Await(*next).ok());
+}
+
+TEST_F(BorrowPipelineTest, TheJournalsExecutorNeitherSignsNorAnswers) {
+  SyncClock();
+  std::vector<bool> sent_on_journal_executor;
+  transport_.on_send = [&] {
+    sent_on_journal_executor.push_back(on_journal_executor_);
+  };
+  transport_.script.push_back(Answer(200, kSuccess));
+  bool answered_on_journal_executor = true;
+  std::unique_ptr<Pending> call = Start(Request());
+  Settle();
+  ASSERT_TRUE(call->done.HasBeenNotified());
+  pipeline_.Borrow(Request(), "test", deadline_,
+                   [&](absl::StatusOr<BorrowResponse>) {
+                     answered_on_journal_executor = on_journal_executor_;
+                   });
+  transport_.script.push_back(
+      Answer(200, R"({"transactionId":2,"amount":10,"status":success})"));
+  Settle();
+  EXPECT_EQ(sent_on_journal_executor, std::vector<bool>({false, false}));
+  EXPECT_FALSE(answered_on_journal_executor);
+}
+
+TEST_F(BorrowPipelineTest, ARepeatInProgressFollowsTheFirstCall) {
+  SyncClock();
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  std::unique_ptr<Pending> first = Start(request);
+  std::unique_ptr<Pending> repeat = Start(request);
+  // Both intents go through the journal before the first is sent.
+  on_journal_executor_ = true;
+  journal_executor_.RunUntilIdle();
+  on_journal_executor_ = false;
+  EXPECT_TRUE(pipeline_.WorkingOn(request.request_id()));
+  transport_.script.push_back(Answer(200, kSuccess));
+  absl::StatusOr<BorrowResponse> a = Await(*first);
+  absl::StatusOr<BorrowResponse> b = Await(*repeat);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->transaction_id(), b->transaction_id());
+  EXPECT_EQ(transport_.sent.size(), 1u) << "one borrow, two answers";
+  EXPECT_FALSE(pipeline_.WorkingOn(request.request_id()));
 }
 
 }  // namespace

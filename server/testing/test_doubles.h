@@ -14,6 +14,7 @@
 
 #include "clock/clock.h"
 #include "clock/scheduler.h"
+#include "executor/executor.h"
 #include "http/http_transport.h"
 #include "sign/signer.h"
 
@@ -61,6 +62,27 @@ class ScriptedTransport : public HttpTransport {
   std::deque<HttpResult> script;
   std::vector<HttpRequest> sent;
   std::function<void()> on_send;
+};
+
+// Keeps posted tasks until the test runs them, on the test's own thread: the
+// stages of a call then run in a known order, and nothing needs a sleep.
+class ManualExecutor : public Executor {
+ public:
+  void Post(std::function<void()> task) override {
+    tasks.push_back(std::move(task));
+  }
+  // Runs tasks (and those they post) until none is left; how many ran.
+  int RunUntilIdle() {
+    int ran = 0;
+    while (!tasks.empty()) {
+      std::function<void()> task = std::move(tasks.front());
+      tasks.pop_front();
+      task();
+      ++ran;
+    }
+    return ran;
+  }
+  std::deque<std::function<void()>> tasks;
 };
 
 // A signer whose signature is a constant: for tests about everything else.

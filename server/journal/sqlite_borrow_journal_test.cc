@@ -1,4 +1,4 @@
-#include "journal/borrow_journal.h"
+#include "journal/sqlite_borrow_journal.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -10,7 +10,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "journal/serial_executor.h"
 
 namespace loan_gateway {
 namespace {
@@ -33,7 +32,7 @@ class BorrowJournalTest : public testing::Test {
   }
   void Reopen() {
     journal_.reset();
-    auto opened = BorrowJournal::Open(path_, {.create_if_missing = true});
+    auto opened = SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
     ASSERT_TRUE(opened.ok()) << opened.status();
     journal_ = *std::move(opened);
   }
@@ -50,7 +49,7 @@ class BorrowJournalTest : public testing::Test {
   }
 
   std::string path_;
-  std::unique_ptr<BorrowJournal> journal_;
+  std::unique_ptr<SqliteBorrowJournal> journal_;
 };
 
 TEST_F(BorrowJournalTest, IntentSurvivesReopenAndOutcomeIsRecorded) {
@@ -138,7 +137,7 @@ TEST_F(BorrowJournalTest, ALockedJournalFailsTheWriteInsteadOfLosingIt) {
 }
 
 TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {
-  auto second = BorrowJournal::Open(path_, {});
+  auto second = SqliteBorrowJournal::Open(path_, {});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(second.status().message(), path_));
@@ -149,17 +148,6 @@ TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {
   EXPECT_TRUE(journal_->InsertIntent(Intent("held")).ok());
   Reopen();
   EXPECT_TRUE(journal_->Get("held").ok());
-}
-
-TEST(SerialExecutorTest, RunsTasksInOrderAndDrainsOnDestruction) {
-  std::vector<int> order;
-  {
-    SerialExecutor executor;
-    for (int i = 0; i < 100; ++i)
-      executor.Post([&order, i] { order.push_back(i); });
-  }
-  ASSERT_EQ(order.size(), 100u);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
 }
 
 }  // namespace
@@ -324,13 +312,14 @@ TEST_F(BorrowJournalTest, NotesAreKeptForUnsettledRecordsOnly) {
 
 TEST_F(BorrowJournalTest, AMissingJournalIsCreatedOnlyWhenAskedAndPrivate) {
   const std::string fresh = path_ + ".fresh";
-  auto refused = BorrowJournal::Open(fresh);
+  auto refused = SqliteBorrowJournal::Open(fresh);
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "--create_journal"))
       << refused.status();
   EXPECT_FALSE(std::filesystem::exists(fresh)) << "nothing created";
   {
-    auto created = BorrowJournal::Open(fresh, {.create_if_missing = true});
+    auto created =
+        SqliteBorrowJournal::Open(fresh, {.create_if_missing = true});
     ASSERT_TRUE(created.ok()) << created.status();
     ASSERT_TRUE((*created)->InsertIntent(Intent("a")).ok());
     for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -376,7 +365,7 @@ TEST_F(BorrowJournalTest, AJournalThatCannotTakeAWriteFailsToOpen) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE;", nullptr, nullptr, nullptr),
             SQLITE_OK);
-  auto opened = BorrowJournal::Open(path_);
+  auto opened = SqliteBorrowJournal::Open(path_);
   sqlite3_exec(db, "ROLLBACK;", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   EXPECT_FALSE(opened.ok()) << "refused at start, not at the first borrow";
@@ -386,7 +375,7 @@ TEST_F(BorrowJournalTest, AReadOnlyJournalFailsToOpen) {
   if (geteuid() == 0) GTEST_SKIP() << "root writes read-only files";
   journal_.reset();
   ASSERT_EQ(chmod(path_.c_str(), 0400), 0);
-  EXPECT_FALSE(BorrowJournal::Open(path_).ok());
+  EXPECT_FALSE(SqliteBorrowJournal::Open(path_).ok());
   chmod(path_.c_str(), 0600);
 }
 

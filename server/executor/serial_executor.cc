@@ -1,4 +1,4 @@
-#include "journal/serial_executor.h"
+#include "executor/serial_executor.h"
 
 namespace loan_gateway {
 

@@ -1,4 +1,4 @@
-#include "journal/borrow_journal.h"
+#include "journal/sqlite_borrow_journal.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -253,7 +253,7 @@ absl::string_view JournalStateName(JournalState state) {
   return "PENDING";
 }
 
-absl::StatusOr<std::unique_ptr<BorrowJournal>> BorrowJournal::Open(
+absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
     const std::string& path, JournalOpenOptions options) {
   absl::StatusOr<int> fd = OpenJournalFile(path, options.create_if_missing);
   if (!fd.ok()) return fd.status();
@@ -272,35 +272,62 @@ absl::StatusOr<std::unique_ptr<BorrowJournal>> BorrowJournal::Open(
     return absl::UnavailableError(
         absl::StrCat("cannot open journal ", path, ": ", error));
   }
-  std::unique_ptr<BorrowJournal> journal(new BorrowJournal(db, path, *fd));
-  absl::MutexLock lock(&journal->mu_);
-  sqlite3_busy_timeout(db, 2000);
-  if (sqlite3_db_readonly(db, "main") == 1) {
-    return absl::UnavailableError(
-        absl::StrCat("journal ", path, " is read-only"));
+  std::unique_ptr<SqliteBorrowJournal> journal(
+      new SqliteBorrowJournal(db, path, *fd));
+  if (absl::Status s = journal->Prepare(/*durable_file=*/true); !s.ok()) {
+    return s;
   }
-  for (const char* sql :
-       {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
-    if (absl::Status s = journal->Exec(sql); !s.ok()) return s;
+  return journal;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>>
+SqliteBorrowJournal::OpenInMemory() {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(":memory:", &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot open an in-memory journal");
   }
-  if (absl::Status s = journal->Migrate(); !s.ok()) return s;
+  std::unique_ptr<SqliteBorrowJournal> journal(
+      new SqliteBorrowJournal(db, ":memory:", -1));
+  if (absl::Status s = journal->Prepare(/*durable_file=*/false); !s.ok()) {
+    return s;
+  }
+  return journal;
+}
+
+absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
+  absl::MutexLock lock(&mu_);
+  if (durable_file) {
+    sqlite3_busy_timeout(db_, 2000);
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+      return absl::UnavailableError(
+          absl::StrCat("journal ", path_, " is read-only"));
+    }
+    for (const char* sql :
+         {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
+      if (absl::Status s = Exec(sql); !s.ok()) return s;
+    }
+  }
+  if (absl::Status s = Migrate(); !s.ok()) return s;
   // A real write now, so that a journal that cannot take one stops the start
   // instead of refusing every borrow later.
   for (const auto& [name, value] :
        {std::pair{"last_opened_ms", absl::StrCat(NowMs())},
         std::pair{"holder_pid", absl::StrCat(::getpid())}}) {
-    Statement opened(db,
+    Statement opened(db_,
                      "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)");
     opened.Bind(1, name);
     opened.Bind(2, value);
     if (!opened.ok() || opened.Step() != SQLITE_DONE) {
-      return opened.Error(absl::StrCat("write at open (", path, ")"));
+      return opened.Error(absl::StrCat("write at open (", path_, ")"));
     }
   }
-  return journal;
+  return absl::OkStatus();
 }
 
-absl::Status BorrowJournal::Migrate() {
+absl::Status SqliteBorrowJournal::Migrate() {
   Statement version(db_, "PRAGMA user_version");
   if (!version.ok() || version.Step() != SQLITE_ROW)
     return version.Error("read");
@@ -322,13 +349,14 @@ absl::Status BorrowJournal::Migrate() {
   return s;
 }
 
-BorrowJournal::~BorrowJournal() {
+SqliteBorrowJournal::~SqliteBorrowJournal() {
   absl::MutexLock lock(&mu_);
   sqlite3_close(db_);
   ::close(fd_);
 }
 
-absl::Status BorrowJournal::CheckIntact() const {
+absl::Status SqliteBorrowJournal::CheckIntact() const {
+  if (fd_ < 0) return absl::OkStatus();  // In memory: nothing to replace.
   struct stat open_file {};
   struct stat named {};
   if (::fstat(fd_, &open_file) != 0) {
@@ -350,7 +378,7 @@ absl::Status BorrowJournal::CheckIntact() const {
   return absl::OkStatus();
 }
 
-absl::Status BorrowJournal::Exec(const char* sql) {
+absl::Status SqliteBorrowJournal::Exec(const char* sql) {
   char* error = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
     absl::Status status =
@@ -361,7 +389,7 @@ absl::Status BorrowJournal::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::GetLocked(
+absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::GetLocked(
     const std::string& request_id) {
   Statement s(db_, absl::StrCat("SELECT ", kColumns,
                                 " FROM borrows WHERE request_id = ?"));
@@ -373,13 +401,13 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::GetLocked(
   return std::optional<JournalRecord>(ReadRecord(s));
 }
 
-absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::Get(
+absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::Get(
     const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   return GetLocked(request_id);
 }
 
-absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
+absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
     const JournalRecord& intent) {
   // What leads to signing is written only to the journal a restart reads.
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
@@ -427,8 +455,9 @@ absl::StatusOr<std::optional<JournalRecord>> BorrowJournal::InsertIntent(
   return std::optional<JournalRecord>();
 }
 
-absl::Status BorrowJournal::MarkAttempts(const std::string& request_id,
-                                         AttemptState from, AttemptState to) {
+absl::Status SqliteBorrowJournal::MarkAttempts(const std::string& request_id,
+                                               AttemptState from,
+                                               AttemptState to) {
   Statement s(db_,
               "UPDATE attempts SET state = ? WHERE request_id = ? AND state = "
               "?");
@@ -442,7 +471,7 @@ absl::Status BorrowJournal::MarkAttempts(const std::string& request_id,
 // Takes `transaction_id` back from a record reconciliation gave it to:
 // Binance's direct answer to `request_id` says it is that borrow's. Returns
 // the reopened record's request_id ("" when nobody held it).
-absl::StatusOr<std::string> BorrowJournal::ReopenHolderOf(
+absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
     const std::string& transaction_id, const std::string& request_id) {
   Statement find(db_,
                  "SELECT request_id, reconciled FROM borrows WHERE "
@@ -483,7 +512,7 @@ absl::StatusOr<std::string> BorrowJournal::ReopenHolderOf(
   return holder;
 }
 
-absl::StatusOr<OutcomeWritten> BorrowJournal::RecordOutcome(
+absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     const std::string& request_id, const OutcomeToRecord& outcome) {
   const JournalState state = outcome.state;
   const bool reconciled = outcome.reconciled;
@@ -537,7 +566,7 @@ absl::StatusOr<OutcomeWritten> BorrowJournal::RecordOutcome(
   return written;
 }
 
-absl::Status BorrowJournal::BeginAttempt(const AttemptRecord& a) {
+absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
@@ -567,7 +596,7 @@ absl::Status BorrowJournal::BeginAttempt(const AttemptRecord& a) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::Attempts(
+absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
     const std::string& request_id) {
   absl::MutexLock lock(&mu_);
   Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
@@ -582,7 +611,7 @@ absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::Attempts(
   return out;
 }
 
-absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::OpenAttempts(
+absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
     int64_t group_id, const std::string& asset) {
   absl::MutexLock lock(&mu_);
   Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
@@ -598,7 +627,7 @@ absl::StatusOr<std::vector<AttemptRecord>> BorrowJournal::OpenAttempts(
   return out;
 }
 
-absl::StatusOr<std::optional<int64_t>> BorrowJournal::LatestOpenWindowEnd(
+absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
     int64_t group_id, const std::string& except_request_id) {
   absl::MutexLock lock(&mu_);
   Statement s(db_,
@@ -611,8 +640,8 @@ absl::StatusOr<std::optional<int64_t>> BorrowJournal::LatestOpenWindowEnd(
   return std::optional<int64_t>(s.Int(0));
 }
 
-absl::Status BorrowJournal::SetNote(const std::string& request_id,
-                                    const std::string& note) {
+absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
+                                          const std::string& note) {
   absl::MutexLock lock(&mu_);
   Statement s(db_,
               "UPDATE borrows SET note = ? WHERE request_id = ? AND state IN "
@@ -623,7 +652,7 @@ absl::Status BorrowJournal::SetNote(const std::string& request_id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<JournalRecord>> BorrowJournal::Unsettled() {
+absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
   absl::MutexLock lock(&mu_);
   Statement s(
       db_, absl::StrCat("SELECT ", kColumns,
@@ -637,7 +666,7 @@ absl::StatusOr<std::vector<JournalRecord>> BorrowJournal::Unsettled() {
   return records;
 }
 
-absl::StatusOr<bool> BorrowJournal::TransactionClaimed(
+absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
     const std::string& transaction_id) {
   absl::MutexLock lock(&mu_);
   Statement s(db_, "SELECT 1 FROM borrows WHERE transaction_id = ? LIMIT 1");
@@ -648,7 +677,7 @@ absl::StatusOr<bool> BorrowJournal::TransactionClaimed(
   return rc == SQLITE_ROW;
 }
 
-absl::StatusOr<int> BorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
+absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
   absl::MutexLock lock(&mu_);
   Statement s(db_,
               "DELETE FROM borrows WHERE state IN ('SUCCEEDED', 'REJECTED') "

@@ -1,0 +1,85 @@
+#ifndef LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
+#define LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "journal/borrow_journal.h"
+
+struct sqlite3;
+
+namespace loan_gateway {
+
+// How a journal file is opened.
+struct JournalOpenOptions {
+  // Creating a journal is an explicit first-run act: a missing file where
+  // one existed would forget every request_id and every borrow in flight.
+  bool create_if_missing = false;
+};
+
+// The journal in one SQLite file, in WAL mode with synchronous=FULL, so a
+// record is on disk when a write returns; the file is held exclusively
+// (flock) by one gateway at a time. One connection behind a mutex.
+class SqliteBorrowJournal final : public BorrowJournal {
+ public:
+  // Opens the journal at `path` (mode 0600), creating it only when
+  // `options.create_if_missing`. Fails when it cannot be written.
+  static absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> Open(
+      const std::string& path, JournalOpenOptions options = {});
+  // The same schema and rules in memory, gone with the object: for tests of
+  // the stages above the journal.
+  static absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> OpenInMemory();
+  ~SqliteBorrowJournal() override;
+
+  absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
+      const JournalRecord& intent) override;
+  absl::StatusOr<OutcomeWritten> RecordOutcome(
+      const std::string& request_id, const OutcomeToRecord& outcome) override;
+  absl::Status BeginAttempt(const AttemptRecord& attempt) override;
+  absl::StatusOr<std::vector<AttemptRecord>> Attempts(
+      const std::string& request_id) override;
+  absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
+      int64_t group_id, const std::string& asset) override;
+  absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
+      int64_t group_id, const std::string& except_request_id) override;
+  absl::Status SetNote(const std::string& request_id,
+                       const std::string& note) override;
+  absl::Status CheckIntact() const override;
+  absl::StatusOr<std::optional<JournalRecord>> Get(
+      const std::string& request_id) override;
+  absl::StatusOr<std::vector<JournalRecord>> Unsettled() override;
+  absl::StatusOr<bool> TransactionClaimed(
+      const std::string& transaction_id) override;
+  absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteBorrowJournal(sqlite3* db, std::string path, int fd)
+      : path_(std::move(path)), fd_(fd), db_(db) {}
+  // Journal mode, schema and a first write on a freshly opened connection.
+  absl::Status Prepare(bool durable_file);
+  absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<JournalRecord>> GetLocked(
+      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
+                                             const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
+                            AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  const int fd_;  // Our own handle on the file, to notice a replacement.
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_

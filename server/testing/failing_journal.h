@@ -1,0 +1,79 @@
+#ifndef LOAN_GATEWAY_SERVER_TESTING_FAILING_JOURNAL_H_
+#define LOAN_GATEWAY_SERVER_TESTING_FAILING_JOURNAL_H_
+
+// A journal that fails on demand: the stages above the journal must answer
+// correctly when a durable write does not happen (a full disk, a lost file).
+
+#include <atomic>
+#include <utility>
+
+#include "journal/borrow_journal.h"
+
+namespace loan_gateway::test_doubles {
+
+// Passes every call to `inner` unless the test made that kind of write fail,
+// in which case it returns UNAVAILABLE and writes nothing.
+class FailingJournal : public BorrowJournal {
+ public:
+  explicit FailingJournal(BorrowJournal& inner) : inner_(inner) {}
+
+  std::atomic<bool> fail_intent{false};
+  std::atomic<bool> fail_attempt{false};
+  std::atomic<bool> fail_outcome{false};
+
+  absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
+      const JournalRecord& intent) override {
+    if (fail_intent) return Failure();
+    return inner_.InsertIntent(intent);
+  }
+  absl::StatusOr<OutcomeWritten> RecordOutcome(
+      const std::string& request_id, const OutcomeToRecord& outcome) override {
+    if (fail_outcome) return Failure();
+    return inner_.RecordOutcome(request_id, outcome);
+  }
+  absl::Status BeginAttempt(const AttemptRecord& attempt) override {
+    if (fail_attempt) return Failure();
+    return inner_.BeginAttempt(attempt);
+  }
+  absl::StatusOr<std::vector<AttemptRecord>> Attempts(
+      const std::string& request_id) override {
+    return inner_.Attempts(request_id);
+  }
+  absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
+      int64_t group_id, const std::string& asset) override {
+    return inner_.OpenAttempts(group_id, asset);
+  }
+  absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
+      int64_t group_id, const std::string& except_request_id) override {
+    return inner_.LatestOpenWindowEnd(group_id, except_request_id);
+  }
+  absl::Status SetNote(const std::string& request_id,
+                       const std::string& note) override {
+    return inner_.SetNote(request_id, note);
+  }
+  absl::Status CheckIntact() const override { return inner_.CheckIntact(); }
+  absl::StatusOr<std::optional<JournalRecord>> Get(
+      const std::string& request_id) override {
+    return inner_.Get(request_id);
+  }
+  absl::StatusOr<std::vector<JournalRecord>> Unsettled() override {
+    return inner_.Unsettled();
+  }
+  absl::StatusOr<bool> TransactionClaimed(
+      const std::string& transaction_id) override {
+    return inner_.TransactionClaimed(transaction_id);
+  }
+  absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override {
+    return inner_.PurgeSettledBefore(cutoff);
+  }
+
+ private:
+  static absl::Status Failure() {
+    return absl::UnavailableError("disk I/O error (test)");
+  }
+  BorrowJournal& inner_;
+};
+
+}  // namespace loan_gateway::test_doubles
+
+#endif  // LOAN_GATEWAY_SERVER_TESTING_FAILING_JOURNAL_H_
