@@ -44,6 +44,10 @@ ErrorReport DecodeError(const grpc::Status& status) {
     google::rpc::RetryInfo retry;
     if (any.UnpackTo(&info)) {
       r.reason = info.reason();
+      if (!institutional_loan::v1::ErrorReason_Parse(r.reason,
+                                                     &r.reason_code)) {
+        r.reason_code = institutional_loan::v1::ERROR_REASON_UNSPECIFIED;
+      }
       r.domain = info.domain();
       r.metadata.insert(info.metadata().begin(), info.metadata().end());
     } else if (any.UnpackTo(&bad)) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "institutional_loan/v1/error_reason.pb.h"
+
 namespace loan_gateway::client {
 
 // Everything a gRPC error from the gateway says, decoded from its
@@ -15,7 +17,11 @@ namespace loan_gateway::client {
 struct ErrorReport {
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
   std::string message;
-  std::string reason;  // ErrorInfo.reason
+  std::string reason;  // ErrorInfo.reason, as sent.
+  // The same as the API's enum; ERROR_REASON_UNSPECIFIED when there is none
+  // or it is newer than this client.
+  institutional_loan::v1::ErrorReason reason_code =
+      institutional_loan::v1::ERROR_REASON_UNSPECIFIED;
   std::string domain;
   std::map<std::string, std::string> metadata;
   std::vector<std::pair<std::string, std::string>> bad_fields;  // field, why

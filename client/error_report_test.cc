@@ -110,10 +110,16 @@ TEST(DecodeErrorTest, HumanAndJsonOutput) {
   EXPECT_NE(FormatHuman(r).find("max_amount: 50000"), std::string::npos);
   EXPECT_NE(FormatJson(r).find("\"reason\":\"BORROW_LIMIT_EXCEEDED\""),
             std::string::npos);
+  EXPECT_EQ(r.reason_code, institutional_loan::v1::BORROW_LIMIT_EXCEEDED);
+  EXPECT_EQ(DecodeError(Error(grpc::StatusCode::FAILED_PRECONDITION,
+                              "A_REASON_FROM_A_NEWER_GATEWAY", {}))
+                .reason_code,
+            institutional_loan::v1::ERROR_REASON_UNSPECIFIED);
   ErrorReport bare =
       DecodeError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"));
   EXPECT_EQ(bare.message, "down");
   EXPECT_TRUE(bare.reason.empty());
+  EXPECT_EQ(bare.reason_code, institutional_loan::v1::ERROR_REASON_UNSPECIFIED);
 }
 
 TEST(NewRequestIdTest, IsAVersion4Uuid) {

@@ -61,7 +61,7 @@ BorrowError ClassifyError(const grpc::Status& status) {
       e.kind = InvalidArgument{r.bad_fields};
       break;
     case grpc::StatusCode::FAILED_PRECONDITION:
-      if (reason == "BORROW_LIMIT_EXCEEDED") {
+      if (r.reason_code == institutional_loan::v1::BORROW_LIMIT_EXCEEDED) {
         e.kind = BorrowLimitExceeded{Meta(r, "max_amount")};
       } else {
         e.kind = FailedPrecondition{reason};
@@ -84,7 +84,8 @@ BorrowError ClassifyError(const grpc::Status& status) {
       e.kind = RequestIdConflict{};
       break;
     case grpc::StatusCode::INTERNAL:
-      if (reason == "UPSTREAM_CREDENTIALS_REJECTED")
+      if (r.reason_code ==
+          institutional_loan::v1::UPSTREAM_CREDENTIALS_REJECTED)
         e.kind = CredentialsRejected{};
       break;
     default:

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "absl/flags/flag.h"
-#include "binance/error_table.h"
+#include "contract/error_table.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
 #include "gateway/gateway.h"
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (absl::GetFlag(FLAGS_print_error_table)) {
-    std::fputs(loan_gateway::binance::RenderErrorTableMarkdown().c_str(),
+    std::fputs(loan_gateway::contract::RenderErrorTableMarkdown().c_str(),
                stdout);
     return 0;
   }

@@ -4,10 +4,19 @@
 #include "absl/strings/str_cat.h"
 #include "binance/borrow_records.h"
 #include "binance/error_message_templates.h"
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace loan_gateway::binance {
+
+using contract::ErrorForRule;
+using contract::ErrorRule;
+using contract::ExtraDetail;
+using contract::RuleForBinanceCode;
+using contract::RuleForHttpStatus;
+using contract::RuleForTransport;
+
 namespace {
 
 std::optional<absl::Duration> RetryAfterHeader(const HttpResult& result) {
@@ -25,17 +34,17 @@ const ErrorRule& RuleForRejection(long http_status,
   if (error) {
     if (const ErrorRule* rule = RuleForBinanceCode(error->code)) return *rule;
     if (error->code <= -1100 && error->code >= -1131) {
-      return RuleForTransport(kParameterCodeEvent);
+      return RuleForTransport(contract::kParameterCodeEvent);
     }
   }
   if (http_status >= 400 && http_status < 500)
-    return RuleForTransport(kOther4xxEvent);
-  return RuleForTransport(kOtherStatusEvent);
+    return RuleForTransport(contract::kOther4xxEvent);
+  return RuleForTransport(contract::kOtherStatusEvent);
 }
 
 std::string Describe(const ErrorRule& rule, const HttpResult& result,
                      const std::optional<BinanceError>& error) {
-  if (rule.outcome == OutcomeClass::kUnknown) {
+  if (rule.outcome == Outcome::kUnknown) {
     return absl::StrCat(
         "the borrow may or may not have been executed (",
         result.delivery == Delivery::kCompleted
@@ -87,44 +96,6 @@ void AddStatedFigures(const StatedFigures& f, const ValidBorrow& borrow,
 
 }  // namespace
 
-absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
-                          const std::map<std::string, std::string>& metadata,
-                          std::optional<absl::Duration> retry_after,
-                          absl::string_view extra_subject,
-                          absl::string_view extra_description) {
-  absl::Status status =
-      errors::MakeError(rule.code, message, rule.reason, metadata);
-  // RetryInfo only where the contract says waiting helps (never on UNKNOWN),
-  // from Retry-After when Binance sent one.
-  if (!rule.retry_after) {
-    retry_after = std::nullopt;
-  } else if (!retry_after) {
-    retry_after = rule.retry_after;
-  }
-  if (retry_after) errors::AttachRetryInfo(status, *retry_after);
-  if (rule.extra == ExtraDetail::kPreconditionFailure) {
-    google::rpc::PreconditionFailure failure;
-    auto* v = failure.add_violations();
-    v->set_type(std::string(rule.reason));
-    v->set_subject(std::string(extra_subject));
-    v->set_description(std::string(extra_description));
-    errors::AttachDetail(status, failure);
-  } else if (rule.extra == ExtraDetail::kQuotaFailure) {
-    google::rpc::QuotaFailure failure;
-    auto* v = failure.add_violations();
-    v->set_subject(std::string(extra_subject));
-    v->set_description(std::string(extra_description));
-    errors::AttachDetail(status, failure);
-  }
-  return status;
-}
-
-absl::Status RuleError(const ErrorRule& rule, absl::string_view message,
-                       std::map<std::string, std::string> metadata) {
-  metadata["outcome"] = std::string(OutcomeClassName(rule.outcome));
-  return ErrorForRule(rule, message, metadata, std::nullopt, "", "");
-}
-
 BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
                                    const ValidBorrow& borrow) {
   BorrowOutcome out;
@@ -132,9 +103,9 @@ BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
   std::optional<BinanceError> error;
   const ErrorRule* rule = nullptr;
   if (result.delivery == Delivery::kNotSent) {
-    rule = &RuleForTransport(kNotSentEvent);
+    rule = &RuleForTransport(contract::kNotSentEvent);
   } else if (result.delivery == Delivery::kMaybeSent) {
-    rule = &RuleForTransport(kMaybeSentEvent);
+    rule = &RuleForTransport(contract::kMaybeSentEvent);
   } else {
     error = ParseBinanceError(result.body);
     if (error) out.binance_code = error->code;
@@ -142,20 +113,19 @@ BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
     if (rule == nullptr && result.status >= 200 && result.status < 300) {
       absl::StatusOr<BorrowReceipt> receipt = ParseBorrowReceipt(result.body);
       if (receipt.ok()) {
-        out.outcome = OutcomeClass::kSucceeded;
+        out.outcome = Outcome::kSucceeded;
         out.reason = "SUCCEEDED";
         out.receipt = *std::move(receipt);
         return out;
       }
-      rule = &RuleForTransport(kUnreadable2xxEvent);
+      rule = &RuleForTransport(contract::kUnreadable2xxEvent);
     }
     if (rule == nullptr) rule = &RuleForRejection(result.status, error);
   }
   std::map<std::string, std::string> metadata = {
       {"group_id", absl::StrCat(borrow.group_id)},
       {"asset", borrow.asset_name},
-      {"amount", borrow.amount.text()},
-      {"outcome", std::string(OutcomeClassName(rule->outcome))}};
+      {"amount", borrow.amount.text()}};
   if (out.http_status != 0)
     metadata["http_status"] = absl::StrCat(out.http_status);
   if (error) {
@@ -174,8 +144,9 @@ BorrowOutcome ClassifyBorrowResult(const HttpResult& result,
   }
   if (rule->extra == ExtraDetail::kQuotaFailure)
     subject = "binance_credit_account_rate_limit";
-  out.outcome = rule->outcome;
-  out.reason = std::string(rule->reason);
+  out.outcome = rule->outcome.value_or(Outcome::kUnknown);
+  out.reason = contract::ReasonName(rule->reason);
+  out.rule = rule;
   out.error = ErrorForRule(*rule, Describe(*rule, result, error), metadata,
                            RetryAfterHeader(result), subject, description);
   return out;

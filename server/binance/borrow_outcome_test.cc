@@ -42,7 +42,7 @@ TEST(ClassifyBorrowResultTest, DocumentedSuccessShape) {
           200,
           R"({"transactionId":9007199254740993,"amount":60000,"status":success})"),
       Borrow());
-  ASSERT_EQ(o.outcome, OutcomeClass::kSucceeded);
+  ASSERT_EQ(o.outcome, Outcome::kSucceeded);
   EXPECT_EQ(o.receipt->transaction_id, "9007199254740993");
   EXPECT_EQ(o.receipt->amount, "60000");
 }
@@ -55,7 +55,7 @@ TEST(ClassifyBorrowResultTest, BorrowLimitExceededCarriesEveryDetail) {
           R"(maximum allowed limit. Maximum borrowable for asset USDT is )"
           R"(50000, but request 60000."})"),
       Borrow());
-  EXPECT_EQ(o.outcome, OutcomeClass::kRejected);
+  EXPECT_EQ(o.outcome, Outcome::kRejected);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kFailedPrecondition);
   google::rpc::ErrorInfo info = Info(o);
   EXPECT_EQ(info.reason(), "BORROW_LIMIT_EXCEEDED");
@@ -144,7 +144,7 @@ TEST(ClassifyBorrowResultTest, ServerErrorIsUnknownWhateverTheBody) {
   BorrowOutcome o = ClassifyBorrowResult(
       Completed(503, R"({"code":-27009,"msg":"x"})", {{"retry-after", "5"}}),
       Borrow());
-  EXPECT_EQ(o.outcome, OutcomeClass::kUnknown);
+  EXPECT_EQ(o.outcome, Outcome::kUnknown);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(Info(o).reason(), "BORROW_OUTCOME_UNKNOWN");
   google::rpc::RetryInfo retry;
@@ -169,7 +169,7 @@ TEST(ClassifyBorrowResultTest, UnreadableSuccessIsUnknown) {
   for (const char* body :
        {"", "{}", "<html></html>", R"({"transactionId":null})"}) {
     BorrowOutcome o = ClassifyBorrowResult(Completed(200, body), Borrow());
-    EXPECT_EQ(o.outcome, OutcomeClass::kUnknown) << body;
+    EXPECT_EQ(o.outcome, Outcome::kUnknown) << body;
     EXPECT_EQ(o.error.code(), absl::StatusCode::kUnknown);
   }
 }
@@ -190,7 +190,7 @@ TEST(ClassifyBorrowResultTest, RateLimitUsesRetryAfter) {
 TEST(ClassifyBorrowResultTest, WafHtmlIsABanNotACrash) {
   BorrowOutcome o =
       ClassifyBorrowResult(Completed(403, "<html>403 ERROR</html>"), Borrow());
-  EXPECT_EQ(o.outcome, OutcomeClass::kRejected);
+  EXPECT_EQ(o.outcome, Outcome::kRejected);
   EXPECT_EQ(o.error.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Info(o).reason(), "UPSTREAM_BANNED");
   google::rpc::RetryInfo retry;

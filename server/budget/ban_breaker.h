@@ -4,6 +4,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "clock/clock.h"
+#include "contract/error_table.h"
 
 namespace loan_gateway {
 
@@ -18,14 +19,18 @@ class BanBreaker {
   // reason), with a RetryInfo for the time left; nothing may be sent.
   absl::Status Check() const;
 
-  // Opens the breaker for `hold` with `cause` (an error carrying ErrorInfo).
-  void Trip(const absl::Status& cause, absl::Duration hold);
+  // Opens the breaker for `hold` with `cause`, the error the contract's row
+  // `cause_rule` gave Binance's answer (it must outlive the breaker: rows
+  // are static).
+  void Trip(const contract::ErrorRule& cause_rule, const absl::Status& cause,
+            absl::Duration hold);
 
   bool open() const;
 
  private:
   const Clock& clock_;
   mutable absl::Mutex mu_;
+  const contract::ErrorRule* cause_rule_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Status cause_ ABSL_GUARDED_BY(mu_);
   absl::Time open_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

@@ -1,5 +1,6 @@
 #include "budget/ban_breaker.h"
 
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 #include "testing/test_doubles.h"
@@ -14,10 +15,10 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
   ManualClock clock(kStart);
   BanBreaker breaker(clock);
   EXPECT_TRUE(breaker.Check().ok());
+  const contract::ErrorRule& row = *contract::RuleForHttpStatus(418);
   absl::Status ban =
-      errors::MakeError(absl::StatusCode::kUnavailable, "IP banned",
-                        "UPSTREAM_BANNED", {{"http_status", "418"}});
-  breaker.Trip(ban, absl::Seconds(120));
+      contract::RuleError(row, "IP banned", {{"http_status", "418"}});
+  breaker.Trip(row, ban, absl::Seconds(120));
   clock.now += absl::Seconds(20);
   absl::Status held = breaker.Check();
   ASSERT_EQ(held.code(), absl::StatusCode::kUnavailable);
@@ -26,6 +27,7 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
   EXPECT_EQ(info.reason(), "UPSTREAM_BANNED");
   EXPECT_EQ(info.metadata().at("breaker"), "open");
   EXPECT_EQ(info.metadata().at("http_status"), "418");
+  EXPECT_EQ(info.metadata().at("outcome"), "REJECTED") << "nothing was sent";
   google::rpc::RetryInfo retry;
   ASSERT_TRUE(errors::GetDetail(held, &retry));
   EXPECT_EQ(retry.retry_delay().seconds(), 100);
@@ -37,12 +39,10 @@ TEST(BanBreakerTest, HoldsWithTheCausesCodeUntilRetryAfter) {
 TEST(BanBreakerTest, AShorterTripDoesNotShortenALongerBan) {
   ManualClock clock(kStart);
   BanBreaker breaker(clock);
-  breaker.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban",
-                                 "UPSTREAM_BANNED"),
-               absl::Minutes(10));
-  breaker.Trip(errors::MakeError(absl::StatusCode::kResourceExhausted, "429",
-                                 "UPSTREAM_RATE_LIMITED"),
-               absl::Seconds(5));
+  const contract::ErrorRule& ban = *contract::RuleForHttpStatus(418);
+  const contract::ErrorRule& limited = *contract::RuleForHttpStatus(429);
+  breaker.Trip(ban, contract::RuleError(ban, "ban"), absl::Minutes(10));
+  breaker.Trip(limited, contract::RuleError(limited, "429"), absl::Seconds(5));
   clock.now += absl::Minutes(5);
   EXPECT_EQ(breaker.Check().code(), absl::StatusCode::kUnavailable);
 }

@@ -3,8 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "errors/error_details.h"
-#include "google/rpc/error_details.pb.h"
+#include "contract/rule_error.h"
 
 namespace loan_gateway {
 
@@ -28,25 +27,17 @@ absl::Status WeightBudget::TryReserve() {
     return absl::OkStatus();
   }
   const absl::Time next_minute = absl::FromUnixSeconds((minute_ + 1) * 60);
-  absl::Status status = errors::MakeError(
-      absl::StatusCode::kResourceExhausted,
+  return contract::ErrorForRule(
+      contract::RuleForLocal(contract::kWeightSpentEvent),
       absl::StrCat(
           "the credit account's Binance weight for this minute is spent (",
           used_, " of ", limit_, " used, a borrow needs ", cost_,
           "); nothing was sent"),
-      "UPSTREAM_RATE_LIMITED",
       {{"weight_used", absl::StrCat(used_)},
-       {"weight_limit", absl::StrCat(limit_)},
-       {"outcome", "REJECTED"}});
-  google::rpc::QuotaFailure quota;
-  auto* v = quota.add_violations();
-  v->set_subject("binance_credit_account_uid_weight_1m");
-  v->set_description(
+       {"weight_limit", absl::StrCat(limit_)}},
+      std::max(absl::Milliseconds(1), next_minute - clock_.Now()),
+      "binance_credit_account_uid_weight_1m",
       absl::StrCat(used_, " of ", limit_, " weight used this minute"));
-  errors::AttachDetail(status, quota);
-  errors::AttachRetryInfo(
-      status, std::max(absl::Milliseconds(1), next_minute - clock_.Now()));
-  return status;
 }
 
 void WeightBudget::Release() {

@@ -8,7 +8,8 @@ namespace loan_gateway {
 namespace {
 
 using ::loan_gateway::test_doubles::ManualClock;
-const absl::Time kStart = absl::FromUnixSeconds(int64_t{1'700'000'000} / 60 * 60);
+const absl::Time kStart =
+    absl::FromUnixSeconds(int64_t{1'700'000'000} / 60 * 60);
 
 TEST(WeightBudgetTest, SixtyBorrowsAMinuteThenRefusedUntilTheNextMinute) {
   ManualClock clock(kStart);

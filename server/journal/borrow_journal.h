@@ -9,11 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "contract/outcome.h"
 
 namespace loan_gateway {
-
-enum class JournalState { kPending, kSucceeded, kRejected, kUnknown };
-absl::string_view JournalStateName(JournalState state);
 
 // One borrow intent and what became of it.
 struct JournalRecord {
@@ -24,7 +22,7 @@ struct JournalRecord {
   std::string amount;  // Exact decimal text.
   absl::Time created;
   absl::Time updated;
-  JournalState state = JournalState::kPending;
+  Outcome state = Outcome::kPending;
   bool reconciled = false;  // Settled from Binance's records, not its answer.
   bool retryable =
       false;  // REJECTED, not executed, and a repeat may try again.
@@ -70,7 +68,7 @@ struct OutcomeWritten {
 
 // A borrow's outcome, as RecordOutcome writes it.
 struct OutcomeToRecord {
-  JournalState state = JournalState::kSucceeded;
+  Outcome state = Outcome::kSucceeded;
   // Settled from Binance's records by reconciliation, not by its answer.
   bool reconciled = false;
   // A REJECTED the caller may repeat with the same request_id (nothing was

@@ -116,13 +116,6 @@ class Statement {
   int rc_;
 };
 
-JournalState ParseState(const std::string& text) {
-  if (text == "SUCCEEDED") return JournalState::kSucceeded;
-  if (text == "REJECTED") return JournalState::kRejected;
-  if (text == "UNKNOWN") return JournalState::kUnknown;
-  return JournalState::kPending;
-}
-
 JournalRecord ReadRecord(const Statement& s) {
   JournalRecord r;
   r.request_id = s.Text(0);
@@ -132,7 +125,7 @@ JournalRecord ReadRecord(const Statement& s) {
   r.amount = s.Text(4);
   r.created = absl::FromUnixMillis(s.Int(5));
   r.updated = absl::FromUnixMillis(s.Int(6));
-  r.state = ParseState(s.Text(7));
+  r.state = ParseOutcome(s.Text(7)).value_or(Outcome::kPending);
   r.reconciled = s.Int(8) != 0;
   r.retryable = s.Int(9) != 0;
   r.transaction_id = s.Text(10);
@@ -238,20 +231,6 @@ absl::Status LockExclusively(int fd, const std::string& path) {
 }
 
 }  // namespace
-
-absl::string_view JournalStateName(JournalState state) {
-  switch (state) {
-    case JournalState::kPending:
-      return "PENDING";
-    case JournalState::kSucceeded:
-      return "SUCCEEDED";
-    case JournalState::kRejected:
-      return "REJECTED";
-    case JournalState::kUnknown:
-      return "UNKNOWN";
-  }
-  return "PENDING";
-}
 
 absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
     const std::string& path, JournalOpenOptions options) {
@@ -423,7 +402,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
   const int64_t now = NowMs();
   if (existing->has_value()) {
     const JournalRecord& old = **existing;
-    const bool retry = old.state == JournalState::kRejected && old.retryable &&
+    const bool retry = old.state == Outcome::kRejected && old.retryable &&
                        !old.reconciled && old.SameIntent(intent);
     if (!retry) {
       Exec("COMMIT;").IgnoreError();
@@ -514,7 +493,7 @@ absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
 
 absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     const std::string& request_id, const OutcomeToRecord& outcome) {
-  const JournalState state = outcome.state;
+  const Outcome state = outcome.state;
   const bool reconciled = outcome.reconciled;
   const bool retryable = outcome.retryable;
   const std::string& transaction_id = outcome.transaction_id;
@@ -526,8 +505,7 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     return status;
   };
   OutcomeWritten written;
-  if (state == JournalState::kSucceeded && !reconciled &&
-      !transaction_id.empty()) {
+  if (state == Outcome::kSucceeded && !reconciled && !transaction_id.empty()) {
     absl::StatusOr<std::string> reopened =
         ReopenHolderOf(transaction_id, request_id);
     if (!reopened.ok()) return rollback(reopened.status());
@@ -539,7 +517,7 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
       "transaction_id = ?, error = ?, updated_ms = ?, note = NULL WHERE "
       "request_id = ? AND (state = 'PENDING' OR (state = 'UNKNOWN' AND ?))");
   if (!s.ok()) return rollback(s.Error("write"));
-  s.Bind(1, std::string(JournalStateName(state)))
+  s.Bind(1, std::string(OutcomeName(state)))
       .Bind(2, int64_t{reconciled})
       .Bind(3, int64_t{retryable});
   s.Bind(4, transaction_id)
@@ -554,10 +532,10 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
         absl::StrCat("journal has no unsettled intent ", request_id)));
   }
   absl::Status marked = absl::OkStatus();
-  if (state == JournalState::kSucceeded) {
+  if (state == Outcome::kSucceeded) {
     marked =
         MarkAttempts(request_id, AttemptState::kSent, AttemptState::kExecuted);
-  } else if (state == JournalState::kRejected && !reconciled) {
+  } else if (state == Outcome::kRejected && !reconciled) {
     marked = MarkAttempts(request_id, AttemptState::kSent,
                           AttemptState::kNotExecuted);
   }

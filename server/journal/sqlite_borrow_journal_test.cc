@@ -59,14 +59,14 @@ TEST_F(BorrowJournalTest, IntentSurvivesReopenAndOutcomeIsRecorded) {
   Reopen();
   auto record = journal_->Get("a");
   ASSERT_TRUE(record.ok() && record->has_value());
-  EXPECT_EQ((*record)->state, JournalState::kPending);
+  EXPECT_EQ((*record)->state, Outcome::kPending);
   EXPECT_EQ((*record)->amount, "10");
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
                                         .transaction_id = "9007199254740993"})
                   .ok());
   record = journal_->Get("a");
-  EXPECT_EQ((*record)->state, JournalState::kSucceeded);
+  EXPECT_EQ((*record)->state, Outcome::kSucceeded);
   EXPECT_EQ((*record)->transaction_id, "9007199254740993");
   EXPECT_TRUE(*journal_->TransactionClaimed("9007199254740993"));
   EXPECT_FALSE(*journal_->TransactionClaimed("1"));
@@ -83,35 +83,32 @@ TEST_F(BorrowJournalTest, RepeatReturnsTheExistingRecord) {
 TEST_F(BorrowJournalTest, OnlyARetryableRejectionMayBeTriedAgain) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kRejected,
+                  ->RecordOutcome("a", {.state = Outcome::kRejected,
                                         .retryable = true,
                                         .error = "e"})
                   .ok());
   auto retry = journal_->InsertIntent(Intent("a"));
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->has_value()) << "back to PENDING for another attempt";
-  EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kPending);
+  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kPending);
   ASSERT_TRUE(
-      journal_
-          ->RecordOutcome("a", {.state = JournalState::kUnknown, .error = "e"})
+      journal_->RecordOutcome("a", {.state = Outcome::kUnknown, .error = "e"})
           .ok());
   auto unknown = journal_->InsertIntent(Intent("a"));
   ASSERT_TRUE(unknown->has_value())
       << "an unknown outcome is never attempted again";
-  EXPECT_EQ((*unknown)->state, JournalState::kUnknown);
+  EXPECT_EQ((*unknown)->state, Outcome::kUnknown);
 }
 
 TEST_F(BorrowJournalTest, UnsettledListsPendingAndUnknownOnly) {
   for (const char* id : {"p", "u", "s", "r"})
     ASSERT_TRUE(journal_->InsertIntent(Intent(id)).ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("u", {.state = JournalState::kUnknown}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("s", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("s", {.state = Outcome::kSucceeded,
                                         .transaction_id = "7"})
                   .ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("r", {.state = JournalState::kRejected}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
   auto unsettled = journal_->Unsettled();
   ASSERT_TRUE(unsettled.ok());
   std::vector<std::string> ids;
@@ -159,25 +156,23 @@ namespace {
 TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
                                         .transaction_id = "77"})
                   .ok());
   // Reconciliation arriving late must not turn a success into "not executed".
-  absl::Status late =
-      journal_
-          ->RecordOutcome(
-              "a", {.state = JournalState::kRejected, .reconciled = true})
-          .status();
+  absl::Status late = journal_
+                          ->RecordOutcome("a", {.state = Outcome::kRejected,
+                                                .reconciled = true})
+                          .status();
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ((*journal_->Get("a"))->state, JournalState::kSucceeded);
+  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kSucceeded);
   // UNKNOWN may be settled by reconciliation only.
   ASSERT_TRUE(journal_->InsertIntent(Intent("u")).ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("u", {.state = JournalState::kUnknown}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
   EXPECT_FALSE(
-      journal_->RecordOutcome("u", {.state = JournalState::kRejected}).ok());
+      journal_->RecordOutcome("u", {.state = Outcome::kRejected}).ok());
   EXPECT_TRUE(journal_
-                  ->RecordOutcome("u", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("u", {.state = Outcome::kSucceeded,
                                         .reconciled = true,
                                         .transaction_id = "78"})
                   .ok());
@@ -187,11 +182,11 @@ TEST_F(BorrowJournalTest, ATransactionBelongsToOneBorrow) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
                                         .transaction_id = "9"})
                   .ok());
   EXPECT_FALSE(journal_
-                   ->RecordOutcome("b", {.state = JournalState::kSucceeded,
+                   ->RecordOutcome("b", {.state = Outcome::kSucceeded,
                                          .reconciled = true,
                                          .transaction_id = "9"})
                    .ok());
@@ -202,7 +197,7 @@ TEST_F(BorrowJournalTest, ARetriedIntentStartsANewReconciliationWindow) {
   first.created = absl::Now() - absl::Hours(1);
   ASSERT_TRUE(journal_->InsertIntent(first).ok());
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kRejected,
+                  ->RecordOutcome("a", {.state = Outcome::kRejected,
                                         .retryable = true,
                                         .error = "e"})
                   .ok());
@@ -241,11 +236,10 @@ TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
 
   // UNKNOWN keeps it open; a reconciled "not executed" too (a late record
   // could still be its); SUCCEEDED closes it.
-  ASSERT_TRUE(
-      journal_->RecordOutcome("a", {.state = JournalState::kUnknown}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("a", {.state = Outcome::kUnknown}).ok());
   EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
                                         .reconciled = true,
                                         .transaction_id = "55"})
                   .ok());
@@ -255,8 +249,7 @@ TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
   // A direct rejection means nothing executed.
   ASSERT_TRUE(journal_->InsertIntent(Intent("r")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r", 3000)).ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("r", {.state = JournalState::kRejected}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
   EXPECT_EQ((*journal_->Attempts("r"))[0].state, AttemptState::kNotExecuted);
   EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
 }
@@ -264,26 +257,25 @@ TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
 TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("r1")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r1", 1000)).ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("r1", {.state = JournalState::kUnknown}).ok());
+  ASSERT_TRUE(journal_->RecordOutcome("r1", {.state = Outcome::kUnknown}).ok());
   ASSERT_TRUE(journal_->InsertIntent(Intent("r2")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("r2", 9000)).ok());
   // Reconciliation (wrongly) gives r2's transaction to r1 ...
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("r1", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("r1", {.state = Outcome::kSucceeded,
                                          .reconciled = true,
                                          .transaction_id = "777"})
                   .ok());
   // ... then Binance's own answer to r2 names it.
   absl::StatusOr<OutcomeWritten> written = journal_->RecordOutcome(
-      "r2", {.state = JournalState::kSucceeded, .transaction_id = "777"});
+      "r2", {.state = Outcome::kSucceeded, .transaction_id = "777"});
   ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(written->reopened_request_id, "r1");
   auto r2 = **journal_->Get("r2");
-  EXPECT_EQ(r2.state, JournalState::kSucceeded);
+  EXPECT_EQ(r2.state, Outcome::kSucceeded);
   EXPECT_EQ(r2.transaction_id, "777");
   auto r1 = **journal_->Get("r1");
-  EXPECT_EQ(r1.state, JournalState::kUnknown) << "reopened";
+  EXPECT_EQ(r1.state, Outcome::kUnknown) << "reopened";
   EXPECT_TRUE(r1.transaction_id.empty());
   EXPECT_FALSE(r1.reconciled);
   EXPECT_TRUE(absl::StrContains(r1.note, "reopened")) << r1.note;
@@ -292,7 +284,7 @@ TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
   // Two direct answers naming one transaction: refused, nothing changes.
   ASSERT_TRUE(journal_->InsertIntent(Intent("r3")).ok());
   EXPECT_FALSE(journal_
-                   ->RecordOutcome("r3", {.state = JournalState::kSucceeded,
+                   ->RecordOutcome("r3", {.state = Outcome::kSucceeded,
                                           .transaction_id = "777"})
                    .ok());
   EXPECT_EQ((**journal_->Get("r2")).transaction_id, "777");
@@ -303,7 +295,7 @@ TEST_F(BorrowJournalTest, NotesAreKeptForUnsettledRecordsOnly) {
   ASSERT_TRUE(journal_->SetNote("a", "ambiguous: x").ok());
   EXPECT_EQ((**journal_->Get("a")).note, "ambiguous: x");
   ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = JournalState::kSucceeded,
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
                                         .reconciled = true,
                                         .transaction_id = "1"})
                   .ok());

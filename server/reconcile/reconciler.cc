@@ -1,9 +1,9 @@
 #include "reconcile/reconciler.h"
 
 #include "absl/strings/str_cat.h"
-#include "binance/borrow_outcome.h"
-#include "binance/error_table.h"
 #include "binance/execution_window.h"
+#include "contract/error_table.h"
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "reconcile/attribution.h"
@@ -71,7 +71,7 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
                                 const std::string& transaction_id) {
   absl::Status s =
       deps_.journal
-          ->RecordOutcome(r.request_id, {.state = JournalState::kSucceeded,
+          ->RecordOutcome(r.request_id, {.state = Outcome::kSucceeded,
                                          .reconciled = true,
                                          .transaction_id = transaction_id})
           .status();
@@ -86,21 +86,21 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
 void Reconciler::SettleNotExecuted(const JournalRecord& r,
                                    const std::string& why) {
   absl::Status error =
-      binance::RuleError(binance::RuleForLocal(binance::kNotExecutedEvent),
-                         absl::StrCat("reconciliation found that Binance did "
-                                      "not execute this borrow (",
-                                      why,
-                                      "); borrow again with a new request_id "
-                                      "if still needed"),
-                         {{"request_id", r.request_id},
-                          {"group_id", absl::StrCat(r.group_id)},
-                          {"asset", r.asset},
-                          {"amount", r.amount}});
+      contract::RuleError(contract::RuleForLocal(contract::kNotExecutedEvent),
+                          absl::StrCat("reconciliation found that Binance did "
+                                       "not execute this borrow (",
+                                       why,
+                                       "); borrow again with a new request_id "
+                                       "if still needed"),
+                          {{"request_id", r.request_id},
+                           {"group_id", absl::StrCat(r.group_id)},
+                           {"asset", r.asset},
+                           {"amount", r.amount}});
   absl::Status s =
       deps_.journal
           ->RecordOutcome(
               r.request_id,
-              {.state = JournalState::kRejected,
+              {.state = Outcome::kRejected,
                .reconciled = true,
                .error = errors::ToRpcStatus(error).SerializeAsString()})
           .status();

@@ -56,8 +56,8 @@ class ReconcilerTest : public testing::Test {
 
   // Journals an intent and, unless `signed` is false, an attempt signed at
   // the current time plus `signed_after` (Binance time = this clock here).
-  void Journal(const std::string& id, const std::string& amount,
-               JournalState state, bool sign = true,
+  void Journal(const std::string& id, const std::string& amount, Outcome state,
+               bool sign = true,
                absl::Duration signed_after = absl::ZeroDuration()) {
     JournalRecord r;
     r.request_id = id;
@@ -78,7 +78,7 @@ class ReconcilerTest : public testing::Test {
                                       .recv_window_ms = 5000})
                       .ok());
     }
-    if (state != JournalState::kPending) {
+    if (state != Outcome::kPending) {
       ASSERT_TRUE(journal_->RecordOutcome(id, {.state = state}).ok());
     }
   }
@@ -104,14 +104,14 @@ class ReconcilerTest : public testing::Test {
 };
 
 TEST_F(ReconcilerTest, AMatchingRecordSettlesAsExecuted) {
-  Journal("u", "1000.5", JournalState::kUnknown);
+  Journal("u", "1000.5", Outcome::kUnknown);
   transport_.script.push_back(
       Ok(absl::StrCat(R"({"rows":[)", Row("9007199254740993", "1000.50000000"),
                       R"(],"total":1})")));
   Reconciler::Pass pass = reconciler_->RunOnce();
   EXPECT_EQ(pass.executed, 1);
   auto r = *journal_->Get("u");
-  EXPECT_EQ(r->state, JournalState::kSucceeded);
+  EXPECT_EQ(r->state, Outcome::kSucceeded);
   EXPECT_TRUE(r->reconciled);
   EXPECT_EQ(r->transaction_id, "9007199254740993");
   ASSERT_EQ(transport_.sent.size(), 1u);
@@ -122,7 +122,7 @@ TEST_F(ReconcilerTest, AMatchingRecordSettlesAsExecuted) {
 }
 
 TEST_F(ReconcilerTest, NoRecordWaitsThenSettlesAsNotExecuted) {
-  Journal("p", "7", JournalState::kPending);
+  Journal("p", "7", Outcome::kPending);
   const std::string empty = R"({"rows":[],"total":0})";
   transport_.script.push_back(Ok(empty));
   EXPECT_EQ(reconciler_->RunOnce().unsettled, 1) << "too early to conclude";
@@ -130,15 +130,15 @@ TEST_F(ReconcilerTest, NoRecordWaitsThenSettlesAsNotExecuted) {
   transport_.script.push_back(Ok(empty));
   EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
   auto r = *journal_->Get("p");
-  EXPECT_EQ(r->state, JournalState::kRejected);
+  EXPECT_EQ(r->state, Outcome::kRejected);
   EXPECT_TRUE(r->reconciled);
   EXPECT_FALSE(r->retryable);
 }
 
 TEST_F(ReconcilerTest, ARecordIsAttributedOnceOnlyAndEarlierOnesAreIgnored) {
-  Journal("a", "5", JournalState::kUnknown);
+  Journal("a", "5", Outcome::kUnknown);
   // b signed after a's window: a record in a's window cannot be b's.
-  Journal("b", "5", JournalState::kUnknown, true, absl::Seconds(8));
+  Journal("b", "5", Outcome::kUnknown, true, absl::Seconds(8));
   const std::string rows =
       absl::StrCat(R"({"rows":[)", Row("1", "5", -600000), ",", Row("2", "5"),
                    ",", Row("3", "5", 200, "FAILED"), R"(],"total":3})");
@@ -147,13 +147,13 @@ TEST_F(ReconcilerTest, ARecordIsAttributedOnceOnlyAndEarlierOnesAreIgnored) {
   Reconciler::Pass pass = reconciler_->RunOnce();
   EXPECT_EQ(pass.executed, 1);
   EXPECT_EQ((*journal_->Get("a"))->transaction_id, "2");
-  EXPECT_EQ((*journal_->Get("b"))->state, JournalState::kUnknown)
+  EXPECT_EQ((*journal_->Get("b"))->state, Outcome::kUnknown)
       << "2 is a's, 1 too early";
 }
 
 TEST_F(ReconcilerTest, ARecordTwoOpenAttemptsCouldOwnStaysOpenWithANote) {
-  Journal("a", "5", JournalState::kUnknown);
-  Journal("b", "5", JournalState::kUnknown, true, absl::Seconds(2));
+  Journal("a", "5", Outcome::kUnknown);
+  Journal("b", "5", Outcome::kUnknown, true, absl::Seconds(2));
   const std::string rows =
       absl::StrCat(R"({"rows":[)", Row("2", "5", 2500), R"(],"total":1})");
   transport_.script.push_back(Ok(rows));
@@ -165,7 +165,7 @@ TEST_F(ReconcilerTest, ARecordTwoOpenAttemptsCouldOwnStaysOpenWithANote) {
       << "neither owner nor 'not executed' while the record is unattributed";
   for (const char* id : {"a", "b"}) {
     auto r = **journal_->Get(id);
-    EXPECT_EQ(r.state, JournalState::kUnknown);
+    EXPECT_EQ(r.state, Outcome::kUnknown);
     EXPECT_TRUE(absl::StrContains(r.note, "ambiguous")) << r.note;
     EXPECT_TRUE(absl::StrContains(r.note, "2")) << r.note;
   }
@@ -174,8 +174,8 @@ TEST_F(ReconcilerTest, ARecordTwoOpenAttemptsCouldOwnStaysOpenWithANote) {
 // The issue's case: R1's request never reached Binance (UNKNOWN); R2 of the
 // same amount executed after R1's window. R2's record is never R1's.
 TEST_F(ReconcilerTest, ALaterBorrowOfTheSameAmountIsNeverGivenToAnUnknownOne) {
-  Journal("r1", "100", JournalState::kUnknown);
-  Journal("r2", "100", JournalState::kPending, true, absl::Seconds(7));
+  Journal("r1", "100", Outcome::kUnknown);
+  Journal("r2", "100", Outcome::kPending, true, absl::Seconds(7));
   in_flight_ = "r2";  // Binance has executed it; its answer is on the way.
   const std::string rows =
       absl::StrCat(R"({"rows":[)", Row("77", "100", 7040), R"(],"total":1})");
@@ -184,26 +184,26 @@ TEST_F(ReconcilerTest, ALaterBorrowOfTheSameAmountIsNeverGivenToAnUnknownOne) {
   clock_.now += absl::Minutes(3);
   transport_.script.push_back(Ok(rows));
   EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
-  EXPECT_EQ((**journal_->Get("r1")).state, JournalState::kRejected);
+  EXPECT_EQ((**journal_->Get("r1")).state, Outcome::kRejected);
   EXPECT_TRUE((**journal_->Get("r1")).transaction_id.empty());
 }
 
 TEST_F(ReconcilerTest, AnIntentNeverSignedIsNotExecutedWithoutAsking) {
-  Journal("n", "5", JournalState::kPending, /*sign=*/false);
+  Journal("n", "5", Outcome::kPending, /*sign=*/false);
   EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
   EXPECT_TRUE(transport_.sent.empty());
-  EXPECT_EQ((**journal_->Get("n")).state, JournalState::kRejected);
+  EXPECT_EQ((**journal_->Get("n")).state, Outcome::kRejected);
 }
 
 TEST_F(ReconcilerTest, LeavesCallsInFlightAloneAndSurvivesBinanceErrors) {
-  Journal("mine", "5", JournalState::kPending);
-  Journal("other", "6", JournalState::kUnknown);
+  Journal("mine", "5", Outcome::kPending);
+  Journal("other", "6", Outcome::kUnknown);
   in_flight_ = "mine";
   transport_.script.push_back({Delivery::kCompleted, 503, {}, "", "", {}});
   Reconciler::Pass pass = reconciler_->RunOnce();
   EXPECT_EQ(pass.examined, 1);
   EXPECT_EQ(pass.unsettled, 1);
-  EXPECT_EQ((*journal_->Get("other"))->state, JournalState::kUnknown);
+  EXPECT_EQ((*journal_->Get("other"))->state, Outcome::kUnknown);
 }
 
 }  // namespace
@@ -213,13 +213,13 @@ namespace loan_gateway {
 namespace {
 
 TEST_F(ReconcilerTest, AMatchingRowBinanceHasNotSettledKeepsItUnknown) {
-  Journal("u", "8", JournalState::kUnknown);
+  Journal("u", "8", Outcome::kUnknown);
   clock_.now += absl::Minutes(3);  // Past settle_after.
   transport_.script.push_back(Ok(absl::StrCat(
       R"({"rows":[)", Row("5", "8", -179900, "PENDING"), R"(],"total":1})")));
   Reconciler::Pass pass = reconciler_->RunOnce();
   EXPECT_EQ(pass.unsettled, 1);
-  EXPECT_EQ((*journal_->Get("u"))->state, JournalState::kUnknown);
+  EXPECT_EQ((*journal_->Get("u"))->state, Outcome::kUnknown);
 }
 
 }  // namespace

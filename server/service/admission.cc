@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "binance/borrow_outcome.h"
-#include "binance/error_table.h"
+#include "contract/error_table.h"
+#include "contract/rule_error.h"
 
 namespace loan_gateway {
 
@@ -18,8 +18,8 @@ Admission::Admission(AdmissionOptions options, const Clock& clock,
       budget_(budget) {}
 
 absl::Status Admission::DrainingError() {
-  return binance::RuleError(
-      binance::RuleForLocal(binance::kDrainingEvent),
+  return contract::RuleError(
+      contract::RuleForLocal(contract::kDrainingEvent),
       "the gateway is shutting down; this borrow was not sent. Repeat it with "
       "the same request_id (another replica, or this one after its restart)");
 }
@@ -28,8 +28,8 @@ absl::Status Admission::BeforeJournal(absl::Time deadline) const {
   if (draining_) return DrainingError();
   const absl::Duration left = deadline - clock_.Now();
   if (left < options_.min_call_deadline) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kDeadlineTooShortEvent),
+    return contract::RuleError(
+        contract::RuleForLocal(contract::kDeadlineTooShortEvent),
         absl::StrCat("the call's deadline leaves ", absl::FormatDuration(left),
                      ", less than the ",
                      absl::FormatDuration(options_.min_call_deadline),
@@ -45,8 +45,8 @@ absl::Status Admission::BeforeSend(
   const absl::Duration left = deadline - clock_.Now();
   const bool gone = caller_gone && caller_gone();
   if (gone || left < options_.min_call_deadline) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kCallerGoneEvent),
+    return contract::RuleError(
+        contract::RuleForLocal(contract::kCallerGoneEvent),
         gone ? "the caller cancelled before the borrow was sent; nothing was "
                "sent"
              : absl::StrCat("the call's deadline left ",
@@ -71,19 +71,19 @@ absl::Status Admission::CheckClock() const {
     // misconfigured upstream.
     const absl::Status why = server_time_.last_error();
     if (!why.ok()) {
-      return binance::RuleError(
-          binance::RuleForLocal(binance::kTimeUnreachableEvent),
+      return contract::RuleError(
+          contract::RuleForLocal(contract::kTimeUnreachableEvent),
           absl::StrCat("Binance's server time is unknown: ", why.message(),
                        "; nothing was sent"));
     }
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kClockUnknownEvent),
+    return contract::RuleError(
+        contract::RuleForLocal(contract::kClockUnknownEvent),
         "Binance server time is unknown (GET /api/v3/time has not answered "
         "yet); nothing was sent");
   }
   if (offset->uncertainty > limit) {
-    return binance::RuleError(
-        binance::RuleForLocal(binance::kClockUnknownEvent),
+    return contract::RuleError(
+        contract::RuleForLocal(contract::kClockUnknownEvent),
         absl::StrCat("Binance server time is too uncertain (+/-",
                      absl::FormatDuration(offset->uncertainty), ", limit ",
                      absl::FormatDuration(limit), "); nothing was sent"));

@@ -1,5 +1,6 @@
 #include "service/admission.h"
 
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 #include "testing/test_doubles.h"
@@ -61,7 +62,8 @@ TEST_F(AdmissionTest, EachRefusalNamesItsRow) {
   EXPECT_EQ(ReasonOf(admission_.BeforeSend(In(absl::Seconds(5)),
                                            [] { return true; })),
             "CALLER_GONE");
-  breaker_.Trip(absl::UnavailableError("418"), absl::Seconds(30));
+  const contract::ErrorRule& ban = *contract::RuleForHttpStatus(418);
+  breaker_.Trip(ban, contract::RuleError(ban, "418"), absl::Seconds(30));
   EXPECT_FALSE(admission_.BeforeJournal(In(absl::Seconds(5))).ok());
   EXPECT_FALSE(admission_.BeforeSend(In(absl::Seconds(5)), nullptr).ok());
 }

@@ -71,7 +71,7 @@ void EmitBorrowLogLine(
         .Str("asset", call.borrow->asset_name)
         .Str("amount", call.borrow->amount.text());
   }
-  line.Str("outcome", binance::OutcomeClassName(call.outcome))
+  line.Str("outcome", OutcomeName(call.outcome))
       .Str("reason", reason)
       .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
       .Int("attempts", call.attempts);

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "binance/error_table.h"
+#include "contract/error_table.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "validate/borrow_request_validator.h"
 
@@ -71,7 +71,7 @@ struct BorrowCall {
 
   // What it came to: picks the journal state and labels the log line and
   // the metrics. A refusal before sending is REJECTED (nothing left).
-  binance::OutcomeClass outcome = binance::OutcomeClass::kRejected;
+  Outcome outcome = Outcome::kRejected;
   bool replayed = false;  // Answered from the journal or a first call.
   std::optional<int64_t> binance_code;
   long http_status = 0;

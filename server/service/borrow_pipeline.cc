@@ -3,8 +3,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "binance/borrow_outcome.h"
-#include "binance/error_table.h"
 #include "binance/execution_window.h"
+#include "contract/error_table.h"
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "service/request_id.h"
@@ -42,8 +43,8 @@ BorrowResponse ResponseFor(const ValidBorrow& borrow,
 }
 
 absl::Status JournalUnavailable(const absl::Status& cause) {
-  return binance::RuleError(
-      binance::RuleForLocal(binance::kJournalUnavailableEvent),
+  return contract::RuleError(
+      contract::RuleForLocal(contract::kJournalUnavailableEvent),
       absl::StrCat("the journal cannot be written, so nothing was signed or "
                    "sent: ",
                    cause.message()));
@@ -64,11 +65,10 @@ auto TimedWrite(GatewayMetrics* metrics, Write write) {
 OutcomeToRecord FailureToRecord(const BorrowCall& call,
                                 const absl::Status& status) {
   OutcomeToRecord record;
-  record.state = call.outcome == binance::OutcomeClass::kUnknown
-                     ? JournalState::kUnknown
-                     : JournalState::kRejected;
-  record.retryable = record.state == JournalState::kRejected &&
-                     RetryDelayOf(status).has_value();
+  record.state = call.outcome == Outcome::kUnknown ? Outcome::kUnknown
+                                                   : Outcome::kRejected;
+  record.retryable =
+      record.state == Outcome::kRejected && RetryDelayOf(status).has_value();
   record.error = errors::ToRpcStatus(status).SerializeAsString();
   return record;
 }
@@ -205,8 +205,8 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
   asked.amount = call->borrow->amount.text();
   if (!record.SameIntent(asked)) {
     Answer(call,
-           binance::RuleError(
-               binance::RuleForLocal(binance::kRequestIdConflictEvent),
+           contract::RuleError(
+               contract::RuleForLocal(contract::kRequestIdConflictEvent),
                absl::StrCat("request_id ", record.request_id,
                             " was already used for another borrow (risk unit ",
                             record.group_id, ", ", record.amount, " ",
@@ -218,18 +218,17 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
     return;
   }
   switch (record.state) {
-    case JournalState::kSucceeded:
-      call->outcome = binance::OutcomeClass::kSucceeded;
+    case Outcome::kSucceeded:
+      call->outcome = Outcome::kSucceeded;
       Answer(call,
              ResponseFor(*call->borrow, record.transaction_id, record.amount));
       return;
-    case JournalState::kRejected:
-    case JournalState::kUnknown: {
+    case Outcome::kRejected:
+    case Outcome::kUnknown: {
       google::rpc::Status rpc;
       rpc.ParseFromString(record.error);
-      call->outcome = record.state == JournalState::kRejected
-                          ? binance::OutcomeClass::kRejected
-                          : binance::OutcomeClass::kUnknown;
+      call->outcome = record.state == Outcome::kRejected ? Outcome::kRejected
+                                                         : Outcome::kUnknown;
       Answer(call, rpc.code() != 0
                        ? errors::FromRpcStatus(rpc)
                        : errors::MakeError(absl::StatusCode::kUnknown,
@@ -237,15 +236,15 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
                                            "BORROW_OUTCOME_UNKNOWN"));
       return;
     }
-    case JournalState::kPending:
+    case Outcome::kPending:
       break;
   }
   Move(*call, BorrowStage::kFollowing);
   if (intents_.Follow(record.request_id, call)) return;  // Answered with it.
-  call->outcome = binance::OutcomeClass::kUnknown;
+  call->outcome = Outcome::kUnknown;
   Answer(call,
-         binance::RuleError(
-             binance::RuleForTransport(binance::kMaybeSentEvent),
+         contract::RuleError(
+             contract::RuleForTransport(contract::kMaybeSentEvent),
              "this request_id's borrow was interrupted and its outcome is not "
              "settled yet; reconciliation is reading Binance's records. Do not "
              "resend it"));
@@ -321,8 +320,8 @@ absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
 void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
   const absl::Duration left = call->deadline - deps_.clock->Now();
   if (left - wait < options_.min_call_deadline) {
-    absl::Status busy = binance::RuleError(
-        binance::RuleForLocal(binance::kRiskUnitBusyEvent),
+    absl::Status busy = contract::RuleError(
+        contract::RuleForLocal(contract::kRiskUnitBusyEvent),
         absl::StrCat("risk unit ", call->borrow->group_id,
                      " has an earlier borrow whose outcome is unknown and "
                      "which Binance could still execute for ",
@@ -361,8 +360,8 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   if (!request.ok()) {
     admission_.ReleaseWeight();
     Settle(call,
-           binance::RuleError(
-               binance::RuleForLocal(binance::kSigningFailedEvent),
+           contract::RuleError(
+               contract::RuleForLocal(contract::kSigningFailedEvent),
                "the gateway could not sign the request; nothing was sent"));
     return;
   }
@@ -430,7 +429,7 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
   call->binance_code = outcome.binance_code;
   call->http_status = outcome.http_status;
   call->transport_error = result.error;
-  if (outcome.outcome == binance::OutcomeClass::kSucceeded) {
+  if (outcome.outcome == Outcome::kSucceeded) {
     Settle(call, ResponseFor(*call->borrow, outcome.receipt->transaction_id,
                              outcome.receipt->amount.value_or(
                                  call->borrow->amount.text())));
@@ -439,7 +438,8 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
   if (outcome.http_status == 429 || outcome.http_status == 418 ||
       outcome.http_status == 403 || outcome.binance_code == -1003) {
     deps_.breaker->Trip(
-        outcome.error, RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
+        *outcome.rule, outcome.error,
+        RetryDelayOf(outcome.error).value_or(absl::Seconds(60)));
   }
   if (decision == ResendDecision::kResyncAndResign) {
     ResyncAndPrepareAgain(call, outcome.error);
@@ -494,7 +494,7 @@ void BorrowPipeline::Settle(const CallPtr& call, Result result) {
 void BorrowPipeline::JournalOutcome(const BorrowCall& call,
                                     const Result& result) {
   const OutcomeToRecord outcome =
-      result.ok() ? OutcomeToRecord{.state = JournalState::kSucceeded,
+      result.ok() ? OutcomeToRecord{.state = Outcome::kSucceeded,
                                     .transaction_id = result->transaction_id()}
                   : FailureToRecord(call, result.status());
   absl::StatusOr<OutcomeWritten> journaled = TimedWrite(deps_.metrics, [&] {
@@ -531,7 +531,7 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
   std::string reason;
   if (result.ok()) {
     result->set_request_id(call->request_id);
-    call->outcome = binance::OutcomeClass::kSucceeded;
+    call->outcome = Outcome::kSucceeded;
     reason = "SUCCEEDED";
   } else {
     absl::Status status = result.status();
@@ -542,7 +542,7 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
   const absl::Duration total = deps_.clock->Now() - call->started;
   EmitBorrowLogLine(*call, result, reason, total);
   if (deps_.metrics) {
-    const std::string outcome(binance::OutcomeClassName(call->outcome));
+    const std::string outcome(OutcomeName(call->outcome));
     if (call->replayed) {
       deps_.metrics->RecordReplay(outcome);
     } else {

@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "binance/execution_window.h"
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 #include "journal/sqlite_borrow_journal.h"
@@ -296,29 +297,28 @@ namespace {
 
 // Refusals built outside the error table (by modules below it) must say what
 // the table, and so the README, says.
-void ExpectMatchesRow(const absl::Status& status, binance::LocalEvent event) {
-  const binance::ErrorRule& row = binance::RuleForLocal(event);
+void ExpectMatchesRow(const absl::Status& status, contract::LocalEvent event) {
+  const contract::ErrorRule& row = contract::RuleForLocal(event);
   EXPECT_EQ(status.code(), row.code) << row.situation;
   google::rpc::ErrorInfo info;
   ASSERT_TRUE(errors::GetDetail(status, &info));
-  EXPECT_EQ(info.reason(), row.reason);
+  EXPECT_EQ(info.reason(), contract::ReasonName(row.reason));
 }
 
 TEST_F(BorrowPipelineTest, LocalRefusalsMatchTheirTableRows) {
   BorrowRequest bad = Request();
   bad.set_amount("x");
-  ExpectMatchesRow(Run(bad).status(), binance::kInvalidRequestEvent);
-  ExpectMatchesRow(Run(Request()).status(), binance::kClockUnknownEvent);
+  ExpectMatchesRow(Run(bad).status(), contract::kInvalidRequestEvent);
+  ExpectMatchesRow(Run(Request()).status(), contract::kClockUnknownEvent);
   SyncClock();
   deadline_ = clock_.Now();
-  ExpectMatchesRow(Run(Request()).status(), binance::kDeadlineTooShortEvent);
+  ExpectMatchesRow(Run(Request()).status(), contract::kDeadlineTooShortEvent);
   deadline_ = absl::InfiniteFuture();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(budget_.TryReserve().ok());
-  ExpectMatchesRow(Run(Request()).status(), binance::kWeightSpentEvent);
-  breaker_.Trip(errors::MakeError(absl::StatusCode::kUnavailable, "ban",
-                                  "UPSTREAM_BANNED"),
-                absl::Minutes(2));
-  ExpectMatchesRow(Run(Request()).status(), binance::kBreakerOpenEvent);
+  ExpectMatchesRow(Run(Request()).status(), contract::kWeightSpentEvent);
+  const contract::ErrorRule& ban = *contract::RuleForHttpStatus(418);
+  breaker_.Trip(ban, contract::RuleError(ban, "ban"), absl::Minutes(2));
+  ExpectMatchesRow(Run(Request()).status(), contract::kBreakerOpenEvent);
   EXPECT_TRUE(transport_.sent.empty());
 }
 
@@ -342,7 +342,7 @@ TEST_F(BorrowPipelineTest,
   EXPECT_EQ(again->transaction_id(), "42");
   EXPECT_EQ(transport_.sent.size(), 1u);
   auto record = journal_->Get(request.request_id());
-  EXPECT_EQ((*record)->state, JournalState::kSucceeded);
+  EXPECT_EQ((*record)->state, Outcome::kSucceeded);
 }
 
 TEST_F(BorrowPipelineTest, SameIdOtherParametersIsAConflict) {
@@ -365,8 +365,7 @@ TEST_F(BorrowPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
   EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(transport_.sent.size(), 1u);
-  EXPECT_EQ((*journal_->Get(request.request_id()))->state,
-            JournalState::kUnknown);
+  EXPECT_EQ((*journal_->Get(request.request_id()))->state, Outcome::kUnknown);
 }
 
 TEST_F(BorrowPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
@@ -466,7 +465,7 @@ TEST_F(BorrowPipelineTest, NothingIsSentAfterTheCallerLeft) {
   EXPECT_EQ(info.reason(), "CALLER_GONE");
   EXPECT_TRUE(transport_.sent.empty());
   auto record = **journal_->Get(request.request_id());
-  EXPECT_EQ(record.state, JournalState::kRejected);
+  EXPECT_EQ(record.state, Outcome::kRejected);
   EXPECT_TRUE(record.retryable) << "never sent: a repeat may send it";
   transport_.script.push_back(Answer(200, kSuccess));
   EXPECT_TRUE(Run(request).ok());
@@ -510,12 +509,11 @@ TEST_F(BorrowPipelineTest,
   r1.amount = "10";
   r1.created = clock_.now;
   ASSERT_TRUE(journal_->InsertIntent(r1).ok());
-  ASSERT_TRUE(
-      journal_
-          ->RecordOutcome(r1.request_id, {.state = JournalState::kSucceeded,
-                                          .reconciled = true,
-                                          .transaction_id = "1"})
-          .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome(r1.request_id, {.state = Outcome::kSucceeded,
+                                                  .reconciled = true,
+                                                  .transaction_id = "1"})
+                  .ok());
   transport_.script.push_back(Answer(200, kSuccess));  // Transaction 1.
   absl::StatusOr<BorrowResponse> r2 = Run(Request());
   ASSERT_TRUE(r2.ok());
@@ -523,7 +521,7 @@ TEST_F(BorrowPipelineTest,
   EXPECT_EQ((**journal_->Get(r2->request_id())).transaction_id, "1")
       << "the direct answer is the truth";
   auto reopened = **journal_->Get(r1.request_id);
-  EXPECT_EQ(reopened.state, JournalState::kUnknown);
+  EXPECT_EQ(reopened.state, Outcome::kUnknown);
   EXPECT_TRUE(reopened.transaction_id.empty());
 }
 
@@ -547,8 +545,7 @@ TEST_F(BorrowPipelineTest, AnAttemptThatCannotBeJournaledIsNotSent) {
   absl::StatusOr<BorrowResponse> r = Run(request);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(transport_.sent.empty());
-  EXPECT_EQ((**journal_->Get(request.request_id())).state,
-            JournalState::kRejected)
+  EXPECT_EQ((**journal_->Get(request.request_id())).state, Outcome::kRejected)
       << "nothing was sent: settled as not executed";
   EXPECT_TRUE(journal_->Attempts(request.request_id())->empty());
   // The weight it reserved went back: three borrows still fit the budget.
@@ -571,7 +568,7 @@ TEST_F(BorrowPipelineTest,
   ASSERT_TRUE(r.ok()) << "the caller still learns what Binance did";
   EXPECT_EQ(r->transaction_id(), "1");
   const JournalRecord record = **journal_->Get(r->request_id());
-  EXPECT_EQ(record.state, JournalState::kPending)
+  EXPECT_EQ(record.state, Outcome::kPending)
       << "the intent stays open: the reconciler settles it from Binance";
   EXPECT_TRUE(
       absl::StrContains(log.str(), R"("event":"journal_outcome_failed")"))

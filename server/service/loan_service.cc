@@ -1,6 +1,7 @@
 #include "service/loan_service.h"
 
 #include "absl/time/time.h"
+#include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "service/grpc_status.h"
 #include "validate/borrow_request_validator.h"
@@ -64,16 +65,16 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
   GetBorrowResponse out;
   out.set_request_id(record.request_id);
   switch (record.state) {
-    case JournalState::kPending:
+    case Outcome::kPending:
       out.set_state(institutional_loan::v1::BORROW_STATE_PENDING);
       break;
-    case JournalState::kSucceeded:
+    case Outcome::kSucceeded:
       out.set_state(institutional_loan::v1::BORROW_STATE_SUCCEEDED);
       break;
-    case JournalState::kRejected:
+    case Outcome::kRejected:
       out.set_state(institutional_loan::v1::BORROW_STATE_REJECTED);
       break;
-    case JournalState::kUnknown:
+    case Outcome::kUnknown:
       out.set_state(institutional_loan::v1::BORROW_STATE_UNKNOWN);
       break;
   }
@@ -118,9 +119,9 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!IsUuid(request.request_id())) {
-    absl::Status status =
-        errors::MakeError(absl::StatusCode::kInvalidArgument,
-                          "request_id must be a UUID", "INVALID_REQUEST");
+    absl::Status status = contract::ErrorForRule(
+        contract::RuleForQuery(contract::kQueryInvalidEvent),
+        "request_id must be a UUID", {}, std::nullopt, "", "");
     google::rpc::BadRequest bad;
     auto* v = bad.add_field_violations();
     v->set_field("request_id");
@@ -133,15 +134,15 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
   absl::StatusOr<std::optional<JournalRecord>> record =
       journal_.Get(CanonicalRequestId(request.request_id()));
   if (!record.ok()) {
-    reactor->Finish(ToGrpcStatus(
-        errors::MakeError(absl::StatusCode::kUnavailable,
-                          record.status().message(), "JOURNAL_UNAVAILABLE")));
+    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
+        contract::RuleForQuery(contract::kQueryJournalUnavailableEvent),
+        record.status().message(), {}, std::nullopt, "", "")));
   } else if (!record->has_value()) {
-    reactor->Finish(ToGrpcStatus(errors::MakeError(
-        absl::StatusCode::kNotFound,
+    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
+        contract::RuleForQuery(contract::kBorrowNotFoundEvent),
         "no borrow was journaled under this request_id (or it expired)",
-        "BORROW_NOT_FOUND",
-        {{"request_id", CanonicalRequestId(request.request_id())}})));
+        {{"request_id", CanonicalRequestId(request.request_id())}},
+        std::nullopt, "", "")));
   } else {
     Encode(ToGetBorrowResponse(**record), response);
     reactor->Finish(grpc::Status::OK);

@@ -22,8 +22,8 @@ ResendDecision DecideResend(const AttemptResult& result,
                : ResendDecision::kSettle;
   }
   if (result.delivery == Delivery::kCompleted &&
-      result.outcome == binance::OutcomeClass::kRejected &&
-      result.binance_code == -1021 && !history.resigned) {
+      result.outcome == Outcome::kRejected && result.binance_code == -1021 &&
+      !history.resigned) {
     return ResendDecision::kResyncAndResign;
   }
   return ResendDecision::kSettle;

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "binance/error_table.h"
+#include "contract/error_table.h"
 #include "http/http_transport.h"
 
 namespace loan_gateway {
@@ -13,7 +13,7 @@ namespace loan_gateway {
 // What one attempt came to, as far as resending is concerned.
 struct AttemptResult {
   Delivery delivery = Delivery::kMaybeSent;
-  binance::OutcomeClass outcome = binance::OutcomeClass::kUnknown;
+  Outcome outcome = Outcome::kUnknown;
   std::optional<int64_t> binance_code;
 };
 

@@ -5,8 +5,6 @@
 namespace loan_gateway {
 namespace {
 
-using binance::OutcomeClass;
-
 struct Row {
   const char* name;
   AttemptResult result;
@@ -21,51 +19,51 @@ constexpr auto kCompleted = Delivery::kCompleted;
 // Every way an attempt can end, against where the call stands.
 const Row kRows[] = {
     {"never left, another base URL",
-     {kNotSent, OutcomeClass::kRejected, std::nullopt},
+     {kNotSent, Outcome::kRejected, std::nullopt},
      {0, 2, false},
      ResendDecision::kNextBaseUrl},
     {"never left, on the last base URL",
-     {kNotSent, OutcomeClass::kRejected, std::nullopt},
+     {kNotSent, Outcome::kRejected, std::nullopt},
      {1, 2, false},
      ResendDecision::kSettle},
     {"never left, one base URL only",
-     {kNotSent, OutcomeClass::kRejected, std::nullopt},
+     {kNotSent, Outcome::kRejected, std::nullopt},
      {0, 1, false},
      ResendDecision::kSettle},
     {"never left after a re-sign, another base URL",
-     {kNotSent, OutcomeClass::kRejected, std::nullopt},
+     {kNotSent, Outcome::kRejected, std::nullopt},
      {0, 3, true},
      ResendDecision::kNextBaseUrl},
     {"may have left (timeout, reset), another base URL",
-     {kMaybeSent, OutcomeClass::kUnknown, std::nullopt},
+     {kMaybeSent, Outcome::kUnknown, std::nullopt},
      {0, 2, false},
      ResendDecision::kSettle},
     {"5XX, another base URL",
-     {kCompleted, OutcomeClass::kUnknown, std::nullopt},
+     {kCompleted, Outcome::kUnknown, std::nullopt},
      {0, 2, false},
      ResendDecision::kSettle},
     {"-1021 the first time",
-     {kCompleted, OutcomeClass::kRejected, -1021},
+     {kCompleted, Outcome::kRejected, -1021},
      {0, 1, false},
      ResendDecision::kResyncAndResign},
     {"-1021 again after the re-sign",
-     {kCompleted, OutcomeClass::kRejected, -1021},
+     {kCompleted, Outcome::kRejected, -1021},
      {0, 1, true},
      ResendDecision::kSettle},
     {"-1021 in an unknown answer (a 5XX body)",
-     {kCompleted, OutcomeClass::kUnknown, -1021},
+     {kCompleted, Outcome::kUnknown, -1021},
      {0, 1, false},
      ResendDecision::kSettle},
     {"another rejection (-27009)",
-     {kCompleted, OutcomeClass::kRejected, -27009},
+     {kCompleted, Outcome::kRejected, -27009},
      {0, 2, false},
      ResendDecision::kSettle},
     {"-1003 (rate limited), another base URL",
-     {kCompleted, OutcomeClass::kRejected, -1003},
+     {kCompleted, Outcome::kRejected, -1003},
      {0, 2, false},
      ResendDecision::kSettle},
     {"executed",
-     {kCompleted, OutcomeClass::kSucceeded, std::nullopt},
+     {kCompleted, Outcome::kSucceeded, std::nullopt},
      {0, 2, false},
      ResendDecision::kSettle},
 };
@@ -82,8 +80,7 @@ TEST(ResendPolicyTest, EveryRow) {
 // again, whatever the history.
 TEST(ResendPolicyTest, NothingThatMayHaveLeftIsEverSentAgain) {
   for (Delivery delivery : {kMaybeSent, kCompleted}) {
-    for (OutcomeClass outcome :
-         {OutcomeClass::kUnknown, OutcomeClass::kSucceeded}) {
+    for (Outcome outcome : {Outcome::kUnknown, Outcome::kSucceeded}) {
       for (std::optional<int64_t> code :
            {std::optional<int64_t>(), std::optional<int64_t>(-1021),
             std::optional<int64_t>(-1003)}) {

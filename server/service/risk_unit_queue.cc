@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "binance/borrow_outcome.h"
-#include "binance/error_table.h"
+#include "contract/error_table.h"
+#include "contract/rule_error.h"
 
 namespace loan_gateway {
 
@@ -15,8 +15,8 @@ absl::Status RiskUnitQueue::Enqueue(int64_t group, std::function<void()> start,
     Line& line = lines_[group];
     if (line.busy) {
       if (line.waiting.size() >= max_waiting_) {
-        return binance::RuleError(
-            binance::RuleForLocal(binance::kRiskUnitBusyEvent),
+        return contract::RuleError(
+            contract::RuleForLocal(contract::kRiskUnitBusyEvent),
             absl::StrCat(
                 "risk unit ", group, " already has ", line.waiting.size(),
                 " borrows waiting behind the one in flight; nothing was sent"),

@@ -1,14 +1,15 @@
-#include "binance/error_table.h"
+#include "contract/error_table.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace loan_gateway::binance {
+namespace loan_gateway::contract {
 namespace {
 
 using absl::StatusCode;
 using M = ErrorRule::Match;
-using O = OutcomeClass;
+using O = Outcome;
 using X = ExtraDetail;
+using R = ErrorReason;
 
 constexpr auto kNoRetry = std::nullopt;
 
@@ -16,146 +17,158 @@ constexpr auto kNoRetry = std::nullopt;
 // transport events, then HTTP statuses (which win over any body), then codes.
 const ErrorRule kTable[] = {
     {M::kTransport, kNotSentEvent, O::kRejected, StatusCode::kUnavailable,
-     "UPSTREAM_UNREACHABLE", X::kNone, absl::Seconds(1),
+     R::UPSTREAM_UNREACHABLE, X::kNone, absl::Seconds(1),
      "connect/DNS/TLS failure before anything was sent"},
     {M::kTransport, kMaybeSentEvent, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry,
      "timeout or reset after the request may have been sent"},
     {M::kHttpClass, 5, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry,
      "HTTP 5XX, whatever the body"},
     {M::kHttpStatus, 429, O::kRejected, StatusCode::kResourceExhausted,
-     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     R::UPSTREAM_RATE_LIMITED, X::kQuotaFailure, absl::Seconds(60),
      "HTTP 429 (RetryInfo from Retry-After)"},
     {M::kHttpStatus, 418, O::kRejected, StatusCode::kUnavailable,
-     "UPSTREAM_BANNED", X::kNone, absl::Seconds(120),
+     R::UPSTREAM_BANNED, X::kNone, absl::Seconds(120),
      "HTTP 418 IP ban (RetryInfo from Retry-After)"},
     {M::kHttpStatus, 403, O::kRejected, StatusCode::kUnavailable,
-     "UPSTREAM_BANNED", X::kNone, absl::Seconds(300), "HTTP 403 WAF block"},
+     R::UPSTREAM_BANNED, X::kNone, absl::Seconds(300), "HTTP 403 WAF block"},
     {M::kTransport, kUnreadable2xxEvent, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry,
      "HTTP 2XX without a readable transaction id"},
     {M::kBinanceCode, -27009, O::kRejected, StatusCode::kFailedPrecondition,
-     "BORROW_LIMIT_EXCEEDED", X::kPreconditionFailure, kNoRetry,
+     R::BORROW_LIMIT_EXCEEDED, X::kPreconditionFailure, kNoRetry,
      "amount exceeds the maximum allowed limit"},
     {M::kBinanceCode, -27012, O::kRejected, StatusCode::kFailedPrecondition,
-     "INSUFFICIENT_MARGIN", X::kPreconditionFailure, kNoRetry,
+     R::INSUFFICIENT_MARGIN, X::kPreconditionFailure, kNoRetry,
      "insufficient margin"},
     {M::kBinanceCode, -27020, O::kRejected, StatusCode::kFailedPrecondition,
-     "LTV_TOO_HIGH", X::kPreconditionFailure, kNoRetry, "LTV too high"},
+     R::LTV_TOO_HIGH, X::kPreconditionFailure, kNoRetry, "LTV too high"},
     {M::kBinanceCode, -27024, O::kRejected, StatusCode::kFailedPrecondition,
-     "RISK_UNIT_IN_LIQUIDATION", X::kPreconditionFailure, kNoRetry,
+     R::RISK_UNIT_IN_LIQUIDATION, X::kPreconditionFailure, kNoRetry,
      "risk unit in liquidation"},
     {M::kBinanceCode, -1024, O::kRejected, StatusCode::kFailedPrecondition,
-     "RISK_UNIT_IN_LIQUIDATION", X::kPreconditionFailure, kNoRetry,
+     R::RISK_UNIT_IN_LIQUIDATION, X::kPreconditionFailure, kNoRetry,
      "risk unit in liquidation"},
     {M::kBinanceCode, -27001, O::kRejected, StatusCode::kNotFound,
-     "RISK_UNIT_NOT_FOUND", X::kNone, kNoRetry, "risk unit not found"},
+     R::RISK_UNIT_NOT_FOUND, X::kNone, kNoRetry, "risk unit not found"},
     {M::kBinanceCode, -27010, O::kRejected, StatusCode::kNotFound,
-     "RISK_UNIT_NOT_FOUND", X::kNone, kNoRetry, "credit account not found"},
+     R::RISK_UNIT_NOT_FOUND, X::kNone, kNoRetry, "credit account not found"},
     {M::kBinanceCode, -27025, O::kRejected, StatusCode::kAborted,
-     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     R::PREVIOUS_TRANSACTION_PENDING, X::kNone, absl::Seconds(2),
      "previous transaction pending"},
     {M::kBinanceCode, -1025, O::kRejected, StatusCode::kAborted,
-     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     R::PREVIOUS_TRANSACTION_PENDING, X::kNone, absl::Seconds(2),
      "previous transaction pending"},
     {M::kBinanceCode, -3007, O::kRejected, StatusCode::kAborted,
-     "PREVIOUS_TRANSACTION_PENDING", X::kNone, absl::Seconds(2),
+     R::PREVIOUS_TRANSACTION_PENDING, X::kNone, absl::Seconds(2),
      "previous transaction pending"},
     {M::kBinanceCode, -1003, O::kRejected, StatusCode::kResourceExhausted,
-     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     R::UPSTREAM_RATE_LIMITED, X::kQuotaFailure, absl::Seconds(60),
      "too many requests"},
     {M::kBinanceCode, -1021, O::kRejected, StatusCode::kUnavailable,
-     "CLOCK_SKEW", X::kNone, absl::Seconds(1),
+     R::CLOCK_SKEW, X::kNone, absl::Seconds(1),
      "timestamp outside recvWindow, again after one resync + re-sign"},
     {M::kBinanceCode, -1022, O::kRejected, StatusCode::kInternal,
-     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "signature rejected"},
+     R::UPSTREAM_CREDENTIALS_REJECTED, X::kNone, kNoRetry,
+     "signature rejected"},
     {M::kBinanceCode, -2014, O::kRejected, StatusCode::kInternal,
-     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry,
+     R::UPSTREAM_CREDENTIALS_REJECTED, X::kNone, kNoRetry,
      "API key format invalid"},
     {M::kBinanceCode, -2015, O::kRejected, StatusCode::kInternal,
-     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry,
+     R::UPSTREAM_CREDENTIALS_REJECTED, X::kNone, kNoRetry,
      "key, IP or permission rejected"},
     {M::kBinanceCode, -1002, O::kRejected, StatusCode::kInternal,
-     "UPSTREAM_CREDENTIALS_REJECTED", X::kNone, kNoRetry, "unauthorized"},
+     R::UPSTREAM_CREDENTIALS_REJECTED, X::kNone, kNoRetry, "unauthorized"},
     {M::kBinanceCode, -1000, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unknown error at Binance"},
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry, "unknown error at Binance"},
     {M::kBinanceCode, -1001, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry,
      "Binance internal disconnect"},
     {M::kBinanceCode, -1006, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "unexpected response"},
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry, "unexpected response"},
     {M::kBinanceCode, -1007, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance backend timeout"},
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry, "Binance backend timeout"},
     {M::kBinanceCode, -3000, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry, "Binance internal error"},
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry, "Binance internal error"},
     {M::kBinanceCode, -27016, O::kRejected, StatusCode::kInvalidArgument,
-     "BINANCE_ERROR", X::kNone, kNoRetry, "amount precision"},
+     R::BINANCE_ERROR, X::kNone, kNoRetry, "amount precision"},
     {M::kBinanceCode, -1111, O::kRejected, StatusCode::kInvalidArgument,
-     "BINANCE_ERROR", X::kNone, kNoRetry, "amount precision"},
+     R::BINANCE_ERROR, X::kNone, kNoRetry, "amount precision"},
     {M::kBinanceCode, -27017, O::kRejected, StatusCode::kInvalidArgument,
-     "BINANCE_ERROR", X::kNone, kNoRetry, "asset not supported"},
+     R::BINANCE_ERROR, X::kNone, kNoRetry, "asset not supported"},
     {M::kBinanceCode, -27031, O::kRejected, StatusCode::kFailedPrecondition,
-     "BINANCE_ERROR", X::kPreconditionFailure, absl::Seconds(120),
+     R::BINANCE_ERROR, X::kPreconditionFailure, absl::Seconds(120),
      "2-minute block after adding collateral"},
     {M::kFallback, kParameterCodeEvent, O::kRejected,
-     StatusCode::kInvalidArgument, "BINANCE_ERROR", X::kNone, kNoRetry,
+     StatusCode::kInvalidArgument, R::BINANCE_ERROR, X::kNone, kNoRetry,
      "other parameter code -1100..-1131"},
     {M::kFallback, kOther4xxEvent, O::kRejected,
-     StatusCode::kFailedPrecondition, "BINANCE_ERROR", X::kPreconditionFailure,
+     StatusCode::kFailedPrecondition, R::BINANCE_ERROR, X::kPreconditionFailure,
      kNoRetry, "any other Binance code or 4XX (code kept in metadata)"},
     {M::kFallback, kOtherStatusEvent, O::kUnknown, StatusCode::kUnknown,
-     "BORROW_OUTCOME_UNKNOWN", X::kNone, kNoRetry,
+     R::BORROW_OUTCOME_UNKNOWN, X::kNone, kNoRetry,
      "1XX/3XX or any other unexpected HTTP status"},
     {M::kLocal, kInvalidRequestEvent, O::kRejected,
-     StatusCode::kInvalidArgument, "INVALID_REQUEST", X::kBadRequest, kNoRetry,
+     StatusCode::kInvalidArgument, R::INVALID_REQUEST, X::kBadRequest, kNoRetry,
      "gateway: a bad field (BadRequest names every one)"},
     {M::kLocal, kDeadlineTooShortEvent, O::kRejected,
-     StatusCode::kDeadlineExceeded, "DEADLINE_TOO_SHORT", X::kNone, kNoRetry,
+     StatusCode::kDeadlineExceeded, R::DEADLINE_TOO_SHORT, X::kNone, kNoRetry,
      "gateway: the call's deadline leaves less than --min_call_deadline"},
     {M::kLocal, kClockUnknownEvent, O::kRejected, StatusCode::kUnavailable,
-     "CLOCK_SKEW", X::kNone, absl::Seconds(1),
+     R::CLOCK_SKEW, X::kNone, absl::Seconds(1),
      "gateway: Binance time too uncertain for recvWindow"},
     {M::kLocal, kTimeUnreachableEvent, O::kRejected, StatusCode::kUnavailable,
-     "UPSTREAM_UNREACHABLE", X::kNone, absl::Seconds(1),
+     R::UPSTREAM_UNREACHABLE, X::kNone, absl::Seconds(1),
      "gateway: Binance time unknown because GET /api/v3/time has not "
      "answered (unreachable, or e.g. a 404 from a base URL with a path)"},
     {M::kLocal, kWeightSpentEvent, O::kRejected, StatusCode::kResourceExhausted,
-     "UPSTREAM_RATE_LIMITED", X::kQuotaFailure, absl::Seconds(60),
+     R::UPSTREAM_RATE_LIMITED, X::kQuotaFailure, absl::Seconds(60),
      "gateway: the credit account's UID weight for this minute is spent "
      "(RetryInfo: until the next minute)"},
     {M::kLocal, kBreakerOpenEvent, O::kRejected, StatusCode::kUnavailable,
-     "UPSTREAM_BANNED", X::kNone, absl::Seconds(120),
+     R::UPSTREAM_BANNED, X::kNone, absl::Seconds(120),
      "gateway: held after a 429/418/403, with that answer's code and reason "
      "(RetryInfo: time left)"},
     {M::kLocal, kSigningFailedEvent, O::kRejected, StatusCode::kInternal,
-     "SIGNING_FAILED", X::kNone, kNoRetry,
+     R::SIGNING_FAILED, X::kNone, kNoRetry,
      "gateway: the request could not be signed"},
     {M::kLocal, kRequestIdConflictEvent, O::kRejected,
-     StatusCode::kAlreadyExists, "REQUEST_ID_CONFLICT", X::kNone, kNoRetry,
+     StatusCode::kAlreadyExists, R::REQUEST_ID_CONFLICT, X::kNone, kNoRetry,
      "gateway: the request_id was used for another borrow"},
     {M::kLocal, kJournalUnavailableEvent, O::kRejected,
-     StatusCode::kUnavailable, "JOURNAL_UNAVAILABLE", X::kNone,
+     StatusCode::kUnavailable, R::JOURNAL_UNAVAILABLE, X::kNone,
      absl::Seconds(1),
      "gateway: the journal cannot be written, so nothing was signed"},
     {M::kLocal, kRiskUnitBusyEvent, O::kRejected,
-     StatusCode::kResourceExhausted, "RISK_UNIT_BUSY", X::kNone,
+     StatusCode::kResourceExhausted, R::RISK_UNIT_BUSY, X::kNone,
      absl::Seconds(1),
      "gateway: too many borrows waiting for the risk unit, or the call's "
      "deadline ends before an unknown borrow's window has passed "
      "(RetryInfo: the wait)"},
     {M::kLocal, kDrainingEvent, O::kRejected, StatusCode::kUnavailable,
-     "GATEWAY_DRAINING", X::kNone, absl::Seconds(1),
+     R::GATEWAY_DRAINING, X::kNone, absl::Seconds(1),
      "gateway: shutting down; a borrow not sent yet is refused (calls already "
      "sent get their outcome)"},
     {M::kLocal, kCallerGoneEvent, O::kRejected, StatusCode::kCancelled,
-     "CALLER_GONE", X::kNone, absl::Seconds(1),
+     R::CALLER_GONE, X::kNone, absl::Seconds(1),
      "gateway: the caller cancelled, or its deadline passed, before the "
      "borrow was sent (a repeat with its request_id may send it)"},
     {M::kLocal, kNotExecutedEvent, O::kRejected,
-     StatusCode::kFailedPrecondition, "BORROW_NOT_EXECUTED", X::kNone, kNoRetry,
+     StatusCode::kFailedPrecondition, R::BORROW_NOT_EXECUTED, X::kNone,
+     kNoRetry,
      "reconciliation: no Binance record of an unknown borrow (GetBorrow, "
      "repeats)"},
+    {M::kQuery, kQueryInvalidEvent, std::nullopt, StatusCode::kInvalidArgument,
+     R::INVALID_REQUEST, X::kBadRequest, kNoRetry,
+     "GetBorrow: the request_id is not a UUID (or not UTF-8)"},
+    {M::kQuery, kQueryJournalUnavailableEvent, std::nullopt,
+     StatusCode::kUnavailable, R::JOURNAL_UNAVAILABLE, X::kNone,
+     absl::Seconds(1), "GetBorrow: the journal cannot be read"},
+    {M::kQuery, kBorrowNotFoundEvent, std::nullopt, StatusCode::kNotFound,
+     R::BORROW_NOT_FOUND, X::kNone, kNoRetry,
+     "GetBorrow: nothing was journaled under this request_id (or it expired "
+     "after --journal_retention)"},
 };
 
 const ErrorRule* Find(M match, int value) {
@@ -176,16 +189,8 @@ std::string Situation(const ErrorRule& rule) {
 
 }  // namespace
 
-absl::string_view OutcomeClassName(OutcomeClass outcome) {
-  switch (outcome) {
-    case OutcomeClass::kSucceeded:
-      return "SUCCEEDED";
-    case OutcomeClass::kRejected:
-      return "REJECTED";
-    case OutcomeClass::kUnknown:
-      return "UNKNOWN";
-  }
-  return "UNKNOWN";
+const std::string& ReasonName(ErrorReason reason) {
+  return institutional_loan::v1::ErrorReason_Name(reason);
 }
 
 std::span<const ErrorRule> ErrorTable() { return kTable; }
@@ -198,6 +203,10 @@ const ErrorRule& RuleForTransport(TransportEvent event) {
 
 const ErrorRule& RuleForLocal(LocalEvent event) {
   return *Find(M::kLocal, event);
+}
+
+const ErrorRule& RuleForQuery(QueryEvent event) {
+  return *Find(M::kQuery, event);
 }
 
 const ErrorRule* RuleForHttpStatus(long http_status) {
@@ -225,13 +234,14 @@ std::string RenderErrorTableMarkdown() {
                         : rule.extra == X::kBadRequest   ? "BadRequest"
                                                          : "";
     absl::StrAppend(
-        &out, "| ", Situation(rule), " | ", OutcomeClassName(rule.outcome),
-        " | ", absl::StatusCodeToString(rule.code), " | `", rule.reason, "` | ",
-        extra, " | ",
+        &out, "| ", Situation(rule), " | ",
+        rule.outcome ? OutcomeName(*rule.outcome) : "—", " | ",
+        absl::StatusCodeToString(rule.code), " | `", ReasonName(rule.reason),
+        "` | ", extra, " | ",
         rule.retry_after ? absl::FormatDuration(*rule.retry_after) : "",
         " |\n");
   }
   return out;
 }
 
-}  // namespace loan_gateway::binance
+}  // namespace loan_gateway::contract

@@ -1,5 +1,5 @@
-#ifndef LOAN_GATEWAY_SERVER_BINANCE_ERROR_TABLE_H_
-#define LOAN_GATEWAY_SERVER_BINANCE_ERROR_TABLE_H_
+#ifndef LOAN_GATEWAY_SERVER_CONTRACT_ERROR_TABLE_H_
+#define LOAN_GATEWAY_SERVER_CONTRACT_ERROR_TABLE_H_
 
 #include <optional>
 #include <span>
@@ -8,16 +8,18 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "contract/outcome.h"
+#include "institutional_loan/v1/error_reason.pb.h"
 
-namespace loan_gateway::binance {
+// The gateway's error contract: every error a caller can get, as data. The
+// README's table is rendered from it, and every module that refuses a borrow
+// builds its error from its row (rule_error.h).
+namespace loan_gateway::contract {
 
-// What a borrow attempt did at Binance.
-enum class OutcomeClass {
-  kSucceeded,  // Executed; Binance returned its transaction id.
-  kRejected,   // Provably not executed (rejected, refused or never sent).
-  kUnknown,    // May have executed: never resend, settle by reconciliation.
-};
-absl::string_view OutcomeClassName(OutcomeClass outcome);
+using institutional_loan::v1::ErrorReason;
+
+// The ErrorInfo reason string of `reason`: its enum value's name.
+const std::string& ReasonName(ErrorReason reason);
 
 // Which extra google.rpc detail a row adds besides ErrorInfo.
 enum class ExtraDetail {
@@ -37,13 +39,15 @@ struct ErrorRule {
     kHttpClass,
     kBinanceCode,
     kFallback,
-    kLocal  // Decided by the gateway before anything is sent.
+    kLocal,  // Decided by the gateway before anything is sent.
+    kQuery   // GetBorrow: read from the journal; no borrow is made.
   };
   Match match;
   int value;  // The code, status, class digit, or transport event below.
-  OutcomeClass outcome;
+  // What the borrow came to; none for a GetBorrow refusal (kQuery).
+  std::optional<Outcome> outcome;
   absl::StatusCode code;
-  absl::string_view reason;
+  ErrorReason reason;
   ExtraDetail extra;
   std::optional<absl::Duration>
       retry_after;              // RetryInfo default, if waiting helps.
@@ -78,7 +82,16 @@ enum LocalEvent : int {
   kCallerGoneEvent = 112,   // The caller left before it was sent.
   kTimeUnreachableEvent = 113,  // No offset: /api/v3/time never answered.
 };
+
+// GetBorrow's refusals (Match::kQuery): about a lookup, not a borrow, so
+// they carry no outcome.
+enum QueryEvent : int {
+  kQueryInvalidEvent = 201,
+  kQueryJournalUnavailableEvent = 202,
+  kBorrowNotFoundEvent = 203,
+};
 const ErrorRule& RuleForLocal(LocalEvent event);
+const ErrorRule& RuleForQuery(QueryEvent event);
 
 std::span<const ErrorRule> ErrorTable();
 
@@ -90,6 +103,6 @@ const ErrorRule* RuleForBinanceCode(int64_t code);     // nullptr: no row.
 // The table as the Markdown the README shows (one row per ErrorRule).
 std::string RenderErrorTableMarkdown();
 
-}  // namespace loan_gateway::binance
+}  // namespace loan_gateway::contract
 
-#endif  // LOAN_GATEWAY_SERVER_BINANCE_ERROR_TABLE_H_
+#endif  // LOAN_GATEWAY_SERVER_CONTRACT_ERROR_TABLE_H_

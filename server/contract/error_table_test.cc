@@ -1,4 +1,4 @@
-#include "binance/error_table.h"
+#include "contract/error_table.h"
 
 #include <cstdio>
 #include <fstream>
@@ -8,19 +8,20 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
-namespace loan_gateway::binance {
+namespace loan_gateway::contract {
 namespace {
 
 TEST(ErrorTableTest, HoldsTheContractRows) {
-  EXPECT_EQ(RuleForBinanceCode(-27009)->reason, "BORROW_LIMIT_EXCEEDED");
+  EXPECT_EQ(RuleForBinanceCode(-27009)->reason,
+            ErrorReason::BORROW_LIMIT_EXCEEDED);
   EXPECT_EQ(RuleForBinanceCode(-27009)->code,
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(RuleForBinanceCode(-27001)->code, absl::StatusCode::kNotFound);
   EXPECT_EQ(RuleForBinanceCode(-1022)->code, absl::StatusCode::kInternal);
   EXPECT_EQ(RuleForBinanceCode(-27025)->code, absl::StatusCode::kAborted);
   EXPECT_EQ(RuleForHttpStatus(429)->code, absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(RuleForHttpStatus(418)->reason, "UPSTREAM_BANNED");
-  EXPECT_EQ(RuleForHttpStatus(403)->reason, "UPSTREAM_BANNED");
+  EXPECT_EQ(RuleForHttpStatus(418)->reason, ErrorReason::UPSTREAM_BANNED);
+  EXPECT_EQ(RuleForHttpStatus(403)->reason, ErrorReason::UPSTREAM_BANNED);
   EXPECT_EQ(RuleForHttpStatus(200), nullptr);
   EXPECT_EQ(RuleForHttpStatus(400), nullptr);
   EXPECT_EQ(RuleForBinanceCode(-99999), nullptr);
@@ -34,21 +35,35 @@ TEST(ErrorTableTest, MaybeExecutedIsAlwaysUnknownAndNeverRetryable) {
         << status;
   }
   for (int code : {-1000, -1001, -1006, -1007, -3000}) {
-    EXPECT_EQ(RuleForBinanceCode(code)->outcome, OutcomeClass::kUnknown)
-        << code;
+    EXPECT_EQ(RuleForBinanceCode(code)->outcome, Outcome::kUnknown) << code;
   }
   for (const ErrorRule& rule : ErrorTable()) {
-    if (rule.outcome == OutcomeClass::kUnknown) {
+    if (rule.outcome == Outcome::kUnknown) {
       EXPECT_EQ(rule.code, absl::StatusCode::kUnknown) << rule.situation;
-      EXPECT_EQ(rule.reason, "BORROW_OUTCOME_UNKNOWN");
+      EXPECT_EQ(rule.reason, ErrorReason::BORROW_OUTCOME_UNKNOWN);
       EXPECT_FALSE(rule.retry_after.has_value()) << rule.situation;
     }
-    EXPECT_NE(rule.outcome, OutcomeClass::kSucceeded);
-    EXPECT_FALSE(rule.reason.empty());
+    EXPECT_NE(rule.outcome, Outcome::kSucceeded);
+    EXPECT_NE(rule.outcome, Outcome::kPending);
+    EXPECT_NE(rule.reason, ErrorReason::ERROR_REASON_UNSPECIFIED);
+    // Only GetBorrow's lookups carry no outcome: every borrow's error does.
+    EXPECT_EQ(rule.outcome.has_value(), rule.match != ErrorRule::Match::kQuery)
+        << rule.situation;
   }
   EXPECT_EQ(RuleForTransport(kMaybeSentEvent).code, absl::StatusCode::kUnknown);
   EXPECT_EQ(RuleForTransport(kNotSentEvent).code,
             absl::StatusCode::kUnavailable);
+}
+
+TEST(ErrorTableTest, EveryReasonOfTheApiHasARow) {
+  std::set<ErrorReason> in_table;
+  for (const ErrorRule& rule : ErrorTable()) in_table.insert(rule.reason);
+  const auto* reasons = institutional_loan::v1::ErrorReason_descriptor();
+  for (int i = 0; i < reasons->value_count(); ++i) {
+    const auto reason = static_cast<ErrorReason>(reasons->value(i)->number());
+    if (reason == ErrorReason::ERROR_REASON_UNSPECIFIED) continue;
+    EXPECT_TRUE(in_table.contains(reason)) << ReasonName(reason);
+  }
 }
 
 TEST(ErrorTableTest, EachBinanceCodeHasOneRow) {
@@ -82,4 +97,4 @@ TEST(ErrorTableTest, ReadmeShowsTheSameTable) {
 }
 
 }  // namespace
-}  // namespace loan_gateway::binance
+}  // namespace loan_gateway::contract
