@@ -23,8 +23,8 @@ absl::Status InStep(absl::string_view step, const absl::Status& status) {
 }
 
 // The first sync, before anything may sign: its result is logged either way.
-absl::Status SyncClockAtStart(ServerTime& server_time) {
-  absl::Status synced = server_time.Sync(absl::Seconds(5));
+absl::Status SyncClockAtStart(BinanceClock& binance_clock) {
+  absl::Status synced = binance_clock.Sync(absl::Seconds(5));
   if (!synced.ok()) {
     LogLine("warn", "server_time_sync_failed")
         .Str("error", synced.ToString())
@@ -33,15 +33,15 @@ absl::Status SyncClockAtStart(ServerTime& server_time) {
     return synced;
   }
   LogLine("info", "server_time_synced")
-      .Ms("offset_ms", server_time.offset()->offset)
-      .Ms("uncertainty_ms", server_time.offset()->uncertainty)
+      .Ms("offset_ms", binance_clock.offset()->offset)
+      .Ms("uncertainty_ms", binance_clock.offset()->uncertainty)
       .Emit();
   return synced;
 }
 
 // Every later sync: only a failure is news.
-absl::Status Resync(ServerTime& server_time) {
-  absl::Status synced = server_time.Sync(absl::Seconds(5));
+absl::Status Resync(BinanceClock& binance_clock) {
+  absl::Status synced = binance_clock.Sync(absl::Seconds(5));
   if (!synced.ok()) {
     LogLine("warn", "server_time_sync_failed")
         .Str("error", synced.ToString())
@@ -84,13 +84,13 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
       signer_(std::move(signer)),
       journal_(std::move(journal)),
       transport_({.ca_file = config_.upstream_ca_file}),
-      server_time_(clock_, transport_, config_.upstream_base_urls),
-      first_sync_(SyncClockAtStart(server_time_)),
-      resync_([this] { return Resync(server_time_); },
+      binance_clock_(clock_, transport_, config_.upstream_base_urls),
+      first_sync_(SyncClockAtStart(binance_clock_)),
+      resync_([this] { return Resync(binance_clock_); },
               {.interval = config_.time_sync_interval}),
       credentials_{.api_key = &api_key_, .signer = signer_.get()},
       reader_(config_.upstream_base_urls, config_.recv_window_ms, transport_,
-              server_time_, credentials_),
+              binance_clock_, credentials_),
       probe_(
           [this] {
             return reader_
@@ -112,7 +112,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                 // The executors are declared after the pipeline (they stop
                 // first); only their addresses are taken here.
                 {.transport = &transport_,
-                 .server_time = &server_time_,
+                 .binance_clock = &binance_clock_,
                  .credentials = credentials_,
                  .clock = &clock_,
                  .budget = &budget_,
@@ -128,7 +128,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                    .settle_after = config_.reconcile_settle_after,
                    .retention = config_.journal_retention},
                   {.transport = &transport_,
-                   .server_time = &server_time_,
+                   .binance_clock = &binance_clock_,
                    .credentials = credentials_,
                    .journal = journal_.get(),
                    .clock = &clock_,
@@ -273,11 +273,11 @@ GatewayGauges Gateway::Gauges() const {
   GatewayGauges g;
   g.uid_weight_used = budget_.used();
   g.uid_weight_limit = budget_.limit();
-  if (std::optional<ServerTime::Offset> offset = server_time_.offset()) {
+  if (std::optional<BinanceClock::Offset> offset = binance_clock_.offset()) {
     g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
     g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);
   }
-  if (std::optional<absl::Time> synced = server_time_.last_synced_at()) {
+  if (std::optional<absl::Time> synced = binance_clock_.last_synced_at()) {
     g.clock_sync_age_seconds = absl::ToDoubleSeconds(clock_.Now() - *synced);
   }
   g.breaker_open = breaker_.open();

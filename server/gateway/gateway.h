@@ -9,12 +9,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "budget/ban_breaker.h"
+#include "breaker/ban_breaker.h"
 #include "budget/weight_budget.h"
+#include "clock/binance_clock.h"
 #include "clock/clock.h"
 #include "clock/resync_loop.h"
 #include "clock/scheduler.h"
-#include "clock/server_time.h"
 #include "config/gateway_config.h"
 #include "executor/serial_executor.h"
 #include "executor/thread_pool_executor.h"
@@ -83,7 +83,7 @@ class Gateway {
   const std::unique_ptr<SqliteBorrowJournal> journal_;
   SystemClock clock_;
   CurlMultiTransport transport_;
-  ServerTime server_time_;
+  BinanceClock binance_clock_;
   const absl::Status first_sync_;  // Before anything below may sign.
   ResyncLoop resync_;
   const binance::Credentials credentials_;

@@ -39,7 +39,7 @@ absl::StatusOr<std::string> Reconciler::Get(
     const std::vector<std::pair<std::string, std::string>>& params) {
   // A read is safe to repeat; a -1021 here just waits for the next pass.
   return SignedReader(options_.base_urls, options_.recv_window_ms,
-                      *deps_.transport, *deps_.server_time, deps_.credentials)
+                      *deps_.transport, *deps_.binance_clock, deps_.credentials)
       .Get(binance::kBorrowRecordsPath, params);
 }
 
@@ -118,7 +118,7 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
       deps_.journal->Attempts(r.request_id);
   absl::StatusOr<std::vector<AttemptRecord>> open =
       deps_.journal->OpenAttempts(r.group_id, r.asset);
-  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
+  absl::StatusOr<int64_t> now_ms = deps_.binance_clock->NowMs();
   if (!attempts.ok() || !open.ok() || !now_ms.ok())
     return Attribution::Kind::kWait;
   // Binance's rows from the first window's start to the last one's end.

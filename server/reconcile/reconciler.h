@@ -11,8 +11,8 @@
 #include "absl/time/time.h"
 #include "binance/borrow_records.h"
 #include "binance/signed_request.h"
+#include "clock/binance_clock.h"
 #include "clock/clock.h"
-#include "clock/server_time.h"
 #include "http/http_transport.h"
 #include "journal/borrow_journal.h"
 #include "reconcile/attribution.h"
@@ -32,7 +32,7 @@ struct ReconcilerOptions {
 
 struct ReconcilerDeps {
   HttpTransport* transport = nullptr;
-  ServerTime* server_time = nullptr;
+  BinanceClock* binance_clock = nullptr;
   binance::Credentials credentials;
   BorrowJournal* journal = nullptr;
   const Clock* clock = nullptr;

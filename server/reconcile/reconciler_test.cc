@@ -27,19 +27,19 @@ class ReconcilerTest : public testing::Test {
   ReconcilerTest()
       : path_(absl::StrCat(std::filesystem::temp_directory_path().string(),
                            "/reconciler_", getpid(), ".db")),
-        server_time_(clock_, transport_, {"https://b"}) {
+        binance_clock_(clock_, transport_, {"https://b"}) {
     for (const char* s : {"", "-wal", "-shm"})
       std::filesystem::remove(path_ + s);
     journal_ = *SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
     transport_.script.push_back(Ok(
         absl::StrCat("{\"serverTime\":", absl::ToUnixMillis(clock_.now), "}")));
-    EXPECT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
+    EXPECT_TRUE(binance_clock_.Sync(absl::Seconds(1)).ok());
     transport_.sent.clear();
     reconciler_ = std::make_unique<Reconciler>(
         ReconcilerOptions{.base_urls = {"https://b"},
                           .settle_after = absl::Minutes(2)},
         ReconcilerDeps{.transport = &transport_,
-                       .server_time = &server_time_,
+                       .binance_clock = &binance_clock_,
                        .credentials = {&api_key_, &signer_},
                        .journal = journal_.get(),
                        .clock = &clock_,
@@ -97,7 +97,7 @@ class ReconcilerTest : public testing::Test {
   ScriptedTransport transport_;
   Secret api_key_{"k"};
   ConstantSigner signer_;
-  ServerTime server_time_;
+  BinanceClock binance_clock_;
   std::unique_ptr<SqliteBorrowJournal> journal_;
   std::unique_ptr<Reconciler> reconciler_;
   std::string in_flight_;

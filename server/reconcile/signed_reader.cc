@@ -24,7 +24,7 @@ std::string DescribeFailedRead(const HttpResult& result) {
 absl::StatusOr<std::string> SignedReader::Get(
     const std::string& path,
     const std::vector<std::pair<std::string, std::string>>& params) const {
-  absl::StatusOr<int64_t> now_ms = server_time_.NowMs();
+  absl::StatusOr<int64_t> now_ms = binance_clock_.NowMs();
   if (!now_ms.ok()) return now_ms.status();
   absl::Status last = absl::UnavailableError("no base URL");
   for (const std::string& base_url : base_urls_) {

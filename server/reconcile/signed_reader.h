@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "binance/signed_request.h"
-#include "clock/server_time.h"
+#include "clock/binance_clock.h"
 #include "http/http_transport.h"
 
 namespace loan_gateway {
@@ -17,12 +17,12 @@ namespace loan_gateway {
 class SignedReader {
  public:
   SignedReader(std::vector<std::string> base_urls, int64_t recv_window_ms,
-               HttpTransport& transport, ServerTime& server_time,
+               HttpTransport& transport, BinanceClock& binance_clock,
                binance::Credentials credentials)
       : base_urls_(std::move(base_urls)),
         recv_window_ms_(recv_window_ms),
         transport_(transport),
-        server_time_(server_time),
+        binance_clock_(binance_clock),
         credentials_(credentials) {}
 
   // The body of a 200 answer; otherwise UNAVAILABLE saying what happened
@@ -36,7 +36,7 @@ class SignedReader {
   const std::vector<std::string> base_urls_;
   const int64_t recv_window_ms_;
   HttpTransport& transport_;
-  ServerTime& server_time_;
+  BinanceClock& binance_clock_;
   const binance::Credentials credentials_;
 };
 

@@ -9,11 +9,11 @@
 namespace loan_gateway {
 
 Admission::Admission(AdmissionOptions options, const Clock& clock,
-                     const ServerTime& server_time, BanBreaker& breaker,
+                     const BinanceClock& binance_clock, BanBreaker& breaker,
                      WeightBudget& budget)
     : options_(options),
       clock_(clock),
-      server_time_(server_time),
+      binance_clock_(binance_clock),
       breaker_(breaker),
       budget_(budget) {}
 
@@ -62,14 +62,14 @@ absl::Status Admission::ClockAndBreaker() const {
 }
 
 absl::Status Admission::CheckClock() const {
-  std::optional<ServerTime::Offset> offset = server_time_.offset();
+  std::optional<BinanceClock::Offset> offset = binance_clock_.offset();
   const absl::Duration limit =
       std::min(options_.max_clock_uncertainty,
                absl::Milliseconds(options_.recv_window_ms) / 2);
   if (!offset) {
     // Say why it is unknown: "clock skew" would hide an unreachable or
     // misconfigured upstream.
-    const absl::Status why = server_time_.last_error();
+    const absl::Status why = binance_clock_.last_error();
     if (!why.ok()) {
       return contract::RuleError(
           contract::RuleForLocal(contract::kTimeUnreachableEvent),

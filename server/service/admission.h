@@ -7,10 +7,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "budget/ban_breaker.h"
+#include "breaker/ban_breaker.h"
 #include "budget/weight_budget.h"
+#include "clock/binance_clock.h"
 #include "clock/clock.h"
-#include "clock/server_time.h"
 
 namespace loan_gateway {
 
@@ -29,7 +29,7 @@ struct AdmissionOptions {
 class Admission {
  public:
   Admission(AdmissionOptions options, const Clock& clock,
-            const ServerTime& server_time, BanBreaker& breaker,
+            const BinanceClock& binance_clock, BanBreaker& breaker,
             WeightBudget& budget);
 
   // Before anything is journaled: draining, deadline, clock, breaker.
@@ -61,7 +61,7 @@ class Admission {
 
   const AdmissionOptions options_;
   const Clock& clock_;
-  const ServerTime& server_time_;
+  const BinanceClock& binance_clock_;
   BanBreaker& breaker_;
   WeightBudget& budget_;
   std::atomic<bool> draining_{false};

@@ -19,10 +19,10 @@ std::string ReasonOf(const absl::Status& status) {
 class AdmissionTest : public testing::Test {
  protected:
   AdmissionTest()
-      : server_time_(clock_, transport_, {"https://a"}),
+      : binance_clock_(clock_, transport_, {"https://a"}),
         budget_(clock_, 6000),  // Two borrows (3000 each).
         breaker_(clock_),
-        admission_({}, clock_, server_time_, breaker_, budget_) {}
+        admission_({}, clock_, binance_clock_, breaker_, budget_) {}
 
   void SyncClock() {
     transport_.script.push_back({Delivery::kCompleted,
@@ -31,13 +31,13 @@ class AdmissionTest : public testing::Test {
                                  R"({"serverTime":1700000000000})",
                                  "",
                                  {}});
-    ASSERT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
+    ASSERT_TRUE(binance_clock_.Sync(absl::Seconds(1)).ok());
   }
   absl::Time In(absl::Duration d) const { return clock_.now + d; }
 
   ManualClock clock_;
   ScriptedTransport transport_;
-  ServerTime server_time_;
+  BinanceClock binance_clock_;
   WeightBudget budget_;
   BanBreaker breaker_;
   Admission admission_;

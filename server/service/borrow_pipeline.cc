@@ -82,7 +82,7 @@ BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
       admission_({.recv_window_ms = options_.recv_window_ms,
                   .max_clock_uncertainty = options_.max_clock_uncertainty,
                   .min_call_deadline = options_.min_call_deadline},
-                 *deps_.clock, *deps_.server_time, *deps_.breaker,
+                 *deps_.clock, *deps_.binance_clock, *deps_.breaker,
                  *deps_.budget),
       queue_(options_.risk_unit_queue_limit) {}
 
@@ -262,7 +262,7 @@ void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
     Settle(call, ready);
     return;
   }
-  absl::StatusOr<int64_t> now_ms = deps_.server_time->NowMs();
+  absl::StatusOr<int64_t> now_ms = deps_.binance_clock->NowMs();
   if (!now_ms.ok()) {
     Settle(call, CheckClock());
     return;
@@ -460,15 +460,15 @@ void BorrowPipeline::ResyncAndPrepareAgain(const CallPtr& call,
   LogLine("warn", "clock_skew_resync")
       .Str("request_id", call->request_id)
       .Emit();
-  deps_.server_time->SyncAsync(absl::Seconds(5),
-                               [this, call, rejection = std::move(rejection)](
-                                   const absl::Status& synced) {
-                                 if (!synced.ok()) {
-                                   Settle(call, rejection);
-                                   return;
-                                 }
-                                 PrepareAgain(call);
-                               });
+  deps_.binance_clock->SyncAsync(absl::Seconds(5),
+                                 [this, call, rejection = std::move(rejection)](
+                                     const absl::Status& synced) {
+                                   if (!synced.ok()) {
+                                     Settle(call, rejection);
+                                     return;
+                                   }
+                                   PrepareAgain(call);
+                                 });
 }
 
 // Journals the outcome (on the journal's executor), hands the risk unit to

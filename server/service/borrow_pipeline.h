@@ -11,11 +11,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "binance/signed_request.h"
-#include "budget/ban_breaker.h"
+#include "breaker/ban_breaker.h"
 #include "budget/weight_budget.h"
+#include "clock/binance_clock.h"
 #include "clock/clock.h"
 #include "clock/scheduler.h"
-#include "clock/server_time.h"
 #include "executor/executor.h"
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
@@ -43,7 +43,7 @@ struct BorrowPipelineOptions {
 // What the pipeline needs besides its options; all outlive it.
 struct BorrowPipelineDeps {
   HttpTransport* transport = nullptr;
-  ServerTime* server_time = nullptr;
+  BinanceClock* binance_clock = nullptr;
   binance::Credentials credentials;
   const Clock* clock = nullptr;
   WeightBudget* budget = nullptr;

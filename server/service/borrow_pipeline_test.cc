@@ -41,14 +41,14 @@ HttpResult TimeAnswer() {
 class BorrowPipelineTest : public testing::Test {
  protected:
   BorrowPipelineTest()
-      : server_time_(clock_, transport_, {"https://a"}),
+      : binance_clock_(clock_, transport_, {"https://a"}),
         budget_(clock_, 9000),
         breaker_(clock_),
         journal_(*SqliteBorrowJournal::OpenInMemory()),
         failing_journal_(*journal_),
         pipeline_({.base_urls = {"https://a", "https://b"}},
                   {.transport = &transport_,
-                   .server_time = &server_time_,
+                   .binance_clock = &binance_clock_,
                    .credentials = {&api_key_, &signer_},
                    .clock = &clock_,
                    .budget = &budget_,
@@ -60,7 +60,7 @@ class BorrowPipelineTest : public testing::Test {
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
-    ASSERT_TRUE(server_time_.Sync(absl::Seconds(1)).ok());
+    ASSERT_TRUE(binance_clock_.Sync(absl::Seconds(1)).ok());
     transport_.sent.clear();
   }
 
@@ -123,7 +123,7 @@ class BorrowPipelineTest : public testing::Test {
   ScriptedTransport transport_;
   Secret api_key_{"key"};
   ConstantSigner signer_;
-  ServerTime server_time_;
+  BinanceClock binance_clock_;
   WeightBudget budget_;
   BanBreaker breaker_;
   std::unique_ptr<SqliteBorrowJournal> journal_;

@@ -2,7 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "clock/server_time.h"
+#include "clock/binance_clock.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ms = loan_gateway::ParseServerTime(

@@ -1,4 +1,4 @@
-#include "budget/ban_breaker.h"
+#include "breaker/ban_breaker.h"
 
 #include "contract/rule_error.h"
 #include "errors/error_details.h"

@@ -1,5 +1,5 @@
-#ifndef LOAN_GATEWAY_SERVER_CLOCK_SERVER_TIME_H_
-#define LOAN_GATEWAY_SERVER_CLOCK_SERVER_TIME_H_
+#ifndef LOAN_GATEWAY_SERVER_CLOCK_BINANCE_CLOCK_H_
+#define LOAN_GATEWAY_SERVER_CLOCK_BINANCE_CLOCK_H_
 
 #include <cstdint>
 #include <functional>
@@ -36,7 +36,7 @@ absl::StatusOr<int64_t> ParseServerTime(absl::string_view body);
 //  - the two disagree by more than both uncertainties: they cannot both be
 //    right, and the newer one is the one to trust (a clock was stepped; Binance
 //    answering -1021 and the resync after it is how that shows).
-class ServerTime {
+class BinanceClock {
  public:
   struct Offset {
     absl::Duration offset;       // Binance time minus local time.
@@ -51,8 +51,8 @@ class ServerTime {
   static constexpr absl::Duration kMaxSampleAge = absl::Minutes(5);
 
   // `base_urls` are tried in order until one answers.
-  ServerTime(const Clock& clock, HttpTransport& transport,
-             std::vector<std::string> base_urls);
+  BinanceClock(const Clock& clock, HttpTransport& transport,
+               std::vector<std::string> base_urls);
 
   // Measures the offset now; blocks until the answer (never call it from the
   // transport's thread). On failure the previous offset is kept; on success
@@ -99,4 +99,4 @@ class ServerTime {
 
 }  // namespace loan_gateway
 
-#endif  // LOAN_GATEWAY_SERVER_CLOCK_SERVER_TIME_H_
+#endif  // LOAN_GATEWAY_SERVER_CLOCK_BINANCE_CLOCK_H_

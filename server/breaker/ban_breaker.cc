@@ -1,4 +1,4 @@
-#include "budget/ban_breaker.h"
+#include "breaker/ban_breaker.h"
 
 #include <map>
 #include <string>

@@ -1,5 +1,5 @@
-#ifndef LOAN_GATEWAY_SERVER_BUDGET_BAN_BREAKER_H_
-#define LOAN_GATEWAY_SERVER_BUDGET_BAN_BREAKER_H_
+#ifndef LOAN_GATEWAY_SERVER_BREAKER_BAN_BREAKER_H_
+#define LOAN_GATEWAY_SERVER_BREAKER_BAN_BREAKER_H_
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -37,4 +37,4 @@ class BanBreaker {
 
 }  // namespace loan_gateway
 
-#endif  // LOAN_GATEWAY_SERVER_BUDGET_BAN_BREAKER_H_
+#endif  // LOAN_GATEWAY_SERVER_BREAKER_BAN_BREAKER_H_

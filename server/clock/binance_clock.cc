@@ -1,4 +1,4 @@
-#include "clock/server_time.h"
+#include "clock/binance_clock.h"
 
 #include <simdjson.h>
 
@@ -21,11 +21,11 @@ absl::StatusOr<int64_t> ParseServerTime(absl::string_view body) {
   return ms;
 }
 
-ServerTime::ServerTime(const Clock& clock, HttpTransport& transport,
-                       std::vector<std::string> base_urls)
+BinanceClock::BinanceClock(const Clock& clock, HttpTransport& transport,
+                           std::vector<std::string> base_urls)
     : clock_(clock), transport_(transport), base_urls_(std::move(base_urls)) {}
 
-absl::Status ServerTime::Sync(absl::Duration timeout) {
+absl::Status BinanceClock::Sync(absl::Duration timeout) {
   absl::Notification done;
   absl::Status status;
   SyncAsync(timeout, [&](absl::Status s) {
@@ -36,8 +36,8 @@ absl::Status ServerTime::Sync(absl::Duration timeout) {
   return status;
 }
 
-void ServerTime::SyncAsync(absl::Duration timeout,
-                           std::function<void(absl::Status)> done) {
+void BinanceClock::SyncAsync(absl::Duration timeout,
+                             std::function<void(absl::Status)> done) {
   SyncFrom(0, timeout, absl::FailedPreconditionError("no base URL configured"),
            [this, done = std::move(done)](absl::Status status) {
              {
@@ -48,20 +48,20 @@ void ServerTime::SyncAsync(absl::Duration timeout,
            });
 }
 
-std::optional<absl::Time> ServerTime::last_synced_at() const {
+std::optional<absl::Time> BinanceClock::last_synced_at() const {
   absl::MutexLock lock(&mu_);
   return last_synced_at_;
 }
 
-absl::Status ServerTime::last_error() const {
+absl::Status BinanceClock::last_error() const {
   absl::MutexLock lock(&mu_);
   return last_error_;
 }
 
 // Tries base_urls_[index], then the next ones, until one answers.
-void ServerTime::SyncFrom(size_t index, absl::Duration timeout,
-                          absl::Status last,
-                          std::function<void(absl::Status)> done) {
+void BinanceClock::SyncFrom(size_t index, absl::Duration timeout,
+                            absl::Status last,
+                            std::function<void(absl::Status)> done) {
   if (index >= base_urls_.size()) {
     done(std::move(last));
     return;
@@ -82,8 +82,8 @@ void ServerTime::SyncFrom(size_t index, absl::Duration timeout,
       });
 }
 
-absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
-                                absl::Time received) {
+absl::Status BinanceClock::Record(const HttpResult& result, absl::Time sent,
+                                  absl::Time received) {
   if (result.delivery != Delivery::kCompleted || result.status != 200) {
     return absl::UnavailableError(absl::StrCat(
         "GET /api/v3/time: ",
@@ -124,8 +124,8 @@ absl::Status ServerTime::Record(const HttpResult& result, absl::Time sent,
   return absl::OkStatus();
 }
 
-ServerTime::Verdict ServerTime::Judge(const Offset& current,
-                                      const Offset& sample) {
+BinanceClock::Verdict BinanceClock::Judge(const Offset& current,
+                                          const Offset& sample) {
   const absl::Duration age = sample.measured_at - current.measured_at;
   if (age < absl::ZeroDuration() || age > kMaxSampleAge) {
     return Verdict::kReplace;
@@ -140,7 +140,7 @@ ServerTime::Verdict ServerTime::Judge(const Offset& current,
   return Verdict::kKeepCurrent;
 }
 
-absl::StatusOr<int64_t> ServerTime::NowMs() const {
+absl::StatusOr<int64_t> BinanceClock::NowMs() const {
   absl::MutexLock lock(&mu_);
   if (!offset_) {
     return absl::FailedPreconditionError(
@@ -149,7 +149,7 @@ absl::StatusOr<int64_t> ServerTime::NowMs() const {
   return absl::ToUnixMillis(clock_.Now() + offset_->offset);
 }
 
-std::optional<ServerTime::Offset> ServerTime::offset() const {
+std::optional<BinanceClock::Offset> BinanceClock::offset() const {
   absl::MutexLock lock(&mu_);
   return offset_;
 }

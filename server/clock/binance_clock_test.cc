@@ -1,4 +1,4 @@
-#include "clock/server_time.h"
+#include "clock/binance_clock.h"
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -19,14 +19,14 @@ ScriptedTransport SlowTransport(ManualClock& clock) {
   return transport;
 }
 
-TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
+TEST(BinanceClockTest, MeasuresOffsetFromTheRoundTripMidpoint) {
   ManualClock clock;
   ScriptedTransport transport = SlowTransport(clock);
   // Binance is 2500 ms ahead at the midpoint of the 40 ms round trip.
   const int64_t server_ms = absl::ToUnixMillis(clock.now) + 20 + 2500;
   transport.script.push_back(
       Answer(200, absl::StrCat("{\"serverTime\":", server_ms, "}")));
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   EXPECT_FALSE(time.NowMs().ok()) << "unknown before the first sync";
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
   ASSERT_EQ(transport.sent.size(), 1u);
@@ -36,11 +36,11 @@ TEST(ServerTimeTest, MeasuresOffsetFromTheRoundTripMidpoint) {
   EXPECT_EQ(*time.NowMs(), absl::ToUnixMillis(clock.now) + 2500);
 }
 
-TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffsetAndTriesEveryBaseUrl) {
+TEST(BinanceClockTest, FailedSyncKeepsThePreviousOffsetAndTriesEveryBaseUrl) {
   ManualClock clock;
   ScriptedTransport transport = SlowTransport(clock);
   transport.script.push_back(Answer(200, R"({"serverTime":1700000000020})"));
-  ServerTime time(clock, transport, {"https://a", "https://b"});
+  BinanceClock time(clock, transport, {"https://a", "https://b"});
   ASSERT_TRUE(time.Sync(absl::Seconds(1)).ok());
   transport.script.push_back(
       {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
@@ -52,7 +52,7 @@ TEST(ServerTimeTest, FailedSyncKeepsThePreviousOffsetAndTriesEveryBaseUrl) {
 
 // Syncs `time` once over a round trip of `rtt` against a Binance clock that is
 // `binance_ahead` ahead of `clock` at the midpoint of the trip.
-absl::Status SyncOver(ServerTime& time, ScriptedTransport& transport,
+absl::Status SyncOver(BinanceClock& time, ScriptedTransport& transport,
                       ManualClock& clock, absl::Duration rtt,
                       absl::Duration binance_ahead) {
   transport.on_send = [&clock, rtt] { clock.now += rtt; };
@@ -65,10 +65,10 @@ absl::Status SyncOver(ServerTime& time, ScriptedTransport& transport,
 
 // The incident: a good offset, then one 2.5 s answer at a resync. Keeping the
 // slow one (+/-1.25 s) would refuse every borrow until the next resync.
-TEST(ServerTimeTest, SlowSampleAfterAGoodOneKeepsTheGoodOne) {
+TEST(BinanceClockTest, SlowSampleAfterAGoodOneKeepsTheGoodOne) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
@@ -85,10 +85,10 @@ TEST(ServerTimeTest, SlowSampleAfterAGoodOneKeepsTheGoodOne) {
   EXPECT_EQ(*time.NowMs(), absl::ToUnixMillis(clock.now) + 300);
 }
 
-TEST(ServerTimeTest, BetterSampleReplaces) {
+TEST(BinanceClockTest, BetterSampleReplaces) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(200),
                        absl::Milliseconds(300))
                   .ok());
@@ -101,10 +101,10 @@ TEST(ServerTimeTest, BetterSampleReplaces) {
   EXPECT_EQ(time.offset()->measured_at, clock.now);
 }
 
-TEST(ServerTimeTest, EquallyGoodFresherSampleReplaces) {
+TEST(BinanceClockTest, EquallyGoodFresherSampleReplaces) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
@@ -118,10 +118,10 @@ TEST(ServerTimeTest, EquallyGoodFresherSampleReplaces) {
 
 // A slightly worse sample wins once the current one's assumed drift since it
 // was measured makes the current one no better.
-TEST(ServerTimeTest, SlightlyWorseSampleReplacesOnceTheDriftCoversIt) {
+TEST(BinanceClockTest, SlightlyWorseSampleReplacesOnceTheDriftCoversIt) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
@@ -139,17 +139,17 @@ TEST(ServerTimeTest, SlightlyWorseSampleReplacesOnceTheDriftCoversIt) {
   EXPECT_EQ(time.offset()->offset, absl::Milliseconds(301));
 }
 
-TEST(ServerTimeTest, OldGoodOffsetIsEventuallyReplaced) {
+TEST(BinanceClockTest, OldGoodOffsetIsEventuallyReplaced) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
   const absl::Time good_at = clock.now;
   // Slow answers every 30 s: the good offset stays while it is recent.
   while (clock.now + absl::Seconds(30) + absl::Milliseconds(2500) - good_at <=
-         ServerTime::kMaxSampleAge) {
+         BinanceClock::kMaxSampleAge) {
     clock.now += absl::Seconds(30);
     ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(2500),
                          absl::Milliseconds(800))
@@ -161,7 +161,7 @@ TEST(ServerTimeTest, OldGoodOffsetIsEventuallyReplaced) {
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(2500),
                        absl::Milliseconds(800))
                   .ok());
-  EXPECT_GT(clock.now - good_at, ServerTime::kMaxSampleAge);
+  EXPECT_GT(clock.now - good_at, BinanceClock::kMaxSampleAge);
   EXPECT_EQ(time.offset()->uncertainty, absl::Milliseconds(1250));
   EXPECT_EQ(time.offset()->offset, absl::Milliseconds(800));
   // And a good sample takes over from the slow one at once.
@@ -175,10 +175,10 @@ TEST(ServerTimeTest, OldGoodOffsetIsEventuallyReplaced) {
 // Binance's clock jumped (or the local one was stepped): a slow sample that
 // cannot agree with the current offset proves the current one wrong, and
 // signing with a wrong offset is worse than refusing as too uncertain.
-TEST(ServerTimeTest, ContradictedOffsetIsReplacedEvenByAWorseSample) {
+TEST(BinanceClockTest, ContradictedOffsetIsReplacedEvenByAWorseSample) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
@@ -193,10 +193,10 @@ TEST(ServerTimeTest, ContradictedOffsetIsReplacedEvenByAWorseSample) {
 // A sample taken "before" the current one means the local clock was stepped
 // back: the current one's age means nothing any more, and even a sample that
 // agrees with it replaces it.
-TEST(ServerTimeTest, LocalClockSteppedBackReplacesTheOffset) {
+TEST(BinanceClockTest, LocalClockSteppedBackReplacesTheOffset) {
   ManualClock clock;
   ScriptedTransport transport;
-  ServerTime time(clock, transport, {"https://fake"});
+  BinanceClock time(clock, transport, {"https://fake"});
   ASSERT_TRUE(SyncOver(time, transport, clock, absl::Milliseconds(40),
                        absl::Milliseconds(300))
                   .ok());
