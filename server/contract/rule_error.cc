@@ -40,7 +40,7 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
 }
 
 absl::Status RuleError(const ErrorRule& rule, absl::string_view message,
-                       std::map<std::string, std::string> metadata) {
+                       const std::map<std::string, std::string>& metadata) {
   return ErrorForRule(rule, message, metadata, std::nullopt, "", "");
 }
 

@@ -25,7 +25,7 @@ absl::Status ErrorForRule(const ErrorRule& rule, absl::string_view message,
 // the row's outcome, and its default RetryInfo. For refusals decided by the
 // gateway and settlements without a Binance answer.
 absl::Status RuleError(const ErrorRule& rule, absl::string_view message,
-                       std::map<std::string, std::string> metadata = {});
+                       const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace loan_gateway::contract
 

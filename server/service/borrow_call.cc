@@ -42,9 +42,8 @@ bool IsLegalTransition(BorrowStage from, BorrowStage to) {
       return to == S::kPreparing || to == S::kSettling;
     case S::kPreparing:
       return to == S::kWaitingWindow || to == S::kSending || to == S::kSettling;
-    case S::kWaitingWindow:
-      return to == S::kPreparing || to == S::kSettling;
-    case S::kSending:
+    case S::kWaitingWindow:  // Its window passed, or a drain refused it.
+    case S::kSending:        // Sent again as DecideResend allows, or settled.
       return to == S::kPreparing || to == S::kSettling;
     case S::kSettling:
       return to == S::kAnswered;
