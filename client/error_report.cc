@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -61,7 +62,10 @@ ErrorReport DecodeError(const grpc::Status& status) {
         r.quota.push_back(v.description());
     } else if (any.UnpackTo(&retry)) {
       r.retry_after_seconds =
-          retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
+          static_cast<double>(
+              google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                  retry.retry_delay())) /
+          1000;
     }
   }
   return r;

@@ -9,21 +9,23 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "absl/flags/flag.h"
-#include "contract/error_table.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
+#include "contract/error_table.h"
 #include "gateway/gateway.h"
 #include "log/json_log.h"
 #include "log/library_log_routing.h"
+#include "proto_time/proto_time.h"
 #include "sign/process_hardening.h"
 #include "transport/open_file_limit.h"
 
-ABSL_FLAG(bool, print_error_table, false,
-          "print the error contract as Markdown and exit");
-
 namespace loan_gateway {
 namespace {
+
+int Print(const std::string& text) {
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
 
 int Fail(absl::string_view what, const absl::Status& status) {
   LogLine("error", "startup_failed")
@@ -55,9 +57,10 @@ int WaitForStopSignal() {
 std::atomic<bool> listener_stuck{false};
 
 int Run(const GatewayConfig& config) {
-  LogLine("info", "config").Str("settings", config.RedactedDump()).Emit();
-  if (absl::Status descriptors = ReserveDescriptorsForConnections(
-          config.max_grpc_connections + config.max_metrics_connections);
+  LogLine("info", "config").Str("settings", RedactedDump(config)).Emit();
+  if (absl::Status descriptors =
+          ReserveDescriptorsForConnections(config.server().max_connections() +
+                                           config.metrics().max_connections());
       !descriptors.ok()) {
     return Fail("open_file_limit", descriptors);
   }
@@ -72,7 +75,7 @@ int Run(const GatewayConfig& config) {
   }
   const int stop_signal = WaitForStopSignal();  // Before the line: its time.
   LogLine("info", "stopping").Int("signal", stop_signal).Emit();
-  if (!(*gateway)->Drain(config.drain_timeout)) {
+  if (!(*gateway)->Drain(FromProtoDuration(config.server().drain_timeout()))) {
     // Intents are journaled; the next start reconciles them. Leave without
     // running destructors that calls still in flight would use.
     LogLine("error", "drain_timeout")
@@ -111,36 +114,26 @@ int main(int argc, char** argv) {
   for (char** v = environ; *v != nullptr; ++v) {
     variables.emplace_back(*v, std::strcspn(*v, "="));
   }
-  if (absl::Status env = loan_gateway::RejectUnknownGatewayVariables(variables);
-      !env.ok()) {
-    return loan_gateway::Fail("environment", env);
+  absl::StatusOr<loan_gateway::GatewayStart> start =
+      loan_gateway::LoadGatewayStart(
+          std::vector<std::string>(argv, argv + argc), std::getenv, variables);
+  if (!start.ok()) return loan_gateway::Fail("config", start.status());
+  switch (start->action) {
+    case loan_gateway::CommandLineAction::kRun:
+      break;
+    case loan_gateway::CommandLineAction::kHelp:
+      return loan_gateway::Print(loan_gateway::GatewayUsage());
+    case loan_gateway::CommandLineAction::kVersion:
+      return loan_gateway::Print(loan_gateway::GatewayVersion() + "\n");
+    case loan_gateway::CommandLineAction::kPrintErrorTable:
+      return loan_gateway::Print(
+          loan_gateway::contract::RenderErrorTableMarkdown());
+    case loan_gateway::CommandLineAction::kPrintSettingsTable:
+      return loan_gateway::Print(loan_gateway::RenderSettingsTableMarkdown());
   }
-  if (absl::Status env = loan_gateway::ApplyEnvironmentToFlags(std::getenv);
-      !env.ok()) {
-    return loan_gateway::Fail("environment", env);
-  }
-  absl::StatusOr<loan_gateway::CommandLineAction> action =
-      loan_gateway::ParseGatewayCommandLine(
-          std::vector<std::string>(argv, argv + argc));
-  if (!action.ok()) return loan_gateway::Fail("command_line", action.status());
-  if (*action == loan_gateway::CommandLineAction::kHelp) {
-    std::fputs(loan_gateway::GatewayUsage().c_str(), stdout);
-    return 0;
-  }
-  if (*action == loan_gateway::CommandLineAction::kVersion) {
-    std::printf("%s\n", loan_gateway::GatewayVersion().c_str());
-    return 0;
-  }
-  if (absl::GetFlag(FLAGS_print_error_table)) {
-    std::fputs(loan_gateway::contract::RenderErrorTableMarkdown().c_str(),
-               stdout);
-    return 0;
-  }
-  absl::StatusOr<loan_gateway::GatewayConfig> config =
-      loan_gateway::LoadGatewayConfig();
-  if (!config.ok()) return loan_gateway::Fail("config", config.status());
+  const loan_gateway::GatewayConfig& config = start->config;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  const int code = loan_gateway::Run(*config);
+  const int code = loan_gateway::Run(config);
   curl_global_cleanup();
   return code;
 }

@@ -2,9 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <algorithm>
+#include <optional>
 
-#include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -19,23 +18,45 @@
 namespace loan_gateway {
 namespace {
 
-bool IsBool(const absl::CommandLineFlag& flag) { return flag.IsOfType<bool>(); }
+std::optional<CommandLineAction> ActionFlag(absl::string_view arg) {
+  if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
+    return CommandLineAction::kHelp;
+  }
+  if (arg == "--version") return CommandLineAction::kVersion;
+  if (arg == "--print_error_table") return CommandLineAction::kPrintErrorTable;
+  if (arg == "--print_settings_table") {
+    return CommandLineAction::kPrintSettingsTable;
+  }
+  return std::nullopt;
+}
 
-absl::Status Unknown(absl::string_view name) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown flag --", name, ClosestFlagHint(name)));
+// The --config file's path from argv, else from LOAN_GATEWAY_CONFIG.
+absl::StatusOr<std::string> ConfigPath(
+    const std::vector<std::string>& args,
+    const std::function<const char*(const char*)>& getenv) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (absl::ConsumePrefix(&arg, "--config=")) return std::string(arg);
+    if (arg == "--config") {
+      if (i + 1 == args.size()) {
+        return absl::InvalidArgumentError("flag --config needs a value");
+      }
+      return args[i + 1];
+    }
+  }
+  const char* from_env = getenv("LOAN_GATEWAY_CONFIG");
+  return from_env == nullptr ? "" : from_env;
 }
 
 }  // namespace
 
-absl::StatusOr<CommandLineAction> ParseGatewayCommandLine(
-    const std::vector<std::string>& args) {
+absl::StatusOr<CommandLineAction> ApplyCommandLine(
+    const std::vector<std::string>& args, GatewayConfig& config) {
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
-      return CommandLineAction::kHelp;
+    if (std::optional<CommandLineAction> action = ActionFlag(arg)) {
+      return *action;
     }
-    if (arg == "--version") return CommandLineAction::kVersion;
     if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unexpected argument \"", arg, "\": the gateway takes only flags"));
@@ -43,18 +64,24 @@ absl::StatusOr<CommandLineAction> ParseGatewayCommandLine(
     std::string name(arg.substr(0, arg.find('=')));
     const bool has_value = arg.find('=') != absl::string_view::npos;
     std::string value(has_value ? arg.substr(arg.find('=') + 1) : "");
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
-      absl::CommandLineFlag* negated =
-          absl::FindCommandLineFlag(name.substr(2));
-      if (negated != nullptr && IsBool(*negated)) {
-        flag = negated;
+    if (name == "config") {  // Read before everything else.
+      if (!has_value) ++i;
+      continue;
+    }
+    const SettingField* setting = FindSetting(name);
+    if (setting == nullptr && !has_value && absl::StartsWith(name, "no")) {
+      const SettingField* negated = FindSetting(name.substr(2));
+      if (negated != nullptr && negated->IsBool()) {
+        setting = negated;
         value = "false";
       }
     }
-    if (flag == nullptr || flag->IsRetired()) return Unknown(name);
+    if (setting == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, ClosestFlagHint(name)));
+    }
     if (!has_value && value.empty()) {
-      if (IsBool(*flag)) {
+      if (setting->IsBool()) {
         value = "true";
       } else if (i + 1 < args.size()) {
         value = args[++i];
@@ -63,42 +90,75 @@ absl::StatusOr<CommandLineAction> ParseGatewayCommandLine(
             absl::StrCat("flag --", name, " needs a value"));
       }
     }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad value \"", value, "\" for --", name, ": ", error));
+    if (absl::Status set = SetSettingFromText(config, *setting, value);
+        !set.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad value \"", value, "\" for --", name, ": ", set.message()));
     }
   }
   return CommandLineAction::kRun;
+}
+
+absl::StatusOr<GatewayStart> LoadGatewayStart(
+    const std::vector<std::string>& args,
+    const std::function<const char*(const char*)>& getenv,
+    const std::vector<std::string>& variables) {
+  GatewayStart start{.config = DefaultGatewayConfig()};
+  if (absl::Status names = RejectUnknownGatewayVariables(variables);
+      !names.ok()) {
+    return names;
+  }
+  absl::StatusOr<std::string> path = ConfigPath(args, getenv);
+  if (!path.ok()) return path.status();
+  if (!path->empty()) {
+    absl::StatusOr<GatewayConfig> file = ReadConfigFile(*path);
+    if (!file.ok()) return file.status();
+    OverlaySettings(*file, start.config);
+  }
+  if (absl::Status env = ApplyEnvironment(start.config, getenv); !env.ok()) {
+    return env;
+  }
+  absl::StatusOr<CommandLineAction> action =
+      ApplyCommandLine(args, start.config);
+  if (!action.ok()) return action.status();
+  start.action = *action;
+  if (start.action == CommandLineAction::kRun) {
+    if (absl::Status valid = ValidateGatewayConfig(start.config); !valid.ok()) {
+      return valid;
+    }
+  }
+  return start;
 }
 
 std::string GatewayUsage() {
   std::string out = absl::StrCat(
       "loan-gateway: signs borrows for a Binance institutional-loan credit "
       "account and serves them over gRPC (institutional_loan.v1).\n\n"
-      "Usage: loan-gateway [--flag=value ...]\n\n"
-      "Every setting is a flag or an environment variable LOAN_GATEWAY_<FLAG> "
-      "(the flag's name in capitals); the command line wins. An unknown "
-      "LOAN_GATEWAY_* variable stops the start. Secrets only ever come from "
-      "files. Logs are JSON lines on stdout. Exit codes: 0 stopped cleanly, "
-      "1 the drain ran out, 2 bad settings or a failed start, 3 the gRPC "
-      "listener stopped accepting.\n\n"
-      "Settings:\n");
-  std::vector<const absl::CommandLineFlag*> flags;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (IsGatewayFlag(*flag)) flags.push_back(flag);
-  }
-  std::sort(flags.begin(), flags.end(),
-            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
-  for (const absl::CommandLineFlag* flag : flags) {
-    const std::string name(flag->Name());
-    absl::StrAppend(&out, "  --", name, "  (LOAN_GATEWAY_",
-                    absl::AsciiStrToUpper(name), ")  default: \"",
-                    flag->DefaultValue(), "\"\n      ", flag->Help(), "\n");
+      "Usage: loan-gateway [--config FILE] [--flag=value ...]\n\n"
+      "Every setting is a flag, an environment variable LOAN_GATEWAY_<FLAG> "
+      "(the flag's name in capitals) and a field of the --config file "
+      "(loan_gateway.config.v1.GatewayConfig, text format or JSON); the "
+      "environment wins over the file and the command line over both. An "
+      "unknown LOAN_GATEWAY_* variable stops the start. Secrets only ever "
+      "come from files. Logs are JSON lines on stdout. Exit codes: 0 stopped "
+      "cleanly, 1 the drain ran out, 2 bad settings or a failed start, 3 the "
+      "gRPC listener stopped accepting.\n\nSettings:\n");
+  for (const SettingField& s : SettingFields()) {
+    absl::StrAppend(&out, "  --", s.flag(), "  (", s.EnvironmentVariable(),
+                    ")  config: ", s.Path(), "  default: \"",
+                    s.setting->default_value(), "\"",
+                    s.setting->min().empty()
+                        ? ""
+                        : absl::StrCat("  range: [", s.setting->min(), ", ",
+                                       s.setting->max(), "]"),
+                    "\n      ", s.setting->help(), "\n");
   }
   absl::StrAppend(&out,
+                  "  --config FILE  (LOAN_GATEWAY_CONFIG)\n      a "
+                  "GatewayConfig in text format, or JSON (.json)\n"
                   "  --print_error_table\n      print the error contract as "
-                  "Markdown and exit\n  --version\n  --help\n");
+                  "Markdown and exit\n  --print_settings_table\n      print "
+                  "the settings as Markdown and exit\n  --version\n  --help\n");
   return out;
 }
 

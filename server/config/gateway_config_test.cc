@@ -1,58 +1,90 @@
 #include "config/gateway_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 
-#include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "config/command_line.h"
 #include "config/setting_ranges.h"
 #include "gtest/gtest.h"
+#include "proto_time/proto_time.h"
 
 namespace loan_gateway {
 namespace {
 
-TEST(GatewayConfigTest, EnvironmentFillsFlags) {
-  absl::FlagSaver restore;
-  std::map<std::string, std::string> env = {
-      {"LOAN_GATEWAY_API_KEY_FILE", "/run/secrets/api_key"},
-      {"LOAN_GATEWAY_PRIVATE_KEY_FILE", "/run/secrets/private_key.pem"},
-      {"LOAN_GATEWAY_KEY_TYPE", "rsa"},
-      {"LOAN_GATEWAY_RECV_WINDOW_MS", "7000"},
-      {"LOAN_GATEWAY_UPSTREAM_BASE_URLS",
-       "https://api.binance.com,https://api-gcp.binance.com"},
-      {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"},
-      {"LOAN_GATEWAY_JOURNAL_PATH", "/var/lib/loan-gateway/journal.db"},
-      {"LOAN_GATEWAY_METRICS_LISTEN", "0.0.0.0:9464"},
-      {"LOAN_GATEWAY_DRAIN_TIMEOUT", "40s"}};
-  ASSERT_TRUE(ApplyEnvironmentToFlags([&](const char* name) -> const char* {
-                auto it = env.find(name);
-                return it == env.end() ? nullptr : it->second.c_str();
-              }).ok());
-  absl::StatusOr<GatewayConfig> config = LoadGatewayConfig();
-  ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->api_key_file, "/run/secrets/api_key");
-  EXPECT_EQ(config->key_type, KeyType::kRsa);
-  EXPECT_EQ(config->recv_window_ms, 7000);
-  EXPECT_EQ(config->upstream_base_urls.size(), 2u);
-  EXPECT_EQ(config->upstream_timeout, absl::Milliseconds(2500));
-  EXPECT_EQ(config->journal_path, "/var/lib/loan-gateway/journal.db");
-  EXPECT_EQ(config->metrics_listen, "0.0.0.0:9464");
-  EXPECT_EQ(config->drain_timeout, absl::Seconds(40));
-  const std::string dump = config->RedactedDump();
-  EXPECT_TRUE(
-      absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
+using Env = std::map<std::string, std::string>;
+
+std::function<const char*(const char*)> Getenv(const Env& env) {
+  return [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
 }
 
-// Every gateway flag can come from the environment (the container sets them
-// so).
-TEST(GatewayConfigTest, EveryGatewayFlagHasItsEnvironmentVariable) {
-  absl::FlagSaver restore;
+GatewayConfig WithKeys() {
+  GatewayConfig c = DefaultGatewayConfig();
+  c.mutable_credentials()->set_api_key_file("a");
+  c.mutable_credentials()->set_private_key_file("b");
+  return c;
+}
+
+std::string TempFile(const std::string& name, const std::string& text) {
+  const std::string path =
+      absl::StrCat(std::filesystem::temp_directory_path().string(), "/",
+                   getpid(), "_", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(GatewayConfigTest, EnvironmentFillsSettings) {
+  Env env = {{"LOAN_GATEWAY_API_KEY_FILE", "/run/secrets/api_key"},
+             {"LOAN_GATEWAY_PRIVATE_KEY_FILE", "/run/secrets/private_key.pem"},
+             {"LOAN_GATEWAY_KEY_TYPE", "rsa"},
+             {"LOAN_GATEWAY_RECV_WINDOW_MS", "7000"},
+             {"LOAN_GATEWAY_UPSTREAM_BASE_URLS",
+              "https://api.binance.com,https://api-gcp.binance.com"},
+             {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"},
+             {"LOAN_GATEWAY_JOURNAL_PATH", "/var/lib/loan-gateway/journal.db"},
+             {"LOAN_GATEWAY_METRICS_LISTEN", "0.0.0.0:9464"},
+             {"LOAN_GATEWAY_DRAIN_TIMEOUT", "40s"}};
+  GatewayConfig config = DefaultGatewayConfig();
+  ASSERT_TRUE(ApplyEnvironment(config, Getenv(env)).ok());
+  ASSERT_TRUE(ValidateGatewayConfig(config).ok())
+      << ValidateGatewayConfig(config);
+  EXPECT_EQ(config.credentials().api_key_file(), "/run/secrets/api_key");
+  EXPECT_EQ(config.credentials().key_type(), "rsa");
+  EXPECT_EQ(config.upstream().recv_window_ms(), 7000);
+  EXPECT_EQ(config.upstream().base_urls_size(), 2);
+  EXPECT_EQ(FromProtoDuration(config.upstream().timeout()),
+            absl::Milliseconds(2500));
+  EXPECT_EQ(config.journal().path(), "/var/lib/loan-gateway/journal.db");
+  EXPECT_EQ(config.metrics().listen(), "0.0.0.0:9464");
+  EXPECT_EQ(FromProtoDuration(config.server().drain_timeout()),
+            absl::Seconds(40));
+  const std::string dump = RedactedDump(config);
+  EXPECT_TRUE(
+      absl::StrContains(dump, "private_key_file=/run/secrets/private_key.pem"));
+  EXPECT_TRUE(absl::StrContains(dump, "upstream_timeout=2.5s")) << dump;
+  EXPECT_TRUE(absl::StrContains(dump, "upstream_ca_file=(system CAs)")) << dump;
+}
+
+// Every setting can come from the environment (the container sets them so),
+// and its default parses and lies in its own range.
+TEST(GatewayConfigTest, EverySettingHasItsVariableAndAGoodDefault) {
   std::vector<std::string> asked;
-  ASSERT_TRUE(ApplyEnvironmentToFlags([&](const char* name) -> const char* {
+  GatewayConfig config = DefaultGatewayConfig();
+  ASSERT_TRUE(ApplyEnvironment(config, [&](const char* name) -> const char* {
                 asked.emplace_back(name);
                 return nullptr;
               }).ok());
+  EXPECT_EQ(asked.size(), SettingFields().size());
   for (const char* var :
        {"LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_API_KEY_FILE",
         "LOAN_GATEWAY_PRIVATE_KEY_FILE", "LOAN_GATEWAY_JOURNAL_PATH",
@@ -60,123 +92,167 @@ TEST(GatewayConfigTest, EveryGatewayFlagHasItsEnvironmentVariable) {
         "LOAN_GATEWAY_UID_WEIGHT_LIMIT"}) {
     EXPECT_NE(std::find(asked.begin(), asked.end(), var), asked.end()) << var;
   }
-  EXPECT_EQ(
-      std::find(asked.begin(), asked.end(), "LOAN_GATEWAY_PRINT_ERROR_TABLE"),
-      asked.end());
+  for (const SettingField& s : SettingFields()) {
+    GatewayConfig scratch;
+    EXPECT_TRUE(SetSettingFromText(scratch, s, s.setting->default_value()).ok())
+        << s.flag();
+    EXPECT_FALSE(s.setting->help().empty()) << s.flag();
+    EXPECT_EQ(s.setting->min().empty(), s.setting->max().empty()) << s.flag();
+  }
+  EXPECT_TRUE(ValidateSettingRanges(DefaultGatewayConfig()).ok());
 }
 
 TEST(GatewayConfigTest, BadEnvironmentValueIsNamed) {
-  absl::FlagSaver restore;
-  absl::Status s = ApplyEnvironmentToFlags([](const char* name) -> const char* {
-    return std::string(name) == "LOAN_GATEWAY_RECV_WINDOW_MS" ? "soon"
-                                                              : nullptr;
-  });
+  GatewayConfig config = DefaultGatewayConfig();
+  absl::Status s = ApplyEnvironment(
+      config, Getenv({{"LOAN_GATEWAY_RECV_WINDOW_MS", "soon"}}));
   EXPECT_FALSE(s.ok());
-  EXPECT_TRUE(absl::StrContains(s.message(), "LOAN_GATEWAY_RECV_WINDOW_MS"));
+  EXPECT_TRUE(absl::StrContains(
+      s.message(),
+      "LOAN_GATEWAY_RECV_WINDOW_MS: bad value \"soon\": not an integer"))
+      << s;
 }
 
 TEST(GatewayConfigTest, ValidationCatchesMistakes) {
-  GatewayConfig c;
-  c.api_key_file = "a";
-  c.private_key_file = "b";
-  EXPECT_TRUE(ValidateGatewayConfig(c).ok());
+  GatewayConfig c = WithKeys();
+  EXPECT_TRUE(ValidateGatewayConfig(c).ok()) << ValidateGatewayConfig(c);
   GatewayConfig no_key = c;
-  no_key.api_key_file.clear();
-  EXPECT_FALSE(ValidateGatewayConfig(no_key).ok());
+  no_key.mutable_credentials()->clear_api_key_file();
+  EXPECT_EQ(ValidateGatewayConfig(no_key).message(),
+            "--api_key_file is required");
   GatewayConfig window = c;
-  window.recv_window_ms = 60001;
-  EXPECT_FALSE(ValidateGatewayConfig(window).ok());
+  window.mutable_upstream()->set_recv_window_ms(60001);
+  EXPECT_EQ(ValidateGatewayConfig(window).message(),
+            "--recv_window_ms must be in [1, 60000], got 60001");
+  GatewayConfig slow = c;
+  *slow.mutable_upstream()->mutable_timeout() =
+      ToProtoDuration(absl::Seconds(61));
+  EXPECT_EQ(ValidateGatewayConfig(slow).message(),
+            "--upstream_timeout must be in [100ms, 1m], got 1m1s");
+  GatewayConfig drain = c;
+  *drain.mutable_server()->mutable_drain_timeout() =
+      ToProtoDuration(absl::Seconds(10));
+  EXPECT_TRUE(absl::StrContains(ValidateGatewayConfig(drain).message(),
+                                "must be at least 500ms shorter than "
+                                "--drain_timeout (10s)"));
+  GatewayConfig key = c;
+  key.mutable_credentials()->set_key_type("dsa");
+  EXPECT_FALSE(ValidateGatewayConfig(key).ok());
+  GatewayConfig relative = c;
+  relative.mutable_journal()->set_path("journal.db");
+  EXPECT_FALSE(ValidateGatewayConfig(relative).ok());
   GatewayConfig url = c;
-  url.upstream_base_urls = {"ftp://x"};
+  url.mutable_upstream()->clear_base_urls();
+  EXPECT_EQ(ValidateGatewayConfig(url).message(),
+            "--upstream_base_urls is required");
+  url.mutable_upstream()->add_base_urls("ftp://x");
   EXPECT_FALSE(ValidateGatewayConfig(url).ok());
-  url.upstream_base_urls = {"http://127.0.0.1:8080"};
+  url.mutable_upstream()->set_base_urls(0, "http://127.0.0.1:8080");
   EXPECT_FALSE(ValidateGatewayConfig(url).ok()) << "plain HTTP only when asked";
-  url.allow_plain_http_upstream = true;
+  url.mutable_upstream()->set_allow_plain_http(true);
   EXPECT_TRUE(ValidateGatewayConfig(url).ok());
-  url.upstream_base_urls = {"https://x/"};
+  url.mutable_upstream()->set_base_urls(0, "https://x/");
   EXPECT_FALSE(ValidateGatewayConfig(url).ok());
 }
-
-}  // namespace
-}  // namespace loan_gateway
-
-namespace loan_gateway {
-namespace {
 
 TEST(GatewayConfigTest, AMisspeltVariableStopsTheStartNamingTheClosestSetting) {
   absl::Status s = RejectUnknownGatewayVariables(
       {"PATH", "LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_UPSTREAM_BASEURLS"});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(s.message(), "LOAN_GATEWAY_UPSTREAM_BASEURLS"))
-      << s;
   EXPECT_TRUE(absl::StrContains(s.message(),
                                 "did you mean LOAN_GATEWAY_UPSTREAM_BASE_URLS "
                                 "(--upstream_base_urls)?"))
       << s;
-  EXPECT_TRUE(
-      RejectUnknownGatewayVariables(
-          {"HOME", "LOAN_GATEWAY_JOURNAL_PATH", "LOAN_GATEWAY_CREATE_JOURNAL"})
-          .ok());
+  EXPECT_TRUE(RejectUnknownGatewayVariables(
+                  {"HOME", "LOAN_GATEWAY_JOURNAL_PATH",
+                   "LOAN_GATEWAY_CREATE_JOURNAL", "LOAN_GATEWAY_CONFIG"})
+                  .ok());
 }
 
-}  // namespace
-}  // namespace loan_gateway
-
-namespace loan_gateway {
-namespace {
-
-GatewayConfig Valid() {
-  GatewayConfig c;
-  c.api_key_file = "a";
-  c.private_key_file = "b";
-  return c;
+// A config file in either format sets what it names and leaves the rest;
+// a list in it replaces the default list.
+TEST(GatewayConfigTest, ConfigFileInTextOrJson) {
+  const std::string text = TempFile("gateway.txtpb", R"(
+    credentials { key_type: "hmac" api_key_file: "/k" private_key_file: "/s" }
+    upstream { base_urls: "https://a" base_urls: "https://b" timeout { seconds: 3 } }
+    metrics { listen: "" }
+  )");
+  absl::StatusOr<GatewayConfig> from_text = ReadConfigFile(text);
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  GatewayConfig config = DefaultGatewayConfig();
+  OverlaySettings(*from_text, config);
+  EXPECT_EQ(config.credentials().key_type(), "hmac");
+  EXPECT_EQ(config.upstream().base_urls_size(), 2);
+  EXPECT_EQ(FromProtoDuration(config.upstream().timeout()), absl::Seconds(3));
+  EXPECT_EQ(config.upstream().recv_window_ms(), 5000) << "left at its default";
+  EXPECT_EQ(config.metrics().listen(), "") << "an empty value is a value";
+  const std::string json =
+      TempFile("gateway.json",
+               R"({"upstream": {"recvWindowMs": "7000", "timeout": "2.5s"},
+          "journal": {"path": "/j", "create": true}})");
+  absl::StatusOr<GatewayConfig> from_json = ReadConfigFile(json);
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  OverlaySettings(*from_json, config);
+  EXPECT_EQ(config.upstream().recv_window_ms(), 7000);
+  EXPECT_EQ(config.upstream().base_urls_size(), 2) << "not named: kept";
+  EXPECT_TRUE(config.journal().create());
+  EXPECT_TRUE(ValidateGatewayConfig(config).ok());
+  std::remove(text.c_str());
+  std::remove(json.c_str());
 }
 
-// The values an operator tried that all used to start.
-TEST(SettingRangesTest, DangerousValuesStopTheStartNamingTheFlag) {
-  struct Case {
-    std::function<void(GatewayConfig&)> set;
-    std::string flag;
-  };
-  for (const Case& c : std::vector<Case>{
-           {[](GatewayConfig& g) {
-              g.time_sync_interval = absl::ZeroDuration();
-            },
-            "--time_sync_interval must be in [1s, 1h], got 0"},
-           {[](GatewayConfig& g) {
-              g.reconcile_settle_after = absl::Seconds(1);
-            },
-            "--reconcile_settle_after must be in [2s, 24h], got 1s"},
-           {[](GatewayConfig& g) { g.min_call_deadline = absl::Hours(1); },
-            "--min_call_deadline must be in [0, 10s], got 1h"},
-           {[](GatewayConfig& g) { g.risk_unit_queue_limit = 0; },
-            "--risk_unit_queue_limit must be in [1, 1024], got 0"},
-           {[](GatewayConfig& g) { g.upstream_timeout = absl::Hours(1); },
-            "--upstream_timeout must be in [100ms, 1m], got 1h"},
-           {[](GatewayConfig& g) { g.upstream_timeout = absl::Seconds(30); },
-            "must be at least 500ms shorter than --drain_timeout"},
-           {[](GatewayConfig& g) { g.journal_path = "journal.db"; },
-            "--journal_path must be absolute"},
-           {[](GatewayConfig& g) {
-              g.upstream_ca_file = "/nonexistent/ca.pem";
-            },
-            "--upstream_ca_file /nonexistent/ca.pem cannot be read"},
-           {[](GatewayConfig& g) { g.upstream_ca_file = "/etc/hostname"; },
-            "holds no PEM certificate"},
-       }) {
-    GatewayConfig config = Valid();
-    c.set(config);
-    absl::Status s = ValidateGatewayConfig(config);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.flag;
-    EXPECT_TRUE(absl::StrContains(s.message(), c.flag)) << s;
-  }
+TEST(GatewayConfigTest, ABrokenConfigFileIsNamedWithItsPlace) {
+  const std::string text =
+      TempFile("broken.txtpb", "upstream {\n  recv_windows_ms: 5\n}\n");
+  absl::StatusOr<GatewayConfig> bad = ReadConfigFile(text);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "line 2:"))
+      << bad.status();
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "recv_windows_ms"))
+      << bad.status();
+  const std::string json = TempFile("broken.json", R"({"upstream": 3})");
+  EXPECT_FALSE(ReadConfigFile(json).ok());
+  EXPECT_FALSE(ReadConfigFile("/nonexistent/gateway.txtpb").ok());
+  std::remove(text.c_str());
+  std::remove(json.c_str());
 }
 
-TEST(SettingRangesTest, TheDefaultsLieInsideEveryRange) {
-  for (const SettingRange& r : CheckSettingRanges(Valid())) {
-    EXPECT_TRUE(r.ok) << r.flag << " " << r.value << " not in " << r.range;
-  }
-  EXPECT_TRUE(ValidateGatewayConfig(Valid()).ok());
+// Defaults, then the file, then the environment, then the command line.
+TEST(GatewayConfigTest, EachLaterSourceWins) {
+  const std::string file =
+      TempFile("order.txtpb",
+               "upstream { recv_window_ms: 1000 timeout { seconds: 2 } }\n"
+               "credentials { api_key_file: \"/k\" private_key_file: \"/s\" }\n"
+               "borrow { uid_weight_limit: 6000 }\n");
+  Env env = {{"LOAN_GATEWAY_RECV_WINDOW_MS", "2000"},
+             {"LOAN_GATEWAY_UID_WEIGHT_LIMIT", "9000"}};
+  absl::StatusOr<GatewayStart> start = LoadGatewayStart(
+      {"loan-gateway", "--config", file, "--recv_window_ms=3000"}, Getenv(env),
+      {"LOAN_GATEWAY_RECV_WINDOW_MS", "LOAN_GATEWAY_UID_WEIGHT_LIMIT"});
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ(start->config.upstream().recv_window_ms(), 3000);
+  EXPECT_EQ(start->config.borrow().uid_weight_limit(), 9000);
+  EXPECT_EQ(FromProtoDuration(start->config.upstream().timeout()),
+            absl::Seconds(2));
+  EXPECT_EQ(start->config.server().listen(), "127.0.0.1:50051");
+  Env via_env = {{"LOAN_GATEWAY_CONFIG", file}};
+  absl::StatusOr<GatewayStart> from_env = LoadGatewayStart(
+      {"loan-gateway"}, Getenv(via_env), {"LOAN_GATEWAY_CONFIG"});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->config.upstream().recv_window_ms(), 1000);
+  std::remove(file.c_str());
+}
+
+// The README's table is the one the message gives, generated by
+// `loan-gateway --print_settings_table`; this fails when they drift apart.
+TEST(GatewayConfigTest, ReadmeShowsTheSettingsTable) {
+  std::ifstream in(README_PATH);
+  std::stringstream readme;
+  readme << in.rdbuf();
+  EXPECT_TRUE(absl::StrContains(readme.str(), RenderSettingsTableMarkdown()))
+      << "README.md's settings table is stale; regenerate it with\n"
+         "  build/server/loan-gateway --print_settings_table\nExpected:\n"
+      << RenderSettingsTableMarkdown();
 }
 
 }  // namespace

@@ -4,95 +4,109 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "proto_time/proto_time.h"
+#include "sign/signer.h"
 
 namespace loan_gateway {
 namespace {
 
-SettingRange Durations(const std::string& flag, absl::Duration value,
-                       absl::Duration min, absl::Duration max) {
-  return {flag,
-          absl::StrCat("[", absl::FormatDuration(min), ", ",
-                       absl::FormatDuration(max), "]"),
-          value >= min && value <= max, absl::FormatDuration(value)};
+absl::Status OutOfRange(const SettingField& s, const std::string& min,
+                        const std::string& max, const std::string& value) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", s.flag(), " must be in [", min, ", ", max, "], got ", value));
 }
 
-SettingRange Integers(const std::string& flag, int64_t value, int64_t min,
-                      int64_t max) {
-  return {flag, absl::StrCat("[", min, ", ", max, "]"),
-          value >= min && value <= max, absl::StrCat(value)};
+absl::Status CheckDuration(const GatewayConfig& c, const SettingField& s) {
+  absl::Duration min;
+  absl::Duration max;
+  if (!absl::ParseDuration(s.setting->min(), &min) ||
+      !absl::ParseDuration(s.setting->max(), &max)) {
+    return absl::InternalError(absl::StrCat("bad range for --", s.flag()));
+  }
+  absl::Duration value;
+  (void)absl::ParseDuration(SettingText(c, s), &value);
+  if (value >= min && value <= max) return absl::OkStatus();
+  return OutOfRange(s, absl::FormatDuration(min), absl::FormatDuration(max),
+                    absl::FormatDuration(value));
+}
+
+absl::Status CheckInteger(const GatewayConfig& c, const SettingField& s) {
+  int64_t min = 0;
+  int64_t max = 0;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(s.setting->min(), &min) ||
+      !absl::SimpleAtoi(s.setting->max(), &max) ||
+      !absl::SimpleAtoi(SettingText(c, s), &value)) {
+    return absl::InternalError(absl::StrCat("bad range for --", s.flag()));
+  }
+  if (value >= min && value <= max) return absl::OkStatus();
+  return OutOfRange(s, absl::StrCat(min), absl::StrCat(max),
+                    absl::StrCat(value));
+}
+
+absl::Status ValidateUpstreamUrls(const config::v1::UpstreamConfig& u) {
+  for (const std::string& url : u.base_urls()) {
+    const bool plain_ok =
+        u.allow_plain_http() && absl::StartsWith(url, "http://");
+    if (!absl::StartsWith(url, "https://") && !plain_ok) {
+      return absl::InvalidArgumentError(
+          "upstream base URLs must start with https:// (the API key and signed "
+          "requests must not travel in clear; --allow_plain_http_upstream for "
+          "a sandbox)");
+    }
+    if (absl::EndsWith(url, "/")) {
+      return absl::InvalidArgumentError(
+          "upstream base URLs must not end with '/'");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::vector<SettingRange> CheckSettingRanges(const GatewayConfig& c) {
-  using absl::Hours;
-  using absl::Milliseconds;
-  using absl::Minutes;
-  using absl::Seconds;
-  return {
-      // Binance accepts 1..60000.
-      Integers("--recv_window_ms", c.recv_window_ms, 1, 60000),
-      // Long enough for one exchange over a slow link; short enough that a
-      // borrow in flight at SIGTERM finishes within the drain (checked below).
-      Durations("--upstream_timeout", c.upstream_timeout, Milliseconds(100),
-                Seconds(60)),
-      // Below a second it hammers /api/v3/time (weight counts per IP: a ban).
-      Durations("--time_sync_interval", c.time_sync_interval, Seconds(1),
-                Hours(1)),
-      Durations("--max_clock_uncertainty", c.max_clock_uncertainty,
-                Milliseconds(1), Seconds(5)),
-      // More than a few seconds would refuse nearly every ordinary call.
-      Durations("--min_call_deadline", c.min_call_deadline,
-                absl::ZeroDuration(), Seconds(10)),
-      // One borrow costs 3000; Binance's own limit is 180000 per minute (a
-      // higher value only leaves the counting to Binance's 429s: sandboxes).
-      Integers("--uid_weight_limit", c.uid_weight_limit, 3000, 1000000000000),
-      // A request_id must stay known for at least a day (AIP-155 retries).
-      Durations("--journal_retention", c.journal_retention, Hours(24),
-                Hours(24 * 90)),
-      // 0 would refuse every borrow behind the one in flight.
-      Integers("--risk_unit_queue_limit", c.risk_unit_queue_limit, 1, 1024),
-      // The records endpoint costs weight 10 per IP: not a tight loop.
-      Durations("--reconcile_interval", c.reconcile_interval, Milliseconds(200),
-                Hours(1)),
-      // Binance records appear within about a second; less than 2 s after an
-      // attempt's window would call a borrow not executed too early.
-      Durations("--reconcile_settle_after", c.reconcile_settle_after,
-                Seconds(2), Hours(24)),
-      Durations("--drain_timeout", c.drain_timeout, Seconds(1), Minutes(10)),
-      // Weight 10 per IP each: at most 10 a second.
-      Durations("--upstream_probe_interval", c.upstream_probe_interval,
-                Seconds(1), Hours(1)),
-      Integers("--max_grpc_connections", c.max_grpc_connections, 1, 65536),
-      Integers("--max_metrics_connections", c.max_metrics_connections, 1, 256),
-      Integers("--grpc_max_message_bytes", c.grpc_max_message_bytes, 1024,
-               4 * 1024 * 1024),
-      Integers("--grpc_max_concurrent_streams", c.grpc_max_concurrent_streams,
-               1, 1000),
-      Durations("--grpc_handshake_timeout", c.grpc_handshake_timeout,
-                Milliseconds(100), Seconds(60)),
-      Durations("--grpc_max_connection_idle", c.grpc_max_connection_idle,
-                Seconds(1), Hours(24)),
-      Durations("--grpc_min_client_ping_interval",
-                c.grpc_min_client_ping_interval, Seconds(1), Hours(1)),
-  };
+absl::Status ValidateSettingRanges(const GatewayConfig& c) {
+  for (const SettingField& s : SettingFields()) {
+    if (s.setting->min().empty()) continue;
+    absl::Status in_range =
+        s.IsDuration() ? CheckDuration(c, s) : CheckInteger(c, s);
+    if (!in_range.ok()) return in_range;
+  }
+  return absl::OkStatus();
 }
 
-absl::Status ValidateSettingRanges(const GatewayConfig& c) {
-  for (const SettingRange& r : CheckSettingRanges(c)) {
-    if (!r.ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(r.flag, " must be in ", r.range, ", got ", r.value));
+absl::Status ValidateSettingRelations(const GatewayConfig& c) {
+  if (absl::StatusOr<KeyType> key = ParseKeyType(c.credentials().key_type());
+      !key.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--key_type: ", key.status().message()));
+  }
+  if (absl::Status urls = ValidateUpstreamUrls(c.upstream()); !urls.ok()) {
+    return urls;
+  }
+  // A relative path would give a fresh, empty journal whenever the gateway
+  // is started from another directory.
+  if (!absl::StartsWith(c.journal().path(), "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--journal_path must be absolute, got \"", c.journal().path(), "\""));
+  }
+  if (!c.upstream().ca_file().empty()) {
+    if (absl::Status ca = ValidateCaFile(c.upstream().ca_file()); !ca.ok()) {
+      return ca;
     }
   }
   // A borrow in flight when SIGTERM arrives must be able to finish (and be
   // journaled and answered) within the drain.
-  if (c.upstream_timeout + absl::Milliseconds(500) > c.drain_timeout) {
+  const absl::Duration timeout = FromProtoDuration(c.upstream().timeout());
+  const absl::Duration drain = FromProtoDuration(c.server().drain_timeout());
+  if (timeout + absl::Milliseconds(500) > drain) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--upstream_timeout (", absl::FormatDuration(c.upstream_timeout),
+        "--upstream_timeout (", absl::FormatDuration(timeout),
         ") must be at least 500ms shorter than --drain_timeout (",
-        absl::FormatDuration(c.drain_timeout),
+        absl::FormatDuration(drain),
         "): a borrow in flight at SIGTERM must finish within the drain"));
   }
   return absl::OkStatus();

@@ -2,27 +2,20 @@
 #define LOAN_GATEWAY_SERVER_CONFIG_SETTING_RANGES_H_
 
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
-#include "config/gateway_config.h"
+#include "config/setting_fields.h"
 
 namespace loan_gateway {
 
-// The range every numeric or duration setting must lie in, as one table: a
-// value outside it stops the start (exit 2) with the flag, the range and the
-// value. Each bound says why in setting_ranges.cc.
-struct SettingRange {
-  std::string flag;
-  std::string range;  // "[min, max]" as the operator would write it.
-  bool ok = true;
-  std::string value;
-};
-std::vector<SettingRange> CheckSettingRanges(const GatewayConfig& c);
-
-// The first setting out of range, or the first broken relation between two
-// settings, as an InvalidArgument naming it.
+// The first integer or duration setting outside the [min, max] its field's
+// options give, as an InvalidArgument naming the flag, the range and the
+// value (each bound's reason is a comment in gateway_config.proto).
 absl::Status ValidateSettingRanges(const GatewayConfig& c);
+
+// The rules that tie settings together or look beyond the value: URLs,
+// paths, the key type, the CA file, the timeout within the drain.
+absl::Status ValidateSettingRelations(const GatewayConfig& c);
 
 // A CA bundle that is missing or holds no PEM certificate would let the
 // gateway start and then fail every TLS handshake.

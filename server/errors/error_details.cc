@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace loan_gateway::errors {
 namespace {
@@ -34,9 +35,8 @@ void AttachDetail(absl::Status& status,
 void AttachRetryInfo(absl::Status& status, absl::Duration delay) {
   google::rpc::RetryInfo retry;
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(delay));
-  retry.mutable_retry_delay()->set_seconds(ms / 1000);
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                         1000000);
+  *retry.mutable_retry_delay() =
+      google::protobuf::util::TimeUtil::MillisecondsToDuration(ms);
   AttachDetail(status, retry);
 }
 

@@ -11,6 +11,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "log/json_log.h"
+#include "proto_time/proto_time.h"
 #include "transport/grpc_server_limits.h"
 #include "transport/open_file_limit.h"
 
@@ -50,6 +51,11 @@ absl::Status Resync(BinanceClock& binance_clock) {
   return synced;
 }
 
+std::vector<std::string> BaseUrls(const GatewayConfig& config) {
+  return {config.upstream().base_urls().begin(),
+          config.upstream().base_urls().end()};
+}
+
 std::vector<std::string> ServedServices() {
   return {institutional_loan::v1::InstitutionalLoan::service_full_name(),
           "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
@@ -60,17 +66,19 @@ std::vector<std::string> ServedServices() {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     const GatewayConfig& config) {
-  absl::StatusOr<Secret> api_key = Secret::FromFile(config.api_key_file);
+  absl::StatusOr<Secret> api_key =
+      Secret::FromFile(config.credentials().api_key_file());
   if (!api_key.ok()) return InStep("api_key_file", api_key.status());
   absl::StatusOr<Secret> private_key =
-      Secret::FromFile(config.private_key_file);
+      Secret::FromFile(config.credentials().private_key_file());
   if (!private_key.ok()) return InStep("signer", private_key.status());
-  absl::StatusOr<std::unique_ptr<Signer>> signer =
-      MakeSigner(config.key_type, *std::move(private_key));
+  absl::StatusOr<std::unique_ptr<Signer>> signer = MakeSigner(
+      *ParseKeyType(config.credentials().key_type()), *std::move(private_key));
   if (!signer.ok()) return InStep("signer", signer.status());
   absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> journal =
-      SqliteBorrowJournal::Open(config.journal_path,
-                                {.create_if_missing = config.create_journal});
+      SqliteBorrowJournal::Open(
+          config.journal().path(),
+          {.create_if_missing = config.journal().create()});
   if (!journal.ok()) return InStep("journal", journal.status());
   return std::unique_ptr<Gateway>(new Gateway(
       config, *std::move(api_key), *std::move(signer), *std::move(journal)));
@@ -83,14 +91,14 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
       api_key_(std::move(api_key)),
       signer_(std::move(signer)),
       journal_(std::move(journal)),
-      transport_({.ca_file = config_.upstream_ca_file}),
-      binance_clock_(clock_, transport_, config_.upstream_base_urls),
+      transport_({.ca_file = config_.upstream().ca_file()}),
+      binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
       resync_([this] { return Resync(binance_clock_); },
-              {.interval = config_.time_sync_interval}),
+              {.interval = FromProtoDuration(config_.clock().sync_interval())}),
       credentials_{.api_key = &api_key_, .signer = signer_.get()},
-      reader_(config_.upstream_base_urls, config_.recv_window_ms, transport_,
-              binance_clock_, credentials_),
+      reader_(BaseUrls(config_), config_.upstream().recv_window_ms(),
+              transport_, binance_clock_, credentials_),
       probe_(
           [this] {
             return reader_
@@ -98,17 +106,11 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                      {{"type", "BORROW"}, {"size", "1"}})
                 .status();
           },
-          config_.upstream_probe_interval),
-      budget_(clock_, config_.uid_weight_limit),
+          FromProtoDuration(config_.upstream().probe_interval())),
+      budget_(clock_, config_.borrow().uid_weight_limit()),
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
-      pipeline_({.base_urls = config_.upstream_base_urls,
-                 .recv_window_ms = config_.recv_window_ms,
-                 .upstream_timeout = config_.upstream_timeout,
-                 .max_clock_uncertainty = config_.max_clock_uncertainty,
-                 .min_call_deadline = config_.min_call_deadline,
-                 .risk_unit_queue_limit =
-                     static_cast<size_t>(config_.risk_unit_queue_limit)},
+      pipeline_(config_.upstream(), config_.borrow(),
                 // The executors are declared after the pipeline (they stop
                 // first); only their addresses are taken here.
                 {.transport = &transport_,
@@ -122,11 +124,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  .call_executor = &call_executor_,
                  .scheduler = &scheduler_,
                  .metrics = &metrics_}),
-      reconciler_({.base_urls = config_.upstream_base_urls,
-                   .recv_window_ms = config_.recv_window_ms,
-                   .interval = config_.reconcile_interval,
-                   .settle_after = config_.reconcile_settle_after,
-                   .retention = config_.journal_retention},
+      reconciler_(config_.upstream(), config_.reconcile(),
                   {.transport = &transport_,
                    .binance_clock = &binance_clock_,
                    .credentials = credentials_,
@@ -170,14 +168,15 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
 }
 
 absl::Status Gateway::StartMetrics() {
-  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  if (config_.metrics().listen().empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
-      MetricsEndpoint::Start(config_.metrics_listen, metrics_,
-                             static_cast<int>(config_.max_metrics_connections));
+      MetricsEndpoint::Start(
+          config_.metrics().listen(), metrics_,
+          static_cast<int>(config_.metrics().max_connections()));
   if (!started.ok()) return InStep("metrics", started.status());
   metrics_endpoint_ = *std::move(started);
-  if (!config_.metrics_port_file.empty()) {
-    std::ofstream(config_.metrics_port_file)
+  if (!config_.metrics().port_file().empty()) {
+    std::ofstream(config_.metrics().port_file())
         << metrics_endpoint_->port() << "\n";
   }
   LogLine("info", "metrics_listening")
@@ -195,15 +194,16 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
   grpc::ServerBuilder builder;
   ApplyGrpcServerLimits(
       {.max_concurrent_streams =
-           static_cast<int>(config_.grpc_max_concurrent_streams),
+           static_cast<int>(config_.server().max_concurrent_streams()),
        .max_receive_message_bytes =
-           static_cast<int>(config_.grpc_max_message_bytes),
-       .handshake_timeout_ms = static_cast<int>(
-           absl::ToInt64Milliseconds(config_.grpc_handshake_timeout)),
-       .max_connection_idle_ms = static_cast<int>(
-           absl::ToInt64Milliseconds(config_.grpc_max_connection_idle)),
-       .min_client_ping_interval_ms = static_cast<int>(
-           absl::ToInt64Milliseconds(config_.grpc_min_client_ping_interval))},
+           static_cast<int>(config_.server().max_message_bytes()),
+       .handshake_timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(
+           FromProtoDuration(config_.server().handshake_timeout()))),
+       .max_connection_idle_ms = static_cast<int>(absl::ToInt64Milliseconds(
+           FromProtoDuration(config_.server().max_connection_idle()))),
+       .min_client_ping_interval_ms =
+           static_cast<int>(absl::ToInt64Milliseconds(FromProtoDuration(
+               config_.server().min_client_ping_interval())))},
       builder);
   // gRPC gets its connections from the gateway's own accept loop (see
   // BoundedAcceptor), not from a listening port of its own.
@@ -216,9 +216,9 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);
   absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
-      BoundedAcceptor::Listen(
-          {.listen = config_.listen,
-           .max_connections = static_cast<int>(config_.max_grpc_connections)});
+      BoundedAcceptor::Listen({.listen = config_.server().listen(),
+                               .max_connections = static_cast<int>(
+                                   config_.server().max_connections())});
   if (!acceptor.ok()) return InStep("listen", acceptor.status());
   acceptor_ = *std::move(acceptor);
   server_ = builder.BuildAndStart();
@@ -234,12 +234,12 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
     p.fd = fd;
     handoff->HandleNewConnection(&p);
   });
-  if (!config_.port_file.empty()) {
-    std::ofstream(config_.port_file) << port() << "\n";
+  if (!config_.server().port_file().empty()) {
+    std::ofstream(config_.server().port_file()) << port() << "\n";
   }
   LogLine("info", "listening")
       .Int("port", port())
-      .Int("max_connections", config_.max_grpc_connections)
+      .Int("max_connections", config_.server().max_connections())
       .Emit();
   watchdog_ = std::make_unique<ListenerWatchdog>(
       *acceptor_, absl::Seconds(2), 3, std::move(on_listener_stuck));

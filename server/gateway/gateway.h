@@ -15,11 +15,11 @@
 #include "clock/clock.h"
 #include "clock/resync_loop.h"
 #include "clock/scheduler.h"
-#include "config/gateway_config.h"
 #include "executor/serial_executor.h"
 #include "executor/thread_pool_executor.h"
 #include "http/curl_multi_transport.h"
 #include "journal/sqlite_borrow_journal.h"
+#include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_endpoint.h"
 #include "reconcile/reconciler.h"
@@ -34,6 +34,8 @@
 #include "transport/bounded_acceptor.h"
 
 namespace loan_gateway {
+
+using config::v1::GatewayConfig;
 
 // The composition root: every component of a running gateway, built from one
 // configuration. Members are declared in dependency order (each uses only

@@ -6,13 +6,16 @@
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
+#include "proto_time/proto_time.h"
 #include "reconcile/attribution.h"
 #include "reconcile/signed_reader.h"
 
 namespace loan_gateway {
 
-Reconciler::Reconciler(ReconcilerOptions options, ReconcilerDeps deps)
-    : options_(std::move(options)), deps_(std::move(deps)) {}
+Reconciler::Reconciler(const config::v1::UpstreamConfig& upstream,
+                       const config::v1::ReconcileConfig& reconcile,
+                       ReconcilerDeps deps)
+    : upstream_(upstream), reconcile_(reconcile), deps_(std::move(deps)) {}
 
 Reconciler::~Reconciler() {
   stop_.Notify();
@@ -31,15 +34,18 @@ void Reconciler::Start() {
             .Int("unsettled", pass.unsettled)
             .Emit();
       }
-    } while (!stop_.WaitForNotificationWithTimeout(options_.interval));
+    } while (!stop_.WaitForNotificationWithTimeout(
+        FromProtoDuration(reconcile_.interval())));
   });
 }
 
 absl::StatusOr<std::string> Reconciler::Get(
     const std::vector<std::pair<std::string, std::string>>& params) {
   // A read is safe to repeat; a -1021 here just waits for the next pass.
-  return SignedReader(options_.base_urls, options_.recv_window_ms,
-                      *deps_.transport, *deps_.binance_clock, deps_.credentials)
+  return SignedReader(
+             {upstream_.base_urls().begin(), upstream_.base_urls().end()},
+             upstream_.recv_window_ms(), *deps_.transport, *deps_.binance_clock,
+             deps_.credentials)
       .Get(binance::kBorrowRecordsPath, params);
 }
 
@@ -156,7 +162,8 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
              return !claimed.ok() || *claimed;  // Unreadable: not ours.
            },
        .now_ms = *now_ms,
-       .settle_after_ms = absl::ToInt64Milliseconds(options_.settle_after)});
+       .settle_after_ms = absl::ToInt64Milliseconds(
+           FromProtoDuration(reconcile_.settle_after()))});
   switch (found.kind) {
     case Attribution::Kind::kExecuted:
       SettleExecuted(r, found.transaction_id);
@@ -182,7 +189,8 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
 Reconciler::Pass Reconciler::RunOnce() {
   Pass pass;
   if (absl::StatusOr<int> purged = deps_.journal->PurgeSettledBefore(
-          deps_.clock->Now() - options_.retention);
+          deps_.clock->Now() -
+          FromProtoDuration(reconcile_.journal_retention()));
       purged.ok() && *purged > 0) {
     LogLine("info", "journal_purged").Int("records", *purged).Emit();
   }

@@ -15,20 +15,10 @@
 #include "clock/clock.h"
 #include "http/http_transport.h"
 #include "journal/borrow_journal.h"
+#include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "reconcile/attribution.h"
 
 namespace loan_gateway {
-
-struct ReconcilerOptions {
-  std::vector<std::string> base_urls;
-  int64_t recv_window_ms = 5000;
-  absl::Duration interval = absl::Seconds(5);
-  // With no matching record this long after the intent, the borrow is
-  // settled as not executed (Binance's records can lag the borrow itself).
-  absl::Duration settle_after = absl::Minutes(2);
-  // Settled records older than this are purged (request_ids kept >= 24 h).
-  absl::Duration retention = absl::Hours(48);
-};
 
 struct ReconcilerDeps {
   HttpTransport* transport = nullptr;
@@ -49,7 +39,11 @@ struct ReconcilerDeps {
 // one means it did not; anything in between stays open, with a note.
 class Reconciler {
  public:
-  Reconciler(ReconcilerOptions options, ReconcilerDeps deps);
+  // Takes the upstream's settings (base URLs, recvWindow) and its own:
+  // how often, when "no record" means not executed, how long settled
+  // records are kept.
+  Reconciler(const config::v1::UpstreamConfig& upstream,
+             const config::v1::ReconcileConfig& reconcile, ReconcilerDeps deps);
   ~Reconciler();  // Stops the background thread.
 
   // Runs passes every `interval` on a thread, the first one at once (this
@@ -81,7 +75,8 @@ class Reconciler {
                       const std::string& transaction_id);
   void SettleNotExecuted(const JournalRecord& r, const std::string& why);
 
-  const ReconcilerOptions options_;
+  const config::v1::UpstreamConfig upstream_;
+  const config::v1::ReconcileConfig reconcile_;
   const ReconcilerDeps deps_;
   absl::Notification stop_;
   std::thread thread_;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "config/gateway_config.h"
 #include "gtest/gtest.h"
 #include "journal/sqlite_borrow_journal.h"
 #include "testing/test_doubles.h"
@@ -20,6 +21,13 @@ using ::loan_gateway::test_doubles::ScriptedTransport;
 
 HttpResult Ok(std::string body) {
   return {Delivery::kCompleted, 200, {}, std::move(body), "", {}};
+}
+
+config::v1::UpstreamConfig Upstream(const std::string& base_url) {
+  config::v1::UpstreamConfig upstream = DefaultGatewayConfig().upstream();
+  upstream.clear_base_urls();
+  upstream.add_base_urls(base_url);
+  return upstream;
 }
 
 class ReconcilerTest : public testing::Test {
@@ -36,8 +44,7 @@ class ReconcilerTest : public testing::Test {
     EXPECT_TRUE(binance_clock_.Sync(absl::Seconds(1)).ok());
     transport_.sent.clear();
     reconciler_ = std::make_unique<Reconciler>(
-        ReconcilerOptions{.base_urls = {"https://b"},
-                          .settle_after = absl::Minutes(2)},
+        Upstream("https://b"), DefaultGatewayConfig().reconcile(),
         ReconcilerDeps{.transport = &transport_,
                        .binance_clock = &binance_clock_,
                        .credentials = {&api_key_, &signer_},

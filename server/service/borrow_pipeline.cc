@@ -8,6 +8,7 @@
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "log/json_log.h"
+#include "proto_time/proto_time.h"
 #include "service/request_id.h"
 #include "service/resend_policy.h"
 #include "validate/borrow_request_validator.h"
@@ -27,8 +28,7 @@ std::string ReasonOf(const absl::Status& status) {
 std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
   google::rpc::RetryInfo retry;
   if (!errors::GetDetail(status, &retry)) return std::nullopt;
-  return absl::Seconds(retry.retry_delay().seconds()) +
-         absl::Nanoseconds(retry.retry_delay().nanos());
+  return FromProtoDuration(retry.retry_delay());
 }
 
 BorrowResponse ResponseFor(const ValidBorrow& borrow,
@@ -75,16 +75,19 @@ OutcomeToRecord FailureToRecord(const BorrowCall& call,
 
 }  // namespace
 
-BorrowPipeline::BorrowPipeline(BorrowPipelineOptions options,
+BorrowPipeline::BorrowPipeline(const config::v1::UpstreamConfig& upstream,
+                               const config::v1::BorrowConfig& borrow,
                                BorrowPipelineDeps deps)
-    : options_(std::move(options)),
+    : upstream_(upstream),
+      borrow_(borrow),
       deps_(deps),
-      admission_({.recv_window_ms = options_.recv_window_ms,
-                  .max_clock_uncertainty = options_.max_clock_uncertainty,
-                  .min_call_deadline = options_.min_call_deadline},
-                 *deps_.clock, *deps_.binance_clock, *deps_.breaker,
-                 *deps_.budget),
-      queue_(options_.risk_unit_queue_limit) {}
+      admission_(
+          {.recv_window_ms = upstream_.recv_window_ms(),
+           .max_clock_uncertainty =
+               FromProtoDuration(borrow_.max_clock_uncertainty()),
+           .min_call_deadline = FromProtoDuration(borrow_.min_call_deadline())},
+          *deps_.clock, *deps_.binance_clock, *deps_.breaker, *deps_.budget),
+      queue_(static_cast<size_t>(borrow_.risk_unit_queue_limit())) {}
 
 bool BorrowPipeline::WorkingOn(const std::string& request_id) const {
   return intents_.Claimed(request_id);
@@ -287,7 +290,7 @@ void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
          .asset = call->borrow->asset_name,
          .amount = call->borrow->amount.text(),
          .signed_ms = *now_ms,
-         .recv_window_ms = options_.recv_window_ms});
+         .recv_window_ms = upstream_.recv_window_ms()});
   });
   if (!journaled.ok()) {
     admission_.ReleaseWeight();
@@ -319,7 +322,7 @@ absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
 // caller's deadline ends first.
 void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
   const absl::Duration left = call->deadline - deps_.clock->Now();
-  if (left - wait < options_.min_call_deadline) {
+  if (left - wait < FromProtoDuration(borrow_.min_call_deadline())) {
     absl::Status busy = contract::RuleError(
         contract::RuleForLocal(contract::kRiskUnitBusyEvent),
         absl::StrCat("risk unit ", call->borrow->group_id,
@@ -355,8 +358,9 @@ void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
 // [call executor] Signs with the journaled timestamp and sends.
 void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   absl::StatusOr<HttpRequest> request = binance::BuildBorrowRequest(
-      *call->borrow, options_.base_urls[call->base_url_index], signed_ms,
-      options_.recv_window_ms, deps_.credentials);
+      *call->borrow,
+      upstream_.base_urls(static_cast<int>(call->base_url_index)), signed_ms,
+      upstream_.recv_window_ms(), deps_.credentials);
   if (!request.ok()) {
     admission_.ReleaseWeight();
     Settle(call,
@@ -365,7 +369,7 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
                "the gateway could not sign the request; nothing was sent"));
     return;
   }
-  request->timeout = options_.upstream_timeout;
+  request->timeout = FromProtoDuration(upstream_.timeout());
   ++call->attempts;
   const absl::Time sent_at = deps_.clock->Now();
   deps_.transport->Send(
@@ -406,19 +410,20 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
     deps_.metrics->RecordUpstream(outcome.binance_code, outcome.http_status,
                                   latency);
   }
-  const ResendDecision decision =
-      DecideResend({.delivery = result.delivery,
-                    .outcome = outcome.outcome,
-                    .binance_code = outcome.binance_code},
-                   {.base_url_index = call->base_url_index,
-                    .base_url_count = options_.base_urls.size(),
-                    .resigned = call->resigned});
+  const ResendDecision decision = DecideResend(
+      {.delivery = result.delivery,
+       .outcome = outcome.outcome,
+       .binance_code = outcome.binance_code},
+      {.base_url_index = call->base_url_index,
+       .base_url_count = static_cast<size_t>(upstream_.base_urls_size()),
+       .resigned = call->resigned});
   if (result.delivery == Delivery::kNotSent) admission_.ReleaseWeight();
   if (decision == ResendDecision::kNextBaseUrl) {
     // Provably never left this process: safe to try the next base URL once.
     LogLine("warn", "upstream_unreachable")
         .Str("request_id", call->request_id)
-        .Str("base_url", options_.base_urls[call->base_url_index])
+        .Str("base_url",
+             upstream_.base_urls(static_cast<int>(call->base_url_index)))
         .Str("error", result.error)
         .Emit();
     ++call->base_url_index;

@@ -20,6 +20,7 @@
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "journal/borrow_journal.h"
+#include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "metrics/gateway_metrics.h"
 #include "service/admission.h"
 #include "service/borrow_call.h"
@@ -27,18 +28,6 @@
 #include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
-
-struct BorrowPipelineOptions {
-  std::vector<std::string>
-      base_urls;  // Tried in order, only while nothing was sent.
-  int64_t recv_window_ms = 5000;
-  absl::Duration upstream_timeout = absl::Seconds(10);
-  absl::Duration max_clock_uncertainty = absl::Seconds(1);
-  // --min_call_deadline: a call with less time left than this when it would
-  // be sent is refused, nothing sent.
-  absl::Duration min_call_deadline = absl::Milliseconds(200);
-  size_t risk_unit_queue_limit = 16;
-};
 
 // What the pipeline needs besides its options; all outlive it.
 struct BorrowPipelineDeps {
@@ -75,7 +64,11 @@ class BorrowPipeline {
   // google.rpc details and always the call's request_id.
   using Done = BorrowCall::Done;
 
-  BorrowPipeline(BorrowPipelineOptions options, BorrowPipelineDeps deps);
+  // Takes the settings of the upstream (base URLs tried in order while
+  // nothing was sent, recvWindow, timeout) and of the borrow path.
+  BorrowPipeline(const config::v1::UpstreamConfig& upstream,
+                 const config::v1::BorrowConfig& borrow,
+                 BorrowPipelineDeps deps);
 
   // `caller` identifies the peer for the journal and log; `deadline` is the
   // caller's; `caller_gone` (optional) says whether the caller cancelled.
@@ -122,7 +115,8 @@ class BorrowPipeline {
   void Answer(const CallPtr& call, Result result);
   void Reply(const CallPtr& call, Result result);
 
-  const BorrowPipelineOptions options_;
+  const config::v1::UpstreamConfig upstream_;
+  const config::v1::BorrowConfig borrow_;
   const BorrowPipelineDeps deps_;
   Admission admission_;  // Every check before signing.
   IntentGate intents_;   // One call per request_id; repeats follow it.

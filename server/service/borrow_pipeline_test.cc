@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "binance/execution_window.h"
+#include "config/gateway_config.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
@@ -38,6 +39,16 @@ HttpResult TimeAnswer() {
       Delivery::kCompleted, 200, {}, R"({"serverTime":1700000000000})", "", {}};
 }
 
+// The gateway's defaults with two base URLs: the second is tried only when
+// nothing was sent to the first.
+config::v1::UpstreamConfig TwoUpstreams() {
+  config::v1::UpstreamConfig upstream = DefaultGatewayConfig().upstream();
+  upstream.clear_base_urls();
+  upstream.add_base_urls("https://a");
+  upstream.add_base_urls("https://b");
+  return upstream;
+}
+
 class BorrowPipelineTest : public testing::Test {
  protected:
   BorrowPipelineTest()
@@ -46,7 +57,7 @@ class BorrowPipelineTest : public testing::Test {
         breaker_(clock_),
         journal_(*SqliteBorrowJournal::OpenInMemory()),
         failing_journal_(*journal_),
-        pipeline_({.base_urls = {"https://a", "https://b"}},
+        pipeline_(TwoUpstreams(), DefaultGatewayConfig().borrow(),
                   {.transport = &transport_,
                    .binance_clock = &binance_clock_,
                    .credentials = {&api_key_, &signer_},

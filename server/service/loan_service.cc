@@ -3,6 +3,7 @@
 #include "absl/time/time.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
+#include "proto_time/proto_time.h"
 #include "service/grpc_status.h"
 #include "validate/borrow_request_validator.h"
 #include "validate/wire_decoder.h"
@@ -90,14 +91,10 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
   out.set_transaction_id(record.transaction_id);
   if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);
   out.set_reconciliation_note(record.note);
-  const int64_t created_ms = absl::ToUnixMillis(record.created);
-  const int64_t updated_ms = absl::ToUnixMillis(record.updated);
-  out.mutable_create_time()->set_seconds(created_ms / 1000);
-  out.mutable_create_time()->set_nanos(static_cast<int32_t>(created_ms % 1000) *
-                                       1000000);
-  out.mutable_update_time()->set_seconds(updated_ms / 1000);
-  out.mutable_update_time()->set_nanos(static_cast<int32_t>(updated_ms % 1000) *
-                                       1000000);
+  *out.mutable_create_time() =
+      TimestampFromUnixMillis(absl::ToUnixMillis(record.created));
+  *out.mutable_update_time() =
+      TimestampFromUnixMillis(absl::ToUnixMillis(record.updated));
   return out;
 }
 

@@ -2,9 +2,14 @@
 // against the Binance fake over HTTPS. Every environment scans all gateway
 // output for the key, the secret and the signatures when it ends.
 #include <simdjson.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gateway_env.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -550,9 +555,8 @@ TEST(LoanctlTest, HealthWaitAsksAgainUntilServing) {
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   EXPECT_EQ(waited.out, "SERVING\n");
   const absl::Time start = absl::Now();
-  CommandResult never =
-      RunCommand({LOANCTL_BINARY, "--target", "127.0.0.1:1", "--timeout",
-                  "1500ms", "health", "--wait"});
+  CommandResult never = RunCommand({LOANCTL_BINARY, "--target", "127.0.0.1:1",
+                                    "--timeout", "1500ms", "health", "--wait"});
   EXPECT_EQ(never.exit_code, 6);
   EXPECT_GE(absl::Now() - start, absl::Seconds(1)) << "it asked again";
   env.ScanAlso(now.out + now.err + waited.out + waited.err);
@@ -614,6 +618,27 @@ TEST(GatewayProcessTest, AMisspeltEnvironmentVariableStopsTheStart) {
       "gateway setting has that name; did you mean "
       "LOAN_GATEWAY_UPSTREAM_BASE_URLS (--upstream_base_urls)?"))
       << start.out;
+}
+
+// A --config file (GatewayConfig in text format) sets what it names; the
+// command line still wins; a broken file stops the start naming its line.
+TEST(GatewayProcessTest, ReadsAConfigFileAndRefusesABrokenOne) {
+  const std::string file =
+      absl::StrCat(::testing::TempDir(), "/gateway_", getpid(), ".txtpb");
+  std::ofstream(file) << "borrow { risk_unit_queue_limit: 3 }\n"
+                         "upstream { recv_window_ms: 7000 }\n";
+  GatewayEnv env({.gateway_args = {"--config", file, "--recv_window_ms=6000"}});
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "risk_unit_queue_limit=3"))
+      << env.GatewayLog();
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "recv_window_ms=6000"));
+  std::ofstream(file) << "borrow {\n  risk_unit_queue_limt: 3\n}\n";
+  CommandResult broken = RunCommand({GATEWAY_BINARY, "--config", file});
+  EXPECT_EQ(broken.exit_code, 2) << broken.out << broken.err;
+  EXPECT_TRUE(absl::StrContains(broken.out, "line 2:")) << broken.out;
+  EXPECT_TRUE(absl::StrContains(broken.out, "risk_unit_queue_limt"));
+  std::remove(file.c_str());
 }
 
 TEST(GatewayProcessTest, ExplainsItselfAndEveryStdoutLineIsJson) {
