@@ -16,6 +16,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY CMakeLists.txt /src/
 COPY cmake /src/cmake
 COPY third_party/googleapis /src/third_party/googleapis
+COPY api /src/api
 COPY proto /src/proto
 COPY server /src/server
 COPY client /src/client

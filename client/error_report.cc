@@ -2,27 +2,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace loan_gateway::client {
 namespace {
-
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrCat("\\u00", c < 0x10 ? "0" : "", absl::Hex(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::string CodeName(grpc::StatusCode code) {
   // gRPC and absl share the canonical codes and their names.
@@ -97,28 +84,31 @@ std::string FormatHuman(const ErrorReport& r) {
   return out;
 }
 
+// Through protobuf's JSON printer (a Struct): one escaping for every string.
 std::string FormatJson(const ErrorReport& r) {
-  std::string out = absl::StrCat(
-      "{\"code\":", Quote(CodeName(r.code)), ",\"reason\":", Quote(r.reason),
-      ",\"message\":", Quote(r.message), ",\"metadata\":{");
-  bool first = true;
+  google::protobuf::Struct json;
+  auto& fields = *json.mutable_fields();
+  fields["code"].set_string_value(CodeName(r.code));
+  fields["reason"].set_string_value(r.reason);
+  fields["message"].set_string_value(r.message);
+  auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
   for (const auto& [key, value] : r.metadata) {
-    absl::StrAppend(&out, first ? "" : ",", Quote(key), ":", Quote(value));
-    first = false;
+    metadata[key].set_string_value(value);
   }
-  absl::StrAppend(&out, "},\"bad_fields\":[");
-  first = true;
+  auto& bad_fields = *fields["bad_fields"].mutable_list_value();
   for (const auto& [field, why] : r.bad_fields) {
-    absl::StrAppend(&out, first ? "" : ",", "{\"field\":", Quote(field),
-                    ",\"description\":", Quote(why), "}");
-    first = false;
+    auto& violation =
+        *bad_fields.add_values()->mutable_struct_value()->mutable_fields();
+    violation["field"].set_string_value(field);
+    violation["description"].set_string_value(why);
   }
-  absl::StrAppend(&out, "]");
-  if (r.retry_after_seconds)
-    absl::StrAppend(&out, ",\"retry_after_seconds\":", *r.retry_after_seconds);
-  absl::StrAppend(
-      &out, ",\"may_have_executed\":", r.may_have_executed ? "true" : "false");
-  return out + "}";
+  if (r.retry_after_seconds) {
+    fields["retry_after_seconds"].set_number_value(*r.retry_after_seconds);
+  }
+  fields["may_have_executed"].set_bool_value(r.may_have_executed);
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(json, &out);
+  return out;
 }
 
 }  // namespace loan_gateway::client

@@ -1,5 +1,7 @@
 #include "error_report.h"
 
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
@@ -127,6 +129,29 @@ TEST(NewRequestIdTest, IsAVersion4Uuid) {
   ASSERT_EQ(id.size(), 36u);
   EXPECT_EQ(id[14], '4');
   EXPECT_NE(NewRequestId(), id);
+}
+
+// Any text survives the JSON form: it parses back to the same strings.
+TEST(FormatJsonTest, IsJsonWhateverTheText) {
+  ErrorReport r;
+  r.message = "a \"quoted\"\nline\\ and \x01";
+  r.metadata["max_amount"] = "48999.5";
+  r.bad_fields.emplace_back("amount", "must be > 0");
+  r.retry_after_seconds = 1.5;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(FormatJson(r), &parsed).ok())
+      << FormatJson(r);
+  EXPECT_EQ(parsed.fields().at("message").string_value(), r.message);
+  EXPECT_EQ(parsed.fields()
+                .at("metadata")
+                .struct_value()
+                .fields()
+                .at("max_amount")
+                .string_value(),
+            "48999.5");
+  EXPECT_EQ(parsed.fields().at("retry_after_seconds").number_value(), 1.5);
+  EXPECT_FALSE(parsed.fields().at("may_have_executed").bool_value());
 }
 
 }  // namespace

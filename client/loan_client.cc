@@ -1,9 +1,8 @@
 #include "loan_client.h"
 
-#include <random>
-
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "api/asset_code.h"
 
 namespace loan_gateway::client {
 namespace {
@@ -20,15 +19,6 @@ std::optional<std::string> Meta(const ErrorReport& r, const std::string& key) {
 }
 
 }  // namespace
-
-std::string NewRequestId() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  const uint64_t a = rng(), b = rng();
-  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", a >> 32,
-                         (a >> 16) & 0xffff, a & 0x0fff,
-                         ((b >> 48) & 0x3fff) | 0x8000, b & 0xffffffffffffULL);
-}
 
 // A status the gateway did not make (no ErrorInfo): the call failed in
 // transport or at the caller's side. Only codes that cannot follow a request
@@ -135,10 +125,9 @@ BorrowResult LoanClient::Borrow(int64_t group_id,
     institutional_loan::v1::BorrowResponse response;
     grpc::Status status = stub_->Borrow(&context, request, &response);
     if (status.ok()) {
-      result.borrowed =
-          Borrowed{response.transaction_id(), response.amount(),
-                   response.request_id(), response.group_id(),
-                   institutional_loan::v1::Asset_Name(response.asset())};
+      result.borrowed = Borrowed{response.transaction_id(), response.amount(),
+                                 response.request_id(), response.group_id(),
+                                 api::AssetCode(response.asset())};
       result.error.reset();
       return result;
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "api/request_id.h"
 #include "error_report.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 
@@ -21,7 +22,7 @@ struct Borrowed {
   std::string amount;
   std::string request_id;
   int64_t group_id = 0;
-  std::string asset;
+  std::string asset;  // "USDT", "USDC"
 };
 
 // Every error class of the gateway's contract, as a type to branch on.
@@ -117,7 +118,8 @@ class LoanClient {
   std::unique_ptr<institutional_loan::v1::InstitutionalLoan::Stub> stub_;
 };
 
-std::string NewRequestId();
+// A fresh request_id (a version-4 UUID from OpenSSL's CSPRNG).
+using api::NewRequestId;
 
 }  // namespace loan_gateway::client
 

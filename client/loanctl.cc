@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
+#include "api/asset_code.h"
 #include "error_report.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "loan_client.h"
@@ -22,18 +23,6 @@
 namespace {
 
 using loan_gateway::client::LoanClient;
-
-institutional_loan::v1::Asset ParseAsset(std::string name) {
-  name = absl::AsciiStrToUpper(name);
-  if (name == "USDT") return institutional_loan::v1::ASSET_USDT;
-  if (name == "USDC") return institutional_loan::v1::ASSET_USDC;
-  return institutional_loan::v1::ASSET_UNSPECIFIED;  // The gateway names the
-                                                     // field.
-}
-
-std::string AssetName(institutional_loan::v1::Asset asset) {
-  return institutional_loan::v1::Asset_Name(asset).substr(6);  // Drop "ASSET_".
-}
 
 int PrintError(const loan_gateway::client::BorrowError& error, bool json) {
   if (json) {
@@ -48,7 +37,7 @@ int Borrow(LoanClient& client, int64_t group, const std::string& asset,
            const std::string& amount, const std::string& request_id,
            absl::Duration timeout, bool json) {
   loan_gateway::client::BorrowResult r =
-      client.Borrow(group, ParseAsset(asset), amount,
+      client.Borrow(group, loan_gateway::api::AssetFromCode(asset), amount,
                     {.request_id = request_id, .deadline = timeout});
   if (r.error) return PrintError(*r.error, json);
   const auto& b = *r.borrowed;
@@ -57,9 +46,8 @@ int Borrow(LoanClient& client, int64_t group, const std::string& asset,
               << "\",\"amount\":\"" << b.amount << "\",\"request_id\":\""
               << b.request_id << "\",\"group_id\":" << b.group_id << "}\n";
   } else {
-    std::cout << "borrowed " << b.amount << " " << b.asset.substr(6)
-              << " for risk unit " << b.group_id
-              << "\n  transaction_id: " << b.transaction_id
+    std::cout << "borrowed " << b.amount << " " << b.asset << " for risk unit "
+              << b.group_id << "\n  transaction_id: " << b.transaction_id
               << "\n  request_id:     " << b.request_id << "\n";
   }
   return 0;
@@ -96,7 +84,7 @@ int Get(LoanClient& client, const std::string& request_id,
               << ")\n  request_id:     " << r.request_id()
               << "\n  risk unit:      " << r.group_id()
               << "\n  amount:         " << r.amount() << " "
-              << AssetName(r.asset()) << "\n";
+              << loan_gateway::api::AssetCode(r.asset()) << "\n";
     if (!r.transaction_id().empty())
       std::cout << "  transaction_id: " << r.transaction_id() << "\n";
     if (r.has_error())

@@ -7,6 +7,7 @@
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "google/rpc/error_details.pb.h"
+#include "validate/decimal.h"
 
 namespace loan_gateway::binance {
 
@@ -71,8 +72,9 @@ std::string Describe(const ErrorRule& rule, const HttpResult& result,
 void AddStatedFigures(const StatedFigures& f, const ValidBorrow& borrow,
                       std::map<std::string, std::string>& metadata,
                       std::string& description) {
-  const bool this_request = f.asset == borrow.asset_name &&
-                            SameDecimal(f.requested, borrow.amount.text());
+  const bool this_request =
+      f.asset == borrow.asset_name &&
+      Decimal::SameNumber(f.requested, borrow.amount.text());
   if (!f.max_amount.empty() && this_request) {
     metadata["max_amount"] = f.max_amount;
     description = absl::StrCat(

@@ -9,25 +9,6 @@
 #include "binance/json_scalar.h"
 
 namespace loan_gateway::binance {
-namespace {
-
-absl::string_view Canonical(absl::string_view d) {
-  d = absl::StripLeadingAsciiWhitespace(d);
-  if (d.find('.') != absl::string_view::npos) {
-    while (absl::ConsumeSuffix(&d, "0")) {
-    }
-    absl::ConsumeSuffix(&d, ".");
-  }
-  while (d.size() > 1 && d[0] == '0' && d[1] != '.') d.remove_prefix(1);
-  return d;
-}
-
-}  // namespace
-
-bool SameDecimal(absl::string_view a, absl::string_view b) {
-  return !a.empty() && Canonical(a) == Canonical(b);
-}
-
 absl::StatusOr<BorrowRecordsPage> ParseBorrowRecords(absl::string_view body) {
   // Amounts may be JSON numbers: take their exact text with the on-demand
   // parser's raw tokens rather than through a double.

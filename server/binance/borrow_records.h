@@ -31,9 +31,6 @@ struct BorrowRecordsPage {
 // Parses {"rows":[...],"total":N}; ids and amounts as numbers or strings.
 absl::StatusOr<BorrowRecordsPage> ParseBorrowRecords(absl::string_view body);
 
-// Two exact decimals are equal as numbers ("1000.50" == "1000.5").
-bool SameDecimal(absl::string_view a, absl::string_view b);
-
 }  // namespace loan_gateway::binance
 
 #endif  // LOAN_GATEWAY_SERVER_BINANCE_BORROW_RECORDS_H_

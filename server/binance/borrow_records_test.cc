@@ -30,14 +30,5 @@ TEST(ParseBorrowRecordsTest, RejectsWhatIsNotRecords) {
   EXPECT_TRUE(ParseBorrowRecords(R"({"rows":[],"total":0})").ok());
 }
 
-TEST(SameDecimalTest, ComparesAsNumbers) {
-  EXPECT_TRUE(SameDecimal("1000.5", "1000.50000000"));
-  EXPECT_TRUE(SameDecimal("10", "10.0"));
-  EXPECT_TRUE(SameDecimal("0.1", "00.1"));
-  EXPECT_FALSE(SameDecimal("10", "100"));
-  EXPECT_FALSE(SameDecimal("1.5", "15"));
-  EXPECT_FALSE(SameDecimal("", ""));
-}
-
 }  // namespace
 }  // namespace loan_gateway::binance

@@ -4,7 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "executor/await_callback.h"
 #include "log/json_log.h"
 
 namespace loan_gateway {
@@ -26,14 +26,10 @@ BinanceClock::BinanceClock(const Clock& clock, HttpTransport& transport,
     : clock_(clock), transport_(transport), base_urls_(std::move(base_urls)) {}
 
 absl::Status BinanceClock::Sync(absl::Duration timeout) {
-  absl::Notification done;
-  absl::Status status;
-  SyncAsync(timeout, [&](absl::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
+  return AwaitCallback<absl::Status>(
+      [&](std::function<void(absl::Status)> done) {
+        SyncAsync(timeout, std::move(done));
+      });
 }
 
 void BinanceClock::SyncAsync(absl::Duration timeout,

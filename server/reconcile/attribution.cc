@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "binance/execution_window.h"
+#include "validate/decimal.h"
 
 namespace loan_gateway {
 namespace {
@@ -35,7 +36,7 @@ std::vector<std::string> RivalsAt(const AttributionInput& in, int64_t t_ms) {
   for (const AttemptRecord& a : *in.open_attempts) {
     if (a.request_id == in.record->request_id ||
         a.state != AttemptState::kSent ||
-        !binance::SameDecimal(a.amount, in.record->amount) ||
+        !Decimal::SameNumber(a.amount, in.record->amount) ||
         !binance::WindowOf(a.signed_ms, a.recv_window_ms).Contains(t_ms)) {
       continue;
     }
@@ -64,7 +65,7 @@ Attribution Attribute(const AttributionInput& in) {
   bool undecided = false;
   for (const BorrowRecord& row : *in.rows) {
     if (row.asset != in.record->asset ||
-        !binance::SameDecimal(row.amount, in.record->amount) ||
+        !Decimal::SameNumber(row.amount, in.record->amount) ||
         !InAny(windows, row.timestamp_ms)) {
       continue;
     }

@@ -1,8 +1,8 @@
 #include "reconcile/signed_reader.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "binance/borrow_response.h"
+#include "executor/await_callback.h"
 
 namespace loan_gateway {
 
@@ -32,13 +32,10 @@ absl::StatusOr<std::string> SignedReader::Get(
         HttpRequest::Method::kGet, base_url, path, params, *now_ms,
         recv_window_ms_, credentials_);
     if (!request.ok()) return request.status();
-    absl::Notification done;
-    HttpResult result;
-    transport_.Send(*std::move(request), [&](HttpResult r) {
-      result = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
+    const HttpResult result =
+        AwaitCallback<HttpResult>([&](std::function<void(HttpResult)> done) {
+          transport_.Send(*std::move(request), std::move(done));
+        });
     if (result.delivery == Delivery::kCompleted && result.status == 200) {
       return result.body;
     }

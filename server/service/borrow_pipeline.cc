@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/request_id.h"
 #include "binance/borrow_outcome.h"
 #include "binance/execution_window.h"
 #include "contract/error_table.h"
@@ -9,7 +10,6 @@
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
-#include "service/request_id.h"
 #include "service/resend_policy.h"
 #include "validate/borrow_request_validator.h"
 
@@ -124,7 +124,7 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   call->deadline = deadline;
   call->request_id = IsUuid(request.request_id())
                          ? CanonicalRequestId(request.request_id())
-                         : GenerateRequestId();
+                         : api::NewRequestId();
   {
     absl::MutexLock lock(&mu_);
     ++unanswered_;
@@ -155,7 +155,7 @@ void BorrowPipeline::Refuse(absl::Status status, std::string caller,
   call->caller = std::move(caller);
   call->done = std::move(done);
   call->started = deps_.clock->Now();
-  call->request_id = GenerateRequestId();  // None could be read.
+  call->request_id = api::NewRequestId();  // None could be read.
   {
     absl::MutexLock lock(&mu_);
     ++unanswered_;

@@ -1,6 +1,7 @@
 #include "service/loan_service.h"
 
 #include "absl/time/time.h"
+#include "api/asset_code.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "proto_time/proto_time.h"
@@ -83,10 +84,7 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
                          ? institutional_loan::v1::BORROW_RESOLUTION_RECONCILED
                          : institutional_loan::v1::BORROW_RESOLUTION_DIRECT);
   out.set_group_id(record.group_id);
-  out.set_asset(record.asset == "USDT" ? institutional_loan::v1::ASSET_USDT
-                : record.asset == "USDC"
-                    ? institutional_loan::v1::ASSET_USDC
-                    : institutional_loan::v1::ASSET_UNSPECIFIED);
+  out.set_asset(api::AssetFromCode(record.asset));
   out.set_amount(record.amount);
   out.set_transaction_id(record.transaction_id);
   if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);

@@ -2,13 +2,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "api/asset_code.h"
 #include "errors/error_details.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace loan_gateway {
 namespace {
 
-using institutional_loan::v1::Asset;
 using institutional_loan::v1::BorrowRequest;
 
 void AddViolation(google::rpc::BadRequest& bad, absl::string_view field,
@@ -16,17 +16,6 @@ void AddViolation(google::rpc::BadRequest& bad, absl::string_view field,
   auto* violation = bad.add_field_violations();
   violation->set_field(std::string(field));
   violation->set_description(std::string(description));
-}
-
-std::string AssetName(Asset asset) {
-  switch (asset) {
-    case institutional_loan::v1::ASSET_USDT:
-      return "USDT";
-    case institutional_loan::v1::ASSET_USDC:
-      return "USDC";
-    default:
-      return "";
-  }
 }
 
 }  // namespace
@@ -54,7 +43,7 @@ absl::StatusOr<ValidBorrow> ValidateBorrowRequest(
   if (request.group_id() <= 0) {
     AddViolation(bad, "group_id", "group_id (the risk unit) must be > 0");
   }
-  const std::string asset_name = AssetName(request.asset());
+  const std::string asset_name = api::AssetCode(request.asset());
   if (asset_name.empty()) {
     AddViolation(bad, "asset", "asset must be ASSET_USDT or ASSET_USDC");
   }

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace loan_gateway {
 namespace {
@@ -64,7 +65,24 @@ absl::Status CheckSyntax(absl::string_view text, const Limits& limits) {
   return absl::OkStatus();
 }
 
+// The digits that make the number: no surrounding whitespace, no leading
+// zeros, no trailing zeros after the point, no bare point.
+absl::string_view Canonical(absl::string_view d) {
+  d = absl::StripAsciiWhitespace(d);
+  if (d.find('.') != absl::string_view::npos) {
+    while (absl::ConsumeSuffix(&d, "0")) {
+    }
+    absl::ConsumeSuffix(&d, ".");
+  }
+  while (d.size() > 1 && d[0] == '0' && d[1] != '.') d.remove_prefix(1);
+  return d;
+}
+
 }  // namespace
+
+bool Decimal::SameNumber(absl::string_view a, absl::string_view b) {
+  return !absl::StripAsciiWhitespace(a).empty() && Canonical(a) == Canonical(b);
+}
 
 absl::StatusOr<Decimal> Decimal::Parse(absl::string_view text) {
   if (absl::Status s = CheckSyntax(text, {kMaxFractionDigits, false});

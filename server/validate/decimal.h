@@ -26,6 +26,15 @@ class Decimal {
 
   const std::string& text() const { return text_; }
 
+  // Whether two amounts as text are the same number ("1000.5" and
+  // "1000.50000000", "10" and "10.0"): leading zeros, trailing fraction zeros
+  // and surrounding whitespace (a raw JSON number token keeps what follows
+  // it) do not count. An empty text is no number.
+  static bool SameNumber(absl::string_view a, absl::string_view b);
+  friend bool operator==(const Decimal& a, const Decimal& b) {
+    return SameNumber(a.text_, b.text_);
+  }
+
  private:
   explicit Decimal(std::string text) : text_(std::move(text)) {}
   std::string text_;

@@ -68,5 +68,16 @@ TEST(DecimalParseUpstreamTest, KeepsBinanceDigitsExactly) {
   EXPECT_FALSE(Decimal::ParseUpstream("-1").ok());
 }
 
+TEST(DecimalTest, SameNumberComparesAsNumbers) {
+  EXPECT_TRUE(Decimal::SameNumber("1000.5", "1000.50000000"));
+  EXPECT_TRUE(Decimal::SameNumber("10", "10.0"));
+  EXPECT_TRUE(Decimal::SameNumber("0.1", "00.1"));
+  EXPECT_TRUE(Decimal::SameNumber("10.5 ", "10.50")) << "a raw JSON token";
+  EXPECT_FALSE(Decimal::SameNumber("10", "100"));
+  EXPECT_FALSE(Decimal::SameNumber("1.5", "15"));
+  EXPECT_FALSE(Decimal::SameNumber("", ""));
+  EXPECT_TRUE(*Decimal::Parse("2.50") == *Decimal::ParseUpstream("2.5"));
+}
+
 }  // namespace
 }  // namespace loan_gateway

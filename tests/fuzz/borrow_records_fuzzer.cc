@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "binance/borrow_records.h"
+#include "validate/decimal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view body(reinterpret_cast<const char*>(data), size);
@@ -11,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (page.ok()) {
     for (const auto& row : page->rows) {
       if (row.transaction_id.empty()) __builtin_trap();
-      loan_gateway::binance::SameDecimal(row.amount, row.amount);
+      loan_gateway::Decimal::SameNumber(row.amount, row.amount);
     }
   }
   return 0;

@@ -31,7 +31,8 @@ def modules():
 
 def closure(mods, name, seen=None):
     seen = set() if seen is None else seen
-    for d in mods[name]["deps"]:
+    # A library from outside server/ (lg_api) has no modules below it here.
+    for d in mods.get(name, {"deps": []})["deps"]:
         if d not in seen:
             seen.add(d)
             closure(mods, d, seen)

@@ -1,4 +1,4 @@
-#include "service/request_id.h"
+#include "api/request_id.h"
 
 #include <openssl/rand.h>
 
@@ -8,9 +8,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace loan_gateway {
+namespace loan_gateway::api {
 
-std::string GenerateRequestId() {
+std::string NewRequestId() {
   std::array<unsigned char, 16> bytes{};
   if (RAND_bytes(bytes.data(), bytes.size()) != 1)
     std::abort();                       // No entropy: unsafe to go on.
@@ -23,4 +23,4 @@ std::string GenerateRequestId() {
                       hex.substr(20));
 }
 
-}  // namespace loan_gateway
+}  // namespace loan_gateway::api
