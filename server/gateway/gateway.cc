@@ -281,14 +281,10 @@ GatewayGauges Gateway::Gauges() const {
     g.clock_sync_age_seconds = absl::ToDoubleSeconds(clock_.Now() - *synced);
   }
   g.breaker_open = breaker_.open();
-  if (auto unsettled = journal_->Unsettled(); unsettled.ok()) {
-    for (const JournalRecord& r : *unsettled) {
-      if (!pipeline_.WorkingOn(r.request_id)) {
-        ++g.unknown_pending;
-        if (absl::StartsWith(r.note, "ambiguous")) ++g.ambiguous_pending;
-      }
-    }
-  }
+  const UnsettledCount unsettled = journal_->CountUnsettled(
+      [this](const std::string& id) { return pipeline_.WorkingOn(id); });
+  g.unknown_pending = unsettled.unsettled;
+  g.ambiguous_pending = unsettled.ambiguous;
   g.journal_intact = journal_->CheckIntact().ok();
   g.calls_in_flight = pipeline_.unanswered_calls();
   if (acceptor_) {

@@ -2,6 +2,7 @@
 #define LOAN_GATEWAY_SERVER_JOURNAL_BORROW_JOURNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,12 @@ struct OutcomeToRecord {
   std::string error;           // Otherwise: google.rpc.Status bytes.
 };
 
+// Unsettled records as the journal's own writes left them (metrics).
+struct UnsettledCount {
+  int64_t unsettled = 0;  // PENDING and UNKNOWN.
+  int64_t ambiguous = 0;  // Of those, noted "ambiguous" by reconciliation.
+};
+
 // The durable journal of borrows: an intent is committed before its request
 // is signed, its outcome when known, and a record is durable when a write
 // returns. Thread-safe. Writes may cost an fsync, so callers run them on the
@@ -134,6 +141,12 @@ class BorrowJournal {
 
   // PENDING and UNKNOWN records, oldest first.
   virtual absl::StatusOr<std::vector<JournalRecord>> Unsettled() = 0;
+
+  // Counts unsettled records from memory, without reading storage (a
+  // metrics scrape must not queue behind journal writes), leaving out those
+  // `skip` names (the calls in flight, whose records are PENDING by design).
+  virtual UnsettledCount CountUnsettled(
+      const std::function<bool(const std::string&)>& skip) const = 0;
 
   // Whether a Binance transaction id is already attributed to a record.
   virtual absl::StatusOr<bool> TransactionClaimed(

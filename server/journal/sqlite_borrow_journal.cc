@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace loan_gateway {
@@ -256,6 +257,7 @@ absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
   if (absl::Status s = journal->Prepare(/*durable_file=*/true); !s.ok()) {
     return s;
   }
+  if (absl::Status s = journal->LoadUnsettledIndex(); !s.ok()) return s;
   return journal;
 }
 
@@ -273,6 +275,7 @@ SqliteBorrowJournal::OpenInMemory() {
   if (absl::Status s = journal->Prepare(/*durable_file=*/false); !s.ok()) {
     return s;
   }
+  if (absl::Status s = journal->LoadUnsettledIndex(); !s.ok()) return s;
   return journal;
 }
 
@@ -431,6 +434,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   }
   if (absl::Status s = Exec("COMMIT;"); !s.ok()) return rollback(s);
+  IndexUnsettled(intent.request_id, "");
   return std::optional<JournalRecord>();
 }
 
@@ -541,6 +545,14 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   }
   if (!marked.ok()) return rollback(marked);
   if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
+  if (state == Outcome::kSucceeded || state == Outcome::kRejected) {
+    IndexSettled(request_id);
+  } else {
+    IndexUnsettled(request_id, "");  // The note is cleared.
+  }
+  if (!written.reopened_request_id.empty()) {
+    IndexUnsettled(written.reopened_request_id, "");
+  }
   return written;
 }
 
@@ -627,6 +639,7 @@ absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
   if (!s.ok()) return s.Error("write");
   s.Bind(1, note).Bind(2, request_id).Bind(3, note);
   if (s.Step() != SQLITE_DONE) return s.Error("write");
+  if (sqlite3_changes(db_) == 1) IndexUnsettled(request_id, note);
   return absl::OkStatus();
 }
 
@@ -642,6 +655,37 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
   while ((rc = s.Step()) == SQLITE_ROW) records.push_back(ReadRecord(s));
   if (rc != SQLITE_DONE) return s.Error("read");
   return records;
+}
+
+absl::Status SqliteBorrowJournal::LoadUnsettledIndex() {
+  absl::StatusOr<std::vector<JournalRecord>> unsettled = Unsettled();
+  if (!unsettled.ok()) return unsettled.status();
+  for (const JournalRecord& r : *unsettled)
+    IndexUnsettled(r.request_id, r.note);
+  return absl::OkStatus();
+}
+
+void SqliteBorrowJournal::IndexUnsettled(const std::string& request_id,
+                                         const std::string& note) {
+  absl::MutexLock lock(&index_mu_);
+  unsettled_[request_id] = absl::StartsWith(note, "ambiguous");
+}
+
+void SqliteBorrowJournal::IndexSettled(const std::string& request_id) {
+  absl::MutexLock lock(&index_mu_);
+  unsettled_.erase(request_id);
+}
+
+UnsettledCount SqliteBorrowJournal::CountUnsettled(
+    const std::function<bool(const std::string&)>& skip) const {
+  UnsettledCount count;
+  absl::MutexLock lock(&index_mu_);
+  for (const auto& [request_id, ambiguous] : unsettled_) {
+    if (skip && skip(request_id)) continue;
+    ++count.unsettled;
+    if (ambiguous) ++count.ambiguous;
+  }
+  return count;
 }
 
 absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(

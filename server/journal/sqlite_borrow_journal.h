@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -53,6 +54,8 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id) override;
   absl::StatusOr<std::vector<JournalRecord>> Unsettled() override;
+  UnsettledCount CountUnsettled(
+      const std::function<bool(const std::string&)>& skip) const override;
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override;
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
@@ -73,11 +76,20 @@ class SqliteBorrowJournal final : public BorrowJournal {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
                             AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The index of unsettled records, from storage once (at open), then kept
+  // by each write that commits.
+  absl::Status LoadUnsettledIndex();
+  void IndexUnsettled(const std::string& request_id, const std::string& note);
+  void IndexSettled(const std::string& request_id);
 
   const std::string path_;
   const int fd_;  // Our own handle on the file, to notice a replacement.
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  // Apart from mu_, which is held through a write's fsync.
+  mutable absl::Mutex index_mu_;
+  // request_id -> whether its note says "ambiguous".
+  absl::flat_hash_map<std::string, bool> unsettled_ ABSL_GUARDED_BY(index_mu_);
 };
 
 }  // namespace loan_gateway

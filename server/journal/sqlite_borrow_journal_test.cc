@@ -178,6 +178,48 @@ TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
                   .ok());
 }
 
+// The metrics' count of unsettled records follows every write and a reopen
+// without reading storage, and matches what Unsettled() reads from it.
+TEST_F(BorrowJournalTest, CountsUnsettledRecordsFromItsOwnWrites) {
+  auto none = [](const std::string&) { return false; };
+  for (const char* id : {"p", "u", "s", "r", "held"})
+    ASSERT_TRUE(journal_->InsertIntent(Intent(id)).ok());
+  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 5);
+  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("s", {.state = Outcome::kSucceeded,
+                                        .transaction_id = "7"})
+                  .ok());
+  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
+  ASSERT_TRUE(journal_->SetNote("u", "ambiguous: 2 records").ok());
+  ASSERT_TRUE(journal_->SetNote("s", "ambiguous: settled").ok())
+      << "a settled record's note is not written";
+  UnsettledCount count = journal_->CountUnsettled(
+      [](const std::string& id) { return id == "held"; });
+  EXPECT_EQ(count.unsettled, 2) << "p and u; held is in flight";
+  EXPECT_EQ(count.ambiguous, 1);
+  // A direct answer naming a transaction reconciliation gave another record
+  // reopens that record: unsettled again.
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("u", {.state = Outcome::kSucceeded,
+                                        .reconciled = true,
+                                        .transaction_id = "8"})
+                  .ok());
+  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 2) << "p and held";
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("p", {.state = Outcome::kSucceeded,
+                                        .transaction_id = "8"})
+                  .ok());
+  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 2) << "u reopened";
+  ASSERT_TRUE(journal_->SetNote("u", "ambiguous: again").ok());
+  Reopen();
+  count = journal_->CountUnsettled(none);
+  EXPECT_EQ(count.unsettled,
+            static_cast<int64_t>(journal_->Unsettled()->size()));
+  EXPECT_EQ(count.unsettled, 2);
+  EXPECT_EQ(count.ambiguous, 1) << "read back from the journal at open";
+}
+
 TEST_F(BorrowJournalTest, ATransactionBelongsToOneBorrow) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());

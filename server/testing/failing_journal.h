@@ -56,6 +56,10 @@ class FailingJournal : public BorrowJournal {
       const std::string& request_id) override {
     return inner_.Get(request_id);
   }
+  UnsettledCount CountUnsettled(
+      const std::function<bool(const std::string&)>& skip) const override {
+    return inner_.CountUnsettled(skip);
+  }
   absl::StatusOr<std::vector<JournalRecord>> Unsettled() override {
     return inner_.Unsettled();
   }
