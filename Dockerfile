@@ -35,15 +35,23 @@ COPY --from=build /build/server/loan-gateway /build/client/loanctl /usr/local/bi
 
 # Configuration comes from the environment (LOAN_GATEWAY_<FLAG>); secrets only as
 # mounted files, never as variables.
+# The gRPC port is mutual TLS: the certificate, key and client CA where a
+# cert-manager Secret (tls.crt, tls.key, ca.crt) is mounted. Probes, which have
+# no client certificate, ask the plaintext health-only port.
 ENV LOAN_GATEWAY_LISTEN=0.0.0.0:50051 \
     LOAN_GATEWAY_METRICS_LISTEN=0.0.0.0:9464 \
+    LOAN_GATEWAY_HEALTH_LISTEN=0.0.0.0:8081 \
     LOAN_GATEWAY_JOURNAL_PATH=/var/lib/loan-gateway/journal.db \
     LOAN_GATEWAY_API_KEY_FILE=/run/secrets/loan-gateway/api_key \
-    LOAN_GATEWAY_PRIVATE_KEY_FILE=/run/secrets/loan-gateway/private_key
+    LOAN_GATEWAY_PRIVATE_KEY_FILE=/run/secrets/loan-gateway/private_key \
+    LOAN_GATEWAY_TLS_CERT_FILE=/run/secrets/loan-gateway-tls/tls.crt \
+    LOAN_GATEWAY_TLS_KEY_FILE=/run/secrets/loan-gateway-tls/tls.key \
+    LOAN_GATEWAY_TLS_CLIENT_CA_FILE=/run/secrets/loan-gateway-tls/ca.crt \
+    LOAN_GATEWAY_POLICY_FILE=/etc/loan-gateway/policy/policy.txtpb
 VOLUME /var/lib/loan-gateway
-EXPOSE 50051 9464
+EXPOSE 50051 9464 8081
 USER 65534:65534
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["/bin/sh", "-c", "loanctl --target 127.0.0.1:${LOAN_GATEWAY_LISTEN##*:} health"]
+  CMD ["/bin/sh", "-c", "loanctl --insecure --target 127.0.0.1:${LOAN_GATEWAY_HEALTH_LISTEN##*:} health"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/loan-gateway"]

@@ -73,6 +73,10 @@ BorrowError ClassifyError(const grpc::Status& status) {
     case grpc::StatusCode::ALREADY_EXISTS:
       e.kind = RequestIdConflict{};
       break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+      e.kind = NotAllowed{reason};
+      break;
     case grpc::StatusCode::INTERNAL:
       if (r.reason_code ==
           institutional_loan::v1::UPSTREAM_CREDENTIALS_REJECTED)
@@ -96,6 +100,7 @@ int ExitCodeFor(const BorrowErrorKind& kind) {
     int operator()(const RiskUnitNotFound&) { return 9; }
     int operator()(const CredentialsRejected&) { return 10; }
     int operator()(const RequestIdConflict&) { return 11; }
+    int operator()(const NotAllowed&) { return 12; }
     int operator()(const OtherError&) { return 1; }
   } visitor;
   return std::visit(visitor, kind);

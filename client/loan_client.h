@@ -59,13 +59,18 @@ struct PreviousTransactionPending {
 };
 struct RequestIdConflict {};    // The id was used for another borrow.
 struct CredentialsRejected {};  // The gateway's key: an operator must act.
+// The gateway's access policy refused this caller (PERMISSION_DENIED) or
+// could not tell who it is (UNAUTHENTICATED): nothing was journaled or sent.
+struct NotAllowed {
+  std::string reason;  // CALLER_NOT_ALLOWED, RISK_UNIT_NOT_ALLOWED, ...
+};
 struct OtherError {};
 
 using BorrowErrorKind =
     std::variant<InvalidArgument, BorrowLimitExceeded, FailedPrecondition,
                  RiskUnitNotFound, OutcomeUnknown, RateLimited, Unavailable,
                  PreviousTransactionPending, RequestIdConflict,
-                 CredentialsRejected, OtherError>;
+                 CredentialsRejected, NotAllowed, OtherError>;
 
 struct BorrowError {
   BorrowErrorKind kind;
@@ -77,7 +82,8 @@ BorrowError ClassifyError(const grpc::Status& status);
 
 // A process exit code per error class (loanctl): 3 invalid argument,
 // 4 failed precondition / limit, 5 outcome unknown, 6 unavailable,
-// 7 rate limited, 8 aborted / pending, 9 not found, 10 internal, 11 conflict.
+// 7 rate limited, 8 aborted / pending, 9 not found, 10 internal, 11 conflict,
+// 12 not allowed by the gateway's access policy.
 int ExitCodeFor(const BorrowErrorKind& kind);
 
 struct BorrowOptions {

@@ -1,11 +1,15 @@
 // loanctl: a command-line client for loan-gateway, on the typed client library.
-//   loanctl --target 127.0.0.1:50051 borrow --group 1001 --asset USDT --amount
-//   1000.5 loanctl --target 127.0.0.1:50051 get --request-id <uuid> loanctl
-//   --target 127.0.0.1:50051 health
+// It connects with mutual TLS as the caller its certificate names:
+//   loanctl --ca ca.pem --cert me.pem --key me-key.pem borrow --group 1001
+//       --asset USDT --amount 1000.5
+//   loanctl ... get --request-id <uuid>
+//   loanctl ... health
+// --ca/--cert/--key may come from LOANCTL_CA, LOANCTL_CERT, LOANCTL_KEY.
 // Exit codes: 0 ok, 2 usage error, 3 invalid argument, 4 failed precondition
 // (e.g. borrow limit), 5 outcome unknown, 6 unavailable (health: not
 // serving), 7 rate limited, 8 previous transaction pending, 9 not found,
-// 10 credentials rejected, 11 request_id conflict, 1 other.
+// 10 credentials rejected, 11 request_id conflict, 12 not allowed by the
+// gateway's access policy, 1 other.
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +21,7 @@
 #include "absl/time/time.h"
 #include "api/asset_code.h"
 #include "error_report.h"
+#include "gateway_channel.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "loan_client.h"
 
@@ -96,11 +101,15 @@ int Get(LoanClient& client, const std::string& request_id,
 }
 
 // One Check, bounded by `timeout`.
+// Waiting, the call itself waits for the connection: a synchronous channel
+// makes progress only while a call polls it, and a TLS handshake started
+// between two fail-fast calls would stall until the server gives up on it.
 grpc::Status CheckOnce(const std::shared_ptr<grpc::Channel>& channel,
-                       absl::Duration timeout,
+                       absl::Duration timeout, bool wait,
                        grpc::health::v1::HealthCheckResponse* response) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  context.set_wait_for_ready(wait);
   return grpc::health::v1::Health::NewStub(channel)->Check(
       &context, grpc::health::v1::HealthCheckRequest(), response);
 }
@@ -111,14 +120,14 @@ int Health(const std::shared_ptr<grpc::Channel>& channel,
            absl::Duration timeout, bool wait, bool json) {
   const absl::Time end = absl::Now() + timeout;
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = CheckOnce(channel, timeout, &response);
+  grpc::Status status = CheckOnce(channel, timeout, wait, &response);
   while (wait && absl::Now() < end &&
          (!status.ok() || response.status() !=
                               grpc::health::v1::HealthCheckResponse::SERVING)) {
     absl::SleepFor(std::min(absl::Milliseconds(500), end - absl::Now()));
     status =
         CheckOnce(channel, std::max(end - absl::Now(), absl::Milliseconds(100)),
-                  &response);
+                  wait, &response);
   }
   if (!status.ok()) {
     if (json) {
@@ -140,11 +149,24 @@ int Health(const std::shared_ptr<grpc::Channel>& channel,
 
 int Run(int argc, char** argv) {
   CLI::App app{"loanctl: borrow through loan-gateway"};
-  std::string target = "127.0.0.1:50051";
+  loan_gateway::client::GatewayConnection connection;
   bool json = false;
   std::string timeout_text;
-  app.add_option("--target", target, "gateway address host:port")
+  app.add_option("--target", connection.target, "gateway address host:port")
       ->capture_default_str();
+  app.add_option("--ca", connection.ca_file,
+                 "CA certificate the gateway's certificate chains to (PEM)")
+      ->envname("LOANCTL_CA");
+  app.add_option("--cert", connection.cert_file,
+                 "this caller's client certificate (PEM): its identity is "
+                 "what the gateway's policy allows")
+      ->envname("LOANCTL_CERT");
+  app.add_option("--key", connection.key_file,
+                 "the client certificate's private key (PEM)")
+      ->envname("LOANCTL_KEY");
+  app.add_flag("--insecure", connection.insecure_plaintext,
+               "plaintext, no client certificate: only for a gateway started "
+               "with --insecure_plaintext");
   app.add_flag("--json", json,
                "machine-readable output: one JSON object on stdout, errors "
                "included");
@@ -191,10 +213,14 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  auto channel =
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-  LoanClient client(channel);
-  if (*health) return Health(channel, timeout, wait, json);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      loan_gateway::client::ConnectToGateway(connection);
+  if (!channel.ok()) {
+    std::cerr << "loanctl: " << channel.status().message() << "\n";
+    return 2;
+  }
+  LoanClient client(*channel);
+  if (*health) return Health(*channel, timeout, wait, json);
   if (*get) return Get(client, request_id, timeout, json);
   return Borrow(client, group, asset, amount, request_id, timeout, json);
 }

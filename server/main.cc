@@ -35,9 +35,9 @@ int Fail(absl::string_view what, const absl::Status& status) {
   return 2;
 }
 
-// SIGHUP (a closed terminal, a reload by habit) must not kill a gateway with
-// borrows in flight: it is logged and ignored; TERM and INT drain.
-int WaitForStopSignal() {
+// SIGHUP re-reads the access policy (it never stops a gateway with borrows
+// in flight); TERM and INT drain.
+int WaitForStopSignal(Gateway& gateway) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -45,9 +45,10 @@ int WaitForStopSignal() {
   sigaddset(&signals, SIGHUP);
   int signal = 0;
   while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-    LogLine("info", "sighup_ignored")
-        .Str("effect", "nothing: SIGTERM drains and stops")
+    LogLine("info", "sighup")
+        .Str("effect", "the policy file is read again")
         .Emit();
+    gateway.ReloadPolicy();
   }
   return signal;
 }
@@ -73,7 +74,8 @@ int Run(const GatewayConfig& config) {
       !started.ok()) {
     return Fail("start", started);
   }
-  const int stop_signal = WaitForStopSignal();  // Before the line: its time.
+  const int stop_signal =
+      WaitForStopSignal(**gateway);  // Before the line: its time.
   LogLine("info", "stopping").Int("signal", stop_signal).Emit();
   if (!(*gateway)->Drain(FromProtoDuration(config.server().drain_timeout()))) {
     // Intents are journaled; the next start reconciles them. Leave without

@@ -21,15 +21,17 @@ absl::StatusOr<CommandLineAction> Parse(std::vector<std::string> args) {
 
 TEST(CommandLineTest, SetsSettingsInEveryForm) {
   GatewayConfig c = DefaultGatewayConfig();
-  ASSERT_TRUE(Parse({"--recv_window_ms=7000", "--upstream_timeout", "3s",
-                     "--create_journal", "--api_key_file=a",
-                     "--private_key_file=b", "--journal_path=/j"},
-                    c)
-                  .ok());
+  ASSERT_TRUE(
+      Parse({"--recv_window_ms=7000", "--upstream_timeout", "3s",
+             "--create_journal", "--api_key_file=a", "--private_key_file=b",
+             "--journal_path=/j", "--insecure_plaintext"},
+            c)
+          .ok());
   EXPECT_TRUE(ValidateGatewayConfig(c).ok()) << ValidateGatewayConfig(c);
   EXPECT_EQ(c.upstream().recv_window_ms(), 7000);
   EXPECT_EQ(FromProtoDuration(c.upstream().timeout()), absl::Seconds(3));
   EXPECT_TRUE(c.journal().create());
+  EXPECT_TRUE(c.access().insecure_plaintext()) << "a bare boolean flag";
   ASSERT_TRUE(Parse({"--nocreate_journal"}, c).ok());
   EXPECT_FALSE(c.journal().create());
   ASSERT_TRUE(Parse({"--metrics_listen="}, c).ok());

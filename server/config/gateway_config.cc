@@ -15,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "config/setting_ranges.h"
+#include "proto_file/message_file.h"
 
 namespace loan_gateway {
 namespace {
@@ -48,47 +49,6 @@ std::string ClosestFlag(absl::string_view name) {
   return closest;
 }
 
-// Collects the text parser's complaints with their line and column.
-class TextErrors : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = absl::StrCat("line ", line + 1, ":", column + 1, ": ", message);
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
-
-absl::Status ParseConfigText(const std::string& text, const std::string& path,
-                             GatewayConfig& out) {
-  const bool json =
-      absl::EndsWith(path, ".json") ||
-      absl::StartsWith(absl::StripLeadingAsciiWhitespace(text), "{");
-  if (json) {
-    const auto parsed = google::protobuf::util::JsonStringToMessage(text, &out);
-    if (!parsed.ok()) {
-      const auto why = parsed.message();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--config ", path, " is not a valid GatewayConfig in JSON: ",
-          absl::string_view(why.data(), why.size())));
-    }
-    return absl::OkStatus();
-  }
-  google::protobuf::TextFormat::Parser parser;
-  TextErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &out)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--config ", path,
-        " is not a valid GatewayConfig in text format: ", errors.first()));
-  }
-  return absl::OkStatus();
-}
-
 // A Markdown cell: the pipes of a help text must not split it.
 std::string Cell(absl::string_view text) {
   return absl::StrReplaceAll(text, {{"|", "\\|"}});
@@ -107,17 +67,10 @@ GatewayConfig DefaultGatewayConfig() {
 }
 
 absl::StatusOr<GatewayConfig> ReadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--config ", path, " cannot be read"));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
   GatewayConfig config;
-  if (absl::Status parsed = ParseConfigText(text.str(), path, config);
-      !parsed.ok()) {
-    return parsed;
+  if (absl::Status read = ReadMessageFile("--config", path, config);
+      !read.ok()) {
+    return read;
   }
   return config;
 }

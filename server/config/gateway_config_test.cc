@@ -15,6 +15,7 @@
 #include "config/setting_ranges.h"
 #include "gtest/gtest.h"
 #include "proto_time/proto_time.h"
+#include "test_pki.h"
 
 namespace loan_gateway {
 namespace {
@@ -32,6 +33,7 @@ GatewayConfig WithKeys() {
   GatewayConfig c = DefaultGatewayConfig();
   c.mutable_credentials()->set_api_key_file("a");
   c.mutable_credentials()->set_private_key_file("b");
+  c.mutable_access()->set_insecure_plaintext(true);  // AccessIsMutualTls.
   return c;
 }
 
@@ -53,7 +55,8 @@ TEST(GatewayConfigTest, EnvironmentFillsSettings) {
              {"LOAN_GATEWAY_UPSTREAM_TIMEOUT", "2500ms"},
              {"LOAN_GATEWAY_JOURNAL_PATH", "/var/lib/loan-gateway/journal.db"},
              {"LOAN_GATEWAY_METRICS_LISTEN", "0.0.0.0:9464"},
-             {"LOAN_GATEWAY_DRAIN_TIMEOUT", "40s"}};
+             {"LOAN_GATEWAY_DRAIN_TIMEOUT", "40s"},
+             {"LOAN_GATEWAY_INSECURE_PLAINTEXT", "true"}};
   GatewayConfig config = DefaultGatewayConfig();
   ASSERT_TRUE(ApplyEnvironment(config, Getenv(env)).ok());
   ASSERT_TRUE(ValidateGatewayConfig(config).ok())
@@ -176,6 +179,7 @@ TEST(GatewayConfigTest, ConfigFileInTextOrJson) {
     credentials { key_type: "hmac" api_key_file: "/k" private_key_file: "/s" }
     upstream { base_urls: "https://a" base_urls: "https://b" timeout { seconds: 3 } }
     metrics { listen: "" }
+    access { insecure_plaintext: true }
   )");
   absl::StatusOr<GatewayConfig> from_text = ReadConfigFile(text);
   ASSERT_TRUE(from_text.ok()) << from_text.status();
@@ -217,13 +221,43 @@ TEST(GatewayConfigTest, ABrokenConfigFileIsNamedWithItsPlace) {
   std::remove(json.c_str());
 }
 
+// The gRPC port is mutual TLS unless plaintext is asked for by name; each
+// missing or unreadable file is named.
+TEST(GatewayConfigTest, AccessIsMutualTlsUnlessInsecurePlaintextIsNamed) {
+  GatewayConfig c = WithKeys();
+  c.mutable_access()->set_insecure_plaintext(false);
+  EXPECT_TRUE(absl::StartsWith(ValidateGatewayConfig(c).message(),
+                               "--tls_cert_file is required"))
+      << ValidateGatewayConfig(c);
+  testing::TestPki pki(std::filesystem::temp_directory_path().string(),
+                       absl::StrCat("config_", getpid()));
+  const testing::CertFiles server = pki.Issue(
+      absl::StrCat("config_server_", getpid()), {.common_name = "gw"});
+  c.mutable_access()->set_tls_cert_file(server.cert);
+  c.mutable_access()->set_tls_key_file(server.key);
+  EXPECT_TRUE(absl::StartsWith(ValidateGatewayConfig(c).message(),
+                               "--tls_client_ca_file is required"));
+  c.mutable_access()->set_client_ca_file("/nonexistent/ca.pem");
+  EXPECT_EQ(ValidateGatewayConfig(c).message(),
+            "--tls_client_ca_file /nonexistent/ca.pem cannot be read");
+  c.mutable_access()->set_client_ca_file(server.key);
+  EXPECT_TRUE(absl::StrContains(ValidateGatewayConfig(c).message(),
+                                "holds no PEM certificate"));
+  c.mutable_access()->set_client_ca_file(pki.ca_file());
+  EXPECT_TRUE(ValidateGatewayConfig(c).ok()) << ValidateGatewayConfig(c);
+  for (const std::string& f : {server.cert, server.key, pki.ca_file()}) {
+    std::remove(f.c_str());
+  }
+}
+
 // Defaults, then the file, then the environment, then the command line.
 TEST(GatewayConfigTest, EachLaterSourceWins) {
   const std::string file =
       TempFile("order.txtpb",
                "upstream { recv_window_ms: 1000 timeout { seconds: 2 } }\n"
                "credentials { api_key_file: \"/k\" private_key_file: \"/s\" }\n"
-               "borrow { uid_weight_limit: 6000 }\n");
+               "borrow { uid_weight_limit: 6000 }\n"
+               "access { insecure_plaintext: true }\n");
   Env env = {{"LOAN_GATEWAY_RECV_WINDOW_MS", "2000"},
              {"LOAN_GATEWAY_UID_WEIGHT_LIMIT", "9000"}};
   absl::StatusOr<GatewayStart> start = LoadGatewayStart(

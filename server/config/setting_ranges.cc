@@ -66,6 +66,31 @@ absl::Status ValidateUpstreamUrls(const config::v1::UpstreamConfig& u) {
   return absl::OkStatus();
 }
 
+// TLS is the default: without the three files the gateway would have no way
+// to tell callers apart, which only a sandbox may accept, by saying so.
+absl::Status ValidateAccess(const config::v1::AccessConfig& a) {
+  if (a.insecure_plaintext()) return absl::OkStatus();
+  const std::pair<absl::string_view, const std::string*> files[] = {
+      {"tls_cert_file", &a.tls_cert_file()},
+      {"tls_key_file", &a.tls_key_file()},
+      {"tls_client_ca_file", &a.client_ca_file()}};
+  for (const auto& [flag, path] : files) {
+    if (path->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag,
+          " is required: the gRPC port serves mutual TLS only (callers are "
+          "identified by their client certificates); --insecure_plaintext "
+          "for a sandbox"));
+    }
+  }
+  if (absl::Status cert =
+          ValidateCertificateFile("tls_cert_file", a.tls_cert_file());
+      !cert.ok()) {
+    return cert;
+  }
+  return ValidateCertificateFile("tls_client_ca_file", a.client_ca_file());
+}
+
 }  // namespace
 
 absl::Status ValidateSettingRanges(const GatewayConfig& c) {
@@ -94,9 +119,14 @@ absl::Status ValidateSettingRelations(const GatewayConfig& c) {
         "--journal_path must be absolute, got \"", c.journal().path(), "\""));
   }
   if (!c.upstream().ca_file().empty()) {
-    if (absl::Status ca = ValidateCaFile(c.upstream().ca_file()); !ca.ok()) {
+    if (absl::Status ca =
+            ValidateCertificateFile("upstream_ca_file", c.upstream().ca_file());
+        !ca.ok()) {
       return ca;
     }
+  }
+  if (absl::Status access = ValidateAccess(c.access()); !access.ok()) {
+    return access;
   }
   // A borrow in flight when SIGTERM arrives must be able to finish (and be
   // journaled and answered) within the drain.
@@ -112,17 +142,18 @@ absl::Status ValidateSettingRelations(const GatewayConfig& c) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateCaFile(const std::string& path) {
+absl::Status ValidateCertificateFile(absl::string_view flag,
+                                     const std::string& path) {
   BIO* bio = BIO_new_file(path.c_str(), "r");
   if (bio == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--upstream_ca_file ", path, " cannot be read"));
+        absl::StrCat("--", flag, " ", path, " cannot be read"));
   }
   X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   if (cert == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--upstream_ca_file ", path, " holds no PEM certificate"));
+        absl::StrCat("--", flag, " ", path, " holds no PEM certificate"));
   }
   X509_free(cert);
   return absl::OkStatus();

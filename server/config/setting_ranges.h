@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "config/setting_fields.h"
 
 namespace loan_gateway {
@@ -17,9 +18,11 @@ absl::Status ValidateSettingRanges(const GatewayConfig& c);
 // paths, the key type, the CA file, the timeout within the drain.
 absl::Status ValidateSettingRelations(const GatewayConfig& c);
 
-// A CA bundle that is missing or holds no PEM certificate would let the
-// gateway start and then fail every TLS handshake.
-absl::Status ValidateCaFile(const std::string& path);
+// A CA bundle or certificate that is missing or holds no PEM certificate
+// would let the gateway start and then fail every TLS handshake. `flag`
+// names the setting in the error.
+absl::Status ValidateCertificateFile(absl::string_view flag,
+                                     const std::string& path);
 
 }  // namespace loan_gateway
 

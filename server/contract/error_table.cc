@@ -154,6 +154,33 @@ const ErrorRule kTable[] = {
      R::CALLER_GONE, X::kNone, absl::Seconds(1),
      "gateway: the caller cancelled, or its deadline passed, before the "
      "borrow was sent (a repeat with its request_id may send it)"},
+    {M::kLocal, kUnauthenticatedEvent, O::kRejected,
+     StatusCode::kUnauthenticated, R::CALLER_UNAUTHENTICATED, X::kNone,
+     kNoRetry,
+     "gateway: the client certificate names no caller (no URI or DNS SAN, "
+     "no CN); a connection without a valid certificate gets no call at all"},
+    {M::kLocal, kCallerNotAllowedEvent, O::kRejected,
+     StatusCode::kPermissionDenied, R::CALLER_NOT_ALLOWED, X::kNone, kNoRetry,
+     "policy: the caller's identity is not in --policy_file (deny by "
+     "default)"},
+    {M::kLocal, kMethodNotAllowedEvent, O::kRejected,
+     StatusCode::kPermissionDenied, R::METHOD_NOT_ALLOWED, X::kNone, kNoRetry,
+     "policy: the caller may not call this method"},
+    {M::kLocal, kRiskUnitNotAllowedEvent, O::kRejected,
+     StatusCode::kPermissionDenied, R::RISK_UNIT_NOT_ALLOWED, X::kNone,
+     kNoRetry, "policy: the caller may not borrow for this risk unit"},
+    {M::kLocal, kAssetNotAllowedEvent, O::kRejected,
+     StatusCode::kPermissionDenied, R::ASSET_NOT_ALLOWED, X::kNone, kNoRetry,
+     "policy: the caller may not borrow this asset"},
+    {M::kLocal, kAmountAboveCallerLimitEvent, O::kRejected,
+     StatusCode::kPermissionDenied, R::AMOUNT_ABOVE_CALLER_LIMIT, X::kNone,
+     kNoRetry, "policy: the amount is above the caller's max_amount_per_call"},
+    {M::kLocal, kCallerCapReachedEvent, O::kRejected,
+     StatusCode::kResourceExhausted, R::CALLER_CAP_REACHED, X::kQuotaFailure,
+     absl::Seconds(1),
+     "policy: the caller's rolling cap for the asset would be exceeded "
+     "(borrows in flight and unknown ones count; RetryInfo: when enough of "
+     "the window frees up, if it will)"},
     {M::kLocal, kNotExecutedEvent, O::kRejected,
      StatusCode::kFailedPrecondition, R::BORROW_NOT_EXECUTED, X::kNone,
      kNoRetry,

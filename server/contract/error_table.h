@@ -81,6 +81,14 @@ enum LocalEvent : int {
   kDrainingEvent = 111,     // Shutting down: not sent, refused.
   kCallerGoneEvent = 112,   // The caller left before it was sent.
   kTimeUnreachableEvent = 113,  // No offset: /api/v3/time never answered.
+  kUnauthenticatedEvent = 114,  // No caller identity in its certificate.
+  // The access policy's refusals (policy/access_policy.h).
+  kCallerNotAllowedEvent = 115,
+  kMethodNotAllowedEvent = 116,
+  kRiskUnitNotAllowedEvent = 117,
+  kAssetNotAllowedEvent = 118,
+  kAmountAboveCallerLimitEvent = 119,
+  kCallerCapReachedEvent = 120,
 };
 
 // GetBorrow's refusals (Match::kQuery): about a lookup, not a borrow, so

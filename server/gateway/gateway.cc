@@ -13,6 +13,7 @@
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
 #include "transport/grpc_server_limits.h"
+#include "transport/mutual_tls.h"
 #include "transport/open_file_limit.h"
 
 namespace loan_gateway {
@@ -62,6 +63,24 @@ std::vector<std::string> ServedServices() {
           "grpc.reflection.v1alpha.ServerReflection"};
 }
 
+// Mutual TLS unless the operator said, by name, that plaintext is wanted.
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
+    const config::v1::AccessConfig& access) {
+  if (access.insecure_plaintext()) {
+    LogLine("warn", "insecure_plaintext")
+        .Str("effect",
+             "the gRPC port has no TLS: callers are not authenticated and "
+             "are named by their address; anyone who can connect is a caller")
+        .Emit();
+    return grpc::InsecureServerCredentials();
+  }
+  return MutualTlsServerCredentials(
+      {.cert_file = access.tls_cert_file(),
+       .key_file = access.tls_key_file(),
+       .client_ca_file = access.client_ca_file(),
+       .reload_interval = FromProtoDuration(access.tls_reload_interval())});
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
@@ -80,17 +99,30 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
           config.journal().path(),
           {.create_if_missing = config.journal().create()});
   if (!journal.ok()) return InStep("journal", journal.status());
-  return std::unique_ptr<Gateway>(new Gateway(
-      config, *std::move(api_key), *std::move(signer), *std::move(journal)));
+  absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
+      config.access().policy_file(),
+      FromProtoDuration(config.access().policy_reload_interval()));
+  if (!policy.ok()) return InStep("policy", policy.status());
+  if ((*policy)->Current() == nullptr) {
+    LogLine("warn", "no_access_policy")
+        .Str("effect",
+             "insecure sandbox: every caller may borrow for any risk unit")
+        .Emit();
+  }
+  return std::unique_ptr<Gateway>(
+      new Gateway(config, *std::move(api_key), *std::move(signer),
+                  *std::move(journal), *std::move(policy)));
 }
 
 Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  std::unique_ptr<Signer> signer,
-                 std::unique_ptr<SqliteBorrowJournal> journal)
+                 std::unique_ptr<SqliteBorrowJournal> journal,
+                 std::unique_ptr<PolicyStore> policy)
     : config_(config),
       api_key_(std::move(api_key)),
       signer_(std::move(signer)),
       journal_(std::move(journal)),
+      policy_(std::move(policy)),
       transport_({.ca_file = config_.upstream().ca_file()}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
@@ -134,7 +166,8 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                        [this](const std::string& id) {
                          return pipeline_.WorkingOn(id);
                        }}),
-      service_(pipeline_, *journal_),
+      service_(pipeline_, *journal_, !config_.access().insecure_plaintext(),
+               *policy_),
       reflection_v1_(ServedServices()),
       reflection_v1alpha_(ServedServices()) {
   // Settles first whatever a previous process left open.
@@ -151,6 +184,7 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
   if (absl::Status grpc = StartGrpc(std::move(on_listener_stuck)); !grpc.ok()) {
     return grpc;
   }
+  if (absl::Status health = StartHealth(); !health.ok()) return health;
   // SERVING only while a borrow could be signed: the journal is the one
   // opened, Binance's time is known well enough, and Binance answers a
   // signed read with this key.
@@ -160,10 +194,7 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
           {"journal", [this] { return journal_->CheckIntact(); }},
           {"clock", [this] { return pipeline_.CheckClock(); }},
           {"upstream", [this] { return probe_.status(); }}},
-      [this](bool serving) {
-        server_->GetHealthCheckService()->SetServingStatus(serving);
-      },
-      absl::Milliseconds(250));
+      [this](bool serving) { SetServing(serving); }, absl::Milliseconds(250));
   return absl::OkStatus();
 }
 
@@ -211,7 +242,7 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
       builder.experimental().AddExternalConnectionAcceptor(
           grpc::ServerBuilder::experimental_type::ExternalConnectionType::
               FROM_FD,
-          grpc::InsecureServerCredentials());
+          ListenerCredentials(config_.access()));
   builder.RegisterService(&service_);
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);
@@ -246,6 +277,39 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
   return absl::OkStatus();
 }
 
+absl::Status Gateway::StartHealth() {
+  if (config_.server().health_listen().empty()) return absl::OkStatus();
+  // The default health service, and for every other method UNIMPLEMENTED
+  // (the generic service's default; gRPC needs one callback service).
+  grpc::ServerBuilder builder;
+  builder.RegisterCallbackGenericService(&health_only_);
+  int port = 0;
+  builder.AddListeningPort(config_.server().health_listen(),
+                           grpc::InsecureServerCredentials(), &port);
+  health_server_ = builder.BuildAndStart();
+  if (!health_server_ || port == 0) {
+    return InStep("health_listen",
+                  absl::UnavailableError(absl::StrCat(
+                      "cannot listen on ", config_.server().health_listen())));
+  }
+  health_server_->GetHealthCheckService()->SetServingStatus(false);
+  if (!config_.server().health_port_file().empty()) {
+    std::ofstream(config_.server().health_port_file()) << port << "\n";
+  }
+  LogLine("info", "health_listening")
+      .Int("port", port)
+      .Str("serves", "grpc.health.v1 only, plaintext")
+      .Emit();
+  return absl::OkStatus();
+}
+
+void Gateway::SetServing(bool serving) {
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_server_) {
+    health_server_->GetHealthCheckService()->SetServingStatus(serving);
+  }
+}
+
 int Gateway::port() const { return acceptor_ ? acceptor_->port() : 0; }
 
 // gRPC's Shutdown cancels the calls it still has, and a cancelled caller
@@ -254,7 +318,7 @@ int Gateway::port() const { return acceptor_ ? acceptor_->port() : 0; }
 bool Gateway::Drain(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   if (readiness_) readiness_->Stop();
-  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  SetServing(false);
   pipeline_.BeginDrain();
   while (pipeline_.unanswered_calls() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
@@ -262,6 +326,7 @@ bool Gateway::Drain(absl::Duration timeout) {
   if (pipeline_.unanswered_calls() > 0) return false;
   // No scrape reads the listener from here on.
   metrics_endpoint_.reset();
+  if (health_server_) health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
   if (server_) {
     server_->Shutdown(
         absl::ToChronoTime(std::max(deadline, absl::Now() + absl::Seconds(1))));

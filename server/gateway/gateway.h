@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_SERVER_GATEWAY_GATEWAY_H_
 #define LOAN_GATEWAY_SERVER_GATEWAY_GATEWAY_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -22,6 +23,7 @@
 #include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_endpoint.h"
+#include "policy/policy_store.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/signed_reader.h"
 #include "reconcile/upstream_probe.h"
@@ -67,15 +69,21 @@ class Gateway {
   // Only then is the gRPC server shut down. False if borrows remain.
   bool Drain(absl::Duration timeout);
 
+  // Reads --policy_file again (SIGHUP).
+  void ReloadPolicy() { (void)policy_->Reload(); }
+
   // Calls received and not yet answered.
   int unanswered_calls() const { return pipeline_.unanswered_calls(); }
 
  private:
   Gateway(const GatewayConfig& config, Secret api_key,
           std::unique_ptr<Signer> signer,
-          std::unique_ptr<SqliteBorrowJournal> journal);
+          std::unique_ptr<SqliteBorrowJournal> journal,
+          std::unique_ptr<PolicyStore> policy);
   absl::Status StartMetrics();
   absl::Status StartGrpc(std::function<void()> on_listener_stuck);
+  absl::Status StartHealth();
+  void SetServing(bool serving);
   GatewayGauges Gauges() const;
 
   const GatewayConfig config_;
@@ -83,6 +91,7 @@ class Gateway {
   const Secret api_key_;
   const std::unique_ptr<Signer> signer_;
   const std::unique_ptr<SqliteBorrowJournal> journal_;
+  const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
   SystemClock clock_;
   CurlMultiTransport transport_;
   BinanceClock binance_clock_;
@@ -106,6 +115,9 @@ class Gateway {
   ReflectionV1Service reflection_v1_;
   ReflectionV1AlphaService reflection_v1alpha_;
   std::unique_ptr<grpc::Server> server_;
+  // Plaintext, grpc.health.v1 only (--health_listen), for probes.
+  grpc::CallbackGenericService health_only_;
+  std::unique_ptr<grpc::Server> health_server_;
   std::unique_ptr<BoundedAcceptor> acceptor_;
   std::unique_ptr<ListenerWatchdog> watchdog_;
   // Scrapes read the components above: it goes first.

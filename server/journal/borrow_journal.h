@@ -79,6 +79,12 @@ struct OutcomeToRecord {
   std::string error;           // Otherwise: google.rpc.Status bytes.
 };
 
+// One borrow of a caller as rolling caps count it.
+struct CallerBorrow {
+  absl::Time created;
+  std::string amount;  // Exact decimal text.
+};
+
 // Unsettled records as the journal's own writes left them (metrics).
 struct UnsettledCount {
   int64_t unsettled = 0;  // PENDING and UNKNOWN.
@@ -147,6 +153,13 @@ class BorrowJournal {
   // `skip` names (the calls in flight, whose records are PENDING by design).
   virtual UnsettledCount CountUnsettled(
       const std::function<bool(const std::string&)>& skip) const = 0;
+
+  // The caller's borrows of `asset` journaled since `since` that count
+  // against its caps: every state but REJECTED (in flight and UNKNOWN ones
+  // included: they may have executed).
+  virtual absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
+      const std::string& caller, const std::string& asset,
+      absl::Time since) = 0;
 
   // Whether a Binance transaction id is already attributed to a record.
   virtual absl::StatusOr<bool> TransactionClaimed(

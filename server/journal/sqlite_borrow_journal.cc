@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS borrows (
   note           TEXT
 );
 CREATE INDEX IF NOT EXISTS borrows_state ON borrows(state, created_ms);
+-- Rolling caps sum a caller's recent borrows.
+CREATE INDEX IF NOT EXISTS borrows_caller ON borrows(caller, asset, created_ms);
 -- A Binance transaction belongs to one borrow at most.
 CREATE UNIQUE INDEX IF NOT EXISTS borrows_transaction ON borrows(transaction_id)
   WHERE transaction_id != '';
@@ -686,6 +688,25 @@ UnsettledCount SqliteBorrowJournal::CountUnsettled(
     if (ambiguous) ++count.ambiguous;
   }
   return count;
+}
+
+absl::StatusOr<std::vector<CallerBorrow>>
+SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
+                                        const std::string& asset,
+                                        absl::Time since) {
+  absl::MutexLock lock(&mu_);
+  Statement s(db_,
+              "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
+              "asset = ? AND created_ms >= ? AND state != 'REJECTED'");
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, caller).Bind(2, asset).Bind(3, absl::ToUnixMillis(since));
+  std::vector<CallerBorrow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({absl::FromUnixMillis(s.Int(0)), s.Text(1)});
+  }
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
 }
 
 absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(

@@ -56,6 +56,9 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<std::vector<JournalRecord>> Unsettled() override;
   UnsettledCount CountUnsettled(
       const std::function<bool(const std::string&)>& skip) const override;
+  absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
+      const std::string& caller, const std::string& asset,
+      absl::Time since) override;
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override;
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "contract/error_table.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
+#include "policy/access_policy.h"
 #include "validate/borrow_request_validator.h"
 
 namespace loan_gateway {
@@ -56,6 +57,10 @@ struct BorrowCall {
 
   std::string request_id;
   std::string caller;
+  // What the access policy lets this caller do; null only in the insecure
+  // sandbox without a policy. Shares ownership of its policy, which a reload
+  // may replace meanwhile.
+  std::shared_ptr<const CallerRule> rule;
   std::optional<ValidBorrow> borrow;  // Set once validated.
   Done done;
   std::function<bool()> caller_gone;  // Optional: the caller cancelled.

@@ -115,9 +115,11 @@ void BorrowPipeline::Move(BorrowCall& call, BorrowStage next) {
 // [gRPC thread] Validate and admit; nothing is journaled for a refusal here.
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
                             absl::Time deadline, Done done,
-                            std::function<bool()> caller_gone) {
+                            std::function<bool()> caller_gone,
+                            std::shared_ptr<const CallerRule> rule) {
   auto call = std::make_shared<BorrowCall>();
   call->caller = std::move(caller);
+  call->rule = std::move(rule);
   call->done = std::move(done);
   call->caller_gone = std::move(caller_gone);
   call->started = deps_.clock->Now();
@@ -140,6 +142,15 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     return;
   }
   call->borrow = *std::move(borrow);
+  if (call->rule != nullptr) {
+    if (absl::Status allowed = AccessPolicy::CheckBorrow(
+            *call->rule, call->borrow->group_id, call->borrow->asset_name,
+            call->borrow->amount.text());
+        !allowed.ok()) {
+      Answer(call, allowed);
+      return;
+    }
+  }
   if (absl::Status admitted = admission_.BeforeJournal(call->deadline);
       !admitted.ok()) {
     Answer(call, admitted);
@@ -164,7 +175,39 @@ void BorrowPipeline::Refuse(absl::Status status, std::string caller,
 }
 
 // [journal] The intent is durable before anything is signed.
+// [journal] The caller's rolling caps, from the journal: every intent is
+// journaled on this one thread right after its check, so two calls cannot
+// both pass on the same room, and a restart reads what counted before it.
+// A repeat of a journaled request_id is not a new borrow: it is let through
+// to its journaled answer.
+absl::Status BorrowPipeline::CheckCaps(const BorrowCall& call) {
+  if (call.rule == nullptr) return absl::OkStatus();
+  const std::string& asset = call.borrow->asset_name;
+  const absl::Duration window = call.rule->LongestWindow(asset);
+  if (window <= absl::ZeroDuration()) return absl::OkStatus();
+  absl::StatusOr<std::optional<JournalRecord>> existing =
+      deps_.journal->Get(call.request_id);
+  if (!existing.ok()) return JournalUnavailable(existing.status());
+  if (existing->has_value()) return absl::OkStatus();
+  const absl::Time now = deps_.clock->Now();
+  absl::StatusOr<std::vector<CallerBorrow>> borrows =
+      deps_.journal->CallerBorrowsSince(call.caller, asset, now - window);
+  if (!borrows.ok()) return JournalUnavailable(borrows.status());
+  std::vector<CountedBorrow> counted;
+  for (const CallerBorrow& b : *borrows) {
+    absl::StatusOr<AmountUnits> units = ToAmountUnits(b.amount);
+    if (!units.ok()) return JournalUnavailable(units.status());
+    counted.push_back({b.created, *units});
+  }
+  return AccessPolicy::CheckCaps(*call.rule, asset, call.borrow->amount.text(),
+                                 counted, now);
+}
+
 void BorrowPipeline::JournalIntent(const CallPtr& call) {
+  if (absl::Status within = CheckCaps(*call); !within.ok()) {
+    Answer(call, within);
+    return;
+  }
   JournalRecord intent;
   intent.request_id = call->request_id;
   intent.caller = call->caller;

@@ -72,9 +72,14 @@ class BorrowPipeline {
 
   // `caller` identifies the peer for the journal and log; `deadline` is the
   // caller's; `caller_gone` (optional) says whether the caller cancelled.
+  // `rule` is what the access policy allows the caller (null: the insecure
+  // sandbox without a policy); its risk units, assets and amount are checked
+  // after validation, its rolling caps on the journal thread just before the
+  // intent is journaled, so neither concurrency nor a restart gets past them.
   void Borrow(const institutional_loan::v1::BorrowRequest& request,
               std::string caller, absl::Time deadline, Done done,
-              std::function<bool()> caller_gone = nullptr);
+              std::function<bool()> caller_gone = nullptr,
+              std::shared_ptr<const CallerRule> rule = nullptr);
 
   // A call whose request could not even be decoded (e.g. a string field that
   // is not UTF-8): answered with `status`, logged and counted like any other
@@ -100,6 +105,7 @@ class BorrowPipeline {
   using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
   void Move(BorrowCall& call, BorrowStage next);
   void JournalIntent(const CallPtr& call);
+  absl::Status CheckCaps(const BorrowCall& call);
   void AnswerFromJournal(const CallPtr& call, const JournalRecord& record);
   void PrepareAttempt(const CallPtr& call);
   absl::StatusOr<absl::Duration> WindowWait(const BorrowCall& call,

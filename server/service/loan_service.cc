@@ -5,6 +5,7 @@
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "proto_time/proto_time.h"
+#include "service/caller_of.h"
 #include "service/grpc_status.h"
 #include "validate/borrow_request_validator.h"
 #include "validate/wire_decoder.h"
@@ -47,9 +48,23 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
       reactor->Finish(ToGrpcStatus(r.status()));
     }
   };
+  absl::StatusOr<std::string> caller =
+      CallerOf(*context, certificates_required_);
+  if (!caller.ok()) {
+    pipeline_.Refuse(caller.status(), "unauthenticated:" + context->peer(),
+                     finish);
+    return reactor;
+  }
+  // Who may borrow is decided before anything is journaled or signed.
+  absl::StatusOr<std::shared_ptr<const CallerRule>> rule =
+      Admit(*caller, "Borrow");
+  if (!rule.ok()) {
+    pipeline_.Refuse(rule.status(), *caller, finish);
+    return reactor;
+  }
   institutional_loan::v1::BorrowRequest request;
   if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
-    pipeline_.Refuse(std::move(decoded), context->peer(), finish);
+    pipeline_.Refuse(std::move(decoded), *caller, finish);
     return reactor;
   }
   // If the caller cancels or its deadline passes after the request was sent,
@@ -57,10 +72,20 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
   // Finish is then a no-op for the departed caller.
   // The context lives until Finish, so the pipeline may ask it, up to the
   // moment of sending, whether the caller is still there.
-  pipeline_.Borrow(request, context->peer(),
-                   absl::FromChrono(context->deadline()), finish,
-                   [context] { return context->IsCancelled(); });
+  pipeline_.Borrow(
+      request, *std::move(caller), absl::FromChrono(context->deadline()),
+      finish, [context] { return context->IsCancelled(); }, *std::move(rule));
   return reactor;
+}
+
+absl::StatusOr<std::shared_ptr<const CallerRule>> LoanService::Admit(
+    const std::string& caller, const std::string& method) const {
+  std::shared_ptr<const AccessPolicy> policy = policy_.Current();
+  if (policy == nullptr) return nullptr;  // The insecure sandbox.
+  absl::StatusOr<const CallerRule*> rule = policy->Admit(caller, method);
+  if (!rule.ok()) return rule.status();
+  // The rule keeps its policy alive while the call lasts.
+  return std::shared_ptr<const CallerRule>(policy, *rule);
 }
 
 GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
@@ -99,6 +124,15 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
 grpc::ServerUnaryReactor* LoanService::GetBorrow(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* response) {
+  absl::StatusOr<std::string> caller =
+      CallerOf(*context, certificates_required_);
+  absl::Status allowed = caller.status();
+  if (caller.ok()) allowed = Admit(*caller, "GetBorrow").status();
+  if (!allowed.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
   institutional_loan::v1::GetBorrowRequest request;
   if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

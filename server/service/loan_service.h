@@ -3,6 +3,7 @@
 
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "journal/borrow_journal.h"
+#include "policy/policy_store.h"
 #include "service/borrow_pipeline.h"
 
 namespace loan_gateway {
@@ -21,8 +22,16 @@ using RawLoanService =
 // reactor is finished from the HTTP loop's (or journal's) completion callback.
 class LoanService final : public RawLoanService {
  public:
-  LoanService(BorrowPipeline& pipeline, BorrowJournal& journal)
-      : pipeline_(pipeline), journal_(journal) {}
+  // `certificates_required`: false only with --insecure_plaintext (see
+  // CallerOf).
+  // `policy` decides who may call what (PolicyStore::Current() null: the
+  // insecure sandbox, everyone).
+  LoanService(BorrowPipeline& pipeline, BorrowJournal& journal,
+              bool certificates_required, const PolicyStore& policy)
+      : pipeline_(pipeline),
+        journal_(journal),
+        certificates_required_(certificates_required),
+        policy_(policy) {}
 
   grpc::ServerUnaryReactor* Borrow(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -39,6 +48,12 @@ class LoanService final : public RawLoanService {
       grpc::ByteBuffer* response);
   BorrowPipeline& pipeline_;
   BorrowJournal& journal_;
+  // The caller's rule for `method`, or its refusal.
+  absl::StatusOr<std::shared_ptr<const CallerRule>> Admit(
+      const std::string& caller, const std::string& method) const;
+
+  const bool certificates_required_;
+  const PolicyStore& policy_;
 };
 
 // The journal's record as the API shows it.

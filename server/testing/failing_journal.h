@@ -63,6 +63,11 @@ class FailingJournal : public BorrowJournal {
   absl::StatusOr<std::vector<JournalRecord>> Unsettled() override {
     return inner_.Unsettled();
   }
+  absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
+      const std::string& caller, const std::string& asset,
+      absl::Time since) override {
+    return inner_.CallerBorrowsSince(caller, asset, since);
+  }
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override {
     return inner_.TransactionClaimed(transaction_id);

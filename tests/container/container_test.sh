@@ -19,7 +19,7 @@ if ! podman_ready; then
 fi
 
 # The recipe's fixed ports and names must be free: say so rather than fail later.
-for port in 50051 9464 8443; do
+for port in 50051 9464 8443 8081; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "container test: something already listens on 127.0.0.1:$port (the recipe's port)"
     exit 1
@@ -53,6 +53,7 @@ cleanup_and_show() {
   if [ "$rc" != 0 ]; then
     echo "--- the recipe printed:"; cat "$OUT" 2>/dev/null || true
     echo "--- the fake's log:"; cat build/container-demo/fake.log 2>/dev/null || true
+    echo "--- the gateway's log:"; podman logs loan-gateway 2>&1 | tail -30 || true
   fi
   cleanup
 }

@@ -28,7 +28,7 @@ for d in docs:
     for field in ("apiVersion", "kind", "metadata"):
         need(field in d, f"a document lacks {field}")
     need(bool(d.get("metadata", {}).get("name")), f"{d.get('kind')} has no name")
-    by_kind[d["kind"]] = d
+    by_kind.setdefault(d["kind"], d)  # The first of a kind: the settings ConfigMap.
 for kind in ("ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
              "PersistentVolumeClaim"):
     need(kind in by_kind, f"no {kind}")
@@ -40,21 +40,33 @@ need(dep["selector"]["matchLabels"].items() <= dep["template"]["metadata"]["labe
 need(dep.get("replicas") == 1 and dep.get("strategy", {}).get("type") == "Recreate",
      "one replica with Recreate (the journal is local)")
 c = pod["containers"][0]
-need(c["readinessProbe"].get("grpc", {}).get("port") == 50051, "readiness on gRPC health")
-need(c["livenessProbe"].get("grpc", {}).get("port") == 50051, "liveness on gRPC health")
+config = by_kind["ConfigMap"]["data"]
+# Probes have no client certificate: they ask the plaintext health-only port.
+health_port = int(config["LOAN_GATEWAY_HEALTH_LISTEN"].rsplit(":", 1)[1])
+need(c["readinessProbe"].get("grpc", {}).get("port") == health_port,
+     "readiness on the health port's gRPC health")
+need(c["livenessProbe"].get("grpc", {}).get("port") == health_port,
+     "liveness on the health port's gRPC health")
 need("limits" in c.get("resources", {}), "resource limits")
 need(pod["securityContext"].get("runAsNonRoot") is True, "runAsNonRoot")
-config = by_kind["ConfigMap"]["data"]
 drain = seconds(config["LOAN_GATEWAY_DRAIN_TIMEOUT"])
 need(drain is not None and pod["terminationGracePeriodSeconds"] > drain,
      "terminationGracePeriodSeconds must exceed the drain timeout")
 secret_volumes = [v for v in pod["volumes"] if "secret" in v]
 need(secret_volumes, "the key as a Secret volume")
 mounts = {m["name"]: m for m in c["volumeMounts"]}
+expected_mounts = {"loan-gateway-credit-account": "/run/secrets/loan-gateway",
+                   "loan-gateway-tls": "/run/secrets/loan-gateway-tls"}
 for v in secret_volumes:
-    need(mounts.get(v["name"], {}).get("mountPath") == "/run/secrets/loan-gateway",
-         "the Secret is mounted where LOAN_GATEWAY_*_FILE point")
+    need(mounts.get(v["name"], {}).get("mountPath") == expected_mounts.get(v["secret"]["secretName"]),
+         "each Secret is mounted where the image's LOAN_GATEWAY_*_FILE point")
     need(mounts.get(v["name"], {}).get("readOnly") is True, "the Secret mount is read-only")
+need({v["secret"]["secretName"] for v in secret_volumes} == set(expected_mounts),
+     "the credit account's key and the gRPC port's TLS as Secrets")
+need("LOAN_GATEWAY_INSECURE_PLAINTEXT" not in config, "plaintext gRPC in production")
+policies = [d for d in docs if d["kind"] == "ConfigMap" and "policy.txtpb" in d.get("data", {})]
+need(policies and any(m.get("mountPath") == "/etc/loan-gateway/policy" for m in c["volumeMounts"]),
+     "the access policy as a ConfigMap mounted where the image's LOAN_GATEWAY_POLICY_FILE points")
 need(not any(re.search(r"SECRET|_KEY$", k) for k in config), "a key in the ConfigMap")
 np = by_kind["NetworkPolicy"]["spec"]
 need("Ingress" in np["policyTypes"], "NetworkPolicy restricts ingress")

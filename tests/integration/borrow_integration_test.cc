@@ -412,13 +412,12 @@ TEST(BorrowIntegrationTest, SkewedBinanceClockIsFollowed) {
 
 std::string BufCurl(GatewayEnv& env, const std::string& method,
                     const std::string& data, int* exit_code, std::string* err) {
-  std::vector<std::string> argv = {BUF_BINARY, "curl", "--protocol", "grpc",
-                                   "--http2-prior-knowledge"};
+  std::vector<std::string> argv = {BUF_BINARY, "curl", "--protocol", "grpc"};
   if (!data.empty()) {
     argv.push_back("-d");
     argv.push_back(data);
   }
-  argv.push_back("http://" + env.target() + "/" + method);
+  for (std::string& arg : env.BufCurlArgs(method)) argv.push_back(arg);
   CommandResult r = RunCommand(argv);
   env.ScanAlso(r.out + r.err);
   *exit_code = r.exit_code;
@@ -475,8 +474,8 @@ TEST(BufCurlTest, BorrowAndBorrowLimitThroughReflection) {
 // file as the one defining it.
 TEST(ReflectionTest, EachDetailTypeComesFirstInItsAnswerOnOneStream) {
   GatewayEnv env;
-  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(
-      grpc::CreateChannel(env.target(), grpc::InsecureChannelCredentials()));
+  auto stub =
+      grpc::reflection::v1alpha::ServerReflection::NewStub(env.channel());
   grpc::ClientContext context;
   auto stream = stub->ServerReflectionInfo(&context);
   for (const std::string symbol :
@@ -510,9 +509,10 @@ TEST(BufCurlTest, HealthAndReflectionDescribeTheServices) {
       BufCurl(env, "grpc.health.v1.Health/Check", "", &code, &err);
   ASSERT_EQ(code, 0) << err;
   EXPECT_TRUE(absl::StrContains(health, "SERVING"));
-  CommandResult list = RunCommand({BUF_BINARY, "curl", "--protocol", "grpc",
-                                   "--http2-prior-knowledge", "--list-methods",
-                                   "http://" + env.target()});
+  std::vector<std::string> list_argv = {BUF_BINARY, "curl", "--protocol",
+                                        "grpc", "--list-methods"};
+  for (std::string& arg : env.BufCurlArgs("")) list_argv.push_back(arg);
+  CommandResult list = RunCommand(list_argv);
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_TRUE(absl::StrContains(
       list.out, "institutional_loan.v1.InstitutionalLoan/Borrow"));
@@ -533,8 +533,9 @@ TEST(LoanctlTest, UsageTimeoutAndJsonEverywhere) {
   EXPECT_EQ(bad_timeout.exit_code, 2);
   // Nothing listens on port 1: health says so, as JSON, within the timeout.
   const absl::Time start = absl::Now();
-  CommandResult down = RunCommand({LOANCTL_BINARY, "--json", "--target",
-                                   "127.0.0.1:1", "--timeout", "1s", "health"});
+  CommandResult down =
+      RunCommand({LOANCTL_BINARY, "--insecure", "--json", "--target",
+                  "127.0.0.1:1", "--timeout", "1s", "health"});
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_EQ(down.exit_code, 6);
   simdjson::dom::parser parser;
@@ -547,16 +548,16 @@ TEST(LoanctlTest, UsageTimeoutAndJsonEverywhere) {
 // asking until SERVING, and gives up, exit 6, when --timeout has passed.
 TEST(LoanctlTest, HealthWaitAsksAgainUntilServing) {
   GatewayEnv env({.fake_args = {"--listen-after-ms", "2000"}});
-  CommandResult now =
-      RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"});
+  CommandResult now = RunCommand(env.Loanctl({"health"}));
   EXPECT_EQ(now.exit_code, 6) << "not serving before Binance answers";
-  CommandResult waited = RunCommand({LOANCTL_BINARY, "--target", env.target(),
-                                     "--timeout", "30s", "health", "--wait"});
+  CommandResult waited =
+      RunCommand(env.Loanctl({"--timeout", "30s", "health", "--wait"}));
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   EXPECT_EQ(waited.out, "SERVING\n");
   const absl::Time start = absl::Now();
-  CommandResult never = RunCommand({LOANCTL_BINARY, "--target", "127.0.0.1:1",
-                                    "--timeout", "1500ms", "health", "--wait"});
+  CommandResult never =
+      RunCommand({LOANCTL_BINARY, "--insecure", "--target", "127.0.0.1:1",
+                  "--timeout", "1500ms", "health", "--wait"});
   EXPECT_EQ(never.exit_code, 6);
   EXPECT_GE(absl::Now() - start, absl::Seconds(1)) << "it asked again";
   env.ScanAlso(now.out + now.err + waited.out + waited.err);
@@ -564,20 +565,18 @@ TEST(LoanctlTest, HealthWaitAsksAgainUntilServing) {
 
 TEST(LoanctlTest, ExitCodesAndOutput) {
   GatewayEnv env;
-  CommandResult ok =
-      RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow", "--group",
-                  "1001", "--asset", "usdt", "--amount", "10"});
+  CommandResult ok = RunCommand(env.Loanctl(
+      {"borrow", "--group", "1001", "--asset", "usdt", "--amount", "10"}));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(absl::StrContains(ok.out, "transaction_id: "));
   CommandResult limit =
-      RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json", "borrow",
-                  "--group", "1002", "--asset", "USDT", "--amount", "1000"});
+      RunCommand(env.Loanctl({"--json", "borrow", "--group", "1002", "--asset",
+                              "USDT", "--amount", "1000"}));
   EXPECT_EQ(limit.exit_code, 4);
   EXPECT_TRUE(
       absl::StrContains(limit.out, "\"reason\":\"BORROW_LIMIT_EXCEEDED\""));
-  CommandResult bad =
-      RunCommand({LOANCTL_BINARY, "--target", env.target(), "borrow", "--group",
-                  "1001", "--asset", "BTC", "--amount", "1"});
+  CommandResult bad = RunCommand(env.Loanctl(
+      {"borrow", "--group", "1001", "--asset", "BTC", "--amount", "1"}));
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_TRUE(absl::StrContains(bad.err, "bad field asset"));
   env.ScanAlso(ok.out + ok.err + limit.out + limit.err + bad.out + bad.err);
@@ -662,13 +661,21 @@ TEST(GatewayProcessTest, ExplainsItselfAndEveryStdoutLineIsJson) {
 
 // SIGHUP does not kill a gateway with borrows to serve; the metrics say which
 // build runs; the stopping line is stamped when the signal came.
-TEST(GatewayProcessTest, IgnoresSighupAndStopsOnSigterm) {
+// SIGHUP re-reads the policy and never stops the gateway; SIGTERM drains.
+TEST(GatewayProcessTest, ReloadsThePolicyOnSighupAndStopsOnSigterm) {
   GatewayEnv env;
   env.SignalGateway(SIGHUP);
   absl::SleepFor(absl::Milliseconds(200));
   BorrowResponse response;
   ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());
-  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "sighup_ignored"));
+  EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "\"event\":\"sighup\""));
+  const std::string log = env.GatewayLog();
+  size_t loads = 0;
+  for (size_t at = log.find("policy_loaded"); at != std::string::npos;
+       at = log.find("policy_loaded", at + 1)) {
+    ++loads;
+  }
+  EXPECT_EQ(loads, 2u) << "at start and on SIGHUP";
   EXPECT_TRUE(
       absl::StrContains(env.ScrapeMetrics(),
                         "loan_gateway_build_info{version=\"loan-gateway 0."));

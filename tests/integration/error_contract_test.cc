@@ -223,10 +223,7 @@ TEST(ClockTest, A1021IsResyncedAndReSignedOnceThenSucceeds) {
 TEST(ClockTest, StartedBeforeBinanceAnswersItServesWithinASecondOfIt) {
   GatewayEnv env({.fake_args = {"--listen-after-ms", "4000"}});
   const absl::Time fake_started = absl::Now();
-  auto health = [&] {
-    return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"})
-        .exit_code;
-  };
+  auto health = [&] { return RunCommand(env.Loanctl({"health"})).exit_code; };
   EXPECT_EQ(health(), 6) << "NOT_SERVING while Binance's time is unknown";
   BorrowResponse response;
   grpc::Status early = env.Borrow(MakeBorrow(1001, "1"), &response);
@@ -282,8 +279,7 @@ std::string ReasonOf(const grpc::Status& status) {
 }
 
 int HealthExitCode(const GatewayEnv& env) {
-  return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"})
-      .exit_code;
+  return RunCommand(env.Loanctl({"health"})).exit_code;
 }
 
 // Health means "can borrow": a base URL with a path answers 404, so health

@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway::testing {
@@ -64,10 +66,33 @@ institutional_loan::v1::BorrowRequest MakeBorrow(
   return r;
 }
 
+// The ErrorInfo reason and outcome of a status (empty when it has none).
+std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s) {
+  google::rpc::Status rpc;
+  if (!rpc.ParseFromString(s.error_details())) return {};
+  for (const auto& any : rpc.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) {
+      auto it = info.metadata().find("outcome");
+      return {info.reason(), it == info.metadata().end() ? "" : it->second};
+    }
+  }
+  return {};
+}
+
 GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
   char tmpl[] = "/tmp/lg_it_XXXXXX";
   dir_ = mkdtemp(tmpl);
+  pki_ = std::make_unique<TestPki>(dir_, "test");
+  server_cert_ = pki_->Issue(
+      "gateway", {.common_name = "loan-gateway",
+                  .subject_alt_names = "IP:127.0.0.1,DNS:localhost"});
+  client_cert_ = pki_->Issue(
+      "rebalancer", {.common_name = "rebalancer",
+                     .subject_alt_names = std::string("URI:") + kTestCaller});
   MakeKeys(options.key_type);
+  WriteFile(policy_file(),
+            options.policy.empty() ? kAllowAllPolicy : options.policy);
   StartFake(options);
   for (const std::string& fault : options.faults_before_gateway)
     InjectFault(fault);
@@ -154,6 +179,14 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "--journal_path=" + dir_ + "/journal.db",
       "--metrics_listen=127.0.0.1:0",
       "--metrics_port_file=" + dir_ + "/metrics.port"};
+  if (options.insecure_plaintext) {
+    argv.push_back("--insecure_plaintext");
+  } else {
+    argv.insert(argv.end(), {"--tls_cert_file=" + server_cert_.cert,
+                             "--tls_key_file=" + server_cert_.key,
+                             "--tls_client_ca_file=" + pki_->ca_file(),
+                             "--policy_file=" + policy_file()});
+  }
   // Creating the journal is a first start's explicit act; a restart must
   // find the one it had.
   if (!std::filesystem::exists(dir_ + "/journal.db")) {
@@ -184,7 +217,57 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "http://127.0.0.1:" + WaitForFile(dir_ + "/metrics.port", "metrics") +
       "/metrics";
   std::lock_guard<std::mutex> lock(channel_mu_);
-  channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  channel_ = grpc::CreateChannel(target_, ChannelCredentials());
+}
+
+std::shared_ptr<grpc::ChannelCredentials> GatewayEnv::ChannelCredentials()
+    const {
+  if (options_.insecure_plaintext) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileText(pki_->ca_file());
+  tls.pem_cert_chain = ReadFileText(client_cert_.cert);
+  tls.pem_private_key = ReadFileText(client_cert_.key);
+  return grpc::SslCredentials(tls);
+}
+
+std::shared_ptr<grpc::Channel> GatewayEnv::ChannelAs(
+    const CertFiles* client) const {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileText(pki_->ca_file());
+  if (client != nullptr) {
+    tls.pem_cert_chain = ReadFileText(client->cert);
+    tls.pem_private_key = ReadFileText(client->key);
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(target_, grpc::SslCredentials(tls), args);
+}
+
+std::vector<std::string> GatewayEnv::Loanctl(
+    const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {LOANCTL_BINARY, "--target", target_};
+  if (options_.insecure_plaintext) {
+    argv.push_back("--insecure");
+  } else {
+    argv.insert(argv.end(), {"--ca", pki_->ca_file(), "--cert",
+                             client_cert_.cert, "--key", client_cert_.key});
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::vector<std::string> GatewayEnv::BufCurlArgs(
+    const std::string& method) const {
+  if (options_.insecure_plaintext) {
+    return {"--http2-prior-knowledge", "http://" + target_ + "/" + method};
+  }
+  return {"--cacert",
+          pki_->ca_file(),
+          "--cert",
+          client_cert_.cert,
+          "--key",
+          client_cert_.key,
+          "https://" + target_ + "/" + method};
 }
 
 // A call made while the gateway is killed (the crash tests race kills with
@@ -207,8 +290,7 @@ void GatewayEnv::RestartChannel() {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::lock_guard<std::mutex> lock(channel_mu_);
-  channel_ = grpc::CreateCustomChannel(
-      target_, grpc::InsecureChannelCredentials(), args);
+  channel_ = grpc::CreateCustomChannel(target_, ChannelCredentials(), args);
 }
 
 int GatewayEnv::KillGateway(int signal) {

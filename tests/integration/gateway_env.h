@@ -11,6 +11,7 @@
 
 #include "child_process.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+#include "test_pki.h"
 
 namespace loan_gateway::testing {
 
@@ -29,7 +30,27 @@ struct EnvOptions {
   // When the test runs as root: run the gateway as this uid (setpriv), its
   // files handed to it, so that a same-user check is meaningful.
   int run_as_uid_if_root = -1;
+  // Plaintext gRPC (--insecure_plaintext) instead of mutual TLS.
+  bool insecure_plaintext = false;
+  // The access policy (text format); empty: kTestCaller may do everything
+  // on the fake's risk units (kAllowAllPolicy).
+  std::string policy;
 };
+
+// The caller identity of the client certificate every GatewayEnv uses.
+inline constexpr char kTestCaller[] = "spiffe://lg/ns/treasury/sa/rebalancer";
+
+// kTestCaller may call both methods for the fake's risk units and assets,
+// with no limits of its own.
+inline constexpr char kAllowAllPolicy[] = R"pb(
+  callers {
+    identity: "spiffe://lg/ns/treasury/sa/rebalancer"
+    methods: [ "Borrow", "GetBorrow" ]
+    group_ids: [ 1001, 1002, 1003, 2001, 2002, 2003, 2004 ]
+    group_ids: [ 3001, 3002, 3003, 3004, 4001, 4002, 424242 ]
+    assets: [ ASSET_USDT, ASSET_USDC ]
+  }
+)pb";
 
 struct LedgerEntry {
   std::string tran_id;
@@ -47,7 +68,9 @@ struct FakeState {
 };
 
 // A real Binance fake (HTTPS, CA made at start-up, fresh keys made with the
-// openssl command line) and a real loan-gateway binary talking to it. On
+// openssl command line) and a real loan-gateway binary talking to it, its
+// gRPC port on mutual TLS: a test CA issues the gateway's certificate and the
+// client certificate of kTestCaller, which every call here presents. On
 // destruction every byte the gateway printed is scanned for the API key, the
 // secret and every signature the fake accepted.
 class GatewayEnv {
@@ -94,7 +117,20 @@ class GatewayEnv {
                          institutional_loan::v1::GetBorrowResponse* response);
 
   const std::string& target() const { return target_; }
+  // The test CA (issue more client certificates with it) and the caller's.
+  const TestPki& pki() const { return *pki_; }
+  const CertFiles& client_cert() const { return client_cert_; }
+  const CertFiles& server_cert() const { return server_cert_; }
+  // A new channel presenting `client` (nullptr: no client certificate) and
+  // trusting the test CA.
+  std::shared_ptr<grpc::Channel> ChannelAs(const CertFiles* client) const;
+  // loanctl's argv: the binary, --target and the TLS flags, then `args`.
+  std::vector<std::string> Loanctl(const std::vector<std::string>& args) const;
+  // buf curl's TLS flags and the https:// URL of `method` ("" for the root).
+  std::vector<std::string> BufCurlArgs(const std::string& method) const;
   const std::string& dir() const { return dir_; }
+  // Where the gateway's --policy_file is (rewrite it to reload).
+  std::string policy_file() const { return dir_ + "/policy.txtpb"; }
 
  private:
   void MakeKeys(const std::string& key_type);
@@ -106,7 +142,11 @@ class GatewayEnv {
 
   std::string HttpGet(const std::string& url, const std::string& post_json);
 
+  std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
   std::string dir_;
+  std::unique_ptr<TestPki> pki_;
+  CertFiles server_cert_;
+  CertFiles client_cert_;
   std::string api_key_;
   std::string secret_text_;  // HMAC secret or private key PEM.
   std::string fake_url_;
@@ -119,6 +159,9 @@ class GatewayEnv {
       channel_mu_;  // Calls may be in flight while the gateway restarts.
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// The ErrorInfo reason and outcome of a status (empty when it has none).
+std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s);
 
 institutional_loan::v1::BorrowRequest MakeBorrow(
     int64_t group, const std::string& amount,

@@ -53,20 +53,6 @@ GetBorrowResponse WaitSettled(GatewayEnv& env, const std::string& id,
   return r;
 }
 
-// The ErrorInfo reason and outcome of a status (empty when it has none).
-std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s) {
-  google::rpc::Status rpc;
-  if (!rpc.ParseFromString(s.error_details())) return {};
-  for (const auto& any : rpc.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) {
-      auto it = info.metadata().find("outcome");
-      return {info.reason(), it == info.metadata().end() ? "" : it->second};
-    }
-  }
-  return {};
-}
-
 TEST(IdempotencyTest, ConcurrentRepeatsOfOneRequestIdBorrowOnce) {
   GatewayEnv env;
   env.InjectFault(
@@ -169,13 +155,13 @@ TEST(JournalTest, AJournalThatCannotBeWrittenMeansNothingIsSent) {
 // flight per risk unit: the second refuses to start, naming the holder.
 TEST(JournalTest, ASecondGatewayOnTheSameJournalRefusesToStart) {
   GatewayEnv env;
-  CommandResult second =
-      RunCommand({GATEWAY_BINARY, "--listen=127.0.0.1:0",
-                  "--metrics_listen=", "--upstream_base_urls=" + env.fake_url(),
-                  "--upstream_ca_file=" + env.dir() + "/tls/ca.pem",
-                  "--api_key_file=" + env.dir() + "/api_key",
-                  "--private_key_file=" + env.dir() + "/private_key",
-                  "--journal_path=" + env.dir() + "/journal.db"});
+  CommandResult second = RunCommand(
+      {GATEWAY_BINARY, "--listen=127.0.0.1:0", "--insecure_plaintext",
+       "--metrics_listen=", "--upstream_base_urls=" + env.fake_url(),
+       "--upstream_ca_file=" + env.dir() + "/tls/ca.pem",
+       "--api_key_file=" + env.dir() + "/api_key",
+       "--private_key_file=" + env.dir() + "/private_key",
+       "--journal_path=" + env.dir() + "/journal.db"});
   EXPECT_EQ(second.exit_code, 2) << second.out << second.err;
   EXPECT_TRUE(absl::StrContains(
       second.out, absl::StrCat("journal ", env.dir(),
@@ -194,9 +180,7 @@ TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   BorrowResponse response;
   ASSERT_TRUE(
       env.Borrow(WithId(MakeBorrow(1001, "5"), Uuid(50)), &response).ok());
-  auto health = [&] {
-    return RunCommand({LOANCTL_BINARY, "--target", env.target(), "health"});
-  };
+  auto health = [&] { return RunCommand(env.Loanctl({"health"})); };
   EXPECT_EQ(health().exit_code, 0);
   const std::string journal = env.dir() + "/journal.db";
   for (const char* suffix : {"", "-wal", "-shm"})
@@ -220,7 +204,7 @@ TEST(JournalTest, AJournalDeletedWhileRunningStopsSigningAndIsNotRecreated) {
   env.KillGateway(SIGKILL);
   // Started again on the same path, it refuses to create a fresh journal.
   CommandResult restart = RunCommand(
-      {GATEWAY_BINARY, "--listen=127.0.0.1:0",
+      {GATEWAY_BINARY, "--listen=127.0.0.1:0", "--insecure_plaintext",
        "--metrics_listen=", "--upstream_base_urls=https://127.0.0.1:1",
        "--api_key_file=" + env.dir() + "/api_key",
        "--private_key_file=" + env.dir() + "/private_key",
@@ -484,9 +468,9 @@ TEST(DrainTest, ADrainThatRunsOutExitsNonZeroAndTheOutcomeIsReconciled) {
   const std::string id = "6a1c4d6e-0e5f-4e2b-9a3c-1b2c3d4e5f61";
   CommandResult out;
   std::thread caller([&] {
-    out = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
-                      "borrow", "--group", "1001", "--asset", "USDT",
-                      "--amount", "31", "--request-id", id});
+    out = RunCommand(
+        env.Loanctl({"--json", "borrow", "--group", "1001", "--asset", "USDT",
+                     "--amount", "31", "--request-id", id}));
   });
   absl::SleepFor(absl::Milliseconds(300));  // Sent; its answer is on its way.
   sqlite3* stall = nullptr;
@@ -521,9 +505,8 @@ TEST(DrainTest, AKilledGatewayLeavesTheCallerARequestIdToLookUp) {
   env.InjectFault(R"({"delay_ms":1500})");
   CommandResult out;
   std::thread caller([&] {
-    out = RunCommand({LOANCTL_BINARY, "--target", env.target(), "--json",
-                      "borrow", "--group", "1001", "--asset", "USDT",
-                      "--amount", "32"});
+    out = RunCommand(env.Loanctl({"--json", "borrow", "--group", "1001",
+                                  "--asset", "USDT", "--amount", "32"}));
   });
   absl::SleepFor(absl::Milliseconds(500));
   env.KillGateway(SIGKILL);
@@ -602,8 +585,7 @@ namespace loan_gateway::testing {
 namespace {
 
 CommandResult Loanctl(GatewayEnv& env, std::vector<std::string> args) {
-  std::vector<std::string> argv = {LOANCTL_BINARY, "--target", env.target()};
-  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> argv = env.Loanctl(args);
   CommandResult r = RunCommand(argv);
   env.ScanAlso(r.out + r.err);
   return r;

@@ -21,7 +21,7 @@ TEST(SecretsTest, AKeyFileOpenToOtherUsersFailsTheStart) {
   const std::string key = env.dir() + "/private_key";
   std::filesystem::permissions(key, static_cast<std::filesystem::perms>(0644));
   CommandResult start = RunCommand(
-      {GATEWAY_BINARY, "--listen=127.0.0.1:0",
+      {GATEWAY_BINARY, "--listen=127.0.0.1:0", "--insecure_plaintext",
        "--metrics_listen=", "--upstream_base_urls=" + env.fake_url(),
        "--upstream_ca_file=" + env.dir() + "/tls/ca.pem",
        "--api_key_file=" + env.dir() + "/api_key", "--private_key_file=" + key,

@@ -322,7 +322,9 @@ TEST(TransportLimitsTest, SilentConnectionsAreClosedAfterTheHandshakeTimeout) {
 }
 
 TEST(TransportLimitsTest, AConnectionWithoutCallsIsSentAwayAfterMaxIdle) {
-  GatewayEnv env({.gateway_args = {"--grpc_max_connection_idle=1s"}});
+  // Raw HTTP/2 frames: plaintext (TLS is orthogonal to these limits).
+  GatewayEnv env({.gateway_args = {"--grpc_max_connection_idle=1s"},
+                  .insecure_plaintext = true});
   const int fd = OpenHttp2(PortOf(env.target()));
   EXPECT_TRUE(BorrowsMeanwhile(env));
   const absl::Time opened = absl::Now();
@@ -335,7 +337,7 @@ TEST(TransportLimitsTest, AConnectionWithoutCallsIsSentAwayAfterMaxIdle) {
 }
 
 TEST(TransportLimitsTest, AClientPingingTooOftenIsCutOff) {
-  GatewayEnv env;
+  GatewayEnv env({.insecure_plaintext = true});  // Raw HTTP/2 frames.
   const int fd = OpenHttp2(PortOf(env.target()));
   uint64_t n = 0;
   const int code = AwaitGoaway(fd, absl::Seconds(5), [&] {
@@ -352,7 +354,7 @@ TEST(TransportLimitsTest, CapsAboveTheDescriptorLimitFailTheStart) {
   GatewayEnv env;
   CommandResult start = RunCommand(
       {"/usr/bin/prlimit", "--nofile=1024:1024", GATEWAY_BINARY,
-       "--listen=127.0.0.1:0",
+       "--listen=127.0.0.1:0", "--insecure_plaintext",
        "--metrics_listen=", "--upstream_base_urls=https://127.0.0.1:1",
        "--api_key_file=" + env.dir() + "/api_key",
        "--private_key_file=" + env.dir() + "/private_key",

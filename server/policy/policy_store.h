@@ -1,0 +1,51 @@
+#ifndef LOAN_GATEWAY_SERVER_POLICY_POLICY_STORE_H_
+#define LOAN_GATEWAY_SERVER_POLICY_POLICY_STORE_H_
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "policy/access_policy.h"
+
+namespace loan_gateway {
+
+// The access policy in force, re-read when its file changes (checked every
+// `reload_interval`) or on Reload() (SIGHUP). A new file that does not load
+// is refused with a log line and counted; the last good policy stays in
+// force. With an empty path there is no policy: Current() is null, which
+// only the insecure sandbox accepts.
+class PolicyStore {
+ public:
+  // The first load must succeed: a gateway does not start without a policy.
+  static absl::StatusOr<std::unique_ptr<PolicyStore>> Open(
+      const std::string& path, absl::Duration reload_interval);
+  ~PolicyStore();
+
+  std::shared_ptr<const AccessPolicy> Current() const;
+  // Reads the file again now; the error when it was refused.
+  absl::Status Reload();
+  int64_t reload_failures() const { return failures_; }
+
+ private:
+  PolicyStore(std::string path, std::shared_ptr<const AccessPolicy> first);
+  void Watch(absl::Duration interval);
+
+  const std::string path_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const AccessPolicy> current_ ABSL_GUARDED_BY(mu_);
+  struct stat seen_ ABSL_GUARDED_BY(mu_) {};
+  std::atomic<int64_t> failures_{0};
+  absl::Notification stop_;
+  std::thread watcher_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_POLICY_POLICY_STORE_H_

@@ -1,0 +1,26 @@
+#include "service/caller_of.h"
+
+#include "contract/rule_error.h"
+#include "identity/caller_identity.h"
+
+namespace loan_gateway {
+
+absl::StatusOr<std::string> CallerOf(const grpc::ServerContextBase& context,
+                                     bool certificates_required) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::vector<grpc::string_ref> pem;
+  if (auth != nullptr) pem = auth->FindPropertyValues("x509_pem_cert");
+  if (pem.empty() && !certificates_required) {
+    return "insecure:" + context.peer();
+  }
+  absl::StatusOr<std::string> identity =
+      pem.empty() ? absl::UnauthenticatedError("no client certificate")
+                  : IdentityFromCertificatePem(absl::string_view(
+                        pem.front().data(), pem.front().size()));
+  if (identity.ok()) return identity;
+  return contract::RuleError(
+      contract::RuleForLocal(contract::kUnauthenticatedEvent),
+      identity.status().message());
+}
+
+}  // namespace loan_gateway
