@@ -361,6 +361,7 @@ GatewayGauges Gateway::Gauges() const {
   g.version = GatewayVersion();
   g.upstream_ready = probe_.status().ok();
   g.reconcile_errors = reconciler_.errors_total();
+  g.policy_reload_failures = policy_->reload_failures();
   return g;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -442,6 +443,68 @@ TEST_F(BorrowJournalTest, AJournalFromBeforeAttemptsGetsConservativeOnes) {
   EXPECT_TRUE(journal_->Attempts("s")->empty());
   Reopen();  // Migrates once.
   EXPECT_EQ(journal_->Attempts("u")->size(), 1u);
+}
+
+}  // namespace
+}  // namespace loan_gateway
+
+namespace loan_gateway {
+namespace {
+
+class CallerBorrowsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ =
+        absl::StrCat(::testing::TempDir(), "/caller_borrows_", getpid(), ".db");
+    journal_ = *SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
+  }
+  void TearDown() override {
+    journal_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_ + suffix);
+  }
+  void Add(const std::string& id, const std::string& caller,
+           const std::string& asset, const std::string& amount,
+           absl::Time created) {
+    JournalRecord r;
+    r.request_id = id;
+    r.caller = caller;
+    r.group_id = 1001;
+    r.asset = asset;
+    r.amount = amount;
+    r.created = created;
+    ASSERT_TRUE(journal_->InsertIntent(r).ok());
+  }
+  std::string path_;
+  std::unique_ptr<SqliteBorrowJournal> journal_;
+};
+
+// What rolling caps count: the caller's own borrows of the asset in the
+// window, in flight, succeeded or unknown; never a REJECTED one.
+TEST_F(CallerBorrowsTest, CountsTheCallersUnrejectedBorrowsOfTheAssetSince) {
+  const absl::Time now = absl::Now();
+  Add("old", "me", "USDT", "1", now - absl::Hours(2));
+  Add("pending", "me", "USDT", "2", now - absl::Minutes(5));
+  Add("ok", "me", "USDT", "3", now - absl::Minutes(4));
+  Add("unknown", "me", "USDT", "4", now - absl::Minutes(3));
+  Add("rejected", "me", "USDT", "5", now - absl::Minutes(2));
+  Add("other_asset", "me", "USDC", "6", now - absl::Minutes(1));
+  Add("other_caller", "you", "USDT", "7", now - absl::Minutes(1));
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("ok", {.state = Outcome::kSucceeded,
+                                         .transaction_id = "1"})
+                  .ok());
+  ASSERT_TRUE(
+      journal_->RecordOutcome("unknown", {.state = Outcome::kUnknown}).ok());
+  ASSERT_TRUE(
+      journal_->RecordOutcome("rejected", {.state = Outcome::kRejected}).ok());
+  absl::StatusOr<std::vector<CallerBorrow>> counted =
+      journal_->CallerBorrowsSince("me", "USDT", now - absl::Hours(1));
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  std::vector<std::string> amounts;
+  for (const CallerBorrow& b : *counted) amounts.push_back(b.amount);
+  std::sort(amounts.begin(), amounts.end());
+  EXPECT_EQ(amounts, (std::vector<std::string>{"2", "3", "4"}));
 }
 
 }  // namespace

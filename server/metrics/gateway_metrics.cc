@@ -125,6 +125,10 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             "Reads of Binance's borrow records that failed during "
             "reconciliation.",
             counter, g.reconcile_errors),
+        One("loan_gateway_policy_reload_failures_total",
+            "New --policy_file versions refused (the last good policy stayed "
+            "in force).",
+            counter, g.policy_reload_failures),
         One("loan_gateway_ban_breaker_open",
             "1 while borrows are held after a 429/418/403.", gauge,
             g.breaker_open ? 1 : 0),

@@ -39,6 +39,7 @@ struct GatewayGauges {
   bool upstream_ready = false;  // The last signed probe read succeeded.
   std::optional<double> clock_sync_age_seconds;  // None: never synced.
   int64_t reconcile_errors = 0;                  // A counter.
+  int64_t policy_reload_failures = 0;            // A counter.
 };
 
 // The gateway's Prometheus metrics on prometheus-cpp: counters and

@@ -352,6 +352,8 @@ TEST(AccessPolicyTest, TheFileIsReloadedAndABrokenOneIsRefused) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(absl::StrContains(env.GatewayLog(), "policy_reload_refused"));
+  EXPECT_TRUE(absl::StrContains(
+      env.ScrapeMetrics(), "\nloan_gateway_policy_reload_failures_total 1\n"));
   EXPECT_TRUE(env.Borrow(MakeBorrow(1002, "1"), &response).ok())
       << "the last good policy stays in force";
   // SIGHUP reads it again at once: a good file then applies.
