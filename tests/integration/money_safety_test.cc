@@ -350,6 +350,9 @@ TEST(DrainTest, SentBorrowsFinishAndQueuedOnesAreRefusedAsNotSent) {
                      "2002:USDT=1000", "--risk-unit", "2003:USDT=1000",
                      "--risk-unit", "2004:USDT=1000"}});
   env.InjectFault(R"({"delay_ms":1200,"count":8})");
+  // The TLS handshake first: all eight must be in before the SIGTERM.
+  ASSERT_TRUE(env.channel()->WaitForConnected(std::chrono::system_clock::now() +
+                                              std::chrono::seconds(10)));
   std::vector<std::thread> threads;
   std::vector<grpc::Status> statuses(8);
   std::vector<BorrowResponse> responses(8);
@@ -426,6 +429,10 @@ TEST(DrainTest, AShortDrainNeverSendsWhatItRefused) {
   GatewayEnv env(
       {.gateway_args = {"--drain_timeout=3s", "--upstream_timeout=2500ms"}});
   env.InjectFault(R"({"delay_ms":2000,"count":3})");
+  // The TLS handshake first, so that the calls below arrive in their order
+  // and before the SIGTERM even on a loaded machine.
+  ASSERT_TRUE(env.channel()->WaitForConnected(std::chrono::system_clock::now() +
+                                              std::chrono::seconds(10)));
   std::vector<std::thread> threads;
   std::vector<grpc::Status> statuses(3);
   for (int i = 0; i < 3; ++i) {
