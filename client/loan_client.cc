@@ -122,6 +122,7 @@ BorrowResult LoanClient::Borrow(int64_t group_id,
   request.set_asset(asset);
   request.set_amount(amount);
   request.set_request_id(result.request_id);
+  request.set_validate_only(options.validate_only);
   const absl::Time deadline = absl::Now() + options.deadline;
   while (true) {
     ++result.attempts;
@@ -130,9 +131,13 @@ BorrowResult LoanClient::Borrow(int64_t group_id,
     institutional_loan::v1::BorrowResponse response;
     grpc::Status status = stub_->Borrow(&context, request, &response);
     if (status.ok()) {
-      result.borrowed = Borrowed{response.transaction_id(), response.amount(),
-                                 response.request_id(), response.group_id(),
-                                 api::AssetCode(response.asset())};
+      result.borrowed = Borrowed{
+          response.transaction_id(),
+          response.amount(),
+          response.request_id(),
+          response.group_id(),
+          api::AssetCode(response.asset()),
+          response.status() == institutional_loan::v1::BORROW_STATUS_VALIDATED};
       result.error.reset();
       return result;
     }

@@ -23,6 +23,8 @@ struct Borrowed {
   std::string request_id;
   int64_t group_id = 0;
   std::string asset;  // "USDT", "USDC"
+  // validate_only: every check passed, nothing was sent (no transaction id).
+  bool validated = false;
 };
 
 // Every error class of the gateway's contract, as a type to branch on.
@@ -91,6 +93,8 @@ struct BorrowOptions {
   absl::Duration deadline = absl::Seconds(30);
   int max_attempts = 3;
   absl::Duration max_retry_wait = absl::Seconds(5);
+  // A dry run (AIP-163): what would happen, with nothing journaled or sent.
+  bool validate_only = false;
 };
 
 struct BorrowResult {

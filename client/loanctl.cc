@@ -2,8 +2,11 @@
 // It connects with mutual TLS as the caller its certificate names:
 //   loanctl --ca ca.pem --cert me.pem --key me-key.pem borrow --group 1001
 //       --asset USDT --amount 1000.5
+//   loanctl ... borrow ... --validate-only   (a dry run: nothing is sent)
 //   loanctl ... get --request-id <uuid>
 //   loanctl ... health
+//   loanctl ... halt --reason "incident 4711"  |  resume  |  halt-state
+//     (the kill switch: callers the policy marks as admin)
 // --ca/--cert/--key may come from LOANCTL_CA, LOANCTL_CERT, LOANCTL_KEY.
 // Exit codes: 0 ok, 2 usage error, 3 invalid argument, 4 failed precondition
 // (e.g. borrow limit), 5 outcome unknown, 6 unavailable (health: not
@@ -24,6 +27,7 @@
 #include "gateway_channel.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "loan_client.h"
+#include "loan_gateway/admin/v1/gateway_admin.grpc.pb.h"
 
 namespace {
 
@@ -39,17 +43,22 @@ int PrintError(const loan_gateway::client::BorrowError& error, bool json) {
 }
 
 int Borrow(LoanClient& client, int64_t group, const std::string& asset,
-           const std::string& amount, const std::string& request_id,
-           absl::Duration timeout, bool json) {
-  loan_gateway::client::BorrowResult r =
-      client.Borrow(group, loan_gateway::api::AssetFromCode(asset), amount,
-                    {.request_id = request_id, .deadline = timeout});
+           const std::string& amount,
+           const loan_gateway::client::BorrowOptions& options, bool json) {
+  loan_gateway::client::BorrowResult r = client.Borrow(
+      group, loan_gateway::api::AssetFromCode(asset), amount, options);
   if (r.error) return PrintError(*r.error, json);
   const auto& b = *r.borrowed;
   if (json) {
     std::cout << "{\"transaction_id\":\"" << b.transaction_id
               << "\",\"amount\":\"" << b.amount << "\",\"request_id\":\""
-              << b.request_id << "\",\"group_id\":" << b.group_id << "}\n";
+              << b.request_id << "\",\"group_id\":" << b.group_id
+              << (b.validated ? ",\"validated\":true" : "") << "}\n";
+  } else if (b.validated) {
+    std::cout << "valid, not sent: " << b.amount << " " << b.asset
+              << " for risk unit " << b.group_id
+              << " would be borrowed now\n  request_id:     " << b.request_id
+              << "\n";
   } else {
     std::cout << "borrowed " << b.amount << " " << b.asset << " for risk unit "
               << b.group_id << "\n  transaction_id: " << b.transaction_id
@@ -63,15 +72,9 @@ int Get(LoanClient& client, const std::string& request_id,
   institutional_loan::v1::GetBorrowResponse r;
   grpc::Status status = client.GetBorrow(request_id, &r, timeout);
   if (!status.ok()) {
-    auto error = loan_gateway::client::ClassifyError(status);
-    if (json) {
-      std::cout << loan_gateway::client::FormatJson(error.report) << "\n";
-    } else {
-      std::cerr << loan_gateway::client::FormatHuman(error.report);
-    }
-    return status.error_code() == grpc::StatusCode::NOT_FOUND
-               ? 9
-               : loan_gateway::client::ExitCodeFor(error.kind);
+    const int code =
+        PrintError(loan_gateway::client::ClassifyError(status), json);
+    return status.error_code() == grpc::StatusCode::NOT_FOUND ? 9 : code;
   }
   const std::string state =
       institutional_loan::v1::BorrowState_Name(r.state()).substr(13);
@@ -96,6 +99,59 @@ int Get(LoanClient& client, const std::string& request_id,
       std::cout << "  error:          " << r.error().message() << "\n";
     if (!r.reconciliation_note().empty())
       std::cout << "  note:           " << r.reconciliation_note() << "\n";
+  }
+  return 0;
+}
+
+// The kill switch (GatewayAdmin): `action` is halt, resume or halt-state.
+int Admin(const std::shared_ptr<grpc::Channel>& channel,
+          const std::string& action, const std::string& reason,
+          absl::Duration timeout, bool json) {
+  auto stub = loan_gateway::admin::v1::GatewayAdmin::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  loan_gateway::admin::v1::BorrowingState state;
+  grpc::Status status;
+  if (action == "halt") {
+    loan_gateway::admin::v1::HaltBorrowingRequest request;
+    request.set_reason(reason);
+    loan_gateway::admin::v1::HaltBorrowingResponse response;
+    status = stub->HaltBorrowing(&context, request, &response);
+    state = response.state();
+  } else if (action == "resume") {
+    loan_gateway::admin::v1::ResumeBorrowingRequest request;
+    request.set_reason(reason);
+    loan_gateway::admin::v1::ResumeBorrowingResponse response;
+    status = stub->ResumeBorrowing(&context, request, &response);
+    state = response.state();
+  } else {
+    loan_gateway::admin::v1::GetBorrowingStateResponse response;
+    status = stub->GetBorrowingState(
+        &context, loan_gateway::admin::v1::GetBorrowingStateRequest(),
+        &response);
+    state = response.state();
+  }
+  if (!status.ok()) {
+    return PrintError(loan_gateway::client::ClassifyError(status), json);
+  }
+  if (json) {
+    std::cout << "{\"halted\":" << (state.halted() ? "true" : "false")
+              << ",\"halted_by\":\"" << absl::CEscape(state.halted_by())
+              << "\",\"reason\":\"" << absl::CEscape(state.reason())
+              << "\",\"borrows_in_flight\":" << state.borrows_in_flight()
+              << ",\"persisted\":" << (state.persisted() ? "true" : "false")
+              << "}\n";
+  } else if (state.halted()) {
+    std::cout << "borrowing HALTED by " << state.halted_by()
+              << (state.reason().empty() ? "" : ": " + state.reason())
+              << "\n  borrows in flight (finishing): "
+              << state.borrows_in_flight() << "\n";
+    if (!state.persisted()) {
+      std::cout << "  warning: the halt file could not be written; the halt "
+                   "ends with the gateway's process\n";
+    }
+  } else {
+    std::cout << "borrowing is on\n";
   }
   return 0;
 }
@@ -185,6 +241,10 @@ int Run(int argc, char** argv) {
       ->required();
   borrow->add_option("--request-id", request_id,
                      "idempotency key (UUID); generated if empty");
+  bool validate_only = false;
+  borrow->add_flag("--validate-only", validate_only,
+                   "a dry run: every check a real borrow passes (policy, "
+                   "caps, clock, weight), nothing journaled or sent");
   CLI::App* get =
       app.add_subcommand("get", "what the gateway knows of a borrow");
   get->add_option("--request-id", request_id, "the borrow's request_id")
@@ -195,6 +255,15 @@ int Run(int argc, char** argv) {
   health->add_flag("--wait", wait,
                    "ask again until SERVING or --timeout (default 60s with "
                    "--wait) has passed");
+  std::string reason;
+  CLI::App* halt = app.add_subcommand(
+      "halt", "kill switch: stop all borrowing now (admins only)");
+  halt->add_option("--reason", reason, "why, for the audit trail")->required();
+  CLI::App* resume =
+      app.add_subcommand("resume", "lift the halt (admins only)");
+  resume->add_option("--reason", reason, "why, for the audit trail");
+  CLI::App* halt_state =
+      app.add_subcommand("halt-state", "whether borrowing is halted");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -222,7 +291,18 @@ int Run(int argc, char** argv) {
   LoanClient client(*channel);
   if (*health) return Health(*channel, timeout, wait, json);
   if (*get) return Get(client, request_id, timeout, json);
-  return Borrow(client, group, asset, amount, request_id, timeout, json);
+  if (*halt || *resume || *halt_state) {
+    return Admin(*channel,
+                 *halt     ? "halt"
+                 : *resume ? "resume"
+                           : "halt-state",
+                 reason, timeout, json);
+  }
+  return Borrow(client, group, asset, amount,
+                {.request_id = request_id,
+                 .deadline = timeout,
+                 .validate_only = validate_only},
+                json);
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
+#include "absl/strings/strip.h"
+#include "audit/audit_chain.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
 #include "contract/error_table.h"
@@ -33,6 +36,35 @@ int Fail(absl::string_view what, const absl::Status& status) {
       .Str("error", status.ToString())
       .Emit();
   return 2;
+}
+
+// --verify_audit FILE: the path, if it was asked for.
+std::optional<std::string> VerifyAuditPath(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--verify_audit=")) return std::string(arg);
+    if (arg == "--verify_audit" && i + 1 < argc) return argv[i + 1];
+  }
+  return std::nullopt;
+}
+
+// Checks the whole chain: 0 and its head when intact, 1 naming the first
+// broken record, 2 when it cannot be read.
+int VerifyAudit(const std::string& path) {
+  absl::StatusOr<AuditHead> head = VerifyAuditFile(path);
+  if (!head.ok()) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(),
+                 std::string(head.status().message()).c_str());
+    return head.status().code() == absl::StatusCode::kFailedPrecondition ? 1
+                                                                         : 2;
+  }
+  std::printf(
+      "%s: intact, %llu records; head seq %llu sha256 %s (compare it with "
+      "the audit_log_opened lines of the gateway's log: only lines cut from "
+      "the end cannot show in the chain itself)\n",
+      path.c_str(), static_cast<unsigned long long>(head->seq),
+      static_cast<unsigned long long>(head->seq), head->sha256.c_str());
+  return 0;
 }
 
 // SIGHUP re-reads the access policy (it never stops a gateway with borrows
@@ -104,6 +136,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (std::optional<std::string> audit =
+          loan_gateway::VerifyAuditPath(argc, argv)) {
+    return loan_gateway::VerifyAudit(*audit);
+  }
   loan_gateway::InitJsonLog();
   loan_gateway::RouteLibraryLogsToJson();
   if (absl::Status hardened = loan_gateway::HardenProcessForSecrets();

@@ -19,11 +19,11 @@ void WeightBudget::RollWindow() {
   }
 }
 
-absl::Status WeightBudget::TryReserve() {
+absl::Status WeightBudget::Reserve(bool take) {
   absl::MutexLock lock(&mu_);
   RollWindow();
   if (used_ + cost_ <= limit_) {
-    used_ += cost_;
+    if (take) used_ += cost_;
     return absl::OkStatus();
   }
   const absl::Time next_minute = absl::FromUnixSeconds((minute_ + 1) * 60);

@@ -26,7 +26,10 @@ class WeightBudget {
   // Reserves one borrow's weight in the current minute, or returns
   // RESOURCE_EXHAUSTED / UPSTREAM_RATE_LIMITED with QuotaFailure and a
   // RetryInfo until the next minute. Nothing is sent when this fails.
-  absl::Status TryReserve();
+  absl::Status TryReserve() { return Reserve(/*take=*/true); }
+
+  // Whether TryReserve would succeed now, taking nothing (validate_only).
+  absl::Status CheckRoom() { return Reserve(/*take=*/false); }
 
   // Gives a reservation back: the request provably never left.
   void Release();
@@ -38,6 +41,7 @@ class WeightBudget {
   int64_t limit() const { return limit_; }
 
  private:
+  absl::Status Reserve(bool take);
   void RollWindow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;

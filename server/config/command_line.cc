@@ -153,12 +153,16 @@ std::string GatewayUsage() {
                                        s.setting->max(), "]"),
                     "\n      ", s.setting->help(), "\n");
   }
-  absl::StrAppend(&out,
-                  "  --config FILE  (LOAN_GATEWAY_CONFIG)\n      a "
-                  "GatewayConfig in text format, or JSON (.json)\n"
-                  "  --print_error_table\n      print the error contract as "
-                  "Markdown and exit\n  --print_settings_table\n      print "
-                  "the settings as Markdown and exit\n  --version\n  --help\n");
+  absl::StrAppend(
+      &out,
+      "  --config FILE  (LOAN_GATEWAY_CONFIG)\n      a "
+      "GatewayConfig in text format, or JSON (.json)\n"
+      "  --print_error_table\n      print the error contract as "
+      "Markdown and exit\n  --print_settings_table\n      print "
+      "the settings as Markdown and exit\n  --verify_audit FILE\n      "
+      "check an audit log's hash chain; name the first broken "
+      "record (exit 1) or print its head (exit 0)\n"
+      "  --version\n  --help\n");
   return out;
 }
 

@@ -172,4 +172,27 @@ std::string RenderSettingsTableMarkdown() {
   return out;
 }
 
+namespace {
+
+std::string BesideJournal(const GatewayConfig& config, absl::string_view name) {
+  const std::string& journal = config.journal().path();
+  const size_t slash = journal.rfind('/');
+  return absl::StrCat(
+      slash == std::string::npos ? "." : journal.substr(0, slash), "/", name);
+}
+
+}  // namespace
+
+std::string AuditLogPath(const GatewayConfig& config) {
+  return config.access().audit_log().empty()
+             ? BesideJournal(config, "audit.jsonl")
+             : config.access().audit_log();
+}
+
+std::string HaltFilePath(const GatewayConfig& config) {
+  return config.access().halt_file().empty()
+             ? BesideJournal(config, "borrowing-halted")
+             : config.access().halt_file();
+}
+
 }  // namespace loan_gateway

@@ -47,6 +47,11 @@ std::string RedactedDump(const GatewayConfig& config);
 // The README's settings table, generated from the message.
 std::string RenderSettingsTableMarkdown();
 
+// The files kept beside the journal unless set: --audit_log (audit.jsonl)
+// and --halt_file (borrowing-halted).
+std::string AuditLogPath(const GatewayConfig& config);
+std::string HaltFilePath(const GatewayConfig& config);
+
 }  // namespace loan_gateway
 
 #endif  // LOAN_GATEWAY_SERVER_CONFIG_GATEWAY_CONFIG_H_

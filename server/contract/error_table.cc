@@ -181,6 +181,15 @@ const ErrorRule kTable[] = {
      "policy: the caller's rolling cap for the asset would be exceeded "
      "(borrows in flight and unknown ones count; RetryInfo: when enough of "
      "the window frees up, if it will)"},
+    {M::kLocal, kBorrowingHaltedEvent, O::kRejected, StatusCode::kUnavailable,
+     R::BORROWING_HALTED, X::kNone, absl::Seconds(5),
+     "gateway: an operator halted borrowing (GatewayAdmin.HaltBorrowing or "
+     "--halt_file); nothing was sent, borrows already sent finish (RetryInfo: "
+     "poll; a repeat after the resume may send it)"},
+    {M::kLocal, kAuditUnavailableEvent, O::kRejected, StatusCode::kUnavailable,
+     R::AUDIT_UNAVAILABLE, X::kNone, absl::Seconds(30),
+     "gateway: the audit log cannot be written, so nothing is signed (fail "
+     "closed) until it is fixed and the gateway restarted"},
     {M::kLocal, kNotExecutedEvent, O::kRejected,
      StatusCode::kFailedPrecondition, R::BORROW_NOT_EXECUTED, X::kNone,
      kNoRetry,
@@ -192,6 +201,10 @@ const ErrorRule kTable[] = {
     {M::kQuery, kQueryJournalUnavailableEvent, std::nullopt,
      StatusCode::kUnavailable, R::JOURNAL_UNAVAILABLE, X::kNone,
      absl::Seconds(1), "GetBorrow: the journal cannot be read"},
+    {M::kQuery, kQueryAuditUnavailableEvent, std::nullopt,
+     StatusCode::kUnavailable, R::AUDIT_UNAVAILABLE, X::kNone, kNoRetry,
+     "GetBorrow: the audit log cannot be written, so nothing is answered "
+     "(fail closed)"},
     {M::kQuery, kBorrowNotFoundEvent, std::nullopt, StatusCode::kNotFound,
      R::BORROW_NOT_FOUND, X::kNone, kNoRetry,
      "GetBorrow: nothing was journaled under this request_id (or it expired "

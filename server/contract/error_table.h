@@ -89,6 +89,8 @@ enum LocalEvent : int {
   kAssetNotAllowedEvent = 118,
   kAmountAboveCallerLimitEvent = 119,
   kCallerCapReachedEvent = 120,
+  kBorrowingHaltedEvent = 121,   // The kill switch is on.
+  kAuditUnavailableEvent = 122,  // The audit log cannot be written.
 };
 
 // GetBorrow's refusals (Match::kQuery): about a lookup, not a borrow, so
@@ -97,6 +99,7 @@ enum QueryEvent : int {
   kQueryInvalidEvent = 201,
   kQueryJournalUnavailableEvent = 202,
   kBorrowNotFoundEvent = 203,
+  kQueryAuditUnavailableEvent = 204,
 };
 const ErrorRule& RuleForLocal(LocalEvent event);
 const ErrorRule& RuleForQuery(QueryEvent event);

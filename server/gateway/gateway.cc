@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "binance/borrow_records.h"
 #include "config/command_line.h"
+#include "config/gateway_config.h"
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "log/json_log.h"
@@ -59,7 +60,8 @@ std::vector<std::string> BaseUrls(const GatewayConfig& config) {
 
 std::vector<std::string> ServedServices() {
   return {institutional_loan::v1::InstitutionalLoan::service_full_name(),
-          "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+          admin::v1::GatewayAdmin::service_full_name(), "grpc.health.v1.Health",
+          "grpc.reflection.v1.ServerReflection",
           "grpc.reflection.v1alpha.ServerReflection"};
 }
 
@@ -109,20 +111,35 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
              "insecure sandbox: every caller may borrow for any risk unit")
         .Emit();
   }
+  // The audit log's clock stamps records; the system's, like the gateway's.
+  static const SystemClock audit_clock;
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+      AuditLog::Open(AuditLogPath(config), &audit_clock);
+  if (!audit.ok()) return InStep("audit_log", audit.status());
+  const AuditHead head = (*audit)->head();
+  // The head, kept in the logs too: the one thing a chain cannot show
+  // itself is lines cut from its end.
+  LogLine("info", "audit_log_opened")
+      .Str("path", (*audit)->path())
+      .Int("seq", static_cast<int64_t>(head.seq))
+      .Str("sha256", head.sha256)
+      .Emit();
   return std::unique_ptr<Gateway>(
       new Gateway(config, *std::move(api_key), *std::move(signer),
-                  *std::move(journal), *std::move(policy)));
+                  *std::move(journal), *std::move(policy), *std::move(audit)));
 }
 
 Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  std::unique_ptr<Signer> signer,
                  std::unique_ptr<SqliteBorrowJournal> journal,
-                 std::unique_ptr<PolicyStore> policy)
+                 std::unique_ptr<PolicyStore> policy,
+                 std::unique_ptr<AuditLog> audit)
     : config_(config),
       api_key_(std::move(api_key)),
       signer_(std::move(signer)),
       journal_(std::move(journal)),
       policy_(std::move(policy)),
+      audit_(std::move(audit)),
       transport_({.ca_file = config_.upstream().ca_file()}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
@@ -142,6 +159,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
       budget_(clock_, config_.borrow().uid_weight_limit()),
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
+      halt_(HaltFilePath(config_)),
       pipeline_(config_.upstream(), config_.borrow(),
                 // The executors are declared after the pipeline (they stop
                 // first); only their addresses are taken here.
@@ -155,7 +173,9 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  .journal_executor = &journal_executor_,
                  .call_executor = &call_executor_,
                  .scheduler = &scheduler_,
-                 .metrics = &metrics_}),
+                 .metrics = &metrics_,
+                 .halt = &halt_,
+                 .audit = audit_.get()}),
       reconciler_(config_.upstream(), config_.reconcile(),
                   {.transport = &transport_,
                    .binance_clock = &binance_clock_,
@@ -167,11 +187,45 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                          return pipeline_.WorkingOn(id);
                        }}),
       service_(pipeline_, *journal_, !config_.access().insecure_plaintext(),
-               *policy_),
+               *policy_, audit_.get()),
+      admin_({.halt = &halt_,
+              .policy = policy_.get(),
+              .clock = &clock_,
+              .certificates_required = !config_.access().insecure_plaintext(),
+              .requests_in_flight =
+                  [this] { return pipeline_.requests_in_flight(); },
+              .audit = audit_.get()}),
       reflection_v1_(ServedServices()),
       reflection_v1alpha_(ServedServices()) {
+  if (std::optional<HaltRecord> halt = halt_.Current()) {
+    LogLine("warn", "borrowing_halted")
+        .Str("by", halt->by)
+        .Str("reason", halt->reason)
+        .Str("halt_file", halt_.path())
+        .Str("effect", "no borrow is sent until ResumeBorrowing")
+        .Emit();
+  }
+  AuditPolicy(absl::OkStatus());
+  policy_->OnReload(
+      [this](const absl::Status& loaded) { AuditPolicy(loaded); });
   // Settles first whatever a previous process left open.
   reconciler_.Start();
+}
+
+// Which policy was in force when is part of what the trail must prove.
+void Gateway::AuditPolicy(const absl::Status& loaded) {
+  audit::v1::AuditRecord record;
+  record.set_kind(loaded.ok() ? audit::v1::POLICY_LOADED
+                              : audit::v1::POLICY_REFUSED);
+  std::shared_ptr<const AccessPolicy> policy = policy_->Current();
+  record.set_detail(
+      !loaded.ok() ? absl::StrCat(loaded.message(),
+                                  "; the last good policy stays in force")
+      : policy == nullptr
+          ? "no policy: insecure sandbox, every caller may do everything"
+          : absl::StrCat(policy->callers(), " callers from ",
+                         config_.access().policy_file()));
+  audit_->Append(std::move(record), nullptr);
 }
 
 Gateway::~Gateway() {
@@ -192,6 +246,13 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
   readiness_ = std::make_unique<ReadinessWatch>(
       std::vector<ReadinessWatch::Condition>{
           {"journal", [this] { return journal_->CheckIntact(); }},
+          {"audit",
+           [this] {
+             return audit_->writable() ? absl::OkStatus()
+                                       : absl::UnavailableError(
+                                             "the audit log cannot be "
+                                             "written");
+           }},
           {"clock", [this] { return pipeline_.CheckClock(); }},
           {"upstream", [this] { return probe_.status(); }}},
       [this](bool serving) { SetServing(serving); }, absl::Milliseconds(250));
@@ -244,6 +305,7 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
               FROM_FD,
           ListenerCredentials(config_.access()));
   builder.RegisterService(&service_);
+  builder.RegisterService(&admin_);
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);
   absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
@@ -362,6 +424,9 @@ GatewayGauges Gateway::Gauges() const {
   g.upstream_ready = probe_.status().ok();
   g.reconcile_errors = reconciler_.errors_total();
   g.policy_reload_failures = policy_->reload_failures();
+  g.audit_write_failures = static_cast<int64_t>(audit_->write_failures());
+  g.audit_records = static_cast<int64_t>(audit_->head().seq);
+  g.borrowing_halted = halt_.Current().has_value();
   return g;
 }
 

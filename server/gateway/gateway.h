@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "audit/audit_log.h"
 #include "breaker/ban_breaker.h"
 #include "budget/weight_budget.h"
 #include "clock/binance_clock.h"
@@ -18,6 +19,7 @@
 #include "clock/scheduler.h"
 #include "executor/serial_executor.h"
 #include "executor/thread_pool_executor.h"
+#include "halt/borrowing_halt.h"
 #include "http/curl_multi_transport.h"
 #include "journal/sqlite_borrow_journal.h"
 #include "loan_gateway/config/v1/gateway_config.pb.h"
@@ -28,6 +30,7 @@
 #include "reconcile/signed_reader.h"
 #include "reconcile/upstream_probe.h"
 #include "reflection/reflection_service.h"
+#include "service/admin_service.h"
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "service/readiness_watch.h"
@@ -79,7 +82,8 @@ class Gateway {
   Gateway(const GatewayConfig& config, Secret api_key,
           std::unique_ptr<Signer> signer,
           std::unique_ptr<SqliteBorrowJournal> journal,
-          std::unique_ptr<PolicyStore> policy);
+          std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit);
+  void AuditPolicy(const absl::Status& loaded);
   absl::Status StartMetrics();
   absl::Status StartGrpc(std::function<void()> on_listener_stuck);
   absl::Status StartHealth();
@@ -92,6 +96,8 @@ class Gateway {
   const std::unique_ptr<Signer> signer_;
   const std::unique_ptr<SqliteBorrowJournal> journal_;
   const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
+  // Every decision, durable before it takes effect (fail closed).
+  const std::unique_ptr<AuditLog> audit_;
   SystemClock clock_;
   CurlMultiTransport transport_;
   BinanceClock binance_clock_;
@@ -103,6 +109,7 @@ class Gateway {
   WeightBudget budget_;
   BanBreaker breaker_;
   GatewayMetrics metrics_;
+  BorrowingHalt halt_;  // The kill switch (--halt_file).
   BorrowPipeline pipeline_;
   // The pipeline's executors, declared after it and in the order its stages
   // post to each other, so each stops (running what it holds) before what
@@ -112,6 +119,7 @@ class Gateway {
   TimerThread scheduler_;                // Only the pipeline's window waits.
   Reconciler reconciler_;
   LoanService service_;
+  AdminService admin_;
   ReflectionV1Service reflection_v1_;
   ReflectionV1AlphaService reflection_v1alpha_;
   std::unique_ptr<grpc::Server> server_;

@@ -58,4 +58,18 @@ absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes) {
   return text.substr(0, end);
 }
 
+std::string ValidUtf8(absl::string_view text, size_t max_bytes) {
+  static constexpr absl::string_view kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  while (!text.empty()) {
+    const Utf8Unit unit = NextUtf8Unit(text);
+    const absl::string_view piece =
+        unit.valid ? text.substr(0, unit.size) : kReplacement;
+    if (out.size() + piece.size() > max_bytes) break;
+    out.append(piece.data(), piece.size());
+    text.remove_prefix(unit.size);
+  }
+  return out;
+}
+
 }  // namespace loan_gateway

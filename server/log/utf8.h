@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -29,6 +30,11 @@ Utf8Unit NextUtf8Unit(absl::string_view text);
 // split a multi-byte character and turn valid UTF-8 into invalid UTF-8.
 // Invalid bytes in `text` are kept as they are (JsonQuote replaces them).
 absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
+
+// `text` cut to at most `max_bytes` (on a character boundary) with every
+// invalid unit replaced by U+FFFD: what a format that must be valid UTF-8
+// (protobuf's JSON, the audit trail) can hold of a caller's value.
+std::string ValidUtf8(absl::string_view text, size_t max_bytes);
 
 }  // namespace loan_gateway
 

@@ -129,6 +129,16 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             "New --policy_file versions refused (the last good policy stayed "
             "in force).",
             counter, g.policy_reload_failures),
+        One("loan_gateway_audit_write_failures_total",
+            "Audit records that could not be written; from the first, nothing "
+            "is signed until a restart (fail closed).",
+            counter, g.audit_write_failures),
+        One("loan_gateway_audit_records_total",
+            "The audit log's last durable record (its seq).", counter,
+            g.audit_records),
+        One("loan_gateway_borrowing_halted",
+            "1 while the kill switch halts borrowing.", gauge,
+            g.borrowing_halted ? 1 : 0),
         One("loan_gateway_ban_breaker_open",
             "1 while borrows are held after a 429/418/403.", gauge,
             g.breaker_open ? 1 : 0),

@@ -40,6 +40,9 @@ struct GatewayGauges {
   std::optional<double> clock_sync_age_seconds;  // None: never synced.
   int64_t reconcile_errors = 0;                  // A counter.
   int64_t policy_reload_failures = 0;            // A counter.
+  int64_t audit_write_failures = 0;              // A counter.
+  int64_t audit_records = 0;  // The audit log's head seq (a counter).
+  bool borrowing_halted = false;
 };
 
 // The gateway's Prometheus metrics on prometheus-cpp: counters and

@@ -15,6 +15,14 @@ namespace {
 using contract::RuleForLocal;
 
 constexpr const char* kMethods[] = {"Borrow", "GetBorrow"};
+// GatewayAdmin's methods: allowed by `admin: true`, never by `methods`.
+constexpr const char* kAdminMethods[] = {"HaltBorrowing", "ResumeBorrowing",
+                                         "GetBorrowingState"};
+
+bool IsAdminMethod(const std::string& method) {
+  return std::find(std::begin(kAdminMethods), std::end(kAdminMethods),
+                   method) != std::end(kAdminMethods);
+}
 
 absl::Status Invalid(const std::string& identity, absl::string_view what) {
   return absl::InvalidArgumentError(
@@ -46,6 +54,11 @@ absl::StatusOr<CallerRule> ToRule(const policy::v1::CallerPolicy& caller) {
     return absl::InvalidArgumentError("a caller without an identity");
   }
   for (const std::string& method : caller.methods()) {
+    if (IsAdminMethod(method)) {
+      return Invalid(
+          rule.identity,
+          absl::StrCat("\"", method, "\" is an admin method: set admin: true"));
+    }
     if (std::find(std::begin(kMethods), std::end(kMethods), method) ==
         std::end(kMethods)) {
       return Invalid(rule.identity, absl::StrCat("unknown method \"", method,
@@ -53,6 +66,8 @@ absl::StatusOr<CallerRule> ToRule(const policy::v1::CallerPolicy& caller) {
     }
     rule.methods.insert(method);
   }
+  rule.admin = caller.admin();
+  rule.read_all_borrows = caller.read_all_borrows();
   rule.group_ids.insert(caller.group_ids().begin(), caller.group_ids().end());
   for (int asset : caller.assets()) {
     const std::string code =
@@ -132,7 +147,10 @@ absl::StatusOr<const CallerRule*> AccessPolicy::Admit(
                   absl::StrCat("caller ", identity,
                                " is not in the gateway's access policy"));
   }
-  if (!it->second.methods.contains(method)) {
+  const bool allowed = IsAdminMethod(method)
+                           ? it->second.admin
+                           : it->second.methods.contains(method);
+  if (!allowed) {
     return Refuse(contract::kMethodNotAllowedEvent, &it->second, identity,
                   absl::StrCat("caller ", identity, " may not call ", method),
                   {{"method", method}});

@@ -36,6 +36,8 @@ struct CallerRule {
   std::set<std::string> assets;
   std::optional<AmountUnits> max_amount_per_call;
   std::vector<CapRule> caps;
+  bool admin = false;             // May call GatewayAdmin (the kill switch).
+  bool read_all_borrows = false;  // GetBorrow sees every caller's borrows.
 
   // The longest window of its caps on `asset` (what the journal is asked
   // for); zero when it has none.
@@ -53,7 +55,8 @@ class AccessPolicy {
   static absl::StatusOr<AccessPolicy> FromMessage(
       const policy::v1::AccessPolicy& message);
 
-  // The caller's rule if it may call `method` ("Borrow", "GetBorrow"):
+  // The caller's rule if it may call `method` ("Borrow", "GetBorrow", or
+  // one of GatewayAdmin's, which need `admin`):
   // PERMISSION_DENIED with CALLER_NOT_ALLOWED or METHOD_NOT_ALLOWED.
   absl::StatusOr<const CallerRule*> Admit(const std::string& identity,
                                           const std::string& method) const;

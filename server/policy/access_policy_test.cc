@@ -28,7 +28,8 @@ constexpr char kPolicy[] = R"pb(
       max_amount: "1000"
     }
   }
-  callers { identity: "reader" methods: "GetBorrow" }
+  callers { identity: "reader" methods: "GetBorrow" read_all_borrows: true }
+  callers { identity: "oncall" admin: true }
 )pb";
 
 AccessPolicy Policy() {
@@ -54,6 +55,28 @@ TEST(AccessPolicyTest, DeniesByDefaultAndByMethod) {
   EXPECT_EQ(Reason(reader.status()), "METHOD_NOT_ALLOWED");
   EXPECT_TRUE(policy.Admit("reader", "GetBorrow").ok());
   ASSERT_TRUE(policy.Admit(kRebalancer, "Borrow").ok());
+}
+
+// The kill switch is for admins only, whatever `methods` says; an admin
+// method in `methods` is a mistake the load names.
+TEST(AccessPolicyTest, AdminMethodsNeedAdmin) {
+  AccessPolicy policy = Policy();
+  for (const char* method :
+       {"HaltBorrowing", "ResumeBorrowing", "GetBorrowingState"}) {
+    EXPECT_TRUE(policy.Admit("oncall", method).ok()) << method;
+    EXPECT_EQ(Reason(policy.Admit(kRebalancer, method).status()),
+              "METHOD_NOT_ALLOWED")
+        << method;
+  }
+  EXPECT_EQ(Reason(policy.Admit("oncall", "Borrow").status()),
+            "METHOD_NOT_ALLOWED");
+  EXPECT_TRUE((*policy.Admit("reader", "GetBorrow"))->read_all_borrows);
+  EXPECT_FALSE((*policy.Admit(kRebalancer, "GetBorrow"))->read_all_borrows);
+  policy::v1::AccessPolicy listed;
+  listed.add_callers()->set_identity("a");
+  listed.mutable_callers(0)->add_methods("HaltBorrowing");
+  EXPECT_TRUE(absl::StrContains(
+      AccessPolicy::FromMessage(listed).status().message(), "admin: true"));
 }
 
 TEST(AccessPolicyTest, RiskUnitAssetAndAmountOfOneBorrow) {
@@ -131,7 +154,7 @@ TEST(AccessPolicyTest, ABadPolicyIsRefusedNamingTheMistake) {
 TEST(AccessPolicyTest, TheShippedExampleLoads) {
   absl::StatusOr<AccessPolicy> example = AccessPolicy::Load(POLICY_EXAMPLE);
   ASSERT_TRUE(example.ok()) << example.status();
-  EXPECT_EQ(example->callers(), 2u);
+  EXPECT_EQ(example->callers(), 3u);
 }
 
 }  // namespace

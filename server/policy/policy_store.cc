@@ -49,6 +49,22 @@ std::shared_ptr<const AccessPolicy> PolicyStore::Current() const {
 
 absl::Status PolicyStore::Reload() {
   if (path_.empty()) return absl::OkStatus();
+  absl::Status loaded = Load();
+  std::function<void(const absl::Status&)> observer;
+  {
+    absl::MutexLock lock(&mu_);
+    observer = observer_;
+  }
+  if (observer) observer(loaded);
+  return loaded;
+}
+
+void PolicyStore::OnReload(std::function<void(const absl::Status&)> observer) {
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(observer);
+}
+
+absl::Status PolicyStore::Load() {
   struct stat now {};
   stat(path_.c_str(), &now);
   absl::StatusOr<AccessPolicy> next = AccessPolicy::Load(path_);
@@ -81,6 +97,15 @@ void PolicyStore::Watch(absl::Duration interval) {
     }
     if (changed) (void)Reload();
   }
+}
+
+absl::StatusOr<std::shared_ptr<const CallerRule>> PolicyStore::Admit(
+    const std::string& caller, const std::string& method) const {
+  std::shared_ptr<const AccessPolicy> policy = Current();
+  if (policy == nullptr) return nullptr;
+  absl::StatusOr<const CallerRule*> rule = policy->Admit(caller, method);
+  if (!rule.ok()) return rule.status();
+  return std::shared_ptr<const CallerRule>(policy, *rule);
 }
 
 }  // namespace loan_gateway

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,19 +30,29 @@ class PolicyStore {
   ~PolicyStore();
 
   std::shared_ptr<const AccessPolicy> Current() const;
+  // The caller's rule for `method` under the policy in force, sharing that
+  // policy's ownership (a reload may replace it while the call lasts); null
+  // without a policy (the insecure sandbox: everyone); else its refusal.
+  absl::StatusOr<std::shared_ptr<const CallerRule>> Admit(
+      const std::string& caller, const std::string& method) const;
   // Reads the file again now; the error when it was refused.
   absl::Status Reload();
   int64_t reload_failures() const { return failures_; }
+  // Runs `observer` after every reload (SIGHUP or a changed file) with its
+  // result, on the reloading thread.
+  void OnReload(std::function<void(const absl::Status&)> observer);
 
  private:
   PolicyStore(std::string path, std::shared_ptr<const AccessPolicy> first);
   void Watch(absl::Duration interval);
+  absl::Status Load();
 
   const std::string path_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const AccessPolicy> current_ ABSL_GUARDED_BY(mu_);
   struct stat seen_ ABSL_GUARDED_BY(mu_) {};
   std::atomic<int64_t> failures_{0};
+  std::function<void(const absl::Status&)> observer_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   std::thread watcher_;
 };

@@ -27,6 +27,16 @@ inline google::protobuf::Timestamp TimestampFromUnixMillis(int64_t ms) {
   return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
 }
 
+inline google::protobuf::Timestamp ToProtoTimestamp(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      absl::ToUnixNanos(t));
+}
+
+inline absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixNanos(
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(t));
+}
+
 }  // namespace loan_gateway
 
 #endif  // LOAN_GATEWAY_SERVER_PROTO_TIME_PROTO_TIME_H_

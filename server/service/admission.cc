@@ -10,12 +10,17 @@ namespace loan_gateway {
 
 Admission::Admission(AdmissionOptions options, const Clock& clock,
                      const BinanceClock& binance_clock, BanBreaker& breaker,
-                     WeightBudget& budget)
+                     WeightBudget& budget, const BorrowingHalt* halt)
     : options_(options),
       clock_(clock),
       binance_clock_(binance_clock),
       breaker_(breaker),
-      budget_(budget) {}
+      budget_(budget),
+      halt_(halt) {}
+
+absl::Status Admission::CheckHalt() const {
+  return halt_ != nullptr ? halt_->Check() : absl::OkStatus();
+}
 
 absl::Status Admission::DrainingError() {
   return contract::RuleError(
@@ -26,6 +31,7 @@ absl::Status Admission::DrainingError() {
 
 absl::Status Admission::BeforeJournal(absl::Time deadline) const {
   if (draining_) return DrainingError();
+  if (absl::Status halted = CheckHalt(); !halted.ok()) return halted;
   const absl::Duration left = deadline - clock_.Now();
   if (left < options_.min_call_deadline) {
     return contract::RuleError(
@@ -42,6 +48,7 @@ absl::Status Admission::BeforeJournal(absl::Time deadline) const {
 absl::Status Admission::BeforeSend(
     absl::Time deadline, const std::function<bool()>& caller_gone) const {
   if (draining_) return DrainingError();
+  if (absl::Status halted = CheckHalt(); !halted.ok()) return halted;
   const absl::Duration left = deadline - clock_.Now();
   const bool gone = caller_gone && caller_gone();
   if (gone || left < options_.min_call_deadline) {

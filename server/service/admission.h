@@ -11,6 +11,7 @@
 #include "budget/weight_budget.h"
 #include "clock/binance_clock.h"
 #include "clock/clock.h"
+#include "halt/borrowing_halt.h"
 
 namespace loan_gateway {
 
@@ -23,16 +24,18 @@ struct AdmissionOptions {
 };
 
 // Every check a borrow passes before it is signed, in one place: whether the
-// gateway is draining, the caller's deadline (and presence), Binance's clock,
+// gateway is draining or halted, the caller's deadline (and presence),
+// Binance's clock,
 // the ban breaker, and the UID weight budget. A refusal here means nothing
 // was sent; each carries its row of the error contract.
 class Admission {
  public:
   Admission(AdmissionOptions options, const Clock& clock,
             const BinanceClock& binance_clock, BanBreaker& breaker,
-            WeightBudget& budget);
+            WeightBudget& budget, const BorrowingHalt* halt = nullptr);
 
-  // Before anything is journaled: draining, deadline, clock, breaker.
+  // Before anything is journaled: draining, halted, deadline, clock,
+  // breaker.
   absl::Status BeforeJournal(absl::Time deadline) const;
 
   // The last word before signing: the call's turn may have come long after
@@ -48,6 +51,8 @@ class Admission {
   // reservation whose request is not sent is released.
   absl::Status ReserveWeight() { return budget_.TryReserve(); }
   void ReleaseWeight() { budget_.Release(); }
+  // Whether ReserveWeight would succeed now (validate_only takes nothing).
+  absl::Status CheckWeight() { return budget_.CheckRoom(); }
 
   // From now on every check refuses with GATEWAY_DRAINING.
   void BeginDrain() { draining_ = true; }
@@ -58,12 +63,14 @@ class Admission {
 
  private:
   absl::Status ClockAndBreaker() const;
+  absl::Status CheckHalt() const;
 
   const AdmissionOptions options_;
   const Clock& clock_;
   const BinanceClock& binance_clock_;
   BanBreaker& breaker_;
   WeightBudget& budget_;
+  const BorrowingHalt* const halt_;  // Null: no kill switch (unit tests).
   std::atomic<bool> draining_{false};
 };
 

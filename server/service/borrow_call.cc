@@ -75,6 +75,7 @@ void EmitBorrowLogLine(
       .Str("grpc_code", absl::StatusCodeToString(result.status().code()))
       .Int("attempts", call.attempts);
   if (call.replayed) line.Str("replayed", "true");
+  if (call.validate_only) line.Str("validate_only", "true");
   if (result.ok()) line.Str("transaction_id", result->transaction_id());
   if (call.binance_code) line.Int("binance_code", *call.binance_code);
   if (call.http_status != 0) line.Int("http_status", call.http_status);

@@ -20,7 +20,7 @@ namespace loan_gateway {
 // The legal moves (IsLegalTransition):
 //   kReceived      -> kAdmitted | kAnswered (invalid or refused)
 //   kAdmitted      -> kQueued | kFollowing (a repeat) | kAnswered (answered
-//                     from the journal, or the journal failed)
+//                     from the journal, the journal failed, or a dry run)
 //   kFollowing     -> kAnswered (with the first call's answer)
 //   kQueued        -> kPreparing (its turn) | kSettling (refused waiting)
 //   kPreparing     -> kSending | kWaitingWindow | kSettling (refused)
@@ -64,6 +64,8 @@ struct BorrowCall {
   std::optional<ValidBorrow> borrow;  // Set once validated.
   Done done;
   std::function<bool()> caller_gone;  // Optional: the caller cancelled.
+  // A dry run (AIP-163): checked, never journaled, signed or sent.
+  bool validate_only = false;
   absl::Time started;
   absl::Time deadline;
 

@@ -10,6 +10,7 @@
 #include "errors/error_details.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
+#include "service/call_audit.h"
 #include "service/resend_policy.h"
 #include "validate/borrow_request_validator.h"
 
@@ -31,15 +32,25 @@ std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
   return FromProtoDuration(retry.retry_delay());
 }
 
-BorrowResponse ResponseFor(const ValidBorrow& borrow,
-                           std::string transaction_id, std::string amount) {
+BorrowResponse ResponseFor(
+    const ValidBorrow& borrow, std::string transaction_id, std::string amount,
+    institutional_loan::v1::BorrowStatus status =
+        institutional_loan::v1::BORROW_STATUS_SUCCEEDED) {
   BorrowResponse response;
   response.set_transaction_id(std::move(transaction_id));
   response.set_amount(std::move(amount));
-  response.set_status(institutional_loan::v1::BORROW_STATUS_SUCCEEDED);
+  response.set_status(status);
   response.set_group_id(borrow.group_id);
   response.set_asset(borrow.asset);
   return response;
+}
+
+absl::Status AuditUnavailable(absl::string_view cause) {
+  return contract::RuleError(
+      contract::RuleForLocal(contract::kAuditUnavailableEvent),
+      absl::StrCat("the audit log cannot be written, so nothing was signed or "
+                   "sent: ",
+                   cause));
 }
 
 absl::Status JournalUnavailable(const absl::Status& cause) {
@@ -86,7 +97,8 @@ BorrowPipeline::BorrowPipeline(const config::v1::UpstreamConfig& upstream,
            .max_clock_uncertainty =
                FromProtoDuration(borrow_.max_clock_uncertainty()),
            .min_call_deadline = FromProtoDuration(borrow_.min_call_deadline())},
-          *deps_.clock, *deps_.binance_clock, *deps_.breaker, *deps_.budget),
+          *deps_.clock, *deps_.binance_clock, *deps_.breaker, *deps_.budget,
+          deps_.halt),
       queue_(static_cast<size_t>(borrow_.risk_unit_queue_limit())) {}
 
 bool BorrowPipeline::WorkingOn(const std::string& request_id) const {
@@ -122,6 +134,7 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   call->rule = std::move(rule);
   call->done = std::move(done);
   call->caller_gone = std::move(caller_gone);
+  call->validate_only = request.validate_only();
   call->started = deps_.clock->Now();
   call->deadline = deadline;
   call->request_id = IsUuid(request.request_id())
@@ -156,8 +169,44 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     Answer(call, admitted);
     return;
   }
+  if (deps_.audit != nullptr && !deps_.audit->writable()) {
+    Answer(call, AuditUnavailable("an earlier write failed"));
+    return;
+  }
   Move(*call, BorrowStage::kAdmitted);
+  if (call->validate_only) {
+    deps_.journal_executor->Post([this, call] { DryRun(call); });
+    return;
+  }
   deps_.journal_executor->Post([this, call] { JournalIntent(call); });
+}
+
+// [journal] What a real call would meet from here up to signing, with
+// nothing written: the caps, a journaled request_id (its stored answer, or
+// its conflict), the last checks and the weight (not taken).
+void BorrowPipeline::DryRun(const CallPtr& call) {
+  if (absl::Status within = CheckCaps(*call); !within.ok()) {
+    Answer(call, within);
+    return;
+  }
+  absl::StatusOr<std::optional<JournalRecord>> existing =
+      deps_.journal->Get(call->request_id);
+  if (!existing.ok()) {
+    Answer(call, JournalUnavailable(existing.status()));
+    return;
+  }
+  if (existing->has_value()) {
+    AnswerFromJournal(call, **existing);
+    return;
+  }
+  absl::Status ready = admission_.BeforeSend(call->deadline, call->caller_gone);
+  if (ready.ok()) ready = admission_.CheckWeight();
+  if (!ready.ok()) {
+    Answer(call, ready);
+    return;
+  }
+  Answer(call, ResponseFor(*call->borrow, "", call->borrow->amount.text(),
+                           institutional_loan::v1::BORROW_STATUS_VALIDATED));
 }
 
 void BorrowPipeline::Refuse(absl::Status status, std::string caller,
@@ -341,8 +390,27 @@ void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
     return;
   }
   Move(*call, BorrowStage::kSending);
-  deps_.call_executor->Post(
-      [this, call, signed_ms = *now_ms] { Send(call, signed_ms); });
+  AuditAttempt(call, *now_ms);
+}
+
+// The request's audit record is durable before it is signed: no record, no
+// signature (fail closed, like Vault's audit devices).
+void BorrowPipeline::AuditAttempt(const CallPtr& call, int64_t signed_ms) {
+  if (deps_.audit == nullptr) {
+    deps_.call_executor->Post(
+        [this, call, signed_ms] { Send(call, signed_ms); });
+    return;
+  }
+  deps_.audit->Append(RequestSignedRecord(*call, signed_ms),
+                      [this, call, signed_ms](const absl::Status& written) {
+                        if (!written.ok()) {
+                          admission_.ReleaseWeight();
+                          Settle(call, AuditUnavailable(written.message()));
+                          return;
+                        }
+                        deps_.call_executor->Post(
+                            [this, call, signed_ms] { Send(call, signed_ms); });
+                      });
 }
 
 // How long until a request of this risk unit signed now could not share
@@ -413,14 +481,27 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
     return;
   }
   request->timeout = FromProtoDuration(upstream_.timeout());
-  ++call->attempts;
-  const absl::Time sent_at = deps_.clock->Now();
-  deps_.transport->Send(
-      *std::move(request), [this, call, sent_at](const HttpResult& result) {
-        const absl::Duration latency = deps_.clock->Now() - sent_at;
-        call->upstream_latency += latency;
-        OnResult(call, result, latency);
-      });
+  auto send = [&] {
+    ++call->attempts;
+    ++requests_in_flight_;
+    const absl::Time sent_at = deps_.clock->Now();
+    deps_.transport->Send(
+        *std::move(request), [this, call, sent_at](const HttpResult& result) {
+          --requests_in_flight_;
+          const absl::Duration latency = deps_.clock->Now() - sent_at;
+          call->upstream_latency += latency;
+          OnResult(call, result, latency);
+        });
+  };
+  if (deps_.halt == nullptr) {
+    send();
+    return;
+  }
+  // The kill switch's last word: once a halt has returned, nothing passes.
+  if (absl::Status sent = deps_.halt->RunUnlessHalted(send); !sent.ok()) {
+    admission_.ReleaseWeight();
+    Settle(call, sent);
+  }
 }
 
 void BorrowPipeline::BeginDrain() {
@@ -567,20 +648,36 @@ void BorrowPipeline::JournalOutcome(const BorrowCall& call,
   }
 }
 
+// The answer's audit record is durable before the caller hears it. A failed
+// write still answers (the outcome is a fact the caller must have); the log
+// refuses every later signature.
 void BorrowPipeline::Answer(const CallPtr& call, Result result) {
   Move(*call, BorrowStage::kAnswered);
-  deps_.call_executor->Post(
-      [this, call, result = std::move(result)] { Reply(call, result); });
+  if (deps_.audit == nullptr) {
+    deps_.call_executor->Post(
+        [this, call, result = std::move(result)] { Reply(call, result); });
+    return;
+  }
+  audit::v1::AuditRecord record = BorrowAnsweredRecord(*call, result);
+  deps_.audit->Append(
+      std::move(record),
+      [this, call, result = std::move(result)](const absl::Status&) mutable {
+        deps_.call_executor->Post(
+            [this, call, result = std::move(result)] { Reply(call, result); });
+      });
 }
 
 // [call executor] The caller's answer, its log line and metrics; repeats
 // that followed this call get the same answer.
 void BorrowPipeline::Reply(const CallPtr& call, Result result) {
   std::string reason;
+  const bool validated =
+      result.ok() &&
+      result->status() == institutional_loan::v1::BORROW_STATUS_VALIDATED;
   if (result.ok()) {
     result->set_request_id(call->request_id);
     call->outcome = Outcome::kSucceeded;
-    reason = "SUCCEEDED";
+    reason = validated ? "VALIDATED" : "SUCCEEDED";
   } else {
     absl::Status status = result.status();
     errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
@@ -593,6 +690,9 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
     const std::string outcome(OutcomeName(call->outcome));
     if (call->replayed) {
       deps_.metrics->RecordReplay(outcome);
+    } else if (call->validate_only) {
+      deps_.metrics->RecordCall(validated ? "VALIDATED" : outcome, reason,
+                                total);
     } else {
       deps_.metrics->RecordCall(outcome, reason, total);
       if (result.ok() && call->borrow) {
@@ -606,8 +706,7 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
   for (const CallPtr& follower : followers) {
     follower->outcome = call->outcome;
     follower->replayed = true;  // A repeat that waited for the first call.
-    Move(*follower, BorrowStage::kAnswered);
-    Reply(follower, result);
+    Answer(follower, result);
   }
   absl::MutexLock lock(&mu_);
   --unanswered_;

@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_SERVER_SERVICE_BORROW_PIPELINE_H_
 #define LOAN_GATEWAY_SERVER_SERVICE_BORROW_PIPELINE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "audit/audit_log.h"
 #include "binance/signed_request.h"
 #include "breaker/ban_breaker.h"
 #include "budget/weight_budget.h"
@@ -17,6 +19,7 @@
 #include "clock/clock.h"
 #include "clock/scheduler.h"
 #include "executor/executor.h"
+#include "halt/borrowing_halt.h"
 #include "http/http_transport.h"
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "journal/borrow_journal.h"
@@ -44,18 +47,28 @@ struct BorrowPipelineDeps {
   Executor* call_executor = nullptr;
   Scheduler* scheduler = nullptr;  // Delays a send until a window has passed.
   GatewayMetrics* metrics = nullptr;  // Optional.
+  BorrowingHalt* halt = nullptr;      // The kill switch; optional.
+  // The audit trail (optional in unit tests): every request is recorded
+  // before it is signed, every answer before the caller gets it.
+  AuditLog* audit = nullptr;
 };
 
 // The money path of one Borrow, independent of gRPC, as stages (BorrowStage;
 // the executor each runs on in brackets):
-//   Borrow       [gRPC]     validate, admit (deadline, clock, breaker)
+//   Borrow       [gRPC]     validate, policy, admit (halt, deadline, clock,
+//                           breaker); a dry run then goes to DryRun
+//   DryRun       [journal]  caps, request_id, last checks, weight: answered
+//                           VALIDATED or refused, nothing written
 //   JournalIntent[journal]  claim the request_id, journal the intent, queue
 //   PrepareAttempt[journal] last checks, wait out an unknown's window,
 //                           weight, journal the attempt's timestamp
+//   AuditAttempt [audit]    the audit record of the request, durable (none,
+//                           no signature: fail closed)
 //   Send         [call]     sign with it, send (async)
 //   OnResult     [HTTP]     classify; DecideResend: settle, or prepare again
 //   Settle       [journal]  journal the outcome, hand the risk unit on
-//   Answer       [call]     log line, metrics, answer the caller (and repeats)
+//   Answer       [audit]    the audit record of the answer, durable, then
+//   Reply        [call]     log line, metrics, answer the caller (and repeats)
 // It never resends a request that may have reached Binance (DecideResend),
 // and sends nothing after its caller left, nor once draining began.
 class BorrowPipeline {
@@ -96,6 +109,8 @@ class BorrowPipeline {
   bool WorkingOn(const std::string& request_id) const;
   // Calls received and not yet answered (draining waits for them).
   int unanswered_calls() const;
+  // Requests handed to Binance whose answer has not come back yet.
+  int requests_in_flight() const { return requests_in_flight_; }
 
   // OK when Binance's time is known well enough to sign (else CLOCK_SKEW).
   absl::Status CheckClock() const;
@@ -105,12 +120,14 @@ class BorrowPipeline {
   using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
   void Move(BorrowCall& call, BorrowStage next);
   void JournalIntent(const CallPtr& call);
+  void DryRun(const CallPtr& call);
   absl::Status CheckCaps(const BorrowCall& call);
   void AnswerFromJournal(const CallPtr& call, const JournalRecord& record);
   void PrepareAttempt(const CallPtr& call);
   absl::StatusOr<absl::Duration> WindowWait(const BorrowCall& call,
                                             int64_t now_ms) const;
   void WaitForWindow(const CallPtr& call, absl::Duration wait);
+  void AuditAttempt(const CallPtr& call, int64_t signed_ms);
   void Send(const CallPtr& call, int64_t signed_ms);
   void OnResult(const CallPtr& call, const HttpResult& result,
                 absl::Duration latency);
@@ -131,6 +148,7 @@ class BorrowPipeline {
   // Calls holding their risk unit's turn while an earlier window passes.
   absl::flat_hash_set<CallPtr> window_waiters_ ABSL_GUARDED_BY(mu_);
   int unanswered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> requests_in_flight_{0};
 };
 
 }  // namespace loan_gateway

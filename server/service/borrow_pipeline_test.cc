@@ -1,5 +1,7 @@
 #include "service/borrow_pipeline.h"
 
+#include <unistd.h>
+
 #include <deque>
 #include <sstream>
 
@@ -67,7 +69,8 @@ class BorrowPipelineTest : public testing::Test {
                    .journal = &failing_journal_,
                    .journal_executor = &journal_executor_,
                    .call_executor = &call_executor_,
-                   .scheduler = &scheduler_}) {}
+                   .scheduler = &scheduler_,
+                   .halt = &halt_}) {}
 
   void SyncClock() {
     transport_.script.push_back(TimeAnswer());
@@ -143,9 +146,59 @@ class BorrowPipelineTest : public testing::Test {
   ManualExecutor call_executor_;
   bool on_journal_executor_ = false;
   ManualScheduler scheduler_;
+  BorrowingHalt halt_{absl::StrCat(testing::TempDir(), "/halt-", ::getpid())};
   BorrowPipeline pipeline_;
   absl::Time deadline_ = absl::InfiniteFuture();
 };
+
+// A dry run is checked like a real call, and nothing is journaled or sent.
+TEST_F(BorrowPipelineTest, ValidateOnlyJournalsAndSendsNothing) {
+  SyncClock();
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  request.set_validate_only(true);
+  absl::StatusOr<BorrowResponse> r = Run(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status(), institutional_loan::v1::BORROW_STATUS_VALIDATED);
+  EXPECT_TRUE(r->transaction_id().empty());
+  EXPECT_TRUE(transport_.sent.empty());
+  EXPECT_FALSE(journal_->Get(request.request_id())->has_value());
+  EXPECT_EQ(budget_.used(), 0) << "the weight is checked, not taken";
+}
+
+// Halted: refused before the journal, a call already queued before it is
+// signed; resumed: sent.
+TEST_F(BorrowPipelineTest, AHaltRefusesEveryBorrowNotSentYet) {
+  SyncClock();
+  halt_.Halt("ops", "drill", clock_.Now());
+  absl::StatusOr<BorrowResponse> r = Run(Request());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "BORROWING_HALTED");
+  EXPECT_FALSE(journal_->Get(RequestIdOf(r.status()))->has_value());
+
+  ASSERT_TRUE(halt_.Resume().ok());
+  std::unique_ptr<Pending> queued = Start(Request());
+  on_journal_executor_ = true;
+  journal_executor_.RunUntilIdle();  // Journaled, attempt prepared.
+  on_journal_executor_ = false;
+  halt_.Halt("ops", "drill", clock_.Now());
+  r = Await(*queued);
+  ASSERT_TRUE(errors::GetDetail(r.status(), &info));
+  EXPECT_EQ(info.reason(), "BORROWING_HALTED");
+  EXPECT_TRUE(transport_.sent.empty()) << "halted between journal and send";
+  ASSERT_TRUE(halt_.Resume().ok());
+
+  transport_.script.push_back(
+      {Delivery::kCompleted,
+       200,
+       {},
+       R"({"transactionId":78,"amount":10,"status":success})",
+       "",
+       {}});
+  EXPECT_TRUE(Run(Request()).ok());
+}
 
 TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
   SyncClock();

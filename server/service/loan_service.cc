@@ -4,7 +4,9 @@
 #include "api/asset_code.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
+#include "log/utf8.h"
 #include "proto_time/proto_time.h"
+#include "service/call_audit.h"
 #include "service/caller_of.h"
 #include "service/grpc_status.h"
 #include "validate/borrow_request_validator.h"
@@ -57,7 +59,7 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
   }
   // Who may borrow is decided before anything is journaled or signed.
   absl::StatusOr<std::shared_ptr<const CallerRule>> rule =
-      Admit(*caller, "Borrow");
+      policy_.Admit(*caller, "Borrow");
   if (!rule.ok()) {
     pipeline_.Refuse(rule.status(), *caller, finish);
     return reactor;
@@ -76,16 +78,6 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
       request, *std::move(caller), absl::FromChrono(context->deadline()),
       finish, [context] { return context->IsCancelled(); }, *std::move(rule));
   return reactor;
-}
-
-absl::StatusOr<std::shared_ptr<const CallerRule>> LoanService::Admit(
-    const std::string& caller, const std::string& method) const {
-  std::shared_ptr<const AccessPolicy> policy = policy_.Current();
-  if (policy == nullptr) return nullptr;  // The insecure sandbox.
-  absl::StatusOr<const CallerRule*> rule = policy->Admit(caller, method);
-  if (!rule.ok()) return rule.status();
-  // The rule keeps its policy alive while the call lasts.
-  return std::shared_ptr<const CallerRule>(policy, *rule);
 }
 
 GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
@@ -124,29 +116,46 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
 grpc::ServerUnaryReactor* LoanService::GetBorrow(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<std::string> caller =
       CallerOf(*context, certificates_required_);
-  absl::Status allowed = caller.status();
-  if (caller.ok()) allowed = Admit(*caller, "GetBorrow").status();
-  if (!allowed.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(allowed));
-    return reactor;
-  }
+  absl::StatusOr<std::shared_ptr<const CallerRule>> rule =
+      caller.ok()
+          ? policy_.Admit(*caller, "GetBorrow")
+          : absl::StatusOr<std::shared_ptr<const CallerRule>>(caller.status());
   institutional_loan::v1::GetBorrowRequest request;
-  if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(decoded));
+  absl::Status answer = rule.status();
+  if (answer.ok()) answer = Decode(*request_bytes, request);
+  if (answer.ok()) answer = LookUp(request, *caller, rule->get(), response);
+  if (audit_ == nullptr) {
+    reactor->Finish(ToGrpcStatus(answer));
     return reactor;
   }
-  return GetBorrow(context, request, response);
+  // The answer's audit record is durable before the caller has it.
+  audit::v1::AuditRecord record = CallAnsweredRecord(
+      "GetBorrow", caller.ok() ? *caller : "unauthenticated:" + context->peer(),
+      rule.ok() ? rule->get() : nullptr, answer);
+  record.set_request_id(ValidUtf8(request.request_id(), 128));
+  // Fail closed: no record, no answer.
+  audit_->Append(std::move(record), [reactor, answer](absl::Status written) {
+    if (written.ok()) {
+      reactor->Finish(ToGrpcStatus(answer));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
+        contract::RuleForQuery(contract::kQueryAuditUnavailableEvent),
+        "the audit log cannot be written, so the gateway answers nothing", {},
+        std::nullopt, "", "")));
+  });
+  return reactor;
 }
 
-grpc::ServerUnaryReactor* LoanService::GetBorrow(
-    grpc::CallbackServerContext* context,
+// A caller sees its own borrows, an auditor (read_all_borrows) everyone's;
+// another caller's is NOT_FOUND, as if it did not exist.
+absl::Status LoanService::LookUp(
     const institutional_loan::v1::GetBorrowRequest& request,
+    const std::string& caller, const CallerRule* rule,
     grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!IsUuid(request.request_id())) {
     absl::Status status = contract::ErrorForRule(
         contract::RuleForQuery(contract::kQueryInvalidEvent),
@@ -156,27 +165,29 @@ grpc::ServerUnaryReactor* LoanService::GetBorrow(
     v->set_field("request_id");
     v->set_description("request_id must be a UUID");
     errors::AttachDetail(status, bad);
-    reactor->Finish(ToGrpcStatus(status));
-    return reactor;
+    return status;
   }
   // A primary-key read; no fsync, so it is fine on this thread.
   absl::StatusOr<std::optional<JournalRecord>> record =
       journal_.Get(CanonicalRequestId(request.request_id()));
   if (!record.ok()) {
-    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
+    return contract::ErrorForRule(
         contract::RuleForQuery(contract::kQueryJournalUnavailableEvent),
-        record.status().message(), {}, std::nullopt, "", "")));
-  } else if (!record->has_value()) {
-    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
-        contract::RuleForQuery(contract::kBorrowNotFoundEvent),
-        "no borrow was journaled under this request_id (or it expired)",
-        {{"request_id", CanonicalRequestId(request.request_id())}},
-        std::nullopt, "", "")));
-  } else {
-    Encode(ToGetBorrowResponse(**record), response);
-    reactor->Finish(grpc::Status::OK);
+        record.status().message(), {}, std::nullopt, "", "");
   }
-  return reactor;
+  const bool visible =
+      record->has_value() && (rule == nullptr || rule->read_all_borrows ||
+                              (*record)->caller == caller);
+  if (!visible) {
+    return contract::ErrorForRule(
+        contract::RuleForQuery(contract::kBorrowNotFoundEvent),
+        "no borrow of this caller was journaled under this request_id (or it "
+        "expired)",
+        {{"request_id", CanonicalRequestId(request.request_id())}},
+        std::nullopt, "", "");
+  }
+  Encode(ToGetBorrowResponse(**record), response);
+  return absl::OkStatus();
 }
 
 }  // namespace loan_gateway

@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_SERVER_SERVICE_LOAN_SERVICE_H_
 #define LOAN_GATEWAY_SERVER_SERVICE_LOAN_SERVICE_H_
 
+#include "audit/audit_log.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "journal/borrow_journal.h"
 #include "policy/policy_store.h"
@@ -26,12 +27,15 @@ class LoanService final : public RawLoanService {
   // CallerOf).
   // `policy` decides who may call what (PolicyStore::Current() null: the
   // insecure sandbox, everyone).
+  // `audit` (optional in tests) records every GetBorrow answer.
   LoanService(BorrowPipeline& pipeline, BorrowJournal& journal,
-              bool certificates_required, const PolicyStore& policy)
+              bool certificates_required, const PolicyStore& policy,
+              AuditLog* audit = nullptr)
       : pipeline_(pipeline),
         journal_(journal),
         certificates_required_(certificates_required),
-        policy_(policy) {}
+        policy_(policy),
+        audit_(audit) {}
 
   grpc::ServerUnaryReactor* Borrow(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -42,18 +46,15 @@ class LoanService final : public RawLoanService {
                                       grpc::ByteBuffer* response) override;
 
  private:
-  grpc::ServerUnaryReactor* GetBorrow(
-      grpc::CallbackServerContext* context,
-      const institutional_loan::v1::GetBorrowRequest& request,
-      grpc::ByteBuffer* response);
+  absl::Status LookUp(const institutional_loan::v1::GetBorrowRequest& request,
+                      const std::string& caller, const CallerRule* rule,
+                      grpc::ByteBuffer* response);
   BorrowPipeline& pipeline_;
   BorrowJournal& journal_;
-  // The caller's rule for `method`, or its refusal.
-  absl::StatusOr<std::shared_ptr<const CallerRule>> Admit(
-      const std::string& caller, const std::string& method) const;
 
   const bool certificates_required_;
   const PolicyStore& policy_;
+  AuditLog* const audit_;
 };
 
 // The journal's record as the API shows it.

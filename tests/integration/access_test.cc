@@ -365,5 +365,40 @@ TEST(AccessPolicyTest, TheFileIsReloadedAndABrokenOneIsRefused) {
       "RISK_UNIT_NOT_ALLOWED");
 }
 
+// A caller sees its own borrows; another caller's is NOT_FOUND (it cannot
+// even learn it exists); an auditor (read_all_borrows) sees every one.
+TEST(AccessPolicyTest, GetBorrowShowsACallerOnlyItsOwnBorrows) {
+  GatewayEnv env({.policy = absl::StrCat(kAllowAllPolicy, R"pb(
+                    callers {
+                      identity: "spiffe://lg/ns/desk/sa/other"
+                      methods: [ "Borrow", "GetBorrow" ]
+                    }
+                    callers {
+                      identity: "spiffe://lg/ns/ops/sa/auditor"
+                      methods: "GetBorrow"
+                      read_all_borrows: true
+                    }
+                  )pb")});
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "5"), &response).ok());
+  auto look_up = [&](const CertFiles* as) {
+    institutional_loan::v1::GetBorrowRequest get;
+    get.set_request_id(response.request_id());
+    institutional_loan::v1::GetBorrowResponse record;
+    grpc::ClientContext context;
+    return InstitutionalLoan::NewStub(env.ChannelAs(as))
+        ->GetBorrow(&context, get, &record);
+  };
+  const CertFiles other = env.pki().Issue(
+      "other", {.subject_alt_names = "URI:spiffe://lg/ns/desk/sa/other"});
+  const CertFiles auditor = env.pki().Issue(
+      "auditor", {.subject_alt_names = "URI:spiffe://lg/ns/ops/sa/auditor"});
+  EXPECT_TRUE(look_up(&env.client_cert()).ok());
+  const grpc::Status hidden = look_up(&other);
+  EXPECT_EQ(hidden.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonAndOutcome(hidden).first, "BORROW_NOT_FOUND");
+  EXPECT_TRUE(look_up(&auditor).ok());
+}
+
 }  // namespace
 }  // namespace loan_gateway::testing

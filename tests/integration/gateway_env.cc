@@ -430,7 +430,16 @@ void GatewayEnv::ScanForSecrets() {
         << line;
     EXPECT_TRUE(doc.is_object()) << line;
   }
-  const std::string haystack = GatewayLog() + extra_output_;
+  // The audit trail is output too: who did what, never with what key.
+  const std::string audit = audit_log();
+  for (absl::string_view line :
+       absl::StrSplit(audit, '\n', absl::SkipEmpty())) {
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(line.data(), line.size()).get(doc),
+              simdjson::SUCCESS)
+        << line;
+  }
+  const std::string haystack = GatewayLog() + audit + extra_output_;
   EXPECT_FALSE(haystack.empty()) << "the gateway printed nothing at all?";
   for (const std::string& needle : needles) {
     EXPECT_FALSE(absl::StrContains(haystack, needle))

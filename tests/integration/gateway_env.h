@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,6 +96,13 @@ class GatewayEnv {
   void ScanAlso(const std::string& output) { extra_output_ += output; }
   std::string GatewayLog() const {
     return ReadWholeFile(dir_ + "/gateway.log");
+  }
+  // The default --audit_log, beside the journal.
+  std::string audit_log_path() const { return dir_ + "/audit.jsonl"; }
+  std::string audit_log() const {
+    return std::filesystem::exists(audit_log_path())
+               ? ReadWholeFile(audit_log_path())
+               : "";
   }
   // Stops the gateway with SIGTERM; returns its exit status.
   int StopGateway();

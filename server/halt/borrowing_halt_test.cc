@@ -1,0 +1,113 @@
+#include "halt/borrowing_halt.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "errors/error_details.h"
+#include "gtest/gtest.h"
+
+namespace loan_gateway {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(testing::TempDir(), "/", name, "-", ::getpid());
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  google::rpc::ErrorInfo info;
+  return errors::GetDetail(status, &info) ? info.reason() : "";
+}
+
+TEST(BorrowingHaltTest, NotHaltedWithoutTheFile) {
+  BorrowingHalt halt(TempPath("no-halt"));
+  EXPECT_FALSE(halt.Current().has_value());
+  EXPECT_TRUE(halt.Check().ok());
+}
+
+TEST(BorrowingHaltTest, HaltWritesTheFileAndAnotherProcessSeesIt) {
+  const std::string path = TempPath("halt");
+  BorrowingHalt halt(path);
+  const absl::Time at = absl::FromUnixSeconds(1700000000);
+  HaltRecord record = halt.Halt("spiffe://lg/ops", "incident 4711", at);
+  EXPECT_TRUE(record.persisted);
+  const absl::Status refused = halt.Check();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ReasonOf(refused), "BORROWING_HALTED");
+  EXPECT_NE(refused.message().find("incident 4711"), std::string::npos);
+
+  // A restart (a new switch on the same file) is still halted, by whom and
+  // since when it was.
+  BorrowingHalt restarted(path);
+  std::optional<HaltRecord> current = restarted.Current();
+  ASSERT_TRUE(current.has_value());
+  EXPECT_EQ(current->by, "spiffe://lg/ops");
+  EXPECT_EQ(current->reason, "incident 4711");
+  EXPECT_EQ(current->since, at);
+
+  ASSERT_TRUE(restarted.Resume().ok());
+  EXPECT_FALSE(restarted.Current().has_value());
+  EXPECT_FALSE(halt.Current().has_value());
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+TEST(BorrowingHaltTest, AnOperatorsEmptyFileHalts) {
+  const std::string path = TempPath("touched");
+  std::ofstream(path).close();
+  BorrowingHalt halt(path);
+  std::optional<HaltRecord> current = halt.Current();
+  ASSERT_TRUE(current.has_value());
+  EXPECT_EQ(current->by, "halt file " + path);
+  std::remove(path.c_str());
+  EXPECT_FALSE(halt.Current().has_value());
+}
+
+TEST(BorrowingHaltTest, AHaltAlreadyInForceIsKept) {
+  BorrowingHalt halt(TempPath("twice"));
+  halt.Halt("first", "one", absl::Now());
+  EXPECT_EQ(halt.Halt("second", "two", absl::Now()).by, "first");
+  ASSERT_TRUE(halt.Resume().ok());
+}
+
+TEST(BorrowingHaltTest, AnUnwritableFileStillHaltsThisProcess) {
+  BorrowingHalt halt("/nonexistent-dir/borrowing-halted");
+  HaltRecord record = halt.Halt("ops", "disk gone", absl::Now());
+  EXPECT_FALSE(record.persisted);
+  EXPECT_FALSE(halt.Check().ok());
+  ASSERT_TRUE(halt.Resume().ok());
+  EXPECT_TRUE(halt.Check().ok());
+}
+
+// Once Halt has returned, no send runs: every send either ran before the
+// halt took effect or was refused.
+TEST(BorrowingHaltTest, NothingRunsAfterHaltReturned) {
+  BorrowingHalt halt(TempPath("race"));
+  std::atomic<bool> halted{false};
+  std::atomic<int> after_halt{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 4; ++i) {
+    senders.emplace_back([&] {
+      while (!stop) {
+        (void)halt.RunUnlessHalted([&] {
+          if (halted) ++after_halt;
+        });
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(20));
+  halt.Halt("ops", "race", absl::Now());
+  halted = true;
+  absl::SleepFor(absl::Milliseconds(20));
+  stop = true;
+  for (std::thread& t : senders) t.join();
+  EXPECT_EQ(after_halt, 0);
+  ASSERT_TRUE(halt.Resume().ok());
+}
+
+}  // namespace
+}  // namespace loan_gateway
