@@ -14,6 +14,7 @@
 #include <mutex>
 #include <vector>
 
+#include "gateway_channel.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 
 namespace {
@@ -110,17 +111,28 @@ class Load {
 
 int Run(int argc, char** argv) {
   CLI::App app{"borrow_load: Borrow calls at a fixed concurrency"};
-  std::string target = "127.0.0.1:50051";
+  loan_gateway::client::GatewayConnection connection;
   int calls = 2000, concurrency = 32;
   int64_t groups = 1;
-  app.add_option("--target", target);
+  app.add_option("--target", connection.target);
+  app.add_option("--ca", connection.ca_file, "the gateway's CA (PEM)");
+  app.add_option("--cert", connection.cert_file, "the caller's certificate");
+  app.add_option("--key", connection.key_file, "its private key");
+  app.add_flag("--insecure", connection.insecure_plaintext,
+               "plaintext (a gateway with --insecure_plaintext)");
   app.add_option("--calls", calls);
   app.add_option("--concurrency", concurrency);
   app.add_option("--groups", groups,
                  "spread calls over this many risk units from 1001");
   CLI11_PARSE(app, argc, argv);
-  Load load(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()),
-            calls, concurrency, groups);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      loan_gateway::client::ConnectToGateway(connection);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "borrow_load: %s\n",
+                 std::string(channel.status().message()).c_str());
+    return 2;
+  }
+  Load load(*channel, calls, concurrency, groups);
   load.Run();
   load.Report();
   return 0;

@@ -240,6 +240,10 @@ GatewayMetrics::GatewayMetrics(std::function<GatewayGauges()> gauges)
       replays_(AddCounters(*registry_, "loan_gateway_borrow_replays_total",
                            "Repeats of a request_id answered from the journal "
                            "or from the call in flight (not new borrows).")),
+      caller_calls_(
+          AddCounters(*registry_, "loan_gateway_caller_borrow_calls_total",
+                      "Borrow calls by the caller the access policy admitted "
+                      "(not_admitted: refused or unnamed) and outcome.")),
       borrowed_(std::make_shared<BorrowedAmounts>()) {}
 
 void GatewayMetrics::RecordCall(const std::string& outcome,
@@ -247,6 +251,11 @@ void GatewayMetrics::RecordCall(const std::string& outcome,
                                 absl::Duration total) {
   calls_.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
   call_seconds_.Observe(absl::ToDoubleSeconds(total));
+}
+
+void GatewayMetrics::RecordCallerCall(const std::string& caller,
+                                      const std::string& outcome) {
+  caller_calls_.Add({{"caller", caller}, {"outcome", outcome}}).Increment();
 }
 
 void GatewayMetrics::RecordReplay(const std::string& outcome) {

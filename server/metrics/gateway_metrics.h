@@ -57,6 +57,10 @@ class GatewayMetrics {
   // A repeat answered from the journal (or from the call in flight): not a
   // new borrow, so counted apart from RecordCall.
   void RecordReplay(const std::string& outcome);
+  // A Borrow call by caller: the identity the policy admitted (a bounded
+  // set: the policy's), "not_admitted" for one it refused or could not
+  // name, "insecure_sandbox" without a policy.
+  void RecordCallerCall(const std::string& caller, const std::string& outcome);
   // An executed borrow's amount, summed exactly (in 1e-8 units) per asset;
   // exported as a number for dashboards, never read back for accounting.
   void RecordBorrowed(const std::string& asset, const std::string& amount);
@@ -86,6 +90,7 @@ class GatewayMetrics {
   prometheus::Histogram& journal_write_seconds_;
   prometheus::Counter& reopened_;
   prometheus::Family<prometheus::Counter>& replays_;
+  prometheus::Family<prometheus::Counter>& caller_calls_;
   class BorrowedAmounts;
   std::shared_ptr<BorrowedAmounts> borrowed_;
 };

@@ -55,9 +55,12 @@ TEST(GatewayMetricsTest, ReplaysBorrowedAmountsAndTheClockBeforeItsFirstSync) {
   metrics.RecordBorrowed("USDT", "0.00000001");
   metrics.RecordBorrowed("USDC", "7");
   metrics.RecordReplay("SUCCEEDED");
+  metrics.RecordCallerCall("spiffe://lg/ns/t/sa/r", "SUCCEEDED");
   const std::string text = metrics.Render();
   for (const char* line :
        {"loan_gateway_borrow_replays_total{outcome=\"SUCCEEDED\"} 1\n",
+        "loan_gateway_caller_borrow_calls_total{caller=\"spiffe://lg/ns/t/sa/"
+        "r\",outcome=\"SUCCEEDED\"} 1\n",
         "loan_gateway_borrow_calls_total{outcome=\"SUCCEEDED\",reason="
         "\"SUCCEEDED\"} 1\n",
         "loan_gateway_borrowed_amount_total{asset=\"USDT\"} 1000.50000001\n",

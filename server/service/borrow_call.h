@@ -66,6 +66,9 @@ struct BorrowCall {
   std::function<bool()> caller_gone;  // Optional: the caller cancelled.
   // A dry run (AIP-163): checked, never journaled, signed or sent.
   bool validate_only = false;
+  // The policy let the caller call Borrow (false: refused before, or not
+  // even named).
+  bool admitted = false;
   absl::Time started;
   absl::Time deadline;
 

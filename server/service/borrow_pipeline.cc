@@ -135,6 +135,7 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   call->done = std::move(done);
   call->caller_gone = std::move(caller_gone);
   call->validate_only = request.validate_only();
+  call->admitted = true;  // LoanService asked the policy first.
   call->started = deps_.clock->Now();
   call->deadline = deadline;
   call->request_id = IsUuid(request.request_id())
@@ -688,6 +689,11 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
   EmitBorrowLogLine(*call, result, reason, total);
   if (deps_.metrics) {
     const std::string outcome(OutcomeName(call->outcome));
+    deps_.metrics->RecordCallerCall(!call->admitted ? "not_admitted"
+                                    : call->rule != nullptr
+                                        ? call->rule->identity
+                                        : "insecure_sandbox",
+                                    validated ? "VALIDATED" : outcome);
     if (call->replayed) {
       deps_.metrics->RecordReplay(outcome);
     } else if (call->validate_only) {

@@ -287,6 +287,20 @@ TEST(AccessPolicyTest, OutsideThePolicyNothingIsJournaledOrSent) {
             grpc::StatusCode::NOT_FOUND);
   BorrowResponse response;
   EXPECT_TRUE(env.Borrow(MakeBorrow(1001, "100"), &response).ok());
+  // Per caller: the identities the policy admits, every other one counted
+  // together (a stranger cannot add series).
+  const std::string metrics = env.ScrapeMetrics();
+  for (const std::string& line :
+       {std::string(
+            "loan_gateway_caller_borrow_calls_total{caller=\"not_admitted\","
+            "outcome=\"REJECTED\"} 2\n"),
+        absl::StrCat("loan_gateway_caller_borrow_calls_total{caller=\"",
+                     kTestCaller, "\",outcome=\"REJECTED\"} 3\n"),
+        absl::StrCat("loan_gateway_caller_borrow_calls_total{caller=\"",
+                     kTestCaller, "\",outcome=\"SUCCEEDED\"} 1\n")}) {
+    EXPECT_TRUE(absl::StrContains(metrics, line)) << line << metrics;
+  }
+  EXPECT_FALSE(absl::StrContains(metrics, "stranger"));
 }
 
 // 20 calls of 100 at once against a cap of 250 an hour: exactly two fit,
