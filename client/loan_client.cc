@@ -187,4 +187,46 @@ grpc::Status LoanClient::GetBorrow(
   return stub_->GetBorrow(&context, request, response);
 }
 
+namespace {
+
+// A read's context: bounded by `deadline`, and waiting for the connection
+// (a read is safe to hold until the channel is ready).
+void ReadContext(grpc::ClientContext& context, absl::Duration deadline) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  context.set_wait_for_ready(true);
+}
+
+}  // namespace
+
+grpc::Status LoanClient::ListOperations(
+    const institutional_loan::v1::ListOperationsRequest& request,
+    institutional_loan::v1::ListOperationsResponse* response,
+    absl::Duration deadline) {
+  grpc::ClientContext context;
+  ReadContext(context, deadline);
+  return stub_->ListOperations(&context, request, response);
+}
+
+grpc::Status LoanClient::GetMaxBorrowable(
+    int64_t group_id, institutional_loan::v1::Asset asset,
+    institutional_loan::v1::GetMaxBorrowableResponse* response,
+    absl::Duration deadline) {
+  grpc::ClientContext context;
+  ReadContext(context, deadline);
+  institutional_loan::v1::GetMaxBorrowableRequest request;
+  request.set_group_id(group_id);
+  request.set_asset(asset);
+  return stub_->GetMaxBorrowable(&context, request, response);
+}
+
+grpc::Status LoanClient::GetRiskUnit(
+    int64_t group_id, institutional_loan::v1::GetRiskUnitResponse* response,
+    absl::Duration deadline) {
+  grpc::ClientContext context;
+  ReadContext(context, deadline);
+  institutional_loan::v1::GetRiskUnitRequest request;
+  request.set_group_id(group_id);
+  return stub_->GetRiskUnit(&context, request, response);
+}
+
 }  // namespace loan_gateway::client

@@ -124,6 +124,23 @@ class LoanClient {
                          institutional_loan::v1::GetBorrowResponse* response,
                          absl::Duration deadline = absl::Seconds(10));
 
+  // One page of the journal's operations (see ListOperationsRequest).
+  grpc::Status ListOperations(
+      const institutional_loan::v1::ListOperationsRequest& request,
+      institutional_loan::v1::ListOperationsResponse* response,
+      absl::Duration deadline = absl::Seconds(10));
+
+  // Binance's figure for what the risk unit may still borrow of `asset`.
+  grpc::Status GetMaxBorrowable(
+      int64_t group_id, institutional_loan::v1::Asset asset,
+      institutional_loan::v1::GetMaxBorrowableResponse* response,
+      absl::Duration deadline = absl::Seconds(10));
+
+  // The risk unit's LTV, equity and liabilities at Binance.
+  grpc::Status GetRiskUnit(
+      int64_t group_id, institutional_loan::v1::GetRiskUnitResponse* response,
+      absl::Duration deadline = absl::Seconds(10));
+
  private:
   std::unique_ptr<institutional_loan::v1::InstitutionalLoan::Stub> stub_;
 };

@@ -5,6 +5,8 @@
 //   loanctl ... borrow ... --validate-only   (a dry run: nothing is sent)
 //   loanctl ... get --request-id <uuid>
 //   loanctl ... health
+//   loanctl ... list [--group 1001] [--state UNKNOWN] [--all]
+//   loanctl ... max --group 1001 --asset USDT  |  unit --group 1001
 //   loanctl ... halt --reason "incident 4711"  |  resume  |  halt-state
 //     (the kill switch: callers the policy marks as admin)
 // --ca/--cert/--key may come from LOANCTL_CA, LOANCTL_CERT, LOANCTL_KEY.
@@ -99,6 +101,102 @@ int Get(LoanClient& client, const std::string& request_id,
       std::cout << "  error:          " << r.error().message() << "\n";
     if (!r.reconciliation_note().empty())
       std::cout << "  note:           " << r.reconciliation_note() << "\n";
+  }
+  return 0;
+}
+
+// The journal's operations, newest first, one line each; every page with
+// `all`, else one (and the token of the next).
+int List(const std::shared_ptr<grpc::Channel>& channel,
+         institutional_loan::v1::ListOperationsRequest request, bool all,
+         absl::Duration timeout, bool json) {
+  LoanClient client(channel);
+  while (true) {
+    institutional_loan::v1::ListOperationsResponse page;
+    grpc::Status status = client.ListOperations(request, &page, timeout);
+    if (!status.ok()) {
+      return PrintError(loan_gateway::client::ClassifyError(status), json);
+    }
+    for (const auto& op : page.operations()) {
+      const auto& r = op.record();
+      const std::string state =
+          institutional_loan::v1::BorrowState_Name(r.state()).substr(13);
+      if (json) {
+        std::cout << "{\"request_id\":\"" << r.request_id()
+                  << "\",\"caller\":\"" << absl::CEscape(op.caller())
+                  << "\",\"state\":\"" << state
+                  << "\",\"group_id\":" << r.group_id() << ",\"asset\":\""
+                  << loan_gateway::api::AssetCode(r.asset())
+                  << "\",\"amount\":\"" << r.amount()
+                  << "\",\"transaction_id\":\"" << r.transaction_id()
+                  << "\"}\n";
+      } else {
+        std::cout << r.request_id() << "  " << state << "  " << r.group_id()
+                  << "  " << r.amount() << " "
+                  << loan_gateway::api::AssetCode(r.asset()) << "  "
+                  << r.transaction_id() << "  " << op.caller() << "\n";
+      }
+    }
+    if (page.next_page_token().empty()) return 0;
+    if (!all) {
+      if (!json) {
+        std::cout << "next page: --page-token " << page.next_page_token()
+                  << "\n";
+      }
+      return 0;
+    }
+    request.set_page_token(page.next_page_token());
+  }
+}
+
+// What Binance says the risk unit may still borrow of the asset.
+int Max(const std::shared_ptr<grpc::Channel>& channel, int64_t group,
+        const std::string& asset, absl::Duration timeout, bool json) {
+  institutional_loan::v1::GetMaxBorrowableResponse response;
+  grpc::Status status = LoanClient(channel).GetMaxBorrowable(
+      group, loan_gateway::api::AssetFromCode(asset), &response, timeout);
+  if (!status.ok()) {
+    return PrintError(loan_gateway::client::ClassifyError(status), json);
+  }
+  const std::string& amount = response.max_borrowable_amount();
+  if (json) {
+    std::cout << "{\"group_id\":" << response.group_id() << ",\"asset\":\""
+              << asset << "\",\"max_borrowable_amount\":\"" << amount
+              << "\"}\n";
+  } else {
+    std::cout << "risk unit " << response.group_id() << " may borrow "
+              << (amount.empty() ? "(Binance does not know)" : amount) << " "
+              << asset << "\n";
+  }
+  return 0;
+}
+
+// A risk unit's state at Binance: LTV, equity, margin, what is owed.
+int Unit(const std::shared_ptr<grpc::Channel>& channel, int64_t group,
+         absl::Duration timeout, bool json) {
+  institutional_loan::v1::GetRiskUnitResponse u;
+  grpc::Status status = LoanClient(channel).GetRiskUnit(group, &u, timeout);
+  if (!status.ok()) {
+    return PrintError(loan_gateway::client::ClassifyError(status), json);
+  }
+  if (json) {
+    std::cout << "{\"group_id\":" << u.group_id() << ",\"ltv\":\"" << u.ltv()
+              << "\",\"total_net_equity\":\"" << u.total_net_equity()
+              << "\",\"total_liability\":\"" << u.total_liability()
+              << "\",\"max_allowed_borrow_limit\":\""
+              << u.max_allowed_borrow_limit() << "\"}\n";
+    return 0;
+  }
+  std::cout << "risk unit " << u.group_id()
+            << "\n  ltv:                  " << u.ltv()
+            << "\n  net equity:           " << u.total_net_equity()
+            << "\n  maintenance margin:   " << u.total_maintenance_margin()
+            << "\n  liability:            " << u.total_liability()
+            << "\n  max allowed borrow:   " << u.max_allowed_borrow_limit()
+            << "\n";
+  for (const auto& l : u.liabilities()) {
+    std::cout << "  owes " << l.principal() << " " << l.asset_name()
+              << " (interest " << l.interest() << ")\n";
   }
   return 0;
 }
@@ -255,6 +353,30 @@ int Run(int argc, char** argv) {
   health->add_flag("--wait", wait,
                    "ask again until SERVING or --timeout (default 60s with "
                    "--wait) has passed");
+  CLI::App* max = app.add_subcommand(
+      "max", "how much a risk unit may still borrow (Binance's figure)");
+  max->add_option("--group", group, "risk unit (groupId)")->required();
+  max->add_option("--asset", asset, "USDT or USDC")->required();
+  CLI::App* unit =
+      app.add_subcommand("unit", "a risk unit's LTV and liabilities");
+  unit->add_option("--group", group, "risk unit (groupId)")->required();
+  institutional_loan::v1::ListOperationsRequest list_request;
+  int64_t list_group = 0;
+  int list_size = 0;
+  std::string list_asset, list_state, list_caller, list_token;
+  bool list_all = false;
+  CLI::App* list = app.add_subcommand(
+      "list",
+      "the journal's operations, newest first (yours, or all for an "
+      "auditor)");
+  list->add_option("--group", list_group, "only this risk unit");
+  list->add_option("--asset", list_asset, "only USDT or USDC");
+  list->add_option("--state", list_state,
+                   "only PENDING, SUCCEEDED, REJECTED or UNKNOWN");
+  list->add_option("--caller", list_caller, "only this caller's (auditors)");
+  list->add_option("--page-size", list_size, "operations per page (50)");
+  list->add_option("--page-token", list_token, "continue a listing");
+  list->add_flag("--all", list_all, "every page");
   std::string reason;
   CLI::App* halt = app.add_subcommand(
       "halt", "kill switch: stop all borrowing now (admins only)");
@@ -291,6 +413,27 @@ int Run(int argc, char** argv) {
   LoanClient client(*channel);
   if (*health) return Health(*channel, timeout, wait, json);
   if (*get) return Get(client, request_id, timeout, json);
+  if (*max) return Max(*channel, group, asset, timeout, json);
+  if (*unit) return Unit(*channel, group, timeout, json);
+  if (*list) {
+    list_request.set_group_id(list_group);
+    list_request.set_page_size(list_size);
+    list_request.set_page_token(list_token);
+    list_request.set_caller(list_caller);
+    if (!list_asset.empty()) {
+      list_request.set_asset(loan_gateway::api::AssetFromCode(list_asset));
+    }
+    institutional_loan::v1::BorrowState state;
+    if (!list_state.empty() &&
+        !institutional_loan::v1::BorrowState_Parse(
+            "BORROW_STATE_" + absl::AsciiStrToUpper(list_state), &state)) {
+      std::cerr << "loanctl: --state must be PENDING, SUCCEEDED, REJECTED or "
+                   "UNKNOWN\n";
+      return 2;
+    }
+    if (!list_state.empty()) list_request.set_state(state);
+    return List(*channel, list_request, list_all, timeout, json);
+  }
   if (*halt || *resume || *halt_state) {
     return Admin(*channel,
                  *halt     ? "halt"

@@ -67,8 +67,8 @@ int VerifyAudit(const std::string& path) {
   return 0;
 }
 
-// SIGHUP re-reads the access policy (it never stops a gateway with borrows
-// in flight); TERM and INT drain.
+// SIGHUP re-reads the access policy and the key files (it never stops a
+// gateway with borrows in flight); TERM and INT drain.
 int WaitForStopSignal(Gateway& gateway) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -78,9 +78,10 @@ int WaitForStopSignal(Gateway& gateway) {
   int signal = 0;
   while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
     LogLine("info", "sighup")
-        .Str("effect", "the policy file is read again")
+        .Str("effect", "the policy file and the key files are read again")
         .Emit();
     gateway.ReloadPolicy();
+    gateway.ReloadKeys();
   }
   return signal;
 }

@@ -4,6 +4,26 @@
 #include "binance/percent_encoding.h"
 
 namespace loan_gateway::binance {
+namespace {
+
+// The pair a request is signed with: the ring's in force now (`held` keeps
+// it alive while this request is built, whatever a reload does), else the
+// fixed one.
+struct KeyPair {
+  std::shared_ptr<const SigningKey> held;
+  const Secret* api_key;
+  const Signer* signer;
+};
+
+KeyPair TakeKeyPair(const Credentials& credentials) {
+  if (credentials.ring == nullptr) {
+    return {nullptr, credentials.api_key, credentials.signer};
+  }
+  std::shared_ptr<const SigningKey> current = credentials.ring->Current();
+  return {current, &current->api_key, current->signer.get()};
+}
+
+}  // namespace
 
 absl::StatusOr<HttpRequest> BuildSignedRequest(
     HttpRequest::Method method, const std::string& base_url,
@@ -14,12 +34,13 @@ absl::StatusOr<HttpRequest> BuildSignedRequest(
   params.emplace_back("recvWindow", absl::StrCat(recv_window_ms));
   params.emplace_back("timestamp", absl::StrCat(timestamp_ms));
   const std::string payload = EncodeParams(params);
-  absl::StatusOr<std::string> signature = credentials.signer->Sign(payload);
+  const KeyPair key = TakeKeyPair(credentials);
+  absl::StatusOr<std::string> signature = key.signer->Sign(payload);
   if (!signature.ok()) return signature.status();
   HttpRequest request;
   request.method = method;
   request.headers.push_back(
-      absl::StrCat("X-MBX-APIKEY: ", credentials.api_key->Reveal()));
+      absl::StrCat("X-MBX-APIKEY: ", key.api_key->Reveal()));
   std::string signed_payload =
       absl::StrCat(payload, "&signature=", PercentEncode(*signature));
   if (method == HttpRequest::Method::kGet) {

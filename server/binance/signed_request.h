@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "http/http_transport.h"
+#include "sign/key_ring.h"
 #include "sign/secret.h"
 #include "sign/signer.h"
 #include "validate/borrow_request_validator.h"
@@ -16,10 +17,14 @@ namespace loan_gateway::binance {
 
 inline constexpr char kBorrowPath[] = "/sapi/v1/margin/loan-group/borrow";
 
-// Everything needed to sign a request for the credit account.
+// Everything needed to sign a request for the credit account: a fixed key
+// pair, or a ring whose pair may be replaced while the gateway runs.
 struct Credentials {
   const Secret* api_key = nullptr;
   const Signer* signer = nullptr;
+  // When set, api_key and signer are unused: each request takes the ring's
+  // pair once, so its header and signature always belong to one pair.
+  const KeyRing* ring = nullptr;
 };
 
 // Builds a signed SAPI request: the params (then recvWindow and timestamp)

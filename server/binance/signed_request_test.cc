@@ -1,6 +1,13 @@
 #include "binance/signed_request.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "binance/percent_encoding.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway::binance {
@@ -52,6 +59,47 @@ TEST(BuildSignedRequestTest, GetCarriesTheSignedQueryInTheUrl) {
       "https://h/"
       "p?type=BORROW&recvWindow=5000&timestamp=7&signature=ab%2B%2Fcd%3D%3D");
   EXPECT_TRUE(request->body.empty());
+}
+
+// An owner-only key file, as the gateway demands.
+void WriteKeyFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+}
+
+// With a ring, each request takes the pair in force when it is built: its
+// header and its signature belong to one pair, the new one after a reload.
+TEST(BuildSignedRequestTest, WithARingEachRequestUsesThePairInForce) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          absl::StrCat("signed_request_ring_", getpid());
+  std::filesystem::create_directories(dir);
+  WriteKeyFile(dir + "/api_key", "key-one");
+  WriteKeyFile(dir + "/secret", "secret-one");
+  absl::StatusOr<std::unique_ptr<KeyRing>> ring = KeyRing::Open(
+      dir + "/api_key", dir + "/secret", KeyType::kHmacSha256, absl::Hours(1));
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  auto signed_with = [&](const std::string& api_key,
+                         const std::string& secret) {
+    absl::StatusOr<HttpRequest> request =
+        BuildSignedRequest(HttpRequest::Method::kGet, "https://h", "/p", {}, 7,
+                           5000, {.ring = ring->get()});
+    EXPECT_TRUE(request.ok()) << request.status();
+    const std::string payload = "recvWindow=5000&timestamp=7";
+    return request->headers ==
+               std::vector<std::string>{"X-MBX-APIKEY: " + api_key} &&
+           request->url ==
+               absl::StrCat("https://h/p?", payload, "&signature=",
+                            PercentEncode(*(*MakeSigner(KeyType::kHmacSha256,
+                                                        Secret(secret)))
+                                               ->Sign(payload)));
+  };
+  EXPECT_TRUE(signed_with("key-one", "secret-one"));
+  WriteKeyFile(dir + "/api_key", "key-two");
+  WriteKeyFile(dir + "/secret", "secret-two");
+  ASSERT_TRUE((*ring)->Reload().ok());
+  EXPECT_TRUE(signed_with("key-two", "secret-two"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 namespace loan_gateway {
 
 WeightBudget::WeightBudget(const Clock& clock, int64_t limit_per_minute,
-                           int64_t cost)
-    : clock_(clock), limit_(limit_per_minute), cost_(cost) {}
+                           int64_t cost, Scope scope)
+    : clock_(clock), limit_(limit_per_minute), cost_(cost), scope_(scope) {}
 
 void WeightBudget::RollWindow() {
   const int64_t minute = absl::ToUnixSeconds(clock_.Now()) / 60;
@@ -19,24 +19,28 @@ void WeightBudget::RollWindow() {
   }
 }
 
-absl::Status WeightBudget::Reserve(bool take) {
+absl::Status WeightBudget::Reserve(bool take, int64_t weight) {
   absl::MutexLock lock(&mu_);
   RollWindow();
-  if (used_ + cost_ <= limit_) {
-    if (take) used_ += cost_;
+  if (used_ + weight <= limit_) {
+    if (take) used_ += weight;
     return absl::OkStatus();
   }
   const absl::Time next_minute = absl::FromUnixSeconds((minute_ + 1) * 60);
   return contract::ErrorForRule(
       contract::RuleForLocal(contract::kWeightSpentEvent),
       absl::StrCat(
-          "the credit account's Binance weight for this minute is spent (",
-          used_, " of ", limit_, " used, a borrow needs ", cost_,
+          scope_ == Scope::kUid
+              ? "the credit account's Binance weight for this minute is spent ("
+              : "this gateway's Binance IP weight for this minute is spent (",
+          used_, " of ", limit_, " used, ",
+          scope_ == Scope::kUid ? "a borrow" : "a read", " needs ", weight,
           "); nothing was sent"),
       {{"weight_used", absl::StrCat(used_)},
        {"weight_limit", absl::StrCat(limit_)}},
       std::max(absl::Milliseconds(1), next_minute - clock_.Now()),
-      "binance_credit_account_uid_weight_1m",
+      scope_ == Scope::kUid ? "binance_credit_account_uid_weight_1m"
+                            : "binance_ip_weight_1m",
       absl::StrCat(used_, " of ", limit_, " weight used this minute"));
 }
 

@@ -19,17 +19,27 @@ class WeightBudget {
   static constexpr int64_t kLimitPerMinute = 180000;
   static constexpr int64_t kBorrowWeight = 3000;
 
+  // What is counted: the credit account's UID weight (signed borrows), or
+  // this gateway's IP weight (signed reads: 12000 per minute for SAPI).
+  enum class Scope { kUid, kIp };
+  static constexpr int64_t kIpLimitPerMinute = 12000;
+
   explicit WeightBudget(const Clock& clock,
                         int64_t limit_per_minute = kLimitPerMinute,
-                        int64_t cost = kBorrowWeight);
+                        int64_t cost = kBorrowWeight,
+                        Scope scope = Scope::kUid);
 
   // Reserves one borrow's weight in the current minute, or returns
   // RESOURCE_EXHAUSTED / UPSTREAM_RATE_LIMITED with QuotaFailure and a
   // RetryInfo until the next minute. Nothing is sent when this fails.
-  absl::Status TryReserve() { return Reserve(/*take=*/true); }
+  absl::Status TryReserve() { return Reserve(/*take=*/true, cost_); }
+  // The same for a request of another weight (reads differ by endpoint).
+  absl::Status TryReserve(int64_t weight) {
+    return Reserve(/*take=*/true, weight);
+  }
 
   // Whether TryReserve would succeed now, taking nothing (validate_only).
-  absl::Status CheckRoom() { return Reserve(/*take=*/false); }
+  absl::Status CheckRoom() { return Reserve(/*take=*/false, cost_); }
 
   // Gives a reservation back: the request provably never left.
   void Release();
@@ -41,12 +51,13 @@ class WeightBudget {
   int64_t limit() const { return limit_; }
 
  private:
-  absl::Status Reserve(bool take);
+  absl::Status Reserve(bool take, int64_t weight);
   void RollWindow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
   const int64_t limit_;
   const int64_t cost_;
+  const Scope scope_;
   mutable absl::Mutex mu_;
   int64_t minute_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t used_ ABSL_GUARDED_BY(mu_) = 0;

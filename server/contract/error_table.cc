@@ -201,6 +201,25 @@ const ErrorRule kTable[] = {
     {M::kQuery, kQueryJournalUnavailableEvent, std::nullopt,
      StatusCode::kUnavailable, R::JOURNAL_UNAVAILABLE, X::kNone,
      absl::Seconds(1), "GetBorrow: the journal cannot be read"},
+    {M::kQuery, kListInvalidEvent, std::nullopt, StatusCode::kInvalidArgument,
+     R::INVALID_REQUEST, X::kBadRequest, kNoRetry,
+     "ListOperations: a negative page_size or group_id, an unknown asset or "
+     "state, or a page_token made for other filters"},
+    {M::kQuery, kReadInvalidEvent, std::nullopt, StatusCode::kInvalidArgument,
+     R::INVALID_REQUEST, X::kBadRequest, kNoRetry,
+     "GetMaxBorrowable, GetRiskUnit: group_id not > 0, or not ASSET_USDT / "
+     "ASSET_USDC"},
+    {M::kQuery, kRiskUnitUnlistedEvent, std::nullopt, StatusCode::kNotFound,
+     R::RISK_UNIT_NOT_FOUND, X::kNone, kNoRetry,
+     "GetRiskUnit: Binance's ltv-details lists no such risk unit for the "
+     "credit account's key"},
+    {M::kQuery, kReadUpstreamFailedEvent, std::nullopt,
+     StatusCode::kUnavailable, R::UPSTREAM_UNREACHABLE, X::kNone,
+     absl::Seconds(1),
+     "GetMaxBorrowable, GetRiskUnit: Binance unreachable, a 5XX or an "
+     "unreadable answer "
+     "(a read executes nothing: retry); Binance's refusals of a read get "
+     "their own rows"},
     {M::kQuery, kQueryAuditUnavailableEvent, std::nullopt,
      StatusCode::kUnavailable, R::AUDIT_UNAVAILABLE, X::kNone, kNoRetry,
      "GetBorrow: the audit log cannot be written, so nothing is answered "

@@ -100,6 +100,10 @@ enum QueryEvent : int {
   kQueryJournalUnavailableEvent = 202,
   kBorrowNotFoundEvent = 203,
   kQueryAuditUnavailableEvent = 204,
+  kListInvalidEvent = 205,
+  kReadInvalidEvent = 206,         // GetMaxBorrowable's request.
+  kReadUpstreamFailedEvent = 207,  // A read from Binance that failed.
+  kRiskUnitUnlistedEvent = 208,    // ltv-details lists no such unit.
 };
 const ErrorRule& RuleForLocal(LocalEvent event);
 const ErrorRule& RuleForQuery(QueryEvent event);

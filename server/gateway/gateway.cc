@@ -87,15 +87,13 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     const GatewayConfig& config) {
-  absl::StatusOr<Secret> api_key =
-      Secret::FromFile(config.credentials().api_key_file());
-  if (!api_key.ok()) return InStep("api_key_file", api_key.status());
-  absl::StatusOr<Secret> private_key =
-      Secret::FromFile(config.credentials().private_key_file());
-  if (!private_key.ok()) return InStep("signer", private_key.status());
-  absl::StatusOr<std::unique_ptr<Signer>> signer = MakeSigner(
-      *ParseKeyType(config.credentials().key_type()), *std::move(private_key));
-  if (!signer.ok()) return InStep("signer", signer.status());
+  // Its errors name the step: api_key_file, private_key_file or signer.
+  absl::StatusOr<std::unique_ptr<KeyRing>> key_ring = KeyRing::Open(
+      config.credentials().api_key_file(),
+      config.credentials().private_key_file(),
+      *ParseKeyType(config.credentials().key_type()),
+      FromProtoDuration(config.credentials().key_reload_interval()));
+  if (!key_ring.ok()) return key_ring.status();
   absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> journal =
       SqliteBorrowJournal::Open(
           config.journal().path(),
@@ -125,18 +123,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       .Str("sha256", head.sha256)
       .Emit();
   return std::unique_ptr<Gateway>(
-      new Gateway(config, *std::move(api_key), *std::move(signer),
-                  *std::move(journal), *std::move(policy), *std::move(audit)));
+      new Gateway(config, *std::move(key_ring), *std::move(journal),
+                  *std::move(policy), *std::move(audit)));
 }
 
-Gateway::Gateway(const GatewayConfig& config, Secret api_key,
-                 std::unique_ptr<Signer> signer,
+Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                  std::unique_ptr<SqliteBorrowJournal> journal,
                  std::unique_ptr<PolicyStore> policy,
                  std::unique_ptr<AuditLog> audit)
     : config_(config),
-      api_key_(std::move(api_key)),
-      signer_(std::move(signer)),
+      key_ring_(std::move(key_ring)),
       journal_(std::move(journal)),
       policy_(std::move(policy)),
       audit_(std::move(audit)),
@@ -145,7 +141,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
       first_sync_(SyncClockAtStart(binance_clock_)),
       resync_([this] { return Resync(binance_clock_); },
               {.interval = FromProtoDuration(config_.clock().sync_interval())}),
-      credentials_{.api_key = &api_key_, .signer = signer_.get()},
+      credentials_{.ring = key_ring_.get()},
       reader_(BaseUrls(config_), config_.upstream().recv_window_ms(),
               transport_, binance_clock_, credentials_),
       probe_(
@@ -160,6 +156,13 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
       halt_(HaltFilePath(config_)),
+      risk_units_(config_.upstream(), config_.borrow().ip_weight_limit(),
+                  {.transport = &transport_,
+                   .binance_clock = &binance_clock_,
+                   .credentials = credentials_,
+                   .clock = &clock_,
+                   .breaker = &breaker_,
+                   .limits = &limits_}),
       pipeline_(config_.upstream(), config_.borrow(),
                 // The executors are declared after the pipeline (they stop
                 // first); only their addresses are taken here.
@@ -175,7 +178,8 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                  .scheduler = &scheduler_,
                  .metrics = &metrics_,
                  .halt = &halt_,
-                 .audit = audit_.get()}),
+                 .audit = audit_.get(),
+                 .limits = &limits_}),
       reconciler_(config_.upstream(), config_.reconcile(),
                   {.transport = &transport_,
                    .binance_clock = &binance_clock_,
@@ -187,7 +191,7 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
                          return pipeline_.WorkingOn(id);
                        }}),
       service_(pipeline_, *journal_, !config_.access().insecure_plaintext(),
-               *policy_, audit_.get()),
+               *policy_, audit_.get(), &risk_units_),
       admin_({.halt = &halt_,
               .policy = policy_.get(),
               .clock = &clock_,
@@ -206,6 +210,11 @@ Gateway::Gateway(const GatewayConfig& config, Secret api_key,
         .Emit();
   }
   AuditPolicy(absl::OkStatus());
+  AuditKey(absl::OkStatus(), key_ring_->Current()->fingerprint);
+  key_ring_->OnReload(
+      [this](const absl::Status& loaded, const std::string& fingerprint) {
+        AuditKey(loaded, fingerprint);
+      });
   policy_->OnReload(
       [this](const absl::Status& loaded) { AuditPolicy(loaded); });
   // Settles first whatever a previous process left open.
@@ -228,7 +237,22 @@ void Gateway::AuditPolicy(const absl::Status& loaded) {
   audit_->Append(std::move(record), nullptr);
 }
 
+// Which key signed when: a fingerprint, never the key.
+void Gateway::AuditKey(const absl::Status& loaded,
+                       const std::string& fingerprint) {
+  audit::v1::AuditRecord record;
+  record.set_kind(loaded.ok() ? audit::v1::KEY_LOADED : audit::v1::KEY_REFUSED);
+  record.set_detail(
+      loaded.ok() ? absl::StrCat("api_key_sha256 ", fingerprint, " in force")
+                  : absl::StrCat(loaded.message(), "; api_key_sha256 ",
+                                 fingerprint, " stays in force"));
+  audit_->Append(std::move(record), nullptr);
+}
+
 Gateway::~Gateway() {
+  // The reload observers write to the audit log, which goes before them.
+  policy_->OnReload(nullptr);
+  key_ring_->OnReload(nullptr);
   // Health is the drain's from here on; the listener goes before the server.
   if (readiness_) readiness_->Stop();
 }
@@ -400,6 +424,7 @@ GatewayGauges Gateway::Gauges() const {
   GatewayGauges g;
   g.uid_weight_used = budget_.used();
   g.uid_weight_limit = budget_.limit();
+  g.ip_weight_used = risk_units_.ip_weight_used();
   if (std::optional<BinanceClock::Offset> offset = binance_clock_.offset()) {
     g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
     g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);
@@ -424,6 +449,7 @@ GatewayGauges Gateway::Gauges() const {
   g.upstream_ready = probe_.status().ok();
   g.reconcile_errors = reconciler_.errors_total();
   g.policy_reload_failures = policy_->reload_failures();
+  g.key_reload_failures = key_ring_->reload_failures();
   g.audit_write_failures = static_cast<int64_t>(audit_->write_failures());
   g.audit_records = static_cast<int64_t>(audit_->head().seq);
   g.borrowing_halted = halt_.Current().has_value();

@@ -34,8 +34,8 @@
 #include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
 #include "service/readiness_watch.h"
-#include "sign/secret.h"
-#include "sign/signer.h"
+#include "service/risk_unit_reader.h"
+#include "sign/key_ring.h"
 #include "transport/bounded_acceptor.h"
 
 namespace loan_gateway {
@@ -74,16 +74,18 @@ class Gateway {
 
   // Reads --policy_file again (SIGHUP).
   void ReloadPolicy() { (void)policy_->Reload(); }
+  // Reads --api_key_file and --private_key_file again (SIGHUP).
+  void ReloadKeys() { (void)key_ring_->Reload(); }
 
   // Calls received and not yet answered.
   int unanswered_calls() const { return pipeline_.unanswered_calls(); }
 
  private:
-  Gateway(const GatewayConfig& config, Secret api_key,
-          std::unique_ptr<Signer> signer,
+  Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
           std::unique_ptr<SqliteBorrowJournal> journal,
           std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit);
   void AuditPolicy(const absl::Status& loaded);
+  void AuditKey(const absl::Status& loaded, const std::string& fingerprint);
   absl::Status StartMetrics();
   absl::Status StartGrpc(std::function<void()> on_listener_stuck);
   absl::Status StartHealth();
@@ -91,9 +93,9 @@ class Gateway {
   GatewayGauges Gauges() const;
 
   const GatewayConfig config_;
-  // The credit account's key: used by every signed request below.
-  const Secret api_key_;
-  const std::unique_ptr<Signer> signer_;
+  // The credit account's key (re-read when its files change): used by every
+  // signed request below.
+  const std::unique_ptr<KeyRing> key_ring_;
   const std::unique_ptr<SqliteBorrowJournal> journal_;
   const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
   // Every decision, durable before it takes effect (fail closed).
@@ -110,6 +112,9 @@ class Gateway {
   BanBreaker breaker_;
   GatewayMetrics metrics_;
   BorrowingHalt halt_;  // The kill switch (--halt_file).
+  // What Binance last said each risk unit may borrow: the pre-flight's.
+  BorrowLimitCache limits_;
+  RiskUnitReader risk_units_;  // GetMaxBorrowable's signed reads.
   BorrowPipeline pipeline_;
   // The pipeline's executors, declared after it and in the order its stages
   // post to each other, so each stops (running what it holds) before what

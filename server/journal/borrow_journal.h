@@ -85,6 +85,24 @@ struct CallerBorrow {
   std::string amount;  // Exact decimal text.
 };
 
+// Which records List returns, newest first; every filter is optional.
+struct RecordQuery {
+  std::optional<int64_t> group_id;
+  std::optional<std::string> asset;
+  std::optional<Outcome> state;
+  std::optional<std::string> caller;
+  std::optional<absl::Time> created_from;    // Inclusive.
+  std::optional<absl::Time> created_before;  // Exclusive.
+  // Keyset pagination: only records after this one in the order (created,
+  // then request_id, both descending), i.e. older than the last one seen.
+  struct Position {
+    absl::Time created;
+    std::string request_id;
+  };
+  std::optional<Position> after;
+  int limit = 50;
+};
+
 // Unsettled records as the journal's own writes left them (metrics).
 struct UnsettledCount {
   int64_t unsettled = 0;  // PENDING and UNKNOWN.
@@ -160,6 +178,10 @@ class BorrowJournal {
   virtual absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
       const std::string& caller, const std::string& asset,
       absl::Time since) = 0;
+
+  // Records matching `query`, newest first, at most `query.limit`.
+  virtual absl::StatusOr<std::vector<JournalRecord>> List(
+      const RecordQuery& query) = 0;
 
   // Whether a Binance transaction id is already attributed to a record.
   virtual absl::StatusOr<bool> TransactionClaimed(

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace loan_gateway {
 namespace {
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS borrows (
 CREATE INDEX IF NOT EXISTS borrows_state ON borrows(state, created_ms);
 -- Rolling caps sum a caller's recent borrows.
 CREATE INDEX IF NOT EXISTS borrows_caller ON borrows(caller, asset, created_ms);
+-- ListOperations pages newest first.
+CREATE INDEX IF NOT EXISTS borrows_created ON borrows(created_ms, request_id);
 -- A Binance transaction belongs to one borrow at most.
 CREATE UNIQUE INDEX IF NOT EXISTS borrows_transaction ON borrows(transaction_id)
   WHERE transaction_id != '';
@@ -643,6 +646,47 @@ absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
   if (s.Step() != SQLITE_DONE) return s.Error("write");
   if (sqlite3_changes(db_) == 1) IndexUnsettled(request_id, note);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
+    const RecordQuery& q) {
+  // Each filter adds a condition with its own bound value, never text.
+  std::vector<std::string> where;
+  if (q.group_id) where.push_back("group_id = ?");
+  if (q.asset) where.push_back("asset = ?");
+  if (q.state) where.push_back("state = ?");
+  if (q.caller) where.push_back("caller = ?");
+  if (q.created_from) where.push_back("created_ms >= ?");
+  if (q.created_before) where.push_back("created_ms < ?");
+  if (q.after) {
+    where.push_back("(created_ms < ? OR (created_ms = ? AND request_id < ?))");
+  }
+  absl::MutexLock lock(&mu_);
+  Statement s(db_, absl::StrCat("SELECT ", kColumns, " FROM borrows",
+                                where.empty() ? "" : " WHERE ",
+                                absl::StrJoin(where, " AND "),
+                                " ORDER BY created_ms DESC, request_id DESC "
+                                "LIMIT ?"));
+  if (!s.ok()) return s.Error("read");
+  int i = 0;
+  if (q.group_id) s.Bind(++i, *q.group_id);
+  if (q.asset) s.Bind(++i, *q.asset);
+  if (q.state) s.Bind(++i, std::string(OutcomeName(*q.state)));
+  if (q.caller) s.Bind(++i, *q.caller);
+  if (q.created_from) s.Bind(++i, absl::ToUnixMillis(*q.created_from));
+  if (q.created_before) s.Bind(++i, absl::ToUnixMillis(*q.created_before));
+  if (q.after) {
+    const int64_t created = absl::ToUnixMillis(q.after->created);
+    s.Bind(i + 1, created).Bind(i + 2, created);
+    s.Bind(i + 3, q.after->request_id);
+    i += 3;
+  }
+  s.Bind(++i, static_cast<int64_t>(q.limit));
+  std::vector<JournalRecord> records;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) records.push_back(ReadRecord(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return records;
 }
 
 absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {

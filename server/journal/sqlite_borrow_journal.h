@@ -59,6 +59,8 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
       const std::string& caller, const std::string& asset,
       absl::Time since) override;
+  absl::StatusOr<std::vector<JournalRecord>> List(
+      const RecordQuery& query) override;
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override;
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;

@@ -507,5 +507,48 @@ TEST_F(CallerBorrowsTest, CountsTheCallersUnrejectedBorrowsOfTheAssetSince) {
   EXPECT_EQ(amounts, (std::vector<std::string>{"2", "3", "4"}));
 }
 
+// Filters combine, newest first, and keyset pages cover every record once
+// even when several share a millisecond.
+TEST_F(BorrowJournalTest, ListFiltersAndPagesNewestFirst) {
+  const absl::Time t0 = absl::FromUnixMillis(1700000000000);
+  for (int i = 0; i < 7; ++i) {
+    JournalRecord r = Intent(absl::StrCat("id-", i));
+    r.created = t0 + absl::Milliseconds(i / 2);  // Pairs share a time.
+    r.group_id = i % 2 == 0 ? 1001 : 1002;
+    r.caller = i < 5 ? "a" : "b";
+    ASSERT_TRUE(journal_->InsertIntent(r).ok());
+  }
+  ASSERT_TRUE(
+      journal_->RecordOutcome("id-0", {.state = Outcome::kRejected}).ok());
+  auto ids = [](const std::vector<JournalRecord>& records) {
+    std::vector<std::string> out;
+    for (const JournalRecord& r : records) out.push_back(r.request_id);
+    return out;
+  };
+  absl::StatusOr<std::vector<JournalRecord>> all = journal_->List({});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(ids(*all), (std::vector<std::string>{"id-6", "id-5", "id-4", "id-3",
+                                                 "id-2", "id-1", "id-0"}));
+  EXPECT_EQ(ids(*journal_->List({.group_id = 1001, .caller = "a"})),
+            (std::vector<std::string>{"id-4", "id-2", "id-0"}));
+  EXPECT_EQ(ids(*journal_->List({.state = Outcome::kRejected})),
+            (std::vector<std::string>{"id-0"}));
+  EXPECT_EQ(
+      ids(*journal_->List({.created_from = t0 + absl::Milliseconds(1),
+                           .created_before = t0 + absl::Milliseconds(3)})),
+      (std::vector<std::string>{"id-5", "id-4", "id-3", "id-2"}));
+  std::vector<std::string> paged;
+  RecordQuery page{.limit = 2};
+  while (true) {
+    absl::StatusOr<std::vector<JournalRecord>> got = journal_->List(page);
+    ASSERT_TRUE(got.ok()) << got.status();
+    for (const std::string& id : ids(*got)) paged.push_back(id);
+    if (got->size() < 2) break;
+    page.after =
+        RecordQuery::Position{got->back().created, got->back().request_id};
+  }
+  EXPECT_EQ(paged, ids(*all));
+}
+
 }  // namespace
 }  // namespace loan_gateway

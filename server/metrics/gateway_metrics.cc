@@ -114,6 +114,10 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
         One("loan_gateway_uid_weight_used",
             "SAPI UID weight used this minute on the credit account.", gauge,
             g.uid_weight_used),
+        One("loan_gateway_ip_weight_used",
+            "SAPI IP weight this gateway's signed reads used this minute "
+            "(GetMaxBorrowable 100, GetRiskUnit 3000).",
+            gauge, g.ip_weight_used),
         One("loan_gateway_uid_weight_remaining",
             "SAPI UID weight left this minute (a borrow costs 3000).", gauge,
             g.uid_weight_limit - g.uid_weight_used),
@@ -129,6 +133,10 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             "New --policy_file versions refused (the last good policy stayed "
             "in force).",
             counter, g.policy_reload_failures),
+        One("loan_gateway_key_reload_failures_total",
+            "New --api_key_file/--private_key_file pairs refused (the key in "
+            "force stayed).",
+            counter, g.key_reload_failures),
         One("loan_gateway_audit_write_failures_total",
             "Audit records that could not be written; from the first, nothing "
             "is signed until a restart (fail closed).",

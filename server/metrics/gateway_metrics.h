@@ -22,6 +22,7 @@ namespace loan_gateway {
 struct GatewayGauges {
   int64_t uid_weight_used = 0;
   int64_t uid_weight_limit = 0;
+  int64_t ip_weight_used = 0;  // Signed reads' IP weight this minute.
   std::optional<double> clock_offset_seconds;
   std::optional<double> clock_uncertainty_seconds;
   bool breaker_open = false;
@@ -40,6 +41,7 @@ struct GatewayGauges {
   std::optional<double> clock_sync_age_seconds;  // None: never synced.
   int64_t reconcile_errors = 0;                  // A counter.
   int64_t policy_reload_failures = 0;            // A counter.
+  int64_t key_reload_failures = 0;               // A counter.
   int64_t audit_write_failures = 0;              // A counter.
   int64_t audit_records = 0;  // The audit log's head seq (a counter).
   bool borrowing_halted = false;

@@ -15,6 +15,7 @@ TEST(GatewayMetricsTest, RendersCountersHistogramsAndGauges) {
     g.clock_uncertainty_seconds = 0.002;
     g.breaker_open = true;
     g.unknown_pending = 3;
+    g.key_reload_failures = 2;
     return g;
   });
   metrics.RecordCall("SUCCEEDED", "SUCCEEDED", absl::Milliseconds(3));
@@ -43,6 +44,7 @@ TEST(GatewayMetricsTest, RendersCountersHistogramsAndGauges) {
         "loan_gateway_clock_offset_seconds 0.25\n",
         "loan_gateway_ban_breaker_open 1\n",
         "loan_gateway_unknown_outcomes_pending 3\n",
+        "loan_gateway_key_reload_failures_total 2\n",
         "# TYPE loan_gateway_upstream_seconds histogram\n"}) {
     EXPECT_TRUE(absl::StrContains(text, line)) << line << "\nin\n" << text;
   }

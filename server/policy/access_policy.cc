@@ -14,7 +14,8 @@ namespace {
 
 using contract::RuleForLocal;
 
-constexpr const char* kMethods[] = {"Borrow", "GetBorrow"};
+constexpr const char* kMethods[] = {"Borrow", "GetBorrow", "ListOperations",
+                                    "GetMaxBorrowable", "GetRiskUnit"};
 // GatewayAdmin's methods: allowed by `admin: true`, never by `methods`.
 constexpr const char* kAdminMethods[] = {"HaltBorrowing", "ResumeBorrowing",
                                          "GetBorrowingState"};
@@ -61,8 +62,12 @@ absl::StatusOr<CallerRule> ToRule(const policy::v1::CallerPolicy& caller) {
     }
     if (std::find(std::begin(kMethods), std::end(kMethods), method) ==
         std::end(kMethods)) {
-      return Invalid(rule.identity, absl::StrCat("unknown method \"", method,
-                                                 "\" (Borrow, GetBorrow)"));
+      return Invalid(
+          rule.identity,
+          absl::StrCat(
+              "unknown method \"", method,
+              "\" (Borrow, GetBorrow, ListOperations, GetMaxBorrowable, "
+              "GetRiskUnit)"));
     }
     rule.methods.insert(method);
   }
@@ -161,11 +166,16 @@ absl::StatusOr<const CallerRule*> AccessPolicy::Admit(
 absl::Status AccessPolicy::CheckBorrow(const CallerRule& rule, int64_t group_id,
                                        const std::string& asset,
                                        const std::string& amount) {
-  if (!rule.group_ids.contains(group_id)) {
-    return Refuse(contract::kRiskUnitNotAllowedEvent, &rule, rule.identity,
-                  absl::StrCat("caller ", rule.identity,
-                               " may not borrow for risk unit ", group_id),
-                  {{"group_id", absl::StrCat(group_id)}});
+  if (absl::Status scope = CheckScope(rule, group_id, asset); !scope.ok()) {
+    return scope;
+  }
+  return CheckBorrowAmount(rule, asset, amount);
+}
+
+absl::Status AccessPolicy::CheckScope(const CallerRule& rule, int64_t group_id,
+                                      const std::string& asset) {
+  if (absl::Status unit = CheckRiskUnit(rule, group_id); !unit.ok()) {
+    return unit;
   }
   if (!rule.assets.contains(asset)) {
     return Refuse(
@@ -173,6 +183,23 @@ absl::Status AccessPolicy::CheckBorrow(const CallerRule& rule, int64_t group_id,
         absl::StrCat("caller ", rule.identity, " may not borrow ", asset),
         {{"asset", asset}});
   }
+  return absl::OkStatus();
+}
+
+absl::Status AccessPolicy::CheckRiskUnit(const CallerRule& rule,
+                                         int64_t group_id) {
+  if (!rule.group_ids.contains(group_id)) {
+    return Refuse(contract::kRiskUnitNotAllowedEvent, &rule, rule.identity,
+                  absl::StrCat("caller ", rule.identity,
+                               " may not borrow for risk unit ", group_id),
+                  {{"group_id", absl::StrCat(group_id)}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccessPolicy::CheckBorrowAmount(const CallerRule& rule,
+                                             const std::string& asset,
+                                             const std::string& amount) {
   absl::StatusOr<AmountUnits> units = ToAmountUnits(amount);
   if (!units.ok()) return units.status();  // Validated before; defensive.
   std::optional<AmountUnits> limit = rule.max_amount_per_call;

@@ -65,6 +65,15 @@ class AccessPolicy {
   static absl::Status CheckBorrow(const CallerRule& rule, int64_t group_id,
                                   const std::string& asset,
                                   const std::string& amount);
+  // The risk unit and asset only (reads about a risk unit).
+  static absl::Status CheckScope(const CallerRule& rule, int64_t group_id,
+                                 const std::string& asset);
+  // The risk unit only (GetRiskUnit).
+  static absl::Status CheckRiskUnit(const CallerRule& rule, int64_t group_id);
+  // The amount only: max_amount_per_call, and no more than a cap.
+  static absl::Status CheckBorrowAmount(const CallerRule& rule,
+                                        const std::string& asset,
+                                        const std::string& amount);
 
   // The caller's caps on `asset` with `counted` (its borrows in the longest
   // window that succeeded, are in flight or unknown) and this one added:

@@ -49,6 +49,8 @@ std::shared_ptr<const AccessPolicy> PolicyStore::Current() const {
 
 absl::Status PolicyStore::Reload() {
   if (path_.empty()) return absl::OkStatus();
+  // Held while the observer runs: OnReload waits for it.
+  absl::MutexLock serial(&reload_mu_);
   absl::Status loaded = Load();
   std::function<void(const absl::Status&)> observer;
   {
@@ -60,6 +62,7 @@ absl::Status PolicyStore::Reload() {
 }
 
 void PolicyStore::OnReload(std::function<void(const absl::Status&)> observer) {
+  absl::MutexLock serial(&reload_mu_);
   absl::MutexLock lock(&mu_);
   observer_ = std::move(observer);
 }

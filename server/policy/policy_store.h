@@ -39,7 +39,8 @@ class PolicyStore {
   absl::Status Reload();
   int64_t reload_failures() const { return failures_; }
   // Runs `observer` after every reload (SIGHUP or a changed file) with its
-  // result, on the reloading thread.
+  // result, on the reloading thread. Once OnReload returns, the previous
+  // observer is not running and never runs again (pass nullptr to stop).
   void OnReload(std::function<void(const absl::Status&)> observer);
 
  private:
@@ -48,6 +49,7 @@ class PolicyStore {
   absl::Status Load();
 
   const std::string path_;
+  absl::Mutex reload_mu_;  // One reload at a time, observer included.
   mutable absl::Mutex mu_;
   std::shared_ptr<const AccessPolicy> current_ ABSL_GUARDED_BY(mu_);
   struct stat seen_ ABSL_GUARDED_BY(mu_) {};

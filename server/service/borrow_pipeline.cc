@@ -12,6 +12,7 @@
 #include "proto_time/proto_time.h"
 #include "service/call_audit.h"
 #include "service/resend_policy.h"
+#include "validate/amount_units.h"
 #include "validate/borrow_request_validator.h"
 
 namespace loan_gateway {
@@ -174,6 +175,10 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
     Answer(call, AuditUnavailable("an earlier write failed"));
     return;
   }
+  if (absl::Status room = PreFlight(*call); !room.ok()) {
+    Answer(call, room);
+    return;
+  }
   Move(*call, BorrowStage::kAdmitted);
   if (call->validate_only) {
     deps_.journal_executor->Post([this, call] { DryRun(call); });
@@ -208,6 +213,42 @@ void BorrowPipeline::DryRun(const CallPtr& call) {
   }
   Answer(call, ResponseFor(*call->borrow, "", call->borrow->amount.text(),
                            institutional_loan::v1::BORROW_STATUS_VALIDATED));
+}
+
+// A borrow Binance would refuse with -27009 by what it said moments ago is
+// refused here, saving the credit account 3000 weight. Only a fresh figure
+// refuses; none, or an old one, lets Binance decide.
+absl::Status BorrowPipeline::PreFlight(const BorrowCall& call) const {
+  const absl::Duration max_age = FromProtoDuration(borrow_.preflight_max_age());
+  if (deps_.limits == nullptr || max_age <= absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  const ValidBorrow& borrow = *call.borrow;
+  const absl::Time now = deps_.clock->Now();
+  std::optional<BorrowLimitCache::Limit> limit =
+      deps_.limits->Fresh(borrow.group_id, borrow.asset_name, now, max_age);
+  if (!limit) return absl::OkStatus();
+  absl::StatusOr<AmountUnits> max = UpstreamAmountUnitsFloor(limit->max_amount);
+  absl::StatusOr<AmountUnits> asked = ToAmountUnits(borrow.amount.text());
+  if (!max.ok() || !asked.ok() || *asked <= *max) return absl::OkStatus();
+  const std::string subject =
+      absl::StrCat("risk_unit/", borrow.group_id, "/", borrow.asset_name);
+  return contract::ErrorForRule(
+      *contract::RuleForBinanceCode(-27009),
+      absl::StrCat("predicted from Binance's maximum borrowable of ",
+                   limit->max_amount, " ", borrow.asset_name, " read ",
+                   absl::FormatDuration(now - limit->read_at),
+                   " ago: the borrow of ", borrow.amount.text(),
+                   " would exceed it; nothing was sent"),
+      {{"max_amount", limit->max_amount},
+       {"predicted", "true"},
+       {"group_id", absl::StrCat(borrow.group_id)},
+       {"asset", borrow.asset_name},
+       {"amount", borrow.amount.text()}},
+      std::nullopt, subject,
+      absl::StrCat("requested ", borrow.amount.text(), " ", borrow.asset_name,
+                   " exceeds the maximum borrowable ", limit->max_amount, " ",
+                   borrow.asset_name, " (predicted)"));
 }
 
 void BorrowPipeline::Refuse(absl::Status status, std::string caller,
@@ -554,6 +595,16 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
     ++call->base_url_index;
     PrepareAgain(call);
     return;
+  }
+  if (outcome.binance_code == -27009 && deps_.limits != nullptr) {
+    // Binance's -27009 states the limit: a repeat within the pre-flight's
+    // age is refused without spending weight.
+    google::rpc::ErrorInfo info;
+    if (errors::GetDetail(outcome.error, &info) &&
+        info.metadata().contains("max_amount")) {
+      deps_.limits->Put(call->borrow->group_id, call->borrow->asset_name,
+                        info.metadata().at("max_amount"), deps_.clock->Now());
+    }
   }
   call->outcome = outcome.outcome;
   call->binance_code = outcome.binance_code;

@@ -27,6 +27,7 @@
 #include "metrics/gateway_metrics.h"
 #include "service/admission.h"
 #include "service/borrow_call.h"
+#include "service/borrow_limit_cache.h"
 #include "service/intent_gate.h"
 #include "service/risk_unit_queue.h"
 
@@ -51,12 +52,16 @@ struct BorrowPipelineDeps {
   // The audit trail (optional in unit tests): every request is recorded
   // before it is signed, every answer before the caller gets it.
   AuditLog* audit = nullptr;
+  // What Binance last said each risk unit may still borrow (optional): the
+  // pre-flight reads it, a -27009 fills it.
+  BorrowLimitCache* limits = nullptr;
 };
 
 // The money path of one Borrow, independent of gRPC, as stages (BorrowStage;
 // the executor each runs on in brackets):
 //   Borrow       [gRPC]     validate, policy, admit (halt, deadline, clock,
-//                           breaker); a dry run then goes to DryRun
+//                           breaker), the pre-flight (a fresh max-borrowable
+//                           below the amount); a dry run then goes to DryRun
 //   DryRun       [journal]  caps, request_id, last checks, weight: answered
 //                           VALIDATED or refused, nothing written
 //   JournalIntent[journal]  claim the request_id, journal the intent, queue
@@ -119,6 +124,7 @@ class BorrowPipeline {
   using CallPtr = std::shared_ptr<BorrowCall>;
   using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
   void Move(BorrowCall& call, BorrowStage next);
+  absl::Status PreFlight(const BorrowCall& call) const;
   void JournalIntent(const CallPtr& call);
   void DryRun(const CallPtr& call);
   absl::Status CheckCaps(const BorrowCall& call);

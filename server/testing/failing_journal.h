@@ -68,6 +68,10 @@ class FailingJournal : public BorrowJournal {
       absl::Time since) override {
     return inner_.CallerBorrowsSince(caller, asset, since);
   }
+  absl::StatusOr<std::vector<JournalRecord>> List(
+      const RecordQuery& query) override {
+    return inner_.List(query);
+  }
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override {
     return inner_.TransactionClaimed(transaction_id);

@@ -6,10 +6,10 @@
 
 namespace loan_gateway {
 
-absl::StatusOr<AmountUnits> ToAmountUnits(absl::string_view amount) {
-  absl::StatusOr<Decimal> parsed = Decimal::Parse(amount);
-  if (!parsed.ok()) return parsed.status();
-  const std::string& text = parsed->text();
+namespace {
+
+// Units of a validated decimal's text, its fraction cut after 8 digits.
+AmountUnits UnitsOf(const std::string& text) {
   const size_t dot = text.find('.');
   const std::string fraction =
       dot == std::string::npos ? "" : text.substr(dot + 1);
@@ -20,6 +20,20 @@ absl::StatusOr<AmountUnits> ToAmountUnits(absl::string_view amount) {
             (i < static_cast<int>(fraction.size()) ? fraction[i] - '0' : 0);
   }
   return units;
+}
+
+}  // namespace
+
+absl::StatusOr<AmountUnits> ToAmountUnits(absl::string_view amount) {
+  absl::StatusOr<Decimal> parsed = Decimal::Parse(amount);
+  if (!parsed.ok()) return parsed.status();
+  return UnitsOf(parsed->text());
+}
+
+absl::StatusOr<AmountUnits> UpstreamAmountUnitsFloor(absl::string_view amount) {
+  absl::StatusOr<Decimal> parsed = Decimal::ParseUpstream(amount);
+  if (!parsed.ok()) return parsed.status();
+  return UnitsOf(parsed->text());
 }
 
 std::string AmountText(AmountUnits units) {

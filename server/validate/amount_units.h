@@ -17,6 +17,11 @@ using AmountUnits = __int128;
 // anything else.
 absl::StatusOr<AmountUnits> ToAmountUnits(absl::string_view amount);
 
+// Units of an amount as Binance sends it (Decimal::ParseUpstream: zero and
+// any number of fraction digits), rounded down to 10^-8: an amount in the
+// gateway's syntax is above it exactly when it is above the upstream amount.
+absl::StatusOr<AmountUnits> UpstreamAmountUnitsFloor(absl::string_view amount);
+
 // The amount as exact decimal text, without trailing fraction zeros.
 std::string AmountText(AmountUnits units);
 

@@ -30,5 +30,18 @@ TEST(AmountUnitsTest, RefusesWhatIsNotAnAmount) {
   EXPECT_FALSE(ToAmountUnits("0.000000001").ok());
 }
 
+TEST(AmountUnitsTest, AnUpstreamAmountIsRoundedDownSoComparisonsStayExact) {
+  EXPECT_EQ(*UpstreamAmountUnitsFloor("0"), 0);
+  EXPECT_EQ(*UpstreamAmountUnitsFloor("10.123456789"),
+            *ToAmountUnits("10.12345678"));
+  // 10.12345679 > 10.123456789 and 10.12345678 < it: so it compares.
+  EXPECT_GT(*ToAmountUnits("10.12345679"),
+            *UpstreamAmountUnitsFloor("10.123456789"));
+  EXPECT_EQ(*UpstreamAmountUnitsFloor("48999.50000000"),
+            *ToAmountUnits("48999.5"));
+  EXPECT_FALSE(UpstreamAmountUnitsFloor("-1").ok());
+  EXPECT_FALSE(UpstreamAmountUnitsFloor("1e3").ok());
+}
+
 }  // namespace
 }  // namespace loan_gateway

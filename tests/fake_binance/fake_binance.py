@@ -8,6 +8,10 @@ HMAC/RSA/Ed25519 signatures checked with the public key by Python's
 of every signed byte; timestamp/recvWindow; each parameter once; asset and
 amount precision), keeps per-risk-unit credit limits (so -27009 happens for
 the real reason), a ledger of executed borrows, and the UID weight per minute.
+It also serves repay (per-risk-unit liabilities; repaid = min(liability,
+requested, available)), max-borrowable and ltv-details, with the IP weight of
+those GETs. What each figure and text rests on, and what is assumed where
+Binance's documentation is silent: docs/binance-institutional-loan.md.
 Faults are injected through the control API under /fake/ (see README.md).
 
 Runs on asyncio: thousands of slow responses need no thread each.
@@ -40,9 +44,25 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 BORROW_PATH = "/sapi/v1/margin/loan-group/borrow"
+REPAY_PATH = "/sapi/v1/margin/loan-group/repay"
 RECORDS_PATH = "/sapi/v1/margin/loan-group/borrow-repay"
+MAX_BORROWABLE_PATH = "/sapi/v1/margin/loan-group/max-borrowable"
+LTV_DETAILS_PATH = "/sapi/v1/margin/loan-group/ltv-details"
 TIME_PATH = "/api/v3/time"
 BORROW_WEIGHT = 3000
+REPAY_WEIGHT = 3000           # 3000(UID): the Risk Unit Repay page.
+MAX_BORROWABLE_WEIGHT = 100   # 100(IP): the Max Borrowable page.
+# ltv-details: Binance's page says 200(IP) in one version and 3000(IP) in
+# another; the default is the larger (--ltv-details-weight sets it).
+LTV_DETAILS_WEIGHT = 3000
+REPAY_FROM = ("MARGIN", "SPOT")  # repayFrom: optional, MARGIN by default.
+EIGHT_PLACES = decimal.Decimal("0.00000001")
+# The documented fields of one ltv-details entry: /fake/config may set any of
+# them for a risk unit; the fake derives those it models.
+LTV_DETAILS_FIELDS = (
+    "groupId", "parentEmail", "creditEmail", "updateTime", "ltv", "totalNetEquity",
+    "totalMaintenanceMargin", "totalLiability", "parentAccountFrozenAmount",
+    "maxTransferOutAmount", "maxAllowedBorrowLimit", "liabilities", "collateralAccounts")
 UNRESERVED = "-_.~"
 AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 HTML_403 = ("<!DOCTYPE html><html><head><title>403 Forbidden</title></head>"
@@ -60,6 +80,27 @@ class BinanceError(Exception):
 def error_response(http_status, code, msg, headers=None):
     return web.json_response({"code": code, "msg": msg}, status=http_status,
                              headers=headers or {})
+
+
+def plain(value):
+    """A Decimal as plain decimal text: no exponent, no trailing zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def json_text(value):
+    """JSON in which a Decimal is a number with its exact text, never a float
+    (Binance's examples type some amounts as JSON numbers)."""
+    if isinstance(value, decimal.Decimal):
+        return plain(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(str(k)) + ":" + json_text(v)
+                              for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 class KeyStore:
@@ -117,10 +158,26 @@ class Fake:
         self.faults = []
         # "borrow" counts complete borrow requests (body read); "borrow_started"
         # also those cut off before their body arrived.
-        self.received = {"borrow": 0, "borrow_started": 0, "time": 0, "records": 0}
+        self.received = {"borrow": 0, "borrow_started": 0, "time": 0, "records": 0,
+                         "repay": 0, "repay_started": 0, "max_borrowable": 0,
+                         "ltv_details": 0}
         self.rejections = []
+        # Verified signed requests per API key: a key rotation's progress.
+        self.requests_by_key = {}
         self.next_tran_id = self.args.first_tran_id
-        self.weight_window = (0, 0)  # (minute, used weight)
+        # (kind, endpoint) -> (minute, used weight). Binance counts each SAPI
+        # endpoint on its own: 180000 UID or 12000 IP weight a minute each.
+        self.weight_windows = {}
+        # Outstanding principal per risk unit and asset: an executed borrow adds
+        # to it, an executed repay takes from it.
+        self.liabilities = {g: {} for g in self.units}
+        self.repays = []  # the ledger of executed repays
+        # What the credit account holds to repay with, per (group, asset), when
+        # /fake/config sets it; unset, it is the outstanding liability itself.
+        self.available = {}
+        self.ltv_overrides = {}  # group -> documented ltv-details fields
+        self.updated_ms = {}     # group -> time of its last borrow or repay
+        self.started_ms = self.now_ms()
 
     def now_ms(self):
         return int(time.time() * 1000) + self.skew_ms
@@ -147,20 +204,50 @@ class Fake:
         return None
 
     # ---- verification like Binance --------------------------------------------
-    def use_weight(self, weight):
+    def use_weight(self, weight, endpoint="borrow"):
+        """UID weight of one endpoint (each has its own 180000 a minute)."""
         minute = int(time.time() // 60)
-        start, used = self.weight_window
+        start, used = self.weight_windows.get(("uid", endpoint), (0, 0))
         if start != minute:
             used = 0
         if used + weight > self.args.uid_weight_limit:
-            self.weight_window = (minute, used)
+            self.weight_windows[("uid", endpoint)] = (minute, used)
             retry = 60 - int(time.time()) % 60
             raise BinanceError(429, -1003, "Too many requests; current limit of UID is "
                                f"{self.args.uid_weight_limit} request weight per 1 MINUTE.",
                                {"Retry-After": str(retry),
                                 "X-SAPI-USED-UID-WEIGHT-1M": str(used)})
-        self.weight_window = (minute, used + weight)
+        self.weight_windows[("uid", endpoint)] = (minute, used + weight)
         return used + weight
+
+    def use_ip_weight(self, weight, endpoint):
+        """IP weight of one endpoint (each has its own 12000 a minute), reported
+        in X-SAPI-USED-IP-WEIGHT-1M; over it, 429 -1003 with Retry-After."""
+        minute = int(time.time() // 60)
+        start, used = self.weight_windows.get(("ip", endpoint), (0, 0))
+        if start != minute:
+            used = 0
+        if used + weight > self.args.ip_weight_limit:
+            self.weight_windows[("ip", endpoint)] = (minute, used)
+            retry = 60 - int(time.time()) % 60
+            # -1003's documented text (error-code reference); how Binance fills
+            # in its two values is not documented.
+            raise BinanceError(429, -1003, "Too much request weight used; current limit "
+                               f"is {self.args.ip_weight_limit} request weight per 1 MINUTE. "
+                               "Please use WebSocket Streams for live updates to avoid "
+                               "polling the API.",
+                               {"Retry-After": str(retry),
+                                "X-SAPI-USED-IP-WEIGHT-1M": str(used)})
+        self.weight_windows[("ip", endpoint)] = (minute, used + weight)
+        return used + weight
+
+    def weights_now(self):
+        """Weight used this minute, per kind and endpoint."""
+        minute = int(time.time() // 60)
+        out = {"uid": {}, "ip": {}}
+        for (kind, endpoint), (start, used) in self.weight_windows.items():
+            out[kind][endpoint] = used if start == minute else 0
+        return out
 
     def verify_signed(self, request, raw_query, raw_body):
         api_key = request.headers.get("X-MBX-APIKEY")
@@ -194,6 +281,7 @@ class Fake:
         if not self.keys.verify(api_key, signed.encode(), signature):
             raise BinanceError(400, -1022, "Signature for this request is not valid.")
         self.signatures.append(signature)
+        self.requests_by_key[api_key] = self.requests_by_key.get(api_key, 0) + 1
         self.check_time(params)
         return params
 
@@ -240,7 +328,50 @@ class Fake:
             raise BinanceError(400, -27001, "The risk unit does not exist.")
         return group, asset, amount_text, amount
 
+    def check_repay_params(self, params):
+        """Repay takes borrow's parameters plus an optional repayFrom."""
+        params = dict(params)
+        repay_from = params.pop("repayFrom", "MARGIN")
+        if repay_from not in REPAY_FROM:
+            raise BinanceError(400, -1100, "Illegal characters found in parameter "
+                               "'repayFrom'.")
+        return self.check_borrow_params(params) + (repay_from,)
+
+    def check_query_params(self, params, required, optional):
+        for name in required:
+            if not params.get(name):
+                raise BinanceError(400, -1102, f"Mandatory parameter '{name}' was not sent, "
+                                   "was empty/null, or malformed.")
+        allowed = set(required) | set(optional) | {"recvWindow", "timestamp"}
+        if set(params) - allowed:
+            raise BinanceError(400, -1104, f"Not all sent parameters were read; read "
+                               f"{len(set(params) & allowed)} parameter(s) but was sent "
+                               f"{len(params)}.")
+        group = None
+        if params.get("groupId"):
+            try:
+                group = int(params["groupId"])
+            except ValueError:
+                raise BinanceError(400, -1100, "Illegal characters found in parameter "
+                                   "'groupId'.")
+        return group
+
+    def check_max_borrowable_params(self, params):
+        group = self.check_query_params(params, ["assetName"], ["groupId"])
+        # Documented: case-insensitive, normalized to upper-case; a non-borrowable
+        # asset is "an error" (which one is not said: the borrow's -27017 here).
+        asset = params["assetName"].upper()
+        if asset not in ("USDT", "USDC"):
+            raise BinanceError(400, -27017, "The asset is not supported.")
+        return group, asset
+
+    def check_ltv_details_params(self, params):
+        return self.check_query_params(params, [], ["groupId"])
+
     # ---- execution --------------------------------------------------------------
+    def liability_of(self, group):
+        return self.liabilities.setdefault(group, {})
+
     def execute_borrow(self, group, asset, amount_text, amount, fault, signed_ms):
         limits = self.units[group]
         available = limits.get(asset, decimal.Decimal(0))
@@ -250,6 +381,9 @@ class Fake:
                                f"allowed limit. Maximum borrowable for asset {asset} is "
                                f"{available}, but request {amount_text}.")
         limits[asset] = available - amount
+        liability = self.liability_of(group)
+        liability[asset] = liability.get(asset, decimal.Decimal(0)) + amount
+        self.updated_ms[group] = self.now_ms()
         tran_id = str(fault["tran_id"]) if fault and "tran_id" in fault else str(
             self.next_tran_id)
         self.next_tran_id += 1
@@ -261,6 +395,112 @@ class Fake:
                  "signed_timestamp": signed_ms}
         self.ledger.append(entry)
         return entry
+
+    def execute_repay(self, group, asset, amount_text, amount, repay_from, fault,
+                      signed_ms):
+        """Repays min(outstanding liability, requested, available). Binance
+        documents "min(available amount in account, input repay amount)"; the
+        fake's account holds what was borrowed and not yet repaid unless
+        /fake/config sets `available` (an assumption: the docs say no more)."""
+        liability = self.liability_of(group)
+        owed = liability.get(asset, decimal.Decimal(0))
+        if owed <= 0:
+            # Documented -27011 text (error-code reference), verbatim.
+            raise BinanceError(400, -27011, "No liability found in the risk unit with "
+                               f"GroupID {group}.")
+        funds = self.available.get((group, asset), owed)
+        if funds <= 0:
+            # Documented -27015 text (error-code reference), verbatim. Assumed:
+            # nothing to repay with is an error, not a repay of 0.
+            raise BinanceError(400, -27015, "Insufficient balance in balance for asset "
+                               f"{asset}.")
+        repaid = min(owed, amount, funds)
+        liability[asset] = owed - repaid
+        if (group, asset) in self.available:
+            self.available[(group, asset)] = funds - repaid
+        # Assumed: repaid principal is borrowable again (the fake's limit is the
+        # credit line less what is outstanding).
+        limits = self.units[group]
+        limits[asset] = decimal.Decimal(plain(limits.get(asset, decimal.Decimal(0)) + repaid))
+        self.updated_ms[group] = self.now_ms()
+        tran_id = str(fault["tran_id"]) if fault and "tran_id" in fault else str(
+            self.next_tran_id)
+        self.next_tran_id += 1
+        # `amount` is what was asked, `repaid` what was repaid; the fake
+        # accrues no interest, so all of it is principal.
+        entry = {"tran_id": tran_id, "group_id": group, "asset": asset,
+                 "amount": amount_text, "repaid": plain(repaid),
+                 "principal": plain(repaid), "interest": "0",
+                 "repay_from": repay_from, "type": "NORMAL_REPAY",
+                 "timestamp": self.now_ms(), "status": "CONFIRM",
+                 "signed_timestamp": signed_ms}
+        self.repays.append(entry)
+        return entry
+
+    def repay_body(self, entry, style):
+        tran_id, amount = entry["tran_id"], entry["repaid"]
+        if style == "strings":
+            return json.dumps({"transactionId": tran_id, "amount": amount,
+                               "repayFrom": entry["repay_from"]})
+        # The documented example: numbers (valid JSON; repayFrom since its
+        # 2026 revision).
+        return (f'{{"transactionId":{tran_id},"amount":{amount},'
+                f'"repayFrom":"{entry["repay_from"]}"}}')
+
+    def max_borrowable(self, group, asset):
+        """What a borrow may take now: the same remaining limit the -27009 check
+        uses, to 8 places (rounded down: never more than a borrow may take).
+        None (JSON null) when the caller has no matching risk unit."""
+        if group is None and len(self.units) == 1:
+            group = next(iter(self.units))  # the credit account's own unit
+        if group not in self.units:
+            return None
+        left = self.units[group].get(asset, decimal.Decimal(0))
+        return format(left.quantize(EIGHT_PLACES, rounding=decimal.ROUND_DOWN), "f")
+
+    def ltv_details(self, group):
+        """Entries for one risk unit (or all), derived from the fake's state:
+        liabilities from executed borrows less repays (no interest accrues);
+        maxAllowedBorrowLimit = the unit's credit line (what is left to borrow
+        plus what is outstanding); no collateral is modelled, so
+        totalNetEquity defaults to that line and totalMaintenanceMargin to 0;
+        ltv = totalLiability / (totalNetEquity - totalMaintenanceMargin), the
+        relation the documented example's figures satisfy. /fake/config
+        `ltv_details` sets any documented field of a unit."""
+        groups = sorted(self.units) if group is None else (
+            [group] if group in self.units else [])
+        entries = []
+        for g in groups:
+            owed = self.liability_of(g)
+            limits = self.units[g]
+            assets = sorted(set(limits) | set(owed))
+            outstanding = {a: owed.get(a, decimal.Decimal(0)) for a in assets}
+            line = sum((limits.get(a, decimal.Decimal(0)) + outstanding[a]
+                        for a in assets), decimal.Decimal(0))
+            total = sum(outstanding.values(), decimal.Decimal(0))
+            override = self.ltv_overrides.get(g, {})
+            equity = decimal.Decimal(str(override.get("totalNetEquity", line)))
+            margin = decimal.Decimal(str(override.get("totalMaintenanceMargin", 0)))
+            if total > 0 and equity - margin > 0:
+                ltv = (total / (equity - margin)).quantize(
+                    EIGHT_PLACES, rounding=decimal.ROUND_HALF_UP)
+            else:
+                ltv = decimal.Decimal(0)
+            entry = {
+                "groupId": g,
+                "updateTime": self.updated_ms.get(g, self.started_ms),
+                "ltv": plain(ltv),
+                "totalNetEquity": plain(equity),
+                "totalMaintenanceMargin": plain(margin),
+                "totalLiability": plain(total),
+                "maxAllowedBorrowLimit": plain(line),
+                "liabilities": [{"assetName": a, "principal": plain(outstanding[a]),
+                                 "interest": "0"}
+                                for a in assets if outstanding[a] > 0],
+            }
+            entry.update(override)
+            entries.append(entry)
+        return entries
 
     def success_body(self, entry, style):
         tran_id, amount = entry["tran_id"], entry["amount"]
@@ -361,31 +601,66 @@ def make_app(fake):
             return fault_response(fault)
         return web.json_response({"serverTime": fake.now_ms()})
 
-    @routes.post(BORROW_PATH)
-    async def borrow(request):
-        fake.received["borrow_started"] += 1
-        fault = fake.take_fault("borrow")
-        if fault and fault.get("reset") == "before_read":
-            abort_connection(request)
-            return web.Response()
-        raw_body = (await request.read()).decode("latin-1")
-        fake.received["borrow"] += 1
-        # Like Binance, finish processing a request once it has arrived, even
-        # if the client hangs up meanwhile (aiohttp cancels the handler then).
-        return await asyncio.shield(process_borrow(request, raw_body, fault))
+    # One signed endpoint: how it is weighed, checked, executed and answered.
+    # Every one goes through process_signed, borrow's pipeline, so each fault
+    # (status/code/body/html, delay_ms, answer_delay_ms, reset, execute,
+    # headers, success_style, tran_id) works the same on all of them.
+    class Route:
+        def __init__(self, weigh, check, execute, render):
+            self.weigh, self.check = weigh, check
+            self.execute, self.render = execute, render
 
-    async def process_borrow(request, raw_body, fault):
+    borrow_route = Route(
+        weigh=lambda: {"X-SAPI-USED-UID-WEIGHT-1M": str(fake.use_weight(BORROW_WEIGHT))},
+        check=fake.check_borrow_params,
+        execute=lambda parsed, fault, params: fake.execute_borrow(
+            *parsed, fault, int(params["timestamp"])),
+        render=fake.success_body)
+    repay_route = Route(
+        weigh=lambda: {"X-SAPI-USED-UID-WEIGHT-1M": str(
+            fake.use_weight(REPAY_WEIGHT, "repay"))},
+        check=fake.check_repay_params,
+        execute=lambda parsed, fault, params: fake.execute_repay(
+            *parsed, fault, int(params["timestamp"])),
+        render=fake.repay_body)
+    max_borrowable_route = Route(
+        weigh=lambda: {"X-SAPI-USED-IP-WEIGHT-1M": str(
+            fake.use_ip_weight(MAX_BORROWABLE_WEIGHT, "max_borrowable"))},
+        check=fake.check_max_borrowable_params,
+        execute=lambda parsed, fault, params: fake.max_borrowable(*parsed),
+        render=lambda value, style: json.dumps({"maxBorrowableAmount": value}))
+    ltv_details_route = Route(
+        weigh=lambda: {"X-SAPI-USED-IP-WEIGHT-1M": str(
+            fake.use_ip_weight(fake.args.ltv_details_weight, "ltv_details"))},
+        check=fake.check_ltv_details_params,
+        execute=lambda group, fault, params: fake.ltv_details(group),
+        render=lambda entries, style: json_text(entries))
+
+    def signed_handler(endpoint, route, has_body):
+        async def handler(request):
+            if has_body:
+                fake.received[endpoint + "_started"] += 1
+            fault = fake.take_fault(endpoint)
+            if fault and fault.get("reset") == "before_read":
+                abort_connection(request)
+                return web.Response()
+            raw_body = (await request.read()).decode("latin-1") if has_body else ""
+            fake.received[endpoint] += 1
+            # Like Binance, finish processing a request once it has arrived, even
+            # if the client hangs up meanwhile (aiohttp cancels the handler then).
+            return await asyncio.shield(process_signed(request, raw_body, fault, route))
+        return handler
+
+    async def process_signed(request, raw_body, fault, route):
         if fault and fault.get("delay_ms"):
             await asyncio.sleep(fault["delay_ms"] / 1000)
         try:
             params = fake.verify_signed(request, request.query_string, raw_body)
-            weight = fake.use_weight(BORROW_WEIGHT)
-            weight_header = {"X-SAPI-USED-UID-WEIGHT-1M": str(weight)}
-            group, asset, amount_text, amount = fake.check_borrow_params(params)
+            weight_header = route.weigh()
+            parsed = route.check(params)
             injected = fault and ("status" in fault or "body" in fault or fault.get("html"))
             executes = not fault or fault.get("execute", not (fault.get("reset") or injected))
-            entry = fake.execute_borrow(group, asset, amount_text, amount, fault,
-                                        int(params["timestamp"])) if executes else None
+            entry = route.execute(parsed, fault, params) if executes else None
             if fault and fault.get("answer_delay_ms"):
                 # Binance slow to answer: executed (or refused) already.
                 await asyncio.sleep(fault["answer_delay_ms"] / 1000)
@@ -399,11 +674,17 @@ def make_app(fake):
                 return response
             style = (fault or {}).get("success_style", fake.success_style)
             headers = {**weight_header, **(fault or {}).get("headers", {})}
-            return web.Response(text=fake.success_body(entry, style),
+            return web.Response(text=route.render(entry, style),
                                 content_type="application/json", headers=headers)
         except BinanceError as e:
             fake.rejections.append({"code": e.code, "msg": e.msg})
             return error_response(e.http_status, e.code, e.msg, e.headers)
+
+    routes.post(BORROW_PATH)(signed_handler("borrow", borrow_route, True))
+    routes.post(REPAY_PATH)(signed_handler("repay", repay_route, True))
+    routes.get(MAX_BORROWABLE_PATH)(
+        signed_handler("max_borrowable", max_borrowable_route, False))
+    routes.get(LTV_DETAILS_PATH)(signed_handler("ltv_details", ltv_details_route, False))
 
     @routes.get(RECORDS_PATH)
     async def records(request):
@@ -415,6 +696,8 @@ def make_app(fake):
             params = fake.verify_signed(request, request.query_string, "")
         except BinanceError as e:
             return error_response(e.http_status, e.code, e.msg, e.headers)
+        if params.get("type") == "REPAY":
+            return repay_records(params)
         rows = [row for row in fake.ledger
                 if params.get("type", "BORROW") == "BORROW"
                 and ("groupId" not in params or str(row["group_id"]) == params["groupId"])
@@ -430,13 +713,40 @@ def make_app(fake):
                       "timestamp": r["timestamp"]} for r in page],
             "total": len(rows)})
 
+    def repay_records(params):
+        """type=REPAY: rows shaped as the documented REPAY example (amount,
+        principal and interest as JSON numbers; type NORMAL_REPAY), filtered and
+        paged as the BORROW rows are."""
+        rows = [row for row in fake.repays
+                if ("groupId" not in params or str(row["group_id"]) == params["groupId"])
+                and ("asset" not in params or row["asset"] == params["asset"])
+                and int(params.get("startTime", 0)) <= row["timestamp"]
+                and row["timestamp"] <= int(params.get("endTime", 2**62))]
+        size = int(params.get("size", 10))
+        current = int(params.get("current", 1))
+        page = rows[(current - 1) * size: current * size]
+        return web.Response(text=json_text({
+            "rows": [{"tranId": int(r["tran_id"]), "assetName": r["asset"],
+                      "amount": decimal.Decimal(r["repaid"]),
+                      "principal": decimal.Decimal(r["principal"]),
+                      "interest": decimal.Decimal(r["interest"]),
+                      "status": r["status"], "type": r["type"],
+                      "timestamp": r["timestamp"]} for r in page],
+            "total": len(rows)}), content_type="application/json")
+
     # ---- control API (not Binance) --------------------------------------------
     @routes.get("/fake/state")
     async def state(request):
         return web.json_response({
             "borrows": fake.ledger, "received": fake.received,
             "signatures": fake.signatures, "rejections": fake.rejections,
+            "requests_by_key": fake.requests_by_key,
             "faults_pending": fake.faults, "skew_ms": fake.skew_ms,
+            "repays": fake.repays,
+            "liabilities": {str(g): {a: plain(v) for a, v in owed.items()}
+                            for g, owed in fake.liabilities.items()},
+            "available": {f"{g}:{a}": plain(v) for (g, a), v in fake.available.items()},
+            "weights": fake.weights_now(),
             "limits": {str(g): {a: str(v) for a, v in lim.items()}
                        for g, lim in fake.units.items()}})
 
@@ -460,6 +770,21 @@ def make_app(fake):
             fake.success_style = body["success_style"]
         for spec in body.get("risk_units", []):
             fake.units.update(parse_risk_units([spec]))
+        for spec in body.get("available", []):
+            for group, funds in parse_risk_units([spec]).items():
+                for asset, value in funds.items():
+                    fake.available[(group, asset)] = value
+        for group, fields in body.get("ltv_details", {}).items():
+            unknown = set(fields) - set(LTV_DETAILS_FIELDS)
+            if unknown:
+                return web.json_response(
+                    {"error": f"not documented ltv-details fields: {sorted(unknown)}"},
+                    status=400)
+            for name in ("totalNetEquity", "totalMaintenanceMargin"):
+                if name in fields and not AMOUNT_RE.match(str(fields[name])):
+                    return web.json_response({"error": f"{name} is not a decimal"},
+                                             status=400)
+            fake.ltv_overrides.setdefault(int(group), {}).update(fields)
         return web.json_response({"ok": True})
 
     app = web.Application()
@@ -589,7 +914,14 @@ def main():
                         choices=["documented", "numbers", "strings"],
                         help="shape of the borrow success body")
     parser.add_argument("--first-tran-id", type=int, default=12317283617)
-    parser.add_argument("--uid-weight-limit", type=int, default=180000)
+    parser.add_argument("--uid-weight-limit", type=int, default=180000,
+                        help="UID weight a minute, per endpoint (borrow, repay)")
+    parser.add_argument("--ip-weight-limit", type=int, default=12000,
+                        help="IP weight a minute, per endpoint (max-borrowable, "
+                             "ltv-details)")
+    parser.add_argument("--ltv-details-weight", type=int, default=LTV_DETAILS_WEIGHT,
+                        help="IP weight of one ltv-details request (Binance's page "
+                             "has said 200 and 3000)")
     args = parser.parse_args()
     if not args.risk_unit:
         args.risk_unit = ["1001:USDT=50000,USDC=50000"]

@@ -153,8 +153,9 @@ TEST(AuditTrailTest, EveryDecisionIsRecordedAndTheChainVerifies) {
   env.RestartGateway();
   ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &ignored).ok());
   EXPECT_EQ(Verify(env.audit_log_path()).exit_code, 0);
-  EXPECT_EQ(ReadAudit(env.audit_log()).size(), audit.size() + 4)
-      << "AUDIT_OPENED, POLICY_LOADED, REQUEST_SIGNED, CALL_ANSWERED";
+  EXPECT_EQ(ReadAudit(env.audit_log()).size(), audit.size() + 5)
+      << "AUDIT_OPENED, POLICY_LOADED, KEY_LOADED, REQUEST_SIGNED, "
+         "CALL_ANSWERED";
 }
 
 // Edited, removed, reordered, inserted: `--verify_audit` names the line.

@@ -54,6 +54,19 @@ int FreePortThatRefuses() {
   return 1;  // Port 1 on loopback: nothing listens, connect is refused at once.
 }
 
+// What the scan looks for of one secret: a PEM key's base64 lines (its
+// armour lines are no secret), anything else whole.
+void AddNeedles(const std::string& secret, std::vector<std::string>& needles) {
+  if (!absl::StrContains(secret, "BEGIN")) {
+    needles.push_back(secret);
+    return;
+  }
+  for (absl::string_view line :
+       absl::StrSplit(secret, '\n', absl::SkipEmpty())) {
+    if (!absl::StrContains(line, "-----")) needles.emplace_back(line);
+  }
+}
+
 }  // namespace
 
 institutional_loan::v1::BorrowRequest MakeBorrow(
@@ -396,19 +409,17 @@ FakeState GatewayEnv::State() {
   for (simdjson::dom::element s : doc["signatures"].get_array()) {
     state.signatures.emplace_back(std::string_view(s));
   }
+  for (simdjson::dom::key_value_pair by_key :
+       doc["requests_by_key"].get_object()) {
+    state.requests_by_key[std::string(by_key.key)] = int64_t(by_key.value);
+  }
   return state;
 }
 
 void GatewayEnv::ScanForSecrets() {
   std::vector<std::string> needles = {api_key_};
-  if (absl::StrContains(secret_text_, "BEGIN")) {
-    for (absl::string_view line :
-         absl::StrSplit(secret_text_, '\n', absl::SkipEmpty())) {
-      if (!absl::StrContains(line, "-----")) needles.emplace_back(line);
-    }
-  } else {
-    needles.push_back(secret_text_);
-  }
+  AddNeedles(secret_text_, needles);
+  for (const std::string& secret : extra_secrets_) AddNeedles(secret, needles);
   try {
     for (const std::string& s : State().signatures) {
       needles.push_back(s);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,6 +67,8 @@ struct FakeState {
   int64_t received_borrow = 0;
   int64_t received_time = 0;
   std::vector<std::string> signatures;
+  // Signed requests the fake accepted, per API key.
+  std::map<std::string, int64_t> requests_by_key;
 };
 
 // A real Binance fake (HTTPS, CA made at start-up, fresh keys made with the
@@ -94,6 +97,9 @@ class GatewayEnv {
 
   // Extra output (e.g. of a CLI) to include in the secret scan.
   void ScanAlso(const std::string& output) { extra_output_ += output; }
+  // More key material no output may hold (e.g. a key rotated in): an API key
+  // or HMAC secret whole, a PEM key line by line.
+  void ScanFor(const std::string& secret) { extra_secrets_.push_back(secret); }
   std::string GatewayLog() const {
     return ReadWholeFile(dir_ + "/gateway.log");
   }
@@ -161,6 +167,7 @@ class GatewayEnv {
   std::string target_;
   std::string metrics_url_;
   std::string extra_output_;
+  std::vector<std::string> extra_secrets_;
   std::unique_ptr<ChildProcess> fake_;
   std::unique_ptr<ChildProcess> gateway_;
   mutable std::mutex
