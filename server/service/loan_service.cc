@@ -138,16 +138,17 @@ void LoanService::FinishAudited(grpc::ServerUnaryReactor* reactor,
     reactor->Finish(ToGrpcStatus(answer));
     return;
   }
-  audit_->Append(std::move(record), [reactor, answer](absl::Status written) {
-    if (written.ok()) {
-      reactor->Finish(ToGrpcStatus(answer));
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
-        contract::RuleForQuery(contract::kQueryAuditUnavailableEvent),
-        "the audit log cannot be written, so the gateway answers nothing", {},
-        std::nullopt, "", "")));
-  });
+  audit_->Append(
+      std::move(record), [reactor, answer](const absl::Status& written) {
+        if (written.ok()) {
+          reactor->Finish(ToGrpcStatus(answer));
+          return;
+        }
+        reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
+            contract::RuleForQuery(contract::kQueryAuditUnavailableEvent),
+            "the audit log cannot be written, so the gateway answers nothing",
+            {}, std::nullopt, "", "")));
+      });
 }
 
 grpc::ServerUnaryReactor* LoanService::ListOperations(

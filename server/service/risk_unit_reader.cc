@@ -53,7 +53,7 @@ absl::Status ReadError(const HttpResult& result) {
 RiskUnitReader::RiskUnitReader(const config::v1::UpstreamConfig& upstream,
                                int64_t ip_weight_limit, Deps deps)
     : upstream_(upstream),
-      deps_(std::move(deps)),
+      deps_(deps),
       ip_budget_(*deps_.clock, ip_weight_limit, kMaxBorrowableWeight,
                  WeightBudget::Scope::kIp) {}
 
