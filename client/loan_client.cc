@@ -198,6 +198,18 @@ void ReadContext(grpc::ClientContext& context, absl::Duration deadline) {
 
 }  // namespace
 
+// One attempt: a repay is never retried here, so its caller decides (with
+// the same request_id, a repeat is harmless).
+grpc::Status LoanClient::Repay(
+    const institutional_loan::v1::RepayRequest& request,
+    institutional_loan::v1::RepayResponse* response, absl::Duration deadline) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  institutional_loan::v1::RepayRequest with_id = request;
+  if (with_id.request_id().empty()) with_id.set_request_id(NewRequestId());
+  return stub_->Repay(&context, with_id, response);
+}
+
 grpc::Status LoanClient::ListOperations(
     const institutional_loan::v1::ListOperationsRequest& request,
     institutional_loan::v1::ListOperationsResponse* response,

@@ -124,6 +124,12 @@ class LoanClient {
                          institutional_loan::v1::GetBorrowResponse* response,
                          absl::Duration deadline = absl::Seconds(10));
 
+  // Repays up to `amount` (same request_id, retry and error rules as
+  // Borrow): the response says what was asked and what Binance repaid.
+  grpc::Status Repay(const institutional_loan::v1::RepayRequest& request,
+                     institutional_loan::v1::RepayResponse* response,
+                     absl::Duration deadline = absl::Seconds(30));
+
   // One page of the journal's operations (see ListOperationsRequest).
   grpc::Status ListOperations(
       const institutional_loan::v1::ListOperationsRequest& request,

@@ -6,6 +6,7 @@
 //   loanctl ... get --request-id <uuid>
 //   loanctl ... health
 //   loanctl ... list [--group 1001] [--state UNKNOWN] [--all]
+//   loanctl ... repay --group 1001 --asset USDT --amount 500
 //   loanctl ... max --group 1001 --asset USDT  |  unit --group 1001
 //   loanctl ... halt --reason "incident 4711"  |  resume  |  halt-state
 //     (the kill switch: callers the policy marks as admin)
@@ -131,8 +132,11 @@ int List(const std::shared_ptr<grpc::Channel>& channel,
                   << "\",\"transaction_id\":\"" << r.transaction_id()
                   << "\"}\n";
       } else {
-        std::cout << r.request_id() << "  " << state << "  " << r.group_id()
-                  << "  " << r.amount() << " "
+        const std::string kind =
+            r.kind() == institutional_loan::v1::OPERATION_KIND_REPAY ? "repay "
+                                                                     : "borrow";
+        std::cout << r.request_id() << "  " << kind << "  " << state << "  "
+                  << r.group_id() << "  " << r.amount() << " "
                   << loan_gateway::api::AssetCode(r.asset()) << "  "
                   << r.transaction_id() << "  " << op.caller() << "\n";
       }
@@ -147,6 +151,38 @@ int List(const std::shared_ptr<grpc::Channel>& channel,
     }
     request.set_page_token(page.next_page_token());
   }
+}
+
+// Repays up to `amount`; prints what was asked and what Binance repaid.
+int Repay(LoanClient& client, int64_t group, const std::string& asset,
+          const std::string& amount, const std::string& request_id,
+          absl::Duration timeout, bool json) {
+  institutional_loan::v1::RepayRequest request;
+  request.set_group_id(group);
+  request.set_asset(loan_gateway::api::AssetFromCode(asset));
+  request.set_amount(amount);
+  request.set_request_id(
+      request_id.empty() ? loan_gateway::client::NewRequestId() : request_id);
+  institutional_loan::v1::RepayResponse r;
+  grpc::Status status = client.Repay(request, &r, timeout);
+  if (!status.ok()) {
+    auto error = loan_gateway::client::ClassifyError(status);
+    error.report.metadata.emplace("request_id", request.request_id());
+    return PrintError(error, json);
+  }
+  if (json) {
+    std::cout << "{\"transaction_id\":\"" << r.transaction_id()
+              << "\",\"requested_amount\":\"" << r.requested_amount()
+              << "\",\"repaid_amount\":\"" << r.repaid_amount()
+              << "\",\"request_id\":\"" << r.request_id()
+              << "\",\"group_id\":" << r.group_id() << "}\n";
+  } else {
+    std::cout << "repaid " << r.repaid_amount() << " " << asset << " (asked "
+              << r.requested_amount() << ") for risk unit " << r.group_id()
+              << "\n  transaction_id: " << r.transaction_id()
+              << "\n  request_id:     " << r.request_id() << "\n";
+  }
+  return 0;
 }
 
 // What Binance says the risk unit may still borrow of the asset.
@@ -353,6 +389,13 @@ int Run(int argc, char** argv) {
   health->add_flag("--wait", wait,
                    "ask again until SERVING or --timeout (default 60s with "
                    "--wait) has passed");
+  CLI::App* repay = app.add_subcommand(
+      "repay", "repay up to an amount (Binance repays what it can)");
+  repay->add_option("--group", group, "risk unit (groupId)")->required();
+  repay->add_option("--asset", asset, "USDT or USDC")->required();
+  repay->add_option("--amount", amount, "the most to repay, exact")->required();
+  repay->add_option("--request-id", request_id,
+                    "idempotency key (UUID); generated if empty");
   CLI::App* max = app.add_subcommand(
       "max", "how much a risk unit may still borrow (Binance's figure)");
   max->add_option("--group", group, "risk unit (groupId)")->required();
@@ -413,6 +456,9 @@ int Run(int argc, char** argv) {
   LoanClient client(*channel);
   if (*health) return Health(*channel, timeout, wait, json);
   if (*get) return Get(client, request_id, timeout, json);
+  if (*repay) {
+    return Repay(client, group, asset, amount, request_id, timeout, json);
+  }
   if (*max) return Max(*channel, group, asset, timeout, json);
   if (*unit) return Unit(*channel, group, timeout, json);
   if (*list) {

@@ -56,8 +56,9 @@ absl::StatusOr<HttpRequest> BuildBorrowRequest(const ValidBorrow& borrow,
                                                const std::string& base_url,
                                                int64_t timestamp_ms,
                                                int64_t recv_window_ms,
-                                               const Credentials& credentials) {
-  return BuildSignedRequest(HttpRequest::Method::kPost, base_url, kBorrowPath,
+                                               const Credentials& credentials,
+                                               const char* path) {
+  return BuildSignedRequest(HttpRequest::Method::kPost, base_url, path,
                             {{"groupId", absl::StrCat(borrow.group_id)},
                              {"assetName", borrow.asset_name},
                              {"amount", borrow.amount.text()}},

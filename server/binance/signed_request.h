@@ -16,6 +16,8 @@
 namespace loan_gateway::binance {
 
 inline constexpr char kBorrowPath[] = "/sapi/v1/margin/loan-group/borrow";
+// Repay takes the same parameters; Binance repays min(available, amount).
+inline constexpr char kRepayPath[] = "/sapi/v1/margin/loan-group/repay";
 
 // Everything needed to sign a request for the credit account: a fixed key
 // pair, or a ring whose pair may be replaced while the gateway runs.
@@ -39,12 +41,14 @@ absl::StatusOr<HttpRequest> BuildSignedRequest(
     int64_t timestamp_ms, int64_t recv_window_ms,
     const Credentials& credentials);
 
-// The signed POST /sapi/v1/margin/loan-group/borrow for a validated borrow.
+// The signed POST of a validated money operation (groupId, assetName,
+// amount) to `path`: kBorrowPath, or kRepayPath.
 absl::StatusOr<HttpRequest> BuildBorrowRequest(const ValidBorrow& borrow,
                                                const std::string& base_url,
                                                int64_t timestamp_ms,
                                                int64_t recv_window_ms,
-                                               const Credentials& credentials);
+                                               const Credentials& credentials,
+                                               const char* path = kBorrowPath);
 
 }  // namespace loan_gateway::binance
 

@@ -24,4 +24,14 @@ std::optional<Outcome> ParseOutcome(absl::string_view name) {
   return std::nullopt;
 }
 
+absl::string_view OperationKindName(OperationKind kind) {
+  return kind == OperationKind::kRepay ? "REPAY" : "BORROW";
+}
+
+std::optional<OperationKind> ParseOperationKind(absl::string_view name) {
+  if (name == "BORROW") return OperationKind::kBorrow;
+  if (name == "REPAY") return OperationKind::kRepay;
+  return std::nullopt;
+}
+
 }  // namespace loan_gateway

@@ -21,6 +21,18 @@ enum class Outcome {
 absl::string_view OutcomeName(Outcome outcome);
 std::optional<Outcome> ParseOutcome(absl::string_view name);
 
+// Which money operation a journal record is: its stages are the same, its
+// Binance endpoint, answer and records type differ.
+enum class OperationKind {
+  kBorrow,
+  kRepay,
+};
+
+// "BORROW" or "REPAY": the journal's column and the records `type` Binance
+// lists the operation under.
+absl::string_view OperationKindName(OperationKind kind);
+std::optional<OperationKind> ParseOperationKind(absl::string_view name);
+
 }  // namespace loan_gateway
 
 #endif  // LOAN_GATEWAY_SERVER_CONTRACT_OUTCOME_H_

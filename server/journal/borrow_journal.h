@@ -16,6 +16,7 @@ namespace loan_gateway {
 
 // One borrow intent and what became of it.
 struct JournalRecord {
+  OperationKind kind = OperationKind::kBorrow;
   std::string request_id;
   std::string caller;
   int64_t group_id = 0;
@@ -28,13 +29,16 @@ struct JournalRecord {
   bool retryable =
       false;  // REJECTED, not executed, and a repeat may try again.
   std::string transaction_id;
+  // What Binance says it moved when SUCCEEDED, if it differs from `amount`
+  // (a repay pays min(what is owed and available, what was asked)).
+  std::string result_amount;
   std::string error;  // Serialized google.rpc.Status when REJECTED or UNKNOWN.
   // Why reconciliation left it open (ambiguous records) or reopened it.
   std::string note;
 
   bool SameIntent(const JournalRecord& other) const {
-    return group_id == other.group_id && asset == other.asset &&
-           amount == other.amount;
+    return kind == other.kind && group_id == other.group_id &&
+           asset == other.asset && amount == other.amount;
   }
 };
 
@@ -49,6 +53,7 @@ enum class AttemptState {
 // only execute it within the window its timestamp and recvWindow give, which
 // is what reconciliation attributes Binance's records by.
 struct AttemptRecord {
+  OperationKind kind = OperationKind::kBorrow;
   std::string request_id;
   int seq = 0;  // 1, 2, ... per request_id.
   int64_t group_id = 0;
@@ -76,6 +81,7 @@ struct OutcomeToRecord {
   // sent, and the refusal says when to try again).
   bool retryable = false;
   std::string transaction_id;  // SUCCEEDED only.
+  std::string result_amount;   // SUCCEEDED: what Binance says it moved.
   std::string error;           // Otherwise: google.rpc.Status bytes.
 };
 

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS borrows (
   retryable      INTEGER NOT NULL DEFAULT 0,
   transaction_id TEXT,
   error          BLOB,
-  note           TEXT
+  note           TEXT,
+  kind           TEXT NOT NULL DEFAULT 'BORROW',
+  result_amount  TEXT
 );
 CREATE INDEX IF NOT EXISTS borrows_state ON borrows(state, created_ms);
 -- Rolling caps sum a caller's recent borrows.
@@ -50,6 +52,7 @@ CREATE TABLE IF NOT EXISTS attempts (
   signed_ms      INTEGER NOT NULL,
   recv_window_ms INTEGER NOT NULL,
   state          TEXT NOT NULL,
+  kind           TEXT NOT NULL DEFAULT 'BORROW',
   PRIMARY KEY (request_id, seq)
 );
 CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
@@ -60,20 +63,33 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 // attempts: each of its unsettled records gets one spanning everything its
 // request could have carried (from its intent, the widest recvWindow), so
 // reconciliation stays conservative about it.
-constexpr int kSchemaVersion = 1;
+// Version 2 added the operation kind (borrow, repay) and the amount Binance
+// says an operation moved (a repay may pay less than asked).
+constexpr int kSchemaVersion = 2;
 constexpr char kMigrateToV1[] = R"sql(
 ALTER TABLE borrows ADD COLUMN note TEXT;
 INSERT INTO attempts
+  (request_id, seq, group_id, asset, amount, signed_ms, recv_window_ms, state)
   SELECT request_id, 1, group_id, asset, amount, created_ms, 60000, 'SENT'
   FROM borrows WHERE state IN ('PENDING', 'UNKNOWN');
+)sql";
+// (A version-0 journal had no attempts table: kSchema made it, kind
+// included; only a version-1 one needs its attempts altered.)
+constexpr char kMigrateBorrowsToV2[] = R"sql(
+ALTER TABLE borrows ADD COLUMN kind TEXT NOT NULL DEFAULT 'BORROW';
+ALTER TABLE borrows ADD COLUMN result_amount TEXT;
+)sql";
+constexpr char kMigrateAttemptsToV2[] = R"sql(
+ALTER TABLE attempts ADD COLUMN kind TEXT NOT NULL DEFAULT 'BORROW';
 )sql";
 
 constexpr char kColumns[] =
     "request_id, caller, group_id, asset, amount, created_ms, updated_ms, "
-    "state, reconciled, retryable, transaction_id, error, note";
+    "state, reconciled, retryable, transaction_id, error, note, kind, "
+    "result_amount";
 constexpr char kAttemptColumns[] =
     "request_id, seq, group_id, asset, amount, signed_ms, recv_window_ms, "
-    "state";
+    "state, kind";
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -137,6 +153,8 @@ JournalRecord ReadRecord(const Statement& s) {
   r.transaction_id = s.Text(10);
   r.error = s.Text(11);
   r.note = s.Text(12);
+  r.kind = ParseOperationKind(s.Text(13)).value_or(OperationKind::kBorrow);
+  r.result_amount = s.Text(14);
   return r;
 }
 
@@ -165,6 +183,7 @@ AttemptRecord ReadAttempt(const Statement& s) {
   a.state = state == "EXECUTED"       ? AttemptState::kExecuted
             : state == "NOT_EXECUTED" ? AttemptState::kNotExecuted
                                       : AttemptState::kSent;
+  a.kind = ParseOperationKind(s.Text(8)).value_or(OperationKind::kBorrow);
   return a;
 }
 
@@ -327,7 +346,9 @@ absl::Status SqliteBorrowJournal::Migrate() {
   const bool legacy = had_borrows.Step() == SQLITE_ROW;
   if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
   absl::Status s = Exec(kSchema);
-  if (s.ok() && legacy) s = Exec(kMigrateToV1);
+  if (s.ok() && legacy && current < 1) s = Exec(kMigrateToV1);
+  if (s.ok() && legacy && current < 2) s = Exec(kMigrateBorrowsToV2);
+  if (s.ok() && legacy && current == 1) s = Exec(kMigrateAttemptsToV2);
   if (s.ok())
     s = Exec(
         absl::StrCat("PRAGMA user_version = ", kSchemaVersion, ";").c_str());
@@ -428,14 +449,15 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
   } else {
     Statement s(db_, absl::StrCat("INSERT INTO borrows (", kColumns,
                                   ") VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', "
-                                  "0, 0, NULL, NULL, NULL)"));
+                                  "0, 0, NULL, NULL, NULL, ?, NULL)"));
     s.Bind(1, intent.request_id)
         .Bind(2, intent.caller)
         .Bind(3, intent.group_id)
         .Bind(4, intent.asset)
         .Bind(5, intent.amount)
         .Bind(6, absl::ToUnixMillis(intent.created))
-        .Bind(7, now);
+        .Bind(7, now)
+        .Bind(8, std::string(OperationKindName(intent.kind)));
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   }
   if (absl::Status s = Exec("COMMIT;"); !s.ok()) return rollback(s);
@@ -523,8 +545,9 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   Statement s(
       db_,
       "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
-      "transaction_id = ?, error = ?, updated_ms = ?, note = NULL WHERE "
-      "request_id = ? AND (state = 'PENDING' OR (state = 'UNKNOWN' AND ?))");
+      "transaction_id = ?, error = ?, updated_ms = ?, note = NULL, "
+      "result_amount = ? WHERE request_id = ? AND (state = 'PENDING' OR "
+      "(state = 'UNKNOWN' AND ?))");
   if (!s.ok()) return rollback(s.Error("write"));
   s.Bind(1, std::string(OutcomeName(state)))
       .Bind(2, int64_t{reconciled})
@@ -532,8 +555,9 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   s.Bind(4, transaction_id)
       .BindBlob(5, error)
       .Bind(6, NowMs())
-      .Bind(7, request_id)
-      .Bind(8, int64_t{reconciled});
+      .Bind(7, outcome.result_amount)
+      .Bind(8, request_id)
+      .Bind(9, int64_t{reconciled});
   if (s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   if (sqlite3_changes(db_) != 1) {
     // Never overwrite a settled outcome (e.g. reconciliation racing the call).
@@ -577,14 +601,15 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
   Statement insert(
       db_, absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
                         ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
-                        "?, 'SENT' FROM attempts WHERE request_id = ?"));
+                        "?, 'SENT', ? FROM attempts WHERE request_id = ?"));
   insert.Bind(1, a.request_id)
       .Bind(2, a.group_id)
       .Bind(3, a.asset)
       .Bind(4, a.amount)
       .Bind(5, a.signed_ms)
       .Bind(6, a.recv_window_ms)
-      .Bind(7, a.request_id);
+      .Bind(7, std::string(OperationKindName(a.kind)))
+      .Bind(8, a.request_id);
   if (!insert.ok() || insert.Step() != SQLITE_DONE)
     return rollback(insert.Error("write"));
   if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
@@ -741,7 +766,8 @@ SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
   absl::MutexLock lock(&mu_);
   Statement s(db_,
               "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
-              "asset = ? AND created_ms >= ? AND state != 'REJECTED'");
+              "asset = ? AND created_ms >= ? AND state != 'REJECTED' AND "
+              "kind = 'BORROW'");
   if (!s.ok()) return s.Error("read");
   s.Bind(1, caller).Bind(2, asset).Bind(3, absl::ToUnixMillis(since));
   std::vector<CallerBorrow> out;

@@ -550,5 +550,35 @@ TEST_F(BorrowJournalTest, ListFiltersAndPagesNewestFirst) {
   EXPECT_EQ(paged, ids(*all));
 }
 
+// A repay is journaled as one, with what Binance says it repaid; the same
+// request_id asked as a borrow is another intent.
+TEST_F(BorrowJournalTest, TheOperationKindAndTheAmountMovedAreKept) {
+  JournalRecord repay = Intent("repay-1", "500");
+  repay.kind = OperationKind::kRepay;
+  ASSERT_TRUE(journal_->InsertIntent(repay).ok());
+  ASSERT_TRUE(journal_
+                  ->BeginAttempt({.kind = OperationKind::kRepay,
+                                  .request_id = "repay-1",
+                                  .group_id = 1001,
+                                  .asset = "USDT",
+                                  .amount = "500",
+                                  .signed_ms = 1,
+                                  .recv_window_ms = 5000})
+                  .ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("repay-1", {.state = Outcome::kSucceeded,
+                                              .transaction_id = "77",
+                                              .result_amount = "120.5"})
+                  .ok());
+  Reopen();
+  std::optional<JournalRecord> got = *journal_->Get("repay-1");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->kind, OperationKind::kRepay);
+  EXPECT_EQ(got->result_amount, "120.5");
+  EXPECT_EQ((*journal_->Attempts("repay-1"))[0].kind, OperationKind::kRepay);
+  JournalRecord as_borrow = Intent("repay-1", "500");
+  EXPECT_FALSE(got->SameIntent(as_borrow));
+}
+
 }  // namespace
 }  // namespace loan_gateway

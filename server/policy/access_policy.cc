@@ -14,7 +14,8 @@ namespace {
 
 using contract::RuleForLocal;
 
-constexpr const char* kMethods[] = {"Borrow", "GetBorrow", "ListOperations",
+constexpr const char* kMethods[] = {"Borrow",           "Repay",
+                                    "GetBorrow",        "ListOperations",
                                     "GetMaxBorrowable", "GetRiskUnit"};
 // GatewayAdmin's methods: allowed by `admin: true`, never by `methods`.
 constexpr const char* kAdminMethods[] = {"HaltBorrowing", "ResumeBorrowing",
@@ -66,7 +67,7 @@ absl::StatusOr<CallerRule> ToRule(const policy::v1::CallerPolicy& caller) {
           rule.identity,
           absl::StrCat(
               "unknown method \"", method,
-              "\" (Borrow, GetBorrow, ListOperations, GetMaxBorrowable, "
+              "\" (Borrow, Repay, GetBorrow, ListOperations, GetMaxBorrowable, "
               "GetRiskUnit)"));
     }
     rule.methods.insert(method);

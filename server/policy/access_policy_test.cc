@@ -129,9 +129,9 @@ TEST(AccessPolicyTest, ABadPolicyIsRefusedNamingTheMistake) {
   EXPECT_FALSE(AccessPolicy::FromMessage(bad_amount).ok());
   policy::v1::AccessPolicy bad_method;
   bad_method.add_callers()->set_identity("a");
-  bad_method.mutable_callers(0)->add_methods("Repay");
+  bad_method.mutable_callers(0)->add_methods("Transfer");
   EXPECT_TRUE(absl::StrContains(
-      AccessPolicy::FromMessage(bad_method).status().message(), "Repay"));
+      AccessPolicy::FromMessage(bad_method).status().message(), "Transfer"));
   const std::string dir = std::filesystem::temp_directory_path().string();
   const std::string text = absl::StrCat(dir, "/policy_", getpid(), ".txtpb");
   std::ofstream(text) << "callers {\n  identiti: \"a\"\n}\n";

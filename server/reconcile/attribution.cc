@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "binance/execution_window.h"
+#include "validate/amount_units.h"
 #include "validate/decimal.h"
 
 namespace loan_gateway {
@@ -30,13 +31,37 @@ bool InAny(const std::vector<ExecutionWindow>& windows, int64_t t_ms) {
       [&](const ExecutionWindow& w) { return w.Contains(t_ms); });
 }
 
-// Other request_ids' open attempts of the same amount whose window holds t.
+// Whether a Binance record of `amount` can be this operation's: a borrow's
+// is its amount; a repay's what Binance repaid, more than 0 and no more than
+// asked (Binance repays min(available, asked)).
+bool AmountFits(const JournalRecord& record, const std::string& amount) {
+  if (record.kind == OperationKind::kBorrow) {
+    return Decimal::SameNumber(amount, record.amount);
+  }
+  absl::StatusOr<AmountUnits> moved = UpstreamAmountUnitsFloor(amount);
+  absl::StatusOr<AmountUnits> asked = ToAmountUnits(record.amount);
+  return moved.ok() && asked.ok() && *moved > 0 && *moved <= *asked;
+}
+
+// The records `type` of this operation's own rows: a forced repay
+// (liquidation) is never a request of the gateway's.
+bool TypeFits(const JournalRecord& record, const std::string& type) {
+  if (record.kind == OperationKind::kBorrow) {
+    return type.empty() || type == "BORROW";
+  }
+  return type == "NORMAL_REPAY";
+}
+
+// Other request_ids' open attempts of the same kind whose window holds t, of
+// the same amount for a borrow (a repay's record may be any amount up to
+// the one asked, so every open repay attempt there is a rival).
 std::vector<std::string> RivalsAt(const AttributionInput& in, int64_t t_ms) {
   std::vector<std::string> rivals;
   for (const AttemptRecord& a : *in.open_attempts) {
     if (a.request_id == in.record->request_id ||
-        a.state != AttemptState::kSent ||
-        !Decimal::SameNumber(a.amount, in.record->amount) ||
+        a.state != AttemptState::kSent || a.kind != in.record->kind ||
+        (a.kind == OperationKind::kBorrow &&
+         !Decimal::SameNumber(a.amount, in.record->amount)) ||
         !binance::WindowOf(a.signed_ms, a.recv_window_ms).Contains(t_ms)) {
       continue;
     }
@@ -64,9 +89,8 @@ Attribution Attribute(const AttributionInput& in) {
   std::vector<const BorrowRecord*> candidates;
   bool undecided = false;
   for (const BorrowRecord& row : *in.rows) {
-    if (row.asset != in.record->asset ||
-        !Decimal::SameNumber(row.amount, in.record->amount) ||
-        !InAny(windows, row.timestamp_ms)) {
+    if (row.asset != in.record->asset || !AmountFits(*in.record, row.amount) ||
+        !TypeFits(*in.record, row.type) || !InAny(windows, row.timestamp_ms)) {
       continue;
     }
     if (row.status != "CONFIRM") {
@@ -91,12 +115,14 @@ Attribution Attribute(const AttributionInput& in) {
     if (!rivals.empty()) {
       return Ambiguous(
           absl::StrCat("ambiguous: Binance record ", row.transaction_id,
-                       " falls in the execution window of this borrow and of ",
+                       " falls in the execution window of this operation and "
+                       "of ",
                        absl::StrJoin(rivals, ", ")));
     }
     return {Attribution::Kind::kExecuted, row.transaction_id,
             absl::StrCat("Binance record ", row.transaction_id,
-                         " is in its execution window and no other's")};
+                         " is in its execution window and no other's"),
+            row.amount};
   }
   if (undecided) {
     return {Attribution::Kind::kWait, "",

@@ -23,6 +23,7 @@ struct Attribution {
   Kind kind = Kind::kWait;
   std::string transaction_id;  // kExecuted.
   std::string why;             // Human text for the log, note and GetBorrow.
+  std::string amount;          // kExecuted: the record's amount, exact.
 };
 
 struct AttributionInput {

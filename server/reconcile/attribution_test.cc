@@ -197,5 +197,52 @@ INSTANTIATE_TEST_SUITE_P(
              K::kWait}),
     [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
 
+// A repay's record may be any amount up to the one asked (Binance repays
+// min(available, asked)), of type NORMAL_REPAY only (a FORCE_REPAY is a
+// liquidation, never the gateway's); any other open repay in the window is a
+// rival, whatever its amount; an open borrow is not.
+TEST(RepayAttributionTest, TheRepaidAmountIsAtMostTheOneAsked) {
+  JournalRecord record;
+  record.kind = OperationKind::kRepay;
+  record.request_id = "r1";
+  record.group_id = 1001;
+  record.asset = "USDT";
+  record.amount = "100";
+  AttemptRecord mine = Attempt("r1", kT);
+  mine.kind = OperationKind::kRepay;
+  const std::vector<AttemptRecord> attempts = {mine};
+  auto decide = [&](std::vector<binance::BorrowRecord> rows,
+                    std::vector<AttemptRecord> open) {
+    open.push_back(mine);
+    return Attribute({.record = &record,
+                      .attempts = &attempts,
+                      .rows = &rows,
+                      .open_attempts = &open,
+                      .claimed = [](const std::string&) { return false; },
+                      .now_ms = kT + 200'000,
+                      .settle_after_ms = 120'000});
+  };
+  auto repay_row = [](const std::string& id, const std::string& amount,
+                      const std::string& type = "NORMAL_REPAY") {
+    return binance::BorrowRecord{id, "USDT", amount, "CONFIRM", type, kT + 10};
+  };
+  Attribution got = decide({repay_row("t1", "40.5")}, {});
+  EXPECT_EQ(got.kind, Attribution::Kind::kExecuted) << got.why;
+  EXPECT_EQ(got.transaction_id, "t1");
+  EXPECT_EQ(got.amount, "40.5");
+  EXPECT_EQ(decide({repay_row("t1", "100.00000001")}, {}).kind,
+            Attribution::Kind::kNotExecuted)
+      << "more than asked is not ours";
+  EXPECT_EQ(decide({repay_row("t1", "40", "FORCE_REPAY")}, {}).kind,
+            Attribution::Kind::kNotExecuted);
+  AttemptRecord rival = Attempt("r2", kT + 5, "7");
+  rival.kind = OperationKind::kRepay;
+  EXPECT_EQ(decide({repay_row("t1", "40")}, {rival}).kind,
+            Attribution::Kind::kAmbiguous);
+  AttemptRecord borrow = Attempt("r3", kT + 5, "100");
+  EXPECT_EQ(decide({repay_row("t1", "40")}, {borrow}).kind,
+            Attribution::Kind::kExecuted);
+}
+
 }  // namespace
 }  // namespace loan_gateway

@@ -54,7 +54,7 @@ absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
   std::vector<binance::BorrowRecord> rows;
   for (int page = 1; page <= 20; ++page) {
     absl::StatusOr<std::string> body =
-        Get({{"type", "BORROW"},
+        Get({{"type", std::string(OperationKindName(r.kind))},
              {"groupId", absl::StrCat(r.group_id)},
              {"asset", r.asset},
              {"startTime", absl::StrCat(start_ms)},
@@ -74,12 +74,17 @@ absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
 }
 
 void Reconciler::SettleExecuted(const JournalRecord& r,
-                                const std::string& transaction_id) {
+                                const std::string& transaction_id,
+                                const std::string& amount) {
   absl::Status s =
       deps_.journal
-          ->RecordOutcome(r.request_id, {.state = Outcome::kSucceeded,
-                                         .reconciled = true,
-                                         .transaction_id = transaction_id})
+          ->RecordOutcome(
+              r.request_id,
+              {.state = Outcome::kSucceeded,
+               .reconciled = true,
+               .transaction_id = transaction_id,
+               // A repay may repay less than asked.
+               .result_amount = r.kind == OperationKind::kRepay ? amount : ""})
           .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)
@@ -91,17 +96,18 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
 
 void Reconciler::SettleNotExecuted(const JournalRecord& r,
                                    const std::string& why) {
-  absl::Status error =
-      contract::RuleError(contract::RuleForLocal(contract::kNotExecutedEvent),
-                          absl::StrCat("reconciliation found that Binance did "
-                                       "not execute this borrow (",
-                                       why,
-                                       "); borrow again with a new request_id "
-                                       "if still needed"),
-                          {{"request_id", r.request_id},
-                           {"group_id", absl::StrCat(r.group_id)},
-                           {"asset", r.asset},
-                           {"amount", r.amount}});
+  absl::Status error = contract::RuleError(
+      contract::RuleForLocal(contract::kNotExecutedEvent),
+      absl::StrCat("reconciliation found that Binance did "
+                   "not execute this ",
+                   r.kind == OperationKind::kRepay ? "repay" : "borrow", " (",
+                   why,
+                   "); ask again with a new request_id "
+                   "if still needed"),
+      {{"request_id", r.request_id},
+       {"group_id", absl::StrCat(r.group_id)},
+       {"asset", r.asset},
+       {"amount", r.amount}});
   absl::Status s =
       deps_.journal
           ->RecordOutcome(
@@ -166,7 +172,7 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
            FromProtoDuration(reconcile_.settle_after()))});
   switch (found.kind) {
     case Attribution::Kind::kExecuted:
-      SettleExecuted(r, found.transaction_id);
+      SettleExecuted(r, found.transaction_id, found.amount);
       break;
     case Attribution::Kind::kNotExecuted:
       SettleNotExecuted(r, found.why);

@@ -71,8 +71,8 @@ class Reconciler {
       const JournalRecord& r, int64_t start_ms, int64_t end_ms);
   absl::StatusOr<std::string> Get(
       const std::vector<std::pair<std::string, std::string>>& params);
-  void SettleExecuted(const JournalRecord& r,
-                      const std::string& transaction_id);
+  void SettleExecuted(const JournalRecord& r, const std::string& transaction_id,
+                      const std::string& amount);
   void SettleNotExecuted(const JournalRecord& r, const std::string& why);
 
   const config::v1::UpstreamConfig upstream_;

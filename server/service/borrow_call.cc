@@ -63,7 +63,7 @@ void EmitBorrowLogLine(
     const BorrowCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result,
     absl::string_view reason, absl::Duration total) {
-  LogLine line("info", "borrow");
+  LogLine line("info", call.kind == OperationKind::kRepay ? "repay" : "borrow");
   line.Str("request_id", call.request_id).Str("caller", call.caller);
   if (call.borrow) {
     line.Int("group_id", call.borrow->group_id)

@@ -55,6 +55,7 @@ struct BorrowCall {
   bool Advance(BorrowStage next);
   BorrowStage stage() const { return stage_; }
 
+  OperationKind kind = OperationKind::kBorrow;  // Borrow or repay.
   std::string request_id;
   std::string caller;
   // What the access policy lets this caller do; null only in the insecure

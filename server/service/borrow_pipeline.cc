@@ -125,12 +125,29 @@ void BorrowPipeline::Move(BorrowCall& call, BorrowStage next) {
       .Emit();
 }
 
-// [gRPC thread] Validate and admit; nothing is journaled for a refusal here.
 void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
                             absl::Time deadline, Done done,
                             std::function<bool()> caller_gone,
                             std::shared_ptr<const CallerRule> rule) {
+  Start(OperationKind::kBorrow, request, std::move(caller), deadline,
+        std::move(done), std::move(caller_gone), std::move(rule));
+}
+
+void BorrowPipeline::Repay(const BorrowRequest& request, std::string caller,
+                           absl::Time deadline, Done done,
+                           std::function<bool()> caller_gone,
+                           std::shared_ptr<const CallerRule> rule) {
+  Start(OperationKind::kRepay, request, std::move(caller), deadline,
+        std::move(done), std::move(caller_gone), std::move(rule));
+}
+
+// [gRPC thread] Validate and admit; nothing is journaled for a refusal here.
+void BorrowPipeline::Start(OperationKind kind, const BorrowRequest& request,
+                           std::string caller, absl::Time deadline, Done done,
+                           std::function<bool()> caller_gone,
+                           std::shared_ptr<const CallerRule> rule) {
   auto call = std::make_shared<BorrowCall>();
+  call->kind = kind;
   call->caller = std::move(caller);
   call->rule = std::move(rule);
   call->done = std::move(done);
@@ -158,9 +175,14 @@ void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
   }
   call->borrow = *std::move(borrow);
   if (call->rule != nullptr) {
-    if (absl::Status allowed = AccessPolicy::CheckBorrow(
-            *call->rule, call->borrow->group_id, call->borrow->asset_name,
-            call->borrow->amount.text());
+    // A repay's scope is the borrow's; the amount limits are a borrow's.
+    if (absl::Status allowed =
+            kind == OperationKind::kBorrow
+                ? AccessPolicy::CheckBorrow(*call->rule, call->borrow->group_id,
+                                            call->borrow->asset_name,
+                                            call->borrow->amount.text())
+                : AccessPolicy::CheckScope(*call->rule, call->borrow->group_id,
+                                           call->borrow->asset_name);
         !allowed.ok()) {
       Answer(call, allowed);
       return;
@@ -220,7 +242,8 @@ void BorrowPipeline::DryRun(const CallPtr& call) {
 // refuses; none, or an old one, lets Binance decide.
 absl::Status BorrowPipeline::PreFlight(const BorrowCall& call) const {
   const absl::Duration max_age = FromProtoDuration(borrow_.preflight_max_age());
-  if (deps_.limits == nullptr || max_age <= absl::ZeroDuration()) {
+  if (call.kind != OperationKind::kBorrow || deps_.limits == nullptr ||
+      max_age <= absl::ZeroDuration()) {
     return absl::OkStatus();
   }
   const ValidBorrow& borrow = *call.borrow;
@@ -272,7 +295,10 @@ void BorrowPipeline::Refuse(absl::Status status, std::string caller,
 // A repeat of a journaled request_id is not a new borrow: it is let through
 // to its journaled answer.
 absl::Status BorrowPipeline::CheckCaps(const BorrowCall& call) {
-  if (call.rule == nullptr) return absl::OkStatus();
+  // Caps limit what a caller borrows; a repay only lowers what is owed.
+  if (call.rule == nullptr || call.kind != OperationKind::kBorrow) {
+    return absl::OkStatus();
+  }
   const std::string& asset = call.borrow->asset_name;
   const absl::Duration window = call.rule->LongestWindow(asset);
   if (window <= absl::ZeroDuration()) return absl::OkStatus();
@@ -300,6 +326,7 @@ void BorrowPipeline::JournalIntent(const CallPtr& call) {
     return;
   }
   JournalRecord intent;
+  intent.kind = call->kind;
   intent.request_id = call->request_id;
   intent.caller = call->caller;
   intent.group_id = call->borrow->group_id;
@@ -337,6 +364,7 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
                                        const JournalRecord& record) {
   call->replayed = true;
   JournalRecord asked;
+  asked.kind = call->kind;
   asked.group_id = call->borrow->group_id;
   asked.asset = call->borrow->asset_name;
   asked.amount = call->borrow->amount.text();
@@ -358,7 +386,9 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
     case Outcome::kSucceeded:
       call->outcome = Outcome::kSucceeded;
       Answer(call,
-             ResponseFor(*call->borrow, record.transaction_id, record.amount));
+             ResponseFor(*call->borrow, record.transaction_id,
+                         record.result_amount.empty() ? record.amount
+                                                      : record.result_amount));
       return;
     case Outcome::kRejected:
     case Outcome::kUnknown: {
@@ -419,7 +449,8 @@ void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
   }
   absl::Status journaled = TimedWrite(deps_.metrics, [&] {
     return deps_.journal->BeginAttempt(
-        {.request_id = call->request_id,
+        {.kind = call->kind,
+         .request_id = call->request_id,
          .group_id = call->borrow->group_id,
          .asset = call->borrow->asset_name,
          .amount = call->borrow->amount.text(),
@@ -513,7 +544,9 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   absl::StatusOr<HttpRequest> request = binance::BuildBorrowRequest(
       *call->borrow,
       upstream_.base_urls(static_cast<int>(call->base_url_index)), signed_ms,
-      upstream_.recv_window_ms(), deps_.credentials);
+      upstream_.recv_window_ms(), deps_.credentials,
+      call->kind == OperationKind::kRepay ? binance::kRepayPath
+                                          : binance::kBorrowPath);
   if (!request.ok()) {
     admission_.ReleaseWeight();
     Settle(call,
@@ -611,6 +644,10 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
   call->http_status = outcome.http_status;
   call->transport_error = result.error;
   if (outcome.outcome == Outcome::kSucceeded) {
+    // A repay raised what the unit may borrow: a figure read before is low.
+    if (call->kind == OperationKind::kRepay && deps_.limits != nullptr) {
+      deps_.limits->Forget(call->borrow->group_id);
+    }
     Settle(call, ResponseFor(*call->borrow, outcome.receipt->transaction_id,
                              outcome.receipt->amount.value_or(
                                  call->borrow->amount.text())));
@@ -676,7 +713,8 @@ void BorrowPipeline::JournalOutcome(const BorrowCall& call,
                                     const Result& result) {
   const OutcomeToRecord outcome =
       result.ok() ? OutcomeToRecord{.state = Outcome::kSucceeded,
-                                    .transaction_id = result->transaction_id()}
+                                    .transaction_id = result->transaction_id(),
+                                    .result_amount = result->amount()}
                   : FailureToRecord(call, result.status());
   absl::StatusOr<OutcomeWritten> journaled = TimedWrite(deps_.metrics, [&] {
     return deps_.journal->RecordOutcome(call.request_id, outcome);
@@ -752,7 +790,7 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
                                 total);
     } else {
       deps_.metrics->RecordCall(outcome, reason, total);
-      if (result.ok() && call->borrow) {
+      if (result.ok() && call->borrow && call->kind == OperationKind::kBorrow) {
         deps_.metrics->RecordBorrowed(call->borrow->asset_name,
                                       call->borrow->amount.text());
       }

@@ -57,8 +57,10 @@ struct BorrowPipelineDeps {
   BorrowLimitCache* limits = nullptr;
 };
 
-// The money path of one Borrow, independent of gRPC, as stages (BorrowStage;
-// the executor each runs on in brackets):
+// The money path of one money operation (a Borrow, or a Repay: the same
+// stages; the operation picks the endpoint, and whether the caller's amount
+// limits, caps and the pre-flight apply), independent of gRPC, as stages
+// (BorrowStage; the executor each runs on in brackets):
 //   Borrow       [gRPC]     validate, policy, admit (halt, deadline, clock,
 //                           breaker), the pre-flight (a fresh max-borrowable
 //                           below the amount); a dry run then goes to DryRun
@@ -99,6 +101,14 @@ class BorrowPipeline {
               std::function<bool()> caller_gone = nullptr,
               std::shared_ptr<const CallerRule> rule = nullptr);
 
+  // The same stages for a repay (POST .../loan-group/repay): the request's
+  // fields are a borrow's; the policy checks its scope (no amount limits or
+  // caps), no pre-flight; the answer's amount is what Binance repaid.
+  void Repay(const institutional_loan::v1::BorrowRequest& request,
+             std::string caller, absl::Time deadline, Done done,
+             std::function<bool()> caller_gone = nullptr,
+             std::shared_ptr<const CallerRule> rule = nullptr);
+
   // A call whose request could not even be decoded (e.g. a string field that
   // is not UTF-8): answered with `status`, logged and counted like any other
   // refused borrow.
@@ -124,6 +134,11 @@ class BorrowPipeline {
   using CallPtr = std::shared_ptr<BorrowCall>;
   using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
   void Move(BorrowCall& call, BorrowStage next);
+  void Start(OperationKind kind,
+             const institutional_loan::v1::BorrowRequest& request,
+             std::string caller, absl::Time deadline, Done done,
+             std::function<bool()> caller_gone,
+             std::shared_ptr<const CallerRule> rule);
   absl::Status PreFlight(const BorrowCall& call) const;
   void JournalIntent(const CallPtr& call);
   void DryRun(const CallPtr& call);

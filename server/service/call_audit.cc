@@ -84,7 +84,7 @@ AuditRecord BorrowAnsweredRecord(
 AuditRecord RequestSignedRecord(const BorrowCall& call, int64_t signed_ms) {
   AuditRecord record;
   record.set_kind(audit::v1::REQUEST_SIGNED);
-  record.set_method("Borrow");
+  record.set_method(call.kind == OperationKind::kRepay ? "Repay" : "Borrow");
   record.set_caller(call.caller);
   record.set_decision(audit::v1::ALLOWED);
   record.set_rule(AllowingRuleName(call.rule.get()));

@@ -42,43 +42,93 @@ grpc::ServerUnaryReactor* LoanService::Borrow(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [reactor, response](
-                    absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
-    if (r.ok()) {
-      Encode(*r, response);
-      reactor->Finish(grpc::Status::OK);
-    } else {
-      reactor->Finish(ToGrpcStatus(r.status()));
-    }
-  };
+  StartOperation(*context, *request_bytes, OperationKind::kBorrow,
+                 [reactor, response](
+                     absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
+                   if (r.ok()) {
+                     Encode(*r, response);
+                     reactor->Finish(grpc::Status::OK);
+                   } else {
+                     reactor->Finish(ToGrpcStatus(r.status()));
+                   }
+                 });
+  return reactor;
+}
+
+// A repay's request has a borrow's fields (and numbers), so it runs through
+// the same stages; its answer says what was asked and what was repaid.
+grpc::ServerUnaryReactor* LoanService::Repay(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto requested = std::make_shared<std::string>();
+  StartOperation(
+      *context, *request_bytes, OperationKind::kRepay,
+      [reactor, response,
+       requested](absl::StatusOr<institutional_loan::v1::BorrowResponse> r) {
+        if (!r.ok()) {
+          reactor->Finish(ToGrpcStatus(r.status()));
+          return;
+        }
+        institutional_loan::v1::RepayResponse out;
+        out.set_transaction_id(r->transaction_id());
+        out.set_requested_amount(*requested);
+        if (r->status() != institutional_loan::v1::BORROW_STATUS_VALIDATED) {
+          out.set_repaid_amount(r->amount());
+        }
+        out.set_status(r->status());
+        out.set_request_id(r->request_id());
+        out.set_group_id(r->group_id());
+        out.set_asset(r->asset());
+        Encode(out, response);
+        reactor->Finish(grpc::Status::OK);
+      },
+      requested.get());
+  return reactor;
+}
+
+void LoanService::StartOperation(grpc::CallbackServerContext& context,
+                                 const grpc::ByteBuffer& request_bytes,
+                                 OperationKind kind,
+                                 BorrowPipeline::Done finish,
+                                 std::string* requested_amount) {
+  const char* method = kind == OperationKind::kRepay ? "Repay" : "Borrow";
   absl::StatusOr<std::string> caller =
-      CallerOf(*context, certificates_required_);
+      CallerOf(context, certificates_required_);
   if (!caller.ok()) {
-    pipeline_.Refuse(caller.status(), "unauthenticated:" + context->peer(),
+    pipeline_.Refuse(caller.status(), "unauthenticated:" + context.peer(),
                      finish);
-    return reactor;
+    return;
   }
-  // Who may borrow is decided before anything is journaled or signed.
+  // Who may borrow or repay is decided before anything is journaled or
+  // signed.
   absl::StatusOr<std::shared_ptr<const CallerRule>> rule =
-      policy_.Admit(*caller, "Borrow");
+      policy_.Admit(*caller, method);
   if (!rule.ok()) {
     pipeline_.Refuse(rule.status(), *caller, finish);
-    return reactor;
+    return;
   }
   institutional_loan::v1::BorrowRequest request;
-  if (absl::Status decoded = Decode(*request_bytes, request); !decoded.ok()) {
+  if (absl::Status decoded = Decode(request_bytes, request); !decoded.ok()) {
     pipeline_.Refuse(std::move(decoded), *caller, finish);
-    return reactor;
+    return;
   }
+  if (requested_amount != nullptr) *requested_amount = request.amount();
   // If the caller cancels or its deadline passes after the request was sent,
   // the exchange with Binance still completes, is journaled and logged;
   // Finish is then a no-op for the departed caller.
   // The context lives until Finish, so the pipeline may ask it, up to the
   // moment of sending, whether the caller is still there.
-  pipeline_.Borrow(
-      request, *std::move(caller), absl::FromChrono(context->deadline()),
-      finish, [context] { return context->IsCancelled(); }, *std::move(rule));
-  return reactor;
+  auto* ctx = &context;
+  auto gone = [ctx] { return ctx->IsCancelled(); };
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  if (kind == OperationKind::kRepay) {
+    pipeline_.Repay(request, *std::move(caller), deadline, std::move(finish),
+                    gone, *std::move(rule));
+  } else {
+    pipeline_.Borrow(request, *std::move(caller), deadline, std::move(finish),
+                     gone, *std::move(rule));
+  }
 }
 
 GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
@@ -107,6 +157,10 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
   out.set_transaction_id(record.transaction_id);
   if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);
   out.set_reconciliation_note(record.note);
+  out.set_kind(record.kind == OperationKind::kRepay
+                   ? institutional_loan::v1::OPERATION_KIND_REPAY
+                   : institutional_loan::v1::OPERATION_KIND_BORROW);
+  out.set_result_amount(record.result_amount);
   *out.mutable_create_time() =
       TimestampFromUnixMillis(absl::ToUnixMillis(record.created));
   *out.mutable_update_time() =
@@ -321,7 +375,9 @@ absl::Status LoanService::List(
   if (more) records->resize(limit);
   for (const JournalRecord& record : *records) {
     institutional_loan::v1::Operation* op = page.add_operations();
-    op->set_kind(institutional_loan::v1::OPERATION_KIND_BORROW);
+    op->set_kind(record.kind == OperationKind::kRepay
+                     ? institutional_loan::v1::OPERATION_KIND_REPAY
+                     : institutional_loan::v1::OPERATION_KIND_BORROW);
     op->set_caller(record.caller);
     *op->mutable_record() = ToGetBorrowResponse(record);
   }

@@ -14,17 +14,19 @@ namespace loan_gateway {
 // not UTF-8 as the bad input it is (gRPC's own parse would fail the call
 // without details).
 using RawLoanService =
-    institutional_loan::v1::InstitutionalLoan::WithRawCallbackMethod_Borrow<
-        institutional_loan::v1::InstitutionalLoan::
-            WithRawCallbackMethod_GetBorrow<
-                institutional_loan::v1::InstitutionalLoan::
-                    WithRawCallbackMethod_ListOperations<
-                        institutional_loan::v1::InstitutionalLoan::
-                            WithRawCallbackMethod_GetMaxBorrowable<
-                                institutional_loan::v1::InstitutionalLoan::
-                                    WithRawCallbackMethod_GetRiskUnit<
-                                        institutional_loan::v1::
-                                            InstitutionalLoan::Service>>>>>;
+    institutional_loan::v1::InstitutionalLoan::WithRawCallbackMethod_Repay<
+        institutional_loan::v1::InstitutionalLoan::WithRawCallbackMethod_Borrow<
+            institutional_loan::v1::InstitutionalLoan::
+                WithRawCallbackMethod_GetBorrow<
+                    institutional_loan::v1::InstitutionalLoan::
+                        WithRawCallbackMethod_ListOperations<
+                            institutional_loan::v1::InstitutionalLoan::
+                                WithRawCallbackMethod_GetMaxBorrowable<
+                                    institutional_loan::v1::InstitutionalLoan::
+                                        WithRawCallbackMethod_GetRiskUnit<
+                                            institutional_loan::v1::
+                                                InstitutionalLoan::
+                                                    Service>>>>>>;
 
 // The gRPC callback service. It runs the pipeline and turns its result into
 // a grpc::Status at this edge; no gRPC thread ever waits for Binance: the
@@ -53,6 +55,10 @@ class LoanService final : public RawLoanService {
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
 
+  grpc::ServerUnaryReactor* Repay(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
+
   grpc::ServerUnaryReactor* GetBorrow(grpc::CallbackServerContext* context,
                                       const grpc::ByteBuffer* request,
                                       grpc::ByteBuffer* response) override;
@@ -79,6 +85,12 @@ class LoanService final : public RawLoanService {
       const institutional_loan::v1::ListOperationsRequest& request,
       const std::string& caller, const CallerRule* rule,
       grpc::ByteBuffer* response, int* shown);
+  // Who calls, whether the policy lets it call Borrow or Repay, the request
+  // decoded: then the pipeline; else the refusal through `finish`.
+  void StartOperation(grpc::CallbackServerContext& context,
+                      const grpc::ByteBuffer& request_bytes, OperationKind kind,
+                      BorrowPipeline::Done finish,
+                      std::string* requested_amount = nullptr);
   // The caller and its rule for `method`, or why not.
   struct Admitted {
     std::string caller;  // Its identity, or "unauthenticated:<peer>".

@@ -106,21 +106,9 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
   int not_journaled = 0, reconciled = 0;
   const absl::Time give_up = absl::Now() + absl::Seconds(40);
   for (const Intent& intent : intents) {
-    GetBorrowResponse record;
-    while (true) {
-      grpc::Status s = env.GetBorrow(intent.request_id, &record);
-      if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
-        ++not_journaled;  // Killed before the intent was committed: never sent.
-        record.Clear();
-        break;
-      }
-      const bool settled =
-          s.ok() &&
-          record.state() != institutional_loan::v1::BORROW_STATE_PENDING &&
-          record.state() != institutional_loan::v1::BORROW_STATE_UNKNOWN;
-      if (settled || absl::Now() > give_up) break;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
+    GetBorrowResponse record = env.AwaitSettled(intent.request_id, give_up);
+    // Killed before the intent was committed: never sent.
+    if (record.request_id().empty()) ++not_journaled;
     if (record.resolution() ==
         institutional_loan::v1::BORROW_RESOLUTION_RECONCILED) {
       ++reconciled;

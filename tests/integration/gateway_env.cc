@@ -342,6 +342,24 @@ grpc::Status GatewayEnv::GetBorrow(
       &context, request, response);
 }
 
+institutional_loan::v1::GetBorrowResponse GatewayEnv::AwaitSettled(
+    const std::string& request_id, absl::Time give_up) {
+  institutional_loan::v1::GetBorrowResponse record;
+  while (true) {
+    grpc::Status s = GetBorrow(request_id, &record);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      record.Clear();  // Never journaled: never sent.
+      return record;
+    }
+    const bool settled =
+        s.ok() &&
+        record.state() != institutional_loan::v1::BORROW_STATE_PENDING &&
+        record.state() != institutional_loan::v1::BORROW_STATE_UNKNOWN;
+    if (settled || absl::Now() > give_up) return record;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 int GatewayEnv::StopGateway() {
   ResetChannel();
   return gateway_ ? gateway_->Stop(SIGTERM) : -1;
@@ -403,6 +421,13 @@ FakeState GatewayEnv::State() {
                              std::string(std::string_view(b["asset"])),
                              std::string(std::string_view(b["amount"])),
                              int64_t(b["signed_timestamp"])});
+  }
+  for (simdjson::dom::element r : doc["repays"].get_array()) {
+    state.repays.push_back({std::string(std::string_view(r["tran_id"])),
+                            int64_t(r["group_id"]),
+                            std::string(std::string_view(r["asset"])),
+                            std::string(std::string_view(r["amount"])),
+                            std::string(std::string_view(r["repaid"]))});
   }
   state.received_borrow = int64_t(doc["received"]["borrow"]);
   state.received_time = int64_t(doc["received"]["time"]);

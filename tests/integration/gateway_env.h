@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "child_process.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "test_pki.h"
@@ -42,12 +43,13 @@ struct EnvOptions {
 // The caller identity of the client certificate every GatewayEnv uses.
 inline constexpr char kTestCaller[] = "spiffe://lg/ns/treasury/sa/rebalancer";
 
-// kTestCaller may call both methods for the fake's risk units and assets,
-// with no limits of its own.
+// kTestCaller may call every InstitutionalLoan method for the fake's risk
+// units and assets, with no limits of its own.
 inline constexpr char kAllowAllPolicy[] = R"pb(
   callers {
     identity: "spiffe://lg/ns/treasury/sa/rebalancer"
-    methods: [ "Borrow", "GetBorrow" ]
+    methods: [ "Borrow", "Repay", "GetBorrow", "ListOperations" ]
+    methods: [ "GetMaxBorrowable", "GetRiskUnit" ]
     group_ids: [ 1001, 1002, 1003, 2001, 2002, 2003, 2004 ]
     group_ids: [ 3001, 3002, 3003, 3004, 4001, 4002, 424242 ]
     assets: [ ASSET_USDT, ASSET_USDC ]
@@ -62,8 +64,18 @@ struct LedgerEntry {
   int64_t signed_ms = 0;  // The executed request's signed timestamp.
 };
 
+// One executed repay: what was asked and what the fake repaid.
+struct RepayEntry {
+  std::string tran_id;
+  int64_t group_id = 0;
+  std::string asset;
+  std::string amount;  // Asked.
+  std::string repaid;
+};
+
 struct FakeState {
   std::vector<LedgerEntry> borrows;
+  std::vector<RepayEntry> repays;
   int64_t received_borrow = 0;
   int64_t received_time = 0;
   std::vector<std::string> signatures;
@@ -129,6 +141,10 @@ class GatewayEnv {
 
   grpc::Status GetBorrow(const std::string& request_id,
                          institutional_loan::v1::GetBorrowResponse* response);
+  // The record once settled (not PENDING or UNKNOWN), or as it is at
+  // `give_up`; empty when nothing was journaled under the id.
+  institutional_loan::v1::GetBorrowResponse AwaitSettled(
+      const std::string& request_id, absl::Time give_up);
 
   const std::string& target() const { return target_; }
   // The test CA (issue more client certificates with it) and the caller's.
