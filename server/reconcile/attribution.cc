@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "binance/execution_window.h"
+#include "binance/money_operation.h"
 #include "validate/amount_units.h"
 #include "validate/decimal.h"
 
@@ -35,7 +36,7 @@ bool InAny(const std::vector<ExecutionWindow>& windows, int64_t t_ms) {
 // is its amount; a repay's what Binance repaid, more than 0 and no more than
 // asked (Binance repays min(available, asked)).
 bool AmountFits(const JournalRecord& record, const std::string& amount) {
-  if (record.kind == OperationKind::kBorrow) {
+  if (!binance::MoneyOperationOf(record.kind).moves_at_most_asked) {
     return Decimal::SameNumber(amount, record.amount);
   }
   absl::StatusOr<AmountUnits> moved = UpstreamAmountUnitsFloor(amount);
@@ -46,10 +47,9 @@ bool AmountFits(const JournalRecord& record, const std::string& amount) {
 // The records `type` of this operation's own rows: a forced repay
 // (liquidation) is never a request of the gateway's.
 bool TypeFits(const JournalRecord& record, const std::string& type) {
-  if (record.kind == OperationKind::kBorrow) {
-    return type.empty() || type == "BORROW";
-  }
-  return type == "NORMAL_REPAY";
+  // A row without a type is a borrow's (the query asked for borrows).
+  return type == binance::MoneyOperationOf(record.kind).own_record_type ||
+         (type.empty() && record.kind == OperationKind::kBorrow);
 }
 
 // Other request_ids' open attempts of the same kind whose window holds t, of
@@ -60,7 +60,7 @@ std::vector<std::string> RivalsAt(const AttributionInput& in, int64_t t_ms) {
   for (const AttemptRecord& a : *in.open_attempts) {
     if (a.request_id == in.record->request_id ||
         a.state != AttemptState::kSent || a.kind != in.record->kind ||
-        (a.kind == OperationKind::kBorrow &&
+        (!binance::MoneyOperationOf(a.kind).moves_at_most_asked &&
          !Decimal::SameNumber(a.amount, in.record->amount)) ||
         !binance::WindowOf(a.signed_ms, a.recv_window_ms).Contains(t_ms)) {
       continue;

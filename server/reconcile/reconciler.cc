@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "binance/execution_window.h"
+#include "binance/money_operation.h"
 #include "contract/error_table.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
@@ -53,14 +54,14 @@ absl::StatusOr<std::vector<binance::BorrowRecord>> Reconciler::FetchRecords(
     const JournalRecord& r, int64_t start_ms, int64_t end_ms) {
   std::vector<binance::BorrowRecord> rows;
   for (int page = 1; page <= 20; ++page) {
-    absl::StatusOr<std::string> body =
-        Get({{"type", std::string(OperationKindName(r.kind))},
-             {"groupId", absl::StrCat(r.group_id)},
-             {"asset", r.asset},
-             {"startTime", absl::StrCat(start_ms)},
-             {"endTime", absl::StrCat(end_ms)},
-             {"current", absl::StrCat(page)},
-             {"size", "100"}});
+    absl::StatusOr<std::string> body = Get(
+        {{"type", std::string(binance::MoneyOperationOf(r.kind).records_type)},
+         {"groupId", absl::StrCat(r.group_id)},
+         {"asset", r.asset},
+         {"startTime", absl::StrCat(start_ms)},
+         {"endTime", absl::StrCat(end_ms)},
+         {"current", absl::StrCat(page)},
+         {"size", "100"}});
     if (!body.ok()) return body.status();
     absl::StatusOr<binance::BorrowRecordsPage> parsed =
         binance::ParseBorrowRecords(*body);
@@ -83,8 +84,11 @@ void Reconciler::SettleExecuted(const JournalRecord& r,
               {.state = Outcome::kSucceeded,
                .reconciled = true,
                .transaction_id = transaction_id,
-               // A repay may repay less than asked.
-               .result_amount = r.kind == OperationKind::kRepay ? amount : ""})
+               // What a repay repaid may be less than asked.
+               .result_amount =
+                   binance::MoneyOperationOf(r.kind).moves_at_most_asked
+                       ? amount
+                       : ""})
           .status();
   LogLine(s.ok() ? "info" : "error", "reconciled")
       .Str("request_id", r.request_id)
@@ -100,8 +104,7 @@ void Reconciler::SettleNotExecuted(const JournalRecord& r,
       contract::RuleForLocal(contract::kNotExecutedEvent),
       absl::StrCat("reconciliation found that Binance did "
                    "not execute this ",
-                   r.kind == OperationKind::kRepay ? "repay" : "borrow", " (",
-                   why,
+                   binance::MoneyOperationOf(r.kind).log_event, " (", why,
                    "); ask again with a new request_id "
                    "if still needed"),
       {{"request_id", r.request_id},

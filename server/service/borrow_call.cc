@@ -1,6 +1,7 @@
 #include "service/borrow_call.h"
 
 #include "absl/strings/str_cat.h"
+#include "binance/money_operation.h"
 #include "log/json_log.h"
 
 namespace loan_gateway {
@@ -63,7 +64,7 @@ void EmitBorrowLogLine(
     const BorrowCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result,
     absl::string_view reason, absl::Duration total) {
-  LogLine line("info", call.kind == OperationKind::kRepay ? "repay" : "borrow");
+  LogLine line("info", binance::MoneyOperationOf(call.kind).log_event);
   line.Str("request_id", call.request_id).Str("caller", call.caller);
   if (call.borrow) {
     line.Int("group_id", call.borrow->group_id)

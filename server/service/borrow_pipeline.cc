@@ -5,6 +5,7 @@
 #include "api/request_id.h"
 #include "binance/borrow_outcome.h"
 #include "binance/execution_window.h"
+#include "binance/money_operation.h"
 #include "contract/error_table.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
@@ -175,9 +176,9 @@ void BorrowPipeline::Start(OperationKind kind, const BorrowRequest& request,
   }
   call->borrow = *std::move(borrow);
   if (call->rule != nullptr) {
-    // A repay's scope is the borrow's; the amount limits are a borrow's.
+    // Amount limits are for what adds to the debt; a repay's scope only.
     if (absl::Status allowed =
-            kind == OperationKind::kBorrow
+            binance::MoneyOperationOf(kind).adds_liability
                 ? AccessPolicy::CheckBorrow(*call->rule, call->borrow->group_id,
                                             call->borrow->asset_name,
                                             call->borrow->amount.text())
@@ -242,8 +243,8 @@ void BorrowPipeline::DryRun(const CallPtr& call) {
 // refuses; none, or an old one, lets Binance decide.
 absl::Status BorrowPipeline::PreFlight(const BorrowCall& call) const {
   const absl::Duration max_age = FromProtoDuration(borrow_.preflight_max_age());
-  if (call.kind != OperationKind::kBorrow || deps_.limits == nullptr ||
-      max_age <= absl::ZeroDuration()) {
+  if (!binance::MoneyOperationOf(call.kind).adds_liability ||
+      deps_.limits == nullptr || max_age <= absl::ZeroDuration()) {
     return absl::OkStatus();
   }
   const ValidBorrow& borrow = *call.borrow;
@@ -296,7 +297,8 @@ void BorrowPipeline::Refuse(absl::Status status, std::string caller,
 // to its journaled answer.
 absl::Status BorrowPipeline::CheckCaps(const BorrowCall& call) {
   // Caps limit what a caller borrows; a repay only lowers what is owed.
-  if (call.rule == nullptr || call.kind != OperationKind::kBorrow) {
+  if (call.rule == nullptr ||
+      !binance::MoneyOperationOf(call.kind).adds_liability) {
     return absl::OkStatus();
   }
   const std::string& asset = call.borrow->asset_name;
@@ -545,8 +547,7 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
       *call->borrow,
       upstream_.base_urls(static_cast<int>(call->base_url_index)), signed_ms,
       upstream_.recv_window_ms(), deps_.credentials,
-      call->kind == OperationKind::kRepay ? binance::kRepayPath
-                                          : binance::kBorrowPath);
+      binance::MoneyOperationOf(call->kind).path);
   if (!request.ok()) {
     admission_.ReleaseWeight();
     Settle(call,
@@ -645,7 +646,8 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
   call->transport_error = result.error;
   if (outcome.outcome == Outcome::kSucceeded) {
     // A repay raised what the unit may borrow: a figure read before is low.
-    if (call->kind == OperationKind::kRepay && deps_.limits != nullptr) {
+    if (!binance::MoneyOperationOf(call->kind).adds_liability &&
+        deps_.limits != nullptr) {
       deps_.limits->Forget(call->borrow->group_id);
     }
     Settle(call, ResponseFor(*call->borrow, outcome.receipt->transaction_id,
@@ -790,7 +792,8 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
                                 total);
     } else {
       deps_.metrics->RecordCall(outcome, reason, total);
-      if (result.ok() && call->borrow && call->kind == OperationKind::kBorrow) {
+      if (result.ok() && call->borrow &&
+          binance::MoneyOperationOf(call->kind).adds_liability) {
         deps_.metrics->RecordBorrowed(call->borrow->asset_name,
                                       call->borrow->amount.text());
       }

@@ -1,6 +1,7 @@
 #include "service/call_audit.h"
 
 #include "absl/strings/str_cat.h"
+#include "binance/money_operation.h"
 #include "errors/error_details.h"
 #include "log/utf8.h"
 
@@ -59,8 +60,9 @@ AuditRecord CallAnsweredRecord(const std::string& method,
 AuditRecord BorrowAnsweredRecord(
     const BorrowCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result) {
-  AuditRecord record = CallAnsweredRecord("Borrow", call.caller,
-                                          call.rule.get(), result.status());
+  AuditRecord record =
+      CallAnsweredRecord(std::string(binance::MoneyOperationOf(call.kind).name),
+                         call.caller, call.rule.get(), result.status());
   if (result.ok() &&
       result->status() == institutional_loan::v1::BORROW_STATUS_VALIDATED) {
     record.set_reason("VALIDATED");
@@ -84,7 +86,7 @@ AuditRecord BorrowAnsweredRecord(
 AuditRecord RequestSignedRecord(const BorrowCall& call, int64_t signed_ms) {
   AuditRecord record;
   record.set_kind(audit::v1::REQUEST_SIGNED);
-  record.set_method(call.kind == OperationKind::kRepay ? "Repay" : "Borrow");
+  record.set_method(std::string(binance::MoneyOperationOf(call.kind).name));
   record.set_caller(call.caller);
   record.set_decision(audit::v1::ALLOWED);
   record.set_rule(AllowingRuleName(call.rule.get()));

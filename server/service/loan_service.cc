@@ -2,6 +2,7 @@
 
 #include "absl/time/time.h"
 #include "api/asset_code.h"
+#include "binance/money_operation.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "log/utf8.h"
@@ -29,6 +30,12 @@ absl::Status Decode(const grpc::ByteBuffer& bytes,
     wire.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
   return DecodeRequest(wire, message);
+}
+
+institutional_loan::v1::OperationKind ToProtoKind(OperationKind kind) {
+  return kind == OperationKind::kRepay
+             ? institutional_loan::v1::OPERATION_KIND_REPAY
+             : institutional_loan::v1::OPERATION_KIND_BORROW;
 }
 
 void Encode(const google::protobuf::Message& message, grpc::ByteBuffer* out) {
@@ -92,7 +99,7 @@ void LoanService::StartOperation(grpc::CallbackServerContext& context,
                                  OperationKind kind,
                                  BorrowPipeline::Done finish,
                                  std::string* requested_amount) {
-  const char* method = kind == OperationKind::kRepay ? "Repay" : "Borrow";
+  const std::string method(binance::MoneyOperationOf(kind).name);
   absl::StatusOr<std::string> caller =
       CallerOf(context, certificates_required_);
   if (!caller.ok()) {
@@ -157,9 +164,7 @@ GetBorrowResponse ToGetBorrowResponse(const JournalRecord& record) {
   out.set_transaction_id(record.transaction_id);
   if (!record.error.empty()) out.mutable_error()->ParseFromString(record.error);
   out.set_reconciliation_note(record.note);
-  out.set_kind(record.kind == OperationKind::kRepay
-                   ? institutional_loan::v1::OPERATION_KIND_REPAY
-                   : institutional_loan::v1::OPERATION_KIND_BORROW);
+  out.set_kind(ToProtoKind(record.kind));
   out.set_result_amount(record.result_amount);
   *out.mutable_create_time() =
       TimestampFromUnixMillis(absl::ToUnixMillis(record.created));
@@ -375,9 +380,7 @@ absl::Status LoanService::List(
   if (more) records->resize(limit);
   for (const JournalRecord& record : *records) {
     institutional_loan::v1::Operation* op = page.add_operations();
-    op->set_kind(record.kind == OperationKind::kRepay
-                     ? institutional_loan::v1::OPERATION_KIND_REPAY
-                     : institutional_loan::v1::OPERATION_KIND_BORROW);
+    op->set_kind(ToProtoKind(record.kind));
     op->set_caller(record.caller);
     *op->mutable_record() = ToGetBorrowResponse(record);
   }
