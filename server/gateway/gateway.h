@@ -31,8 +31,8 @@
 #include "reconcile/upstream_probe.h"
 #include "reflection/reflection_service.h"
 #include "service/admin_service.h"
-#include "service/borrow_pipeline.h"
 #include "service/loan_service.h"
+#include "service/operation_pipeline.h"
 #include "service/readiness_watch.h"
 #include "service/risk_unit_reader.h"
 #include "sign/key_ring.h"
@@ -115,7 +115,7 @@ class Gateway {
   // What Binance last said each risk unit may borrow: the pre-flight's.
   BorrowLimitCache limits_;
   RiskUnitReader risk_units_;  // GetMaxBorrowable's signed reads.
-  BorrowPipeline pipeline_;
+  OperationPipeline pipeline_;
   // The pipeline's executors, declared after it and in the order its stages
   // post to each other, so each stops (running what it holds) before what
   // its tasks use: window waits post to the journal, the journal to calls.

@@ -58,7 +58,7 @@ AuditRecord CallAnsweredRecord(const std::string& method,
 }
 
 AuditRecord BorrowAnsweredRecord(
-    const BorrowCall& call,
+    const OperationCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result) {
   AuditRecord record =
       CallAnsweredRecord(std::string(binance::MoneyOperationOf(call.kind).name),
@@ -83,7 +83,7 @@ AuditRecord BorrowAnsweredRecord(
   return record;
 }
 
-AuditRecord RequestSignedRecord(const BorrowCall& call, int64_t signed_ms) {
+AuditRecord RequestSignedRecord(const OperationCall& call, int64_t signed_ms) {
   AuditRecord record;
   record.set_kind(audit::v1::REQUEST_SIGNED);
   record.set_method(std::string(binance::MoneyOperationOf(call.kind).name));

@@ -7,7 +7,7 @@
 #include "institutional_loan/v1/institutional_loan.pb.h"
 #include "loan_gateway/audit/v1/audit_record.pb.h"
 #include "policy/access_policy.h"
-#include "service/borrow_call.h"
+#include "service/operation_call.h"
 
 namespace loan_gateway {
 
@@ -27,11 +27,11 @@ audit::v1::AuditRecord CallAnsweredRecord(const std::string& method,
 
 // One Borrow's answer: the above, and what it asked and came to.
 audit::v1::AuditRecord BorrowAnsweredRecord(
-    const BorrowCall& call,
+    const OperationCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result);
 
 // A borrow request about to be signed with `signed_ms` and sent.
-audit::v1::AuditRecord RequestSignedRecord(const BorrowCall& call,
+audit::v1::AuditRecord RequestSignedRecord(const OperationCall& call,
                                            int64_t signed_ms);
 
 }  // namespace loan_gateway

@@ -2,19 +2,19 @@
 
 namespace loan_gateway {
 
-bool IntentGate::Claim(const std::shared_ptr<BorrowCall>& call) {
+bool IntentGate::Claim(const std::shared_ptr<OperationCall>& call) {
   absl::MutexLock lock(&mu_);
   return claims_.try_emplace(call->request_id, Claimant{call.get(), {}}).second;
 }
 
-void IntentGate::Unclaim(const BorrowCall& call) {
+void IntentGate::Unclaim(const OperationCall& call) {
   absl::MutexLock lock(&mu_);
   auto it = claims_.find(call.request_id);
   if (it != claims_.end() && it->second.call == &call) claims_.erase(it);
 }
 
 bool IntentGate::Follow(const std::string& request_id,
-                        std::shared_ptr<BorrowCall> follower) {
+                        std::shared_ptr<OperationCall> follower) {
   absl::MutexLock lock(&mu_);
   auto it = claims_.find(request_id);
   if (it == claims_.end()) return false;
@@ -22,12 +22,12 @@ bool IntentGate::Follow(const std::string& request_id,
   return true;
 }
 
-std::vector<std::shared_ptr<BorrowCall>> IntentGate::Release(
-    const BorrowCall& call) {
+std::vector<std::shared_ptr<OperationCall>> IntentGate::Release(
+    const OperationCall& call) {
   absl::MutexLock lock(&mu_);
   auto it = claims_.find(call.request_id);
   if (it == claims_.end() || it->second.call != &call) return {};
-  std::vector<std::shared_ptr<BorrowCall>> followers =
+  std::vector<std::shared_ptr<OperationCall>> followers =
       std::move(it->second.followers);
   claims_.erase(it);
   return followers;

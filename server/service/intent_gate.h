@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "service/borrow_call.h"
+#include "service/operation_call.h"
 
 namespace loan_gateway {
 
@@ -19,26 +19,27 @@ class IntentGate {
   // Makes `call` the one working on its request_id. False when another call
   // already is. Claimed before the intent is committed, so the reconciler
   // never takes a fresh intent for an abandoned one.
-  bool Claim(const std::shared_ptr<BorrowCall>& call);
+  bool Claim(const std::shared_ptr<OperationCall>& call);
 
   // Lets go of a claim whose intent could not be journaled or was a repeat.
-  void Unclaim(const BorrowCall& call);
+  void Unclaim(const OperationCall& call);
 
   // Adds `follower` to the call working on `request_id`; false when none is
   // (it was interrupted: the journal says what is known).
   bool Follow(const std::string& request_id,
-              std::shared_ptr<BorrowCall> follower);
+              std::shared_ptr<OperationCall> follower);
 
   // `call` is answered: drops its claim and hands back its followers.
-  std::vector<std::shared_ptr<BorrowCall>> Release(const BorrowCall& call);
+  std::vector<std::shared_ptr<OperationCall>> Release(
+      const OperationCall& call);
 
   // Whether a call of this process works on `request_id`.
   bool Claimed(const std::string& request_id) const;
 
  private:
   struct Claimant {
-    const BorrowCall* call;
-    std::vector<std::shared_ptr<BorrowCall>> followers;
+    const OperationCall* call;
+    std::vector<std::shared_ptr<OperationCall>> followers;
   };
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Claimant> claims_ ABSL_GUARDED_BY(mu_);

@@ -5,8 +5,8 @@
 namespace loan_gateway {
 namespace {
 
-std::shared_ptr<BorrowCall> CallFor(const std::string& request_id) {
-  auto call = std::make_shared<BorrowCall>();
+std::shared_ptr<OperationCall> CallFor(const std::string& request_id) {
+  auto call = std::make_shared<OperationCall>();
   call->request_id = request_id;
   return call;
 }
@@ -21,7 +21,7 @@ TEST(IntentGateTest, OneCallPerRequestIdAndRepeatsFollowIt) {
   ASSERT_TRUE(gate.Follow("a", repeat));
   gate.Unclaim(*repeat);  // Not the holder: changes nothing.
   EXPECT_TRUE(gate.Claimed("a"));
-  std::vector<std::shared_ptr<BorrowCall>> followers = gate.Release(*first);
+  std::vector<std::shared_ptr<OperationCall>> followers = gate.Release(*first);
   ASSERT_EQ(followers.size(), 1u);
   EXPECT_EQ(followers[0], repeat);
   EXPECT_FALSE(gate.Claimed("a"));
@@ -40,7 +40,7 @@ TEST(IntentGateTest, ReleasingANonHolderKeepsTheClaimAndItsFollowers) {
   auto first = CallFor("a");
   ASSERT_TRUE(gate.Claim(first));
   ASSERT_TRUE(gate.Follow("a", CallFor("a")));
-  BorrowCall stranger;
+  OperationCall stranger;
   stranger.request_id = "a";
   EXPECT_TRUE(gate.Release(stranger).empty());
   EXPECT_EQ(gate.Release(*first).size(), 1u);

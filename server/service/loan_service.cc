@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* LoanService::Repay(
 void LoanService::StartOperation(grpc::CallbackServerContext& context,
                                  const grpc::ByteBuffer& request_bytes,
                                  OperationKind kind,
-                                 BorrowPipeline::Done finish,
+                                 OperationPipeline::Done finish,
                                  std::string* requested_amount) {
   const std::string method(binance::MoneyOperationOf(kind).name);
   absl::StatusOr<std::string> caller =

@@ -5,7 +5,7 @@
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "journal/borrow_journal.h"
 #include "policy/policy_store.h"
-#include "service/borrow_pipeline.h"
+#include "service/operation_pipeline.h"
 #include "service/risk_unit_reader.h"
 
 namespace loan_gateway {
@@ -41,7 +41,7 @@ class LoanService final : public RawLoanService {
   // answer.
   // `reader` (optional in tests: then GetMaxBorrowable is UNIMPLEMENTED)
   // reads risk units at Binance.
-  LoanService(BorrowPipeline& pipeline, BorrowJournal& journal,
+  LoanService(OperationPipeline& pipeline, BorrowJournal& journal,
               bool certificates_required, const PolicyStore& policy,
               AuditLog* audit = nullptr, RiskUnitReader* reader = nullptr)
       : pipeline_(pipeline),
@@ -89,7 +89,7 @@ class LoanService final : public RawLoanService {
   // decoded: then the pipeline; else the refusal through `finish`.
   void StartOperation(grpc::CallbackServerContext& context,
                       const grpc::ByteBuffer& request_bytes, OperationKind kind,
-                      BorrowPipeline::Done finish,
+                      OperationPipeline::Done finish,
                       std::string* requested_amount = nullptr);
   // The caller and its rule for `method`, or why not.
   struct Admitted {
@@ -102,7 +102,7 @@ class LoanService final : public RawLoanService {
   // record, no answer).
   void FinishAudited(grpc::ServerUnaryReactor* reactor,
                      audit::v1::AuditRecord record, const absl::Status& answer);
-  BorrowPipeline& pipeline_;
+  OperationPipeline& pipeline_;
   BorrowJournal& journal_;
 
   const bool certificates_required_;

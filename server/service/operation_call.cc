@@ -1,4 +1,4 @@
-#include "service/borrow_call.h"
+#include "service/operation_call.h"
 
 #include "absl/strings/str_cat.h"
 #include "binance/money_operation.h"
@@ -6,32 +6,32 @@
 
 namespace loan_gateway {
 
-absl::string_view BorrowStageName(BorrowStage stage) {
+absl::string_view OperationStageName(OperationStage stage) {
   switch (stage) {
-    case BorrowStage::kReceived:
+    case OperationStage::kReceived:
       return "RECEIVED";
-    case BorrowStage::kAdmitted:
+    case OperationStage::kAdmitted:
       return "ADMITTED";
-    case BorrowStage::kFollowing:
+    case OperationStage::kFollowing:
       return "FOLLOWING";
-    case BorrowStage::kQueued:
+    case OperationStage::kQueued:
       return "QUEUED";
-    case BorrowStage::kPreparing:
+    case OperationStage::kPreparing:
       return "PREPARING";
-    case BorrowStage::kWaitingWindow:
+    case OperationStage::kWaitingWindow:
       return "WAITING_WINDOW";
-    case BorrowStage::kSending:
+    case OperationStage::kSending:
       return "SENDING";
-    case BorrowStage::kSettling:
+    case OperationStage::kSettling:
       return "SETTLING";
-    case BorrowStage::kAnswered:
+    case OperationStage::kAnswered:
       return "ANSWERED";
   }
   return "?";
 }
 
-bool IsLegalTransition(BorrowStage from, BorrowStage to) {
-  using S = BorrowStage;
+bool IsLegalTransition(OperationStage from, OperationStage to) {
+  using S = OperationStage;
   switch (from) {
     case S::kReceived:
       return to == S::kAdmitted || to == S::kAnswered;
@@ -54,14 +54,14 @@ bool IsLegalTransition(BorrowStage from, BorrowStage to) {
   return false;
 }
 
-bool BorrowCall::Advance(BorrowStage next) {
+bool OperationCall::Advance(OperationStage next) {
   if (!IsLegalTransition(stage_, next)) return false;
   stage_ = next;
   return true;
 }
 
-void EmitBorrowLogLine(
-    const BorrowCall& call,
+void EmitOperationLogLine(
+    const OperationCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result,
     absl::string_view reason, absl::Duration total) {
   LogLine line("info", binance::MoneyOperationOf(call.kind).log_event);

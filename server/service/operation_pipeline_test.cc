@@ -1,4 +1,4 @@
-#include "service/borrow_pipeline.h"
+#include "service/operation_pipeline.h"
 
 #include <unistd.h>
 
@@ -51,9 +51,9 @@ config::v1::UpstreamConfig TwoUpstreams() {
   return upstream;
 }
 
-class BorrowPipelineTest : public testing::Test {
+class OperationPipelineTest : public testing::Test {
  protected:
-  BorrowPipelineTest()
+  OperationPipelineTest()
       : binance_clock_(clock_, transport_, {"https://a"}),
         budget_(clock_, 9000),
         breaker_(clock_),
@@ -147,12 +147,12 @@ class BorrowPipelineTest : public testing::Test {
   bool on_journal_executor_ = false;
   ManualScheduler scheduler_;
   BorrowingHalt halt_{absl::StrCat(testing::TempDir(), "/halt-", ::getpid())};
-  BorrowPipeline pipeline_;
+  OperationPipeline pipeline_;
   absl::Time deadline_ = absl::InfiniteFuture();
 };
 
 // A dry run is checked like a real call, and nothing is journaled or sent.
-TEST_F(BorrowPipelineTest, ValidateOnlyJournalsAndSendsNothing) {
+TEST_F(OperationPipelineTest, ValidateOnlyJournalsAndSendsNothing) {
   SyncClock();
   BorrowRequest request = Request();
   request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
@@ -168,7 +168,7 @@ TEST_F(BorrowPipelineTest, ValidateOnlyJournalsAndSendsNothing) {
 
 // Halted: refused before the journal, a call already queued before it is
 // signed; resumed: sent.
-TEST_F(BorrowPipelineTest, AHaltRefusesEveryBorrowNotSentYet) {
+TEST_F(OperationPipelineTest, AHaltRefusesEveryBorrowNotSentYet) {
   SyncClock();
   halt_.Halt("ops", "drill", clock_.Now());
   absl::StatusOr<BorrowResponse> r = Run(Request());
@@ -200,7 +200,7 @@ TEST_F(BorrowPipelineTest, AHaltRefusesEveryBorrowNotSentYet) {
   EXPECT_TRUE(Run(Request()).ok());
 }
 
-TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
+TEST_F(OperationPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
   SyncClock();
   transport_.script.push_back(
       {Delivery::kCompleted,
@@ -219,7 +219,7 @@ TEST_F(BorrowPipelineTest, SuccessEchoesTheRequestAndAGeneratedId) {
       absl::StrContains(transport_.sent[0].body, "timestamp=1700000000000"));
 }
 
-TEST_F(BorrowPipelineTest, InvalidRequestSendsNothingAndEchoesTheId) {
+TEST_F(OperationPipelineTest, InvalidRequestSendsNothingAndEchoesTheId) {
   SyncClock();
   BorrowRequest bad = Request();
   bad.set_amount("-1");
@@ -230,7 +230,7 @@ TEST_F(BorrowPipelineTest, InvalidRequestSendsNothingAndEchoesTheId) {
   EXPECT_TRUE(transport_.sent.empty());
 }
 
-TEST_F(BorrowPipelineTest, UnknownClockRefusesToSign) {
+TEST_F(OperationPipelineTest, UnknownClockRefusesToSign) {
   absl::StatusOr<BorrowResponse> r = Run(Request());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   google::rpc::ErrorInfo info;
@@ -239,7 +239,7 @@ TEST_F(BorrowPipelineTest, UnknownClockRefusesToSign) {
   EXPECT_TRUE(transport_.sent.empty());
 }
 
-TEST_F(BorrowPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
+TEST_F(OperationPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
   SyncClock();
   transport_.script.push_back(
       {Delivery::kNotSent, 0, {}, "", "Couldn't connect", {}});
@@ -252,7 +252,7 @@ TEST_F(BorrowPipelineTest, UnsentRequestTriesTheNextBaseUrlOnce) {
   EXPECT_TRUE(absl::StartsWith(transport_.sent[1].url, "https://b/"));
 }
 
-TEST_F(BorrowPipelineTest, MaybeSentIsNeverResent) {
+TEST_F(OperationPipelineTest, MaybeSentIsNeverResent) {
   SyncClock();
   transport_.script.push_back(
       {Delivery::kMaybeSent, 0, {}, "", "Operation timed out", {}});
@@ -282,7 +282,7 @@ std::ostringstream& CapturedLog() {
 
 const char kSuccess[] = R"({"transactionId":1,"amount":10,"status":success})";
 
-TEST_F(BorrowPipelineTest, WeightBudgetRefusesWithoutSending) {
+TEST_F(OperationPipelineTest, WeightBudgetRefusesWithoutSending) {
   SyncClock();
   for (int i = 0; i < 3; ++i) {
     // Binance gives every borrow its own transaction id.
@@ -296,7 +296,7 @@ TEST_F(BorrowPipelineTest, WeightBudgetRefusesWithoutSending) {
   EXPECT_EQ(transport_.sent.size(), 3u);
 }
 
-TEST_F(BorrowPipelineTest, UsedWeightHeaderCorrectsTheBudget) {
+TEST_F(OperationPipelineTest, UsedWeightHeaderCorrectsTheBudget) {
   SyncClock();
   transport_.script.push_back(
       Answer(200, kSuccess, {{"x-sapi-used-uid-weight-1m", "9000"}}));
@@ -306,7 +306,7 @@ TEST_F(BorrowPipelineTest, UsedWeightHeaderCorrectsTheBudget) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest, BanOpensTheBreakerAndNothingIsSentWhileOpen) {
+TEST_F(OperationPipelineTest, BanOpensTheBreakerAndNothingIsSentWhileOpen) {
   SyncClock();
   transport_.script.push_back(Answer(418, R"({"code":-1003,"msg":"banned"})",
                                      {{"retry-after", "600"}}));
@@ -319,7 +319,7 @@ TEST_F(BorrowPipelineTest, BanOpensTheBreakerAndNothingIsSentWhileOpen) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
+TEST_F(OperationPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
   SyncClock();
   transport_.script.push_back(
       Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
@@ -330,7 +330,7 @@ TEST_F(BorrowPipelineTest, ClockSkewIsResyncedAndReSignedOnce) {
   EXPECT_TRUE(absl::StrContains(transport_.sent[1].url, "/api/v3/time"));
 }
 
-TEST_F(BorrowPipelineTest, ClockSkewTwiceGivesUp) {
+TEST_F(OperationPipelineTest, ClockSkewTwiceGivesUp) {
   SyncClock();
   transport_.script.push_back(
       Answer(400, R"({"code":-1021,"msg":"outside recvWindow"})"));
@@ -345,7 +345,7 @@ TEST_F(BorrowPipelineTest, ClockSkewTwiceGivesUp) {
   EXPECT_EQ(transport_.sent.size(), 3u);
 }
 
-TEST_F(BorrowPipelineTest, TooShortADeadlineSendsNothing) {
+TEST_F(OperationPipelineTest, TooShortADeadlineSendsNothing) {
   SyncClock();
   deadline_ = clock_.Now() + absl::Milliseconds(50);
   absl::StatusOr<BorrowResponse> r = Run(Request());
@@ -369,7 +369,7 @@ void ExpectMatchesRow(const absl::Status& status, contract::LocalEvent event) {
   EXPECT_EQ(info.reason(), contract::ReasonName(row.reason));
 }
 
-TEST_F(BorrowPipelineTest, LocalRefusalsMatchTheirTableRows) {
+TEST_F(OperationPipelineTest, LocalRefusalsMatchTheirTableRows) {
   BorrowRequest bad = Request();
   bad.set_amount("x");
   ExpectMatchesRow(Run(bad).status(), contract::kInvalidRequestEvent);
@@ -392,7 +392,7 @@ TEST_F(BorrowPipelineTest, LocalRefusalsMatchTheirTableRows) {
 namespace loan_gateway {
 namespace {
 
-TEST_F(BorrowPipelineTest,
+TEST_F(OperationPipelineTest,
        RepeatedRequestIdGetsTheStoredAnswerAndNoSecondBorrow) {
   SyncClock();
   transport_.script.push_back(
@@ -409,7 +409,7 @@ TEST_F(BorrowPipelineTest,
   EXPECT_EQ((*record)->state, Outcome::kSucceeded);
 }
 
-TEST_F(BorrowPipelineTest, SameIdOtherParametersIsAConflict) {
+TEST_F(OperationPipelineTest, SameIdOtherParametersIsAConflict) {
   SyncClock();
   transport_.script.push_back(Answer(200, kSuccess));
   BorrowRequest request = Request();
@@ -421,7 +421,7 @@ TEST_F(BorrowPipelineTest, SameIdOtherParametersIsAConflict) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
+TEST_F(OperationPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
   SyncClock();
   transport_.script.push_back(Answer(503, ""));
   BorrowRequest request = Request();
@@ -432,7 +432,7 @@ TEST_F(BorrowPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
   EXPECT_EQ((*journal_->Get(request.request_id()))->state, Outcome::kUnknown);
 }
 
-TEST_F(BorrowPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
+TEST_F(OperationPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
   SyncClock();
   transport_.script.push_back(
       Answer(400, R"({"code":-27025,"msg":"pending"})"));
@@ -455,7 +455,7 @@ int64_t SignedTimestamp(const HttpRequest& sent) {
   return -1;
 }
 
-TEST_F(BorrowPipelineTest, TheSignedTimestampIsJournaledBeforeSending) {
+TEST_F(OperationPipelineTest, TheSignedTimestampIsJournaledBeforeSending) {
   SyncClock();
   std::vector<AttemptRecord> seen_at_send;
   const std::string id = "8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f";
@@ -470,7 +470,7 @@ TEST_F(BorrowPipelineTest, TheSignedTimestampIsJournaledBeforeSending) {
   EXPECT_EQ((*journal_->Attempts(id))[0].state, AttemptState::kExecuted);
 }
 
-TEST_F(BorrowPipelineTest, AfterAnUnknownTheRiskUnitWaitsOutItsWindow) {
+TEST_F(OperationPipelineTest, AfterAnUnknownTheRiskUnitWaitsOutItsWindow) {
   SyncClock();
   transport_.script.push_back(Answer(503, ""));
   ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
@@ -500,7 +500,8 @@ TEST_F(BorrowPipelineTest, AfterAnUnknownTheRiskUnitWaitsOutItsWindow) {
                    .Overlaps(binance::WindowOf(unknown_ts, 5000)));
 }
 
-TEST_F(BorrowPipelineTest, AWaitLongerThanTheDeadlineIsRefusedWithRetryInfo) {
+TEST_F(OperationPipelineTest,
+       AWaitLongerThanTheDeadlineIsRefusedWithRetryInfo) {
   SyncClock();
   transport_.script.push_back(Answer(503, ""));
   ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
@@ -516,7 +517,7 @@ TEST_F(BorrowPipelineTest, AWaitLongerThanTheDeadlineIsRefusedWithRetryInfo) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest, NothingIsSentAfterTheCallerLeft) {
+TEST_F(OperationPipelineTest, NothingIsSentAfterTheCallerLeft) {
   SyncClock();
   bool gone = true;
   BorrowRequest request = Request();
@@ -536,7 +537,7 @@ TEST_F(BorrowPipelineTest, NothingIsSentAfterTheCallerLeft) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest, ADrainRefusesWhatIsNotSentAndFinishesWhatIs) {
+TEST_F(OperationPipelineTest, ADrainRefusesWhatIsNotSentAndFinishesWhatIs) {
   SyncClock();
   transport_.script.push_back(Answer(503, ""));
   ASSERT_EQ(Run(Request()).status().code(), absl::StatusCode::kUnknown);
@@ -562,7 +563,7 @@ TEST_F(BorrowPipelineTest, ADrainRefusesWhatIsNotSentAndFinishesWhatIs) {
   EXPECT_EQ(transport_.sent.size(), 1u);
 }
 
-TEST_F(BorrowPipelineTest,
+TEST_F(OperationPipelineTest,
        ADirectAnswerReopensWhatReconciliationMisattributed) {
   SyncClock();
   JournalRecord r1;
@@ -589,7 +590,7 @@ TEST_F(BorrowPipelineTest,
   EXPECT_TRUE(reopened.transaction_id.empty());
 }
 
-TEST_F(BorrowPipelineTest, AnIntentThatCannotBeJournaledSendsNothing) {
+TEST_F(OperationPipelineTest, AnIntentThatCannotBeJournaledSendsNothing) {
   SyncClock();
   failing_journal_.fail_intent = true;
   absl::StatusOr<BorrowResponse> r = Run(Request());
@@ -601,7 +602,7 @@ TEST_F(BorrowPipelineTest, AnIntentThatCannotBeJournaledSendsNothing) {
   EXPECT_FALSE(pipeline_.WorkingOn(RequestIdOf(r.status())));
 }
 
-TEST_F(BorrowPipelineTest, AnAttemptThatCannotBeJournaledIsNotSent) {
+TEST_F(OperationPipelineTest, AnAttemptThatCannotBeJournaledIsNotSent) {
   SyncClock();
   failing_journal_.fail_attempt = true;
   BorrowRequest request = Request();
@@ -622,7 +623,7 @@ TEST_F(BorrowPipelineTest, AnAttemptThatCannotBeJournaledIsNotSent) {
   }
 }
 
-TEST_F(BorrowPipelineTest,
+TEST_F(OperationPipelineTest,
        AnOutcomeThatCannotBeJournaledIsAnsweredAndLeftForReconciliation) {
   SyncClock();
   std::ostringstream& log = CapturedLog();
@@ -650,7 +651,7 @@ TEST_F(BorrowPipelineTest,
   EXPECT_TRUE(Await(*next).ok());
 }
 
-TEST_F(BorrowPipelineTest, TheJournalsExecutorNeitherSignsNorAnswers) {
+TEST_F(OperationPipelineTest, TheJournalsExecutorNeitherSignsNorAnswers) {
   SyncClock();
   std::vector<bool> sent_on_journal_executor;
   transport_.on_send = [&] {
@@ -672,7 +673,7 @@ TEST_F(BorrowPipelineTest, TheJournalsExecutorNeitherSignsNorAnswers) {
   EXPECT_FALSE(answered_on_journal_executor);
 }
 
-TEST_F(BorrowPipelineTest, ARepeatInProgressFollowsTheFirstCall) {
+TEST_F(OperationPipelineTest, ARepeatInProgressFollowsTheFirstCall) {
   SyncClock();
   BorrowRequest request = Request();
   request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");

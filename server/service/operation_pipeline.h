@@ -1,5 +1,5 @@
-#ifndef LOAN_GATEWAY_SERVER_SERVICE_BORROW_PIPELINE_H_
-#define LOAN_GATEWAY_SERVER_SERVICE_BORROW_PIPELINE_H_
+#ifndef LOAN_GATEWAY_SERVER_SERVICE_OPERATION_PIPELINE_H_
+#define LOAN_GATEWAY_SERVER_SERVICE_OPERATION_PIPELINE_H_
 
 #include <atomic>
 #include <functional>
@@ -26,15 +26,15 @@
 #include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "metrics/gateway_metrics.h"
 #include "service/admission.h"
-#include "service/borrow_call.h"
 #include "service/borrow_limit_cache.h"
 #include "service/intent_gate.h"
+#include "service/operation_call.h"
 #include "service/risk_unit_queue.h"
 
 namespace loan_gateway {
 
 // What the pipeline needs besides its options; all outlive it.
-struct BorrowPipelineDeps {
+struct OperationPipelineDeps {
   HttpTransport* transport = nullptr;
   BinanceClock* binance_clock = nullptr;
   binance::Credentials credentials;
@@ -60,7 +60,7 @@ struct BorrowPipelineDeps {
 // The money path of one money operation (a Borrow, or a Repay: the same
 // stages; the operation picks the endpoint, and whether the caller's amount
 // limits, caps and the pre-flight apply), independent of gRPC, as stages
-// (BorrowStage; the executor each runs on in brackets):
+// (OperationStage; the executor each runs on in brackets):
 //   Borrow       [gRPC]     validate, policy, admit (halt, deadline, clock,
 //                           breaker), the pre-flight (a fresh max-borrowable
 //                           below the amount); a dry run then goes to DryRun
@@ -78,17 +78,17 @@ struct BorrowPipelineDeps {
 //   Reply        [call]     log line, metrics, answer the caller (and repeats)
 // It never resends a request that may have reached Binance (DecideResend),
 // and sends nothing after its caller left, nor once draining began.
-class BorrowPipeline {
+class OperationPipeline {
  public:
   // Runs once per call, on the call executor. Errors carry their
   // google.rpc details and always the call's request_id.
-  using Done = BorrowCall::Done;
+  using Done = OperationCall::Done;
 
   // Takes the settings of the upstream (base URLs tried in order while
   // nothing was sent, recvWindow, timeout) and of the borrow path.
-  BorrowPipeline(const config::v1::UpstreamConfig& upstream,
-                 const config::v1::BorrowConfig& borrow,
-                 BorrowPipelineDeps deps);
+  OperationPipeline(const config::v1::UpstreamConfig& upstream,
+                    const config::v1::BorrowConfig& borrow,
+                    OperationPipelineDeps deps);
 
   // `caller` identifies the peer for the journal and log; `deadline` is the
   // caller's; `caller_gone` (optional) says whether the caller cancelled.
@@ -131,21 +131,21 @@ class BorrowPipeline {
   absl::Status CheckClock() const;
 
  private:
-  using CallPtr = std::shared_ptr<BorrowCall>;
+  using CallPtr = std::shared_ptr<OperationCall>;
   using Result = absl::StatusOr<institutional_loan::v1::BorrowResponse>;
-  void Move(BorrowCall& call, BorrowStage next);
+  void Move(OperationCall& call, OperationStage next);
   void Start(OperationKind kind,
              const institutional_loan::v1::BorrowRequest& request,
              std::string caller, absl::Time deadline, Done done,
              std::function<bool()> caller_gone,
              std::shared_ptr<const CallerRule> rule);
-  absl::Status PreFlight(const BorrowCall& call) const;
+  absl::Status PreFlight(const OperationCall& call) const;
   void JournalIntent(const CallPtr& call);
   void DryRun(const CallPtr& call);
-  absl::Status CheckCaps(const BorrowCall& call);
+  absl::Status CheckCaps(const OperationCall& call);
   void AnswerFromJournal(const CallPtr& call, const JournalRecord& record);
   void PrepareAttempt(const CallPtr& call);
-  absl::StatusOr<absl::Duration> WindowWait(const BorrowCall& call,
+  absl::StatusOr<absl::Duration> WindowWait(const OperationCall& call,
                                             int64_t now_ms) const;
   void WaitForWindow(const CallPtr& call, absl::Duration wait);
   void AuditAttempt(const CallPtr& call, int64_t signed_ms);
@@ -155,13 +155,13 @@ class BorrowPipeline {
   void PrepareAgain(const CallPtr& call);
   void ResyncAndPrepareAgain(const CallPtr& call, absl::Status rejection);
   void Settle(const CallPtr& call, Result result);
-  void JournalOutcome(const BorrowCall& call, const Result& result);
+  void JournalOutcome(const OperationCall& call, const Result& result);
   void Answer(const CallPtr& call, Result result);
   void Reply(const CallPtr& call, Result result);
 
   const config::v1::UpstreamConfig upstream_;
   const config::v1::BorrowConfig borrow_;
-  const BorrowPipelineDeps deps_;
+  const OperationPipelineDeps deps_;
   Admission admission_;  // Every check before signing.
   IntentGate intents_;   // One call per request_id; repeats follow it.
   RiskUnitQueue queue_;  // One borrow at Binance per risk unit.
@@ -174,4 +174,4 @@ class BorrowPipeline {
 
 }  // namespace loan_gateway
 
-#endif  // LOAN_GATEWAY_SERVER_SERVICE_BORROW_PIPELINE_H_
+#endif  // LOAN_GATEWAY_SERVER_SERVICE_OPERATION_PIPELINE_H_

@@ -1,4 +1,4 @@
-#include "service/borrow_pipeline.h"
+#include "service/operation_pipeline.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -75,7 +75,7 @@ auto TimedWrite(GatewayMetrics* metrics, Write write) {
 // The journal's record of a call that ended with `status`: UNKNOWN when it
 // may have executed, else REJECTED, retryable when nothing was sent and the
 // refusal says when to try again.
-OutcomeToRecord FailureToRecord(const BorrowCall& call,
+OutcomeToRecord FailureToRecord(const OperationCall& call,
                                 const absl::Status& status) {
   OutcomeToRecord record;
   record.state = call.outcome == Outcome::kUnknown ? Outcome::kUnknown
@@ -88,9 +88,9 @@ OutcomeToRecord FailureToRecord(const BorrowCall& call,
 
 }  // namespace
 
-BorrowPipeline::BorrowPipeline(const config::v1::UpstreamConfig& upstream,
-                               const config::v1::BorrowConfig& borrow,
-                               BorrowPipelineDeps deps)
+OperationPipeline::OperationPipeline(const config::v1::UpstreamConfig& upstream,
+                                     const config::v1::BorrowConfig& borrow,
+                                     OperationPipelineDeps deps)
     : upstream_(upstream),
       borrow_(borrow),
       deps_(deps),
@@ -103,51 +103,51 @@ BorrowPipeline::BorrowPipeline(const config::v1::UpstreamConfig& upstream,
           deps_.halt),
       queue_(static_cast<size_t>(borrow_.risk_unit_queue_limit())) {}
 
-bool BorrowPipeline::WorkingOn(const std::string& request_id) const {
+bool OperationPipeline::WorkingOn(const std::string& request_id) const {
   return intents_.Claimed(request_id);
 }
 
-int BorrowPipeline::unanswered_calls() const {
+int OperationPipeline::unanswered_calls() const {
   absl::MutexLock lock(&mu_);
   return unanswered_;
 }
 
-absl::Status BorrowPipeline::CheckClock() const {
+absl::Status OperationPipeline::CheckClock() const {
   return admission_.CheckClock();
 }
 
-void BorrowPipeline::Move(BorrowCall& call, BorrowStage next) {
-  const BorrowStage from = call.stage();
+void OperationPipeline::Move(OperationCall& call, OperationStage next) {
+  const OperationStage from = call.stage();
   if (call.Advance(next)) return;
   LogLine("error", "borrow_stage_illegal")
       .Str("request_id", call.request_id)
-      .Str("from", BorrowStageName(from))
-      .Str("to", BorrowStageName(next))
+      .Str("from", OperationStageName(from))
+      .Str("to", OperationStageName(next))
       .Emit();
 }
 
-void BorrowPipeline::Borrow(const BorrowRequest& request, std::string caller,
-                            absl::Time deadline, Done done,
-                            std::function<bool()> caller_gone,
-                            std::shared_ptr<const CallerRule> rule) {
+void OperationPipeline::Borrow(const BorrowRequest& request, std::string caller,
+                               absl::Time deadline, Done done,
+                               std::function<bool()> caller_gone,
+                               std::shared_ptr<const CallerRule> rule) {
   Start(OperationKind::kBorrow, request, std::move(caller), deadline,
         std::move(done), std::move(caller_gone), std::move(rule));
 }
 
-void BorrowPipeline::Repay(const BorrowRequest& request, std::string caller,
-                           absl::Time deadline, Done done,
-                           std::function<bool()> caller_gone,
-                           std::shared_ptr<const CallerRule> rule) {
+void OperationPipeline::Repay(const BorrowRequest& request, std::string caller,
+                              absl::Time deadline, Done done,
+                              std::function<bool()> caller_gone,
+                              std::shared_ptr<const CallerRule> rule) {
   Start(OperationKind::kRepay, request, std::move(caller), deadline,
         std::move(done), std::move(caller_gone), std::move(rule));
 }
 
 // [gRPC thread] Validate and admit; nothing is journaled for a refusal here.
-void BorrowPipeline::Start(OperationKind kind, const BorrowRequest& request,
-                           std::string caller, absl::Time deadline, Done done,
-                           std::function<bool()> caller_gone,
-                           std::shared_ptr<const CallerRule> rule) {
-  auto call = std::make_shared<BorrowCall>();
+void OperationPipeline::Start(OperationKind kind, const BorrowRequest& request,
+                              std::string caller, absl::Time deadline,
+                              Done done, std::function<bool()> caller_gone,
+                              std::shared_ptr<const CallerRule> rule) {
+  auto call = std::make_shared<OperationCall>();
   call->kind = kind;
   call->caller = std::move(caller);
   call->rule = std::move(rule);
@@ -202,7 +202,7 @@ void BorrowPipeline::Start(OperationKind kind, const BorrowRequest& request,
     Answer(call, room);
     return;
   }
-  Move(*call, BorrowStage::kAdmitted);
+  Move(*call, OperationStage::kAdmitted);
   if (call->validate_only) {
     deps_.journal_executor->Post([this, call] { DryRun(call); });
     return;
@@ -213,7 +213,7 @@ void BorrowPipeline::Start(OperationKind kind, const BorrowRequest& request,
 // [journal] What a real call would meet from here up to signing, with
 // nothing written: the caps, a journaled request_id (its stored answer, or
 // its conflict), the last checks and the weight (not taken).
-void BorrowPipeline::DryRun(const CallPtr& call) {
+void OperationPipeline::DryRun(const CallPtr& call) {
   if (absl::Status within = CheckCaps(*call); !within.ok()) {
     Answer(call, within);
     return;
@@ -241,7 +241,7 @@ void BorrowPipeline::DryRun(const CallPtr& call) {
 // A borrow Binance would refuse with -27009 by what it said moments ago is
 // refused here, saving the credit account 3000 weight. Only a fresh figure
 // refuses; none, or an old one, lets Binance decide.
-absl::Status BorrowPipeline::PreFlight(const BorrowCall& call) const {
+absl::Status OperationPipeline::PreFlight(const OperationCall& call) const {
   const absl::Duration max_age = FromProtoDuration(borrow_.preflight_max_age());
   if (!binance::MoneyOperationOf(call.kind).adds_liability ||
       deps_.limits == nullptr || max_age <= absl::ZeroDuration()) {
@@ -275,9 +275,9 @@ absl::Status BorrowPipeline::PreFlight(const BorrowCall& call) const {
                    borrow.asset_name, " (predicted)"));
 }
 
-void BorrowPipeline::Refuse(absl::Status status, std::string caller,
-                            Done done) {
-  auto call = std::make_shared<BorrowCall>();
+void OperationPipeline::Refuse(absl::Status status, std::string caller,
+                               Done done) {
+  auto call = std::make_shared<OperationCall>();
   call->caller = std::move(caller);
   call->done = std::move(done);
   call->started = deps_.clock->Now();
@@ -295,7 +295,7 @@ void BorrowPipeline::Refuse(absl::Status status, std::string caller,
 // both pass on the same room, and a restart reads what counted before it.
 // A repeat of a journaled request_id is not a new borrow: it is let through
 // to its journaled answer.
-absl::Status BorrowPipeline::CheckCaps(const BorrowCall& call) {
+absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
   // Caps limit what a caller borrows; a repay only lowers what is owed.
   if (call.rule == nullptr ||
       !binance::MoneyOperationOf(call.kind).adds_liability) {
@@ -322,7 +322,7 @@ absl::Status BorrowPipeline::CheckCaps(const BorrowCall& call) {
                                  counted, now);
 }
 
-void BorrowPipeline::JournalIntent(const CallPtr& call) {
+void OperationPipeline::JournalIntent(const CallPtr& call) {
   if (absl::Status within = CheckCaps(*call); !within.ok()) {
     Answer(call, within);
     return;
@@ -350,7 +350,7 @@ void BorrowPipeline::JournalIntent(const CallPtr& call) {
     AnswerFromJournal(call, existing->has_value() ? **existing : intent);
     return;
   }
-  Move(*call, BorrowStage::kQueued);
+  Move(*call, OperationStage::kQueued);
   absl::Status queued = queue_.Enqueue(
       call->borrow->group_id,
       [this, call] {
@@ -362,8 +362,8 @@ void BorrowPipeline::JournalIntent(const CallPtr& call) {
 }
 
 // [journal] A repeat of a journaled request_id: never a second borrow.
-void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
-                                       const JournalRecord& record) {
+void OperationPipeline::AnswerFromJournal(const CallPtr& call,
+                                          const JournalRecord& record) {
   call->replayed = true;
   JournalRecord asked;
   asked.kind = call->kind;
@@ -408,7 +408,7 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
     case Outcome::kPending:
       break;
   }
-  Move(*call, BorrowStage::kFollowing);
+  Move(*call, OperationStage::kFollowing);
   if (intents_.Follow(record.request_id, call)) return;  // Answered with it.
   call->outcome = Outcome::kUnknown;
   Answer(call,
@@ -423,8 +423,8 @@ void BorrowPipeline::AnswerFromJournal(const CallPtr& call,
 // journaled): checks once more, waits out an earlier attempt's window if
 // needed, takes the weight, and journals the attempt's timestamp before it
 // is signed with it and sent.
-void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
-  Move(*call, BorrowStage::kPreparing);
+void OperationPipeline::PrepareAttempt(const CallPtr& call) {
+  Move(*call, OperationStage::kPreparing);
   if (absl::Status ready =
           admission_.BeforeSend(call->deadline, call->caller_gone);
       !ready.ok()) {
@@ -464,13 +464,13 @@ void BorrowPipeline::PrepareAttempt(const CallPtr& call) {
     Settle(call, JournalUnavailable(journaled));
     return;
   }
-  Move(*call, BorrowStage::kSending);
+  Move(*call, OperationStage::kSending);
   AuditAttempt(call, *now_ms);
 }
 
 // The request's audit record is durable before it is signed: no record, no
 // signature (fail closed, like Vault's audit devices).
-void BorrowPipeline::AuditAttempt(const CallPtr& call, int64_t signed_ms) {
+void OperationPipeline::AuditAttempt(const CallPtr& call, int64_t signed_ms) {
   if (deps_.audit == nullptr) {
     deps_.call_executor->Post(
         [this, call, signed_ms] { Send(call, signed_ms); });
@@ -491,8 +491,8 @@ void BorrowPipeline::AuditAttempt(const CallPtr& call, int64_t signed_ms) {
 // How long until a request of this risk unit signed now could not share
 // Binance's execution window with an earlier attempt whose outcome is open
 // (unknown, or crashed in flight): a record then belongs to one attempt.
-absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
-    const BorrowCall& call, int64_t now_ms) const {
+absl::StatusOr<absl::Duration> OperationPipeline::WindowWait(
+    const OperationCall& call, int64_t now_ms) const {
   absl::StatusOr<std::optional<int64_t>> last_end =
       deps_.journal->LatestOpenWindowEnd(call.borrow->group_id,
                                          call.request_id);
@@ -506,7 +506,8 @@ absl::StatusOr<absl::Duration> BorrowPipeline::WindowWait(
 
 // [journal] Holds the turn while the window passes, or refuses when the
 // caller's deadline ends first.
-void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
+void OperationPipeline::WaitForWindow(const CallPtr& call,
+                                      absl::Duration wait) {
   const absl::Duration left = call->deadline - deps_.clock->Now();
   if (left - wait < FromProtoDuration(borrow_.min_call_deadline())) {
     absl::Status busy = contract::RuleError(
@@ -522,7 +523,7 @@ void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
     Settle(call, busy);
     return;
   }
-  Move(*call, BorrowStage::kWaitingWindow);
+  Move(*call, OperationStage::kWaitingWindow);
   {
     absl::MutexLock lock(&mu_);
     window_waiters_.insert(call);
@@ -542,7 +543,7 @@ void BorrowPipeline::WaitForWindow(const CallPtr& call, absl::Duration wait) {
 }
 
 // [call executor] Signs with the journaled timestamp and sends.
-void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
+void OperationPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   absl::StatusOr<HttpRequest> request = binance::BuildBorrowRequest(
       *call->borrow,
       upstream_.base_urls(static_cast<int>(call->base_url_index)), signed_ms,
@@ -580,7 +581,7 @@ void BorrowPipeline::Send(const CallPtr& call, int64_t signed_ms) {
   }
 }
 
-void BorrowPipeline::BeginDrain() {
+void OperationPipeline::BeginDrain() {
   std::vector<CallPtr> waiting;
   {
     absl::MutexLock lock(&mu_);
@@ -596,8 +597,8 @@ void BorrowPipeline::BeginDrain() {
 
 // [HTTP thread] What Binance's answer means, and what comes next: the
 // resend policy decides; everything else settles the call.
-void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
-                              absl::Duration latency) {
+void OperationPipeline::OnResult(const CallPtr& call, const HttpResult& result,
+                                 absl::Duration latency) {
   if (auto it = result.headers.find("x-sapi-used-uid-weight-1m");
       it != result.headers.end()) {
     int64_t used = 0;
@@ -668,14 +669,14 @@ void BorrowPipeline::OnResult(const CallPtr& call, const HttpResult& result,
   Settle(call, outcome.error);
 }
 
-void BorrowPipeline::PrepareAgain(const CallPtr& call) {
+void OperationPipeline::PrepareAgain(const CallPtr& call) {
   deps_.journal_executor->Post([this, call] { PrepareAttempt(call); });
 }
 
 // -1021 means Binance refused the timestamp without executing anything: the
 // one case where sending again is safe. Resync the clock, then re-sign once.
-void BorrowPipeline::ResyncAndPrepareAgain(const CallPtr& call,
-                                           absl::Status rejection) {
+void OperationPipeline::ResyncAndPrepareAgain(const CallPtr& call,
+                                              absl::Status rejection) {
   call->resigned = true;
   LogLine("warn", "clock_skew_resync")
       .Str("request_id", call->request_id)
@@ -693,8 +694,8 @@ void BorrowPipeline::ResyncAndPrepareAgain(const CallPtr& call,
 
 // Journals the outcome (on the journal's executor), hands the risk unit to
 // its next borrow, then answers.
-void BorrowPipeline::Settle(const CallPtr& call, Result result) {
-  Move(*call, BorrowStage::kSettling);
+void OperationPipeline::Settle(const CallPtr& call, Result result) {
+  Move(*call, OperationStage::kSettling);
   if (!result.ok()) {
     absl::Status status = result.status();
     errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
@@ -711,8 +712,8 @@ void BorrowPipeline::Settle(const CallPtr& call, Result result) {
 
 // [journal] A failed write leaves the intent PENDING: the reconciler then
 // settles it from Binance's records, and the caller still gets its answer.
-void BorrowPipeline::JournalOutcome(const BorrowCall& call,
-                                    const Result& result) {
+void OperationPipeline::JournalOutcome(const OperationCall& call,
+                                       const Result& result) {
   const OutcomeToRecord outcome =
       result.ok() ? OutcomeToRecord{.state = Outcome::kSucceeded,
                                     .transaction_id = result->transaction_id(),
@@ -743,8 +744,8 @@ void BorrowPipeline::JournalOutcome(const BorrowCall& call,
 // The answer's audit record is durable before the caller hears it. A failed
 // write still answers (the outcome is a fact the caller must have); the log
 // refuses every later signature.
-void BorrowPipeline::Answer(const CallPtr& call, Result result) {
-  Move(*call, BorrowStage::kAnswered);
+void OperationPipeline::Answer(const CallPtr& call, Result result) {
+  Move(*call, OperationStage::kAnswered);
   if (deps_.audit == nullptr) {
     deps_.call_executor->Post(
         [this, call, result = std::move(result)] { Reply(call, result); });
@@ -761,7 +762,7 @@ void BorrowPipeline::Answer(const CallPtr& call, Result result) {
 
 // [call executor] The caller's answer, its log line and metrics; repeats
 // that followed this call get the same answer.
-void BorrowPipeline::Reply(const CallPtr& call, Result result) {
+void OperationPipeline::Reply(const CallPtr& call, Result result) {
   std::string reason;
   const bool validated =
       result.ok() &&
@@ -777,7 +778,7 @@ void BorrowPipeline::Reply(const CallPtr& call, Result result) {
     result = status;
   }
   const absl::Duration total = deps_.clock->Now() - call->started;
-  EmitBorrowLogLine(*call, result, reason, total);
+  EmitOperationLogLine(*call, result, reason, total);
   if (deps_.metrics) {
     const std::string outcome(OutcomeName(call->outcome));
     deps_.metrics->RecordCallerCall(!call->admitted ? "not_admitted"

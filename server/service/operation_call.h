@@ -1,5 +1,5 @@
-#ifndef LOAN_GATEWAY_SERVER_SERVICE_BORROW_CALL_H_
-#define LOAN_GATEWAY_SERVER_SERVICE_BORROW_CALL_H_
+#ifndef LOAN_GATEWAY_SERVER_SERVICE_OPERATION_CALL_H_
+#define LOAN_GATEWAY_SERVER_SERVICE_OPERATION_CALL_H_
 
 #include <cstdint>
 #include <functional>
@@ -28,7 +28,7 @@ namespace loan_gateway {
 //   kSending       -> kPreparing (only as DecideResend allows: provably never
 //                     left, or Binance refused its timestamp) | kSettling
 //   kSettling      -> kAnswered
-enum class BorrowStage {
+enum class OperationStage {
   kReceived,       // Decoded; not yet validated or admitted.
   kAdmitted,       // Valid and admitted; its intent is being journaled.
   kFollowing,      // A repeat of a request_id in progress: waits for it.
@@ -39,21 +39,21 @@ enum class BorrowStage {
   kSettling,       // Its outcome is being journaled.
   kAnswered,       // The caller has its answer.
 };
-absl::string_view BorrowStageName(BorrowStage stage);
+absl::string_view OperationStageName(OperationStage stage);
 
 // Whether a borrow may go from `from` to `to` (the diagram above).
-bool IsLegalTransition(BorrowStage from, BorrowStage to);
+bool IsLegalTransition(OperationStage from, OperationStage to);
 
 // One Borrow call: what it asked, where it is, and what it came to. Only the
 // stage currently holding the call touches it, so it needs no lock.
-struct BorrowCall {
+struct OperationCall {
   using Done = std::function<void(
       absl::StatusOr<institutional_loan::v1::BorrowResponse>)>;
 
   // Moves to `next`; false (and the stage unchanged) when the diagram does
   // not allow it: a bug, which the pipeline logs.
-  bool Advance(BorrowStage next);
-  BorrowStage stage() const { return stage_; }
+  bool Advance(OperationStage next);
+  OperationStage stage() const { return stage_; }
 
   OperationKind kind = OperationKind::kBorrow;  // Borrow or repay.
   std::string request_id;
@@ -89,16 +89,16 @@ struct BorrowCall {
   std::string transport_error;
 
  private:
-  BorrowStage stage_ = BorrowStage::kReceived;
+  OperationStage stage_ = OperationStage::kReceived;
 };
 
 // The call's one "borrow" log line: who, what, what it came to, and how long
 // it took. `reason` is the ErrorInfo reason ("SUCCEEDED" when it succeeded).
-void EmitBorrowLogLine(
-    const BorrowCall& call,
+void EmitOperationLogLine(
+    const OperationCall& call,
     const absl::StatusOr<institutional_loan::v1::BorrowResponse>& result,
     absl::string_view reason, absl::Duration total);
 
 }  // namespace loan_gateway
 
-#endif  // LOAN_GATEWAY_SERVER_SERVICE_BORROW_CALL_H_
+#endif  // LOAN_GATEWAY_SERVER_SERVICE_OPERATION_CALL_H_

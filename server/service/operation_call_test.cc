@@ -1,24 +1,24 @@
-#include "service/borrow_call.h"
+#include "service/operation_call.h"
 
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
 namespace {
 
-using S = BorrowStage;
+using S = OperationStage;
 
 TEST(BorrowCallTest, ASentBorrowGoesBackToPreparingOnlyFromSending) {
-  BorrowCall call;
+  OperationCall call;
   for (S next : {S::kAdmitted, S::kQueued, S::kPreparing, S::kSending,
                  S::kPreparing, S::kWaitingWindow, S::kPreparing, S::kSending,
                  S::kSettling, S::kAnswered}) {
-    EXPECT_TRUE(call.Advance(next)) << BorrowStageName(next);
+    EXPECT_TRUE(call.Advance(next)) << OperationStageName(next);
   }
   EXPECT_EQ(call.stage(), S::kAnswered);
 }
 
 TEST(BorrowCallTest, AnIllegalMoveLeavesTheStageAsItWas) {
-  BorrowCall call;
+  OperationCall call;
   EXPECT_FALSE(call.Advance(S::kSending)) << "never sent before journaled";
   EXPECT_EQ(call.stage(), S::kReceived);
   ASSERT_TRUE(call.Advance(S::kAdmitted));
@@ -37,8 +37,9 @@ TEST(BorrowCallTest, EveryPathReachesAnAnswerThroughSettlingOnceQueued) {
   // through settling, which journals the outcome.
   for (S from : {S::kQueued, S::kPreparing, S::kWaitingWindow, S::kSending}) {
     EXPECT_FALSE(IsLegalTransition(from, S::kAnswered))
-        << BorrowStageName(from);
-    EXPECT_TRUE(IsLegalTransition(from, S::kSettling)) << BorrowStageName(from);
+        << OperationStageName(from);
+    EXPECT_TRUE(IsLegalTransition(from, S::kSettling))
+        << OperationStageName(from);
   }
 }
 
@@ -46,7 +47,7 @@ TEST(BorrowCallTest, OnlyPreparingLeadsToSending) {
   for (int from = 0; from <= static_cast<int>(S::kAnswered); ++from) {
     EXPECT_EQ(IsLegalTransition(static_cast<S>(from), S::kSending),
               static_cast<S>(from) == S::kPreparing)
-        << BorrowStageName(static_cast<S>(from));
+        << OperationStageName(static_cast<S>(from));
   }
 }
 
