@@ -142,8 +142,10 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       resync_([this] { return Resync(binance_clock_); },
               {.interval = FromProtoDuration(config_.clock().sync_interval())}),
       credentials_{.ring = key_ring_.get()},
+      ip_budget_(clock_, config_.borrow().ip_weight_limit(),
+                 SignedReader::kRecordsWeight, WeightBudget::Scope::kIp),
       reader_(BaseUrls(config_), config_.upstream().recv_window_ms(),
-              transport_, binance_clock_, credentials_),
+              transport_, binance_clock_, credentials_, &ip_budget_),
       probe_(
           [this] {
             return reader_
@@ -156,13 +158,13 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
       halt_(HaltFilePath(config_)),
-      risk_units_(config_.upstream(), config_.borrow().ip_weight_limit(),
-                  {.transport = &transport_,
-                   .binance_clock = &binance_clock_,
-                   .credentials = credentials_,
-                   .clock = &clock_,
-                   .breaker = &breaker_,
-                   .limits = &limits_}),
+      risk_units_(config_.upstream(), {.transport = &transport_,
+                                       .binance_clock = &binance_clock_,
+                                       .credentials = credentials_,
+                                       .clock = &clock_,
+                                       .breaker = &breaker_,
+                                       .limits = &limits_,
+                                       .ip_budget = &ip_budget_}),
       pipeline_(config_.upstream(), config_.borrow(),
                 // The executors are declared after the pipeline (they stop
                 // first); only their addresses are taken here.
@@ -186,6 +188,7 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                    .credentials = credentials_,
                    .journal = journal_.get(),
                    .clock = &clock_,
+                   .ip_budget = &ip_budget_,
                    .in_flight =
                        [this](const std::string& id) {
                          return pipeline_.WorkingOn(id);
@@ -424,7 +427,7 @@ GatewayGauges Gateway::Gauges() const {
   GatewayGauges g;
   g.uid_weight_used = budget_.used();
   g.uid_weight_limit = budget_.limit();
-  g.ip_weight_used = risk_units_.ip_weight_used();
+  g.ip_weight_used = ip_budget_.used();
   if (std::optional<BinanceClock::Offset> offset = binance_clock_.offset()) {
     g.clock_offset_seconds = absl::ToDoubleSeconds(offset->offset);
     g.clock_uncertainty_seconds = absl::ToDoubleSeconds(offset->uncertainty);

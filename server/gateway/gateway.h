@@ -106,6 +106,9 @@ class Gateway {
   const absl::Status first_sync_;  // Before anything below may sign.
   ResyncLoop resync_;
   const binance::Credentials credentials_;
+  // This gateway's SAPI IP weight (12000 a minute): every signed read takes
+  // from it (records 10, max-borrowable 100, ltv-details 3000).
+  WeightBudget ip_budget_;
   const SignedReader reader_;
   UpstreamProbe probe_;
   WeightBudget budget_;

@@ -46,7 +46,7 @@ absl::StatusOr<std::string> Reconciler::Get(
   return SignedReader(
              {upstream_.base_urls().begin(), upstream_.base_urls().end()},
              upstream_.recv_window_ms(), *deps_.transport, *deps_.binance_clock,
-             deps_.credentials)
+             deps_.credentials, deps_.ip_budget)
       .Get(binance::kBorrowRecordsPath, params);
 }
 

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "binance/borrow_records.h"
 #include "binance/signed_request.h"
+#include "budget/weight_budget.h"
 #include "clock/binance_clock.h"
 #include "clock/clock.h"
 #include "http/http_transport.h"
@@ -26,6 +27,7 @@ struct ReconcilerDeps {
   binance::Credentials credentials;
   BorrowJournal* journal = nullptr;
   const Clock* clock = nullptr;
+  WeightBudget* ip_budget = nullptr;  // Optional: the SAPI IP weight.
   // True while the pipeline itself still owns the request (not to be touched).
   std::function<bool(const std::string& request_id)> in_flight;
 };

@@ -26,6 +26,12 @@ absl::StatusOr<std::string> SignedReader::Get(
     const std::vector<std::pair<std::string, std::string>>& params) const {
   absl::StatusOr<int64_t> now_ms = binance_clock_.NowMs();
   if (!now_ms.ok()) return now_ms.status();
+  if (ip_budget_ != nullptr) {
+    if (absl::Status weight = ip_budget_->TryReserve(kRecordsWeight);
+        !weight.ok()) {
+      return weight;
+    }
+  }
   absl::Status last = absl::UnavailableError("no base URL");
   for (const std::string& base_url : base_urls_) {
     absl::StatusOr<HttpRequest> request = binance::BuildSignedRequest(

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "http/http_transport.h"
 #include "reconcile/signed_reader.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
@@ -48,6 +49,38 @@ TEST(DescribeFailedReadTest, SaysWhatHappenedWithoutTheUrl) {
   missing.body = "<html>Not Found</html>";
   EXPECT_NE(DescribeFailedRead(missing).find("HTTP 404 (no such endpoint"),
             std::string::npos);
+}
+
+// Every signed read takes this gateway's IP weight first: when it is spent
+// the read fails at once and nothing is sent.
+TEST(SignedReaderTest, AReadTakesTheIpWeightOrIsNotSent) {
+  test_doubles::ManualClock clock;
+  test_doubles::ScriptedTransport transport;
+  transport.script.push_back({Delivery::kCompleted,
+                              200,
+                              {},
+                              R"({"serverTime":1700000000000})",
+                              "",
+                              {}});
+  BinanceClock binance_clock(clock, transport, {"https://a"});
+  ASSERT_TRUE(binance_clock.Sync(absl::Seconds(1)).ok());
+  transport.sent.clear();
+  Secret key("key");
+  test_doubles::ConstantSigner signer;
+  // Room for exactly one records read (10) this minute.
+  WeightBudget ip(clock, SignedReader::kRecordsWeight,
+                  SignedReader::kRecordsWeight, WeightBudget::Scope::kIp);
+  SignedReader reader({"https://a"}, 5000, transport, binance_clock,
+                      {.api_key = &key, .signer = &signer}, &ip);
+  transport.script.push_back(
+      {Delivery::kCompleted, 200, {}, R"({"rows":[],"total":0})", "", {}});
+  EXPECT_TRUE(reader.Get("/sapi/v1/margin/loan-group/borrow-repay", {}).ok());
+  absl::StatusOr<std::string> second =
+      reader.Get("/sapi/v1/margin/loan-group/borrow-repay", {});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(second.status().message().find("IP weight"), std::string::npos)
+      << second.status();
+  EXPECT_EQ(transport.sent.size(), 1u) << "the refused read was not sent";
 }
 
 }  // namespace

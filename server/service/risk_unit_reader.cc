@@ -51,11 +51,8 @@ absl::Status ReadError(const HttpResult& result) {
 }
 
 RiskUnitReader::RiskUnitReader(const config::v1::UpstreamConfig& upstream,
-                               int64_t ip_weight_limit, Deps deps)
-    : upstream_(upstream),
-      deps_(deps),
-      ip_budget_(*deps_.clock, ip_weight_limit, kMaxBorrowableWeight,
-                 WeightBudget::Scope::kIp) {}
+                               Deps deps)
+    : upstream_(upstream), deps_(deps) {}
 
 void RiskUnitReader::GetMaxBorrowable(int64_t group_id,
                                       const std::string& asset,
@@ -64,7 +61,8 @@ void RiskUnitReader::GetMaxBorrowable(int64_t group_id,
     done(banned);
     return;
   }
-  if (absl::Status weight = ip_budget_.TryReserve(); !weight.ok()) {
+  if (absl::Status weight = deps_.ip_budget->TryReserve(kMaxBorrowableWeight);
+      !weight.ok()) {
     done(weight);
     return;
   }
@@ -95,7 +93,8 @@ void RiskUnitReader::GetRiskUnit(int64_t group_id, RiskUnitDone done) {
     done(banned);
     return;
   }
-  if (absl::Status weight = ip_budget_.TryReserve(binance::kLtvDetailsWeight);
+  if (absl::Status weight =
+          deps_.ip_budget->TryReserve(binance::kLtvDetailsWeight);
       !weight.ok()) {
     done(weight);
     return;
@@ -150,7 +149,7 @@ void RiskUnitReader::SignedGet(
             it != result.headers.end()) {
           int64_t used = 0;
           if (absl::SimpleAtoi(it->second, &used)) {
-            ip_budget_.ObserveUsed(used);
+            deps_.ip_budget->ObserveUsed(used);
           }
         }
         if (result.delivery == Delivery::kCompleted && result.status == 200) {

@@ -40,9 +40,10 @@ class RiskUnitReader {
     const Clock* clock = nullptr;
     BanBreaker* breaker = nullptr;
     BorrowLimitCache* limits = nullptr;  // Filled by every answer.
+    // This gateway's SAPI IP weight, shared with reconciliation's reads.
+    WeightBudget* ip_budget = nullptr;
   };
-  RiskUnitReader(const config::v1::UpstreamConfig& upstream,
-                 int64_t ip_weight_limit, Deps deps);
+  RiskUnitReader(const config::v1::UpstreamConfig& upstream, Deps deps);
 
   using MaxBorrowableDone = std::function<void(absl::StatusOr<MaxBorrowable>)>;
   // GET max-borrowable (weight 100 IP); `done` runs on the HTTP thread.
@@ -55,8 +56,6 @@ class RiskUnitReader {
   // RISK_UNIT_NOT_FOUND when Binance lists no such unit for this key.
   void GetRiskUnit(int64_t group_id, RiskUnitDone done);
 
-  int64_t ip_weight_used() const { return ip_budget_.used(); }
-
  private:
   using BodyDone = std::function<void(absl::StatusOr<std::string>)>;
   void SignedGet(std::string path,
@@ -65,7 +64,6 @@ class RiskUnitReader {
 
   const config::v1::UpstreamConfig upstream_;
   const Deps deps_;
-  WeightBudget ip_budget_;  // Signed reads (max-borrowable 100, ltv 3000).
 };
 
 // The error contract's answer to a failed read (exposed for tests).

@@ -139,6 +139,29 @@ TEST(RepayTest, AnUnknownRepayIsSettledFromBinancesRepayRecords) {
   EXPECT_EQ(env.State().repays.size(), 1u);
 }
 
+// Nothing to repay with: Binance's -27015, nothing repaid. A dry run checks
+// and sends nothing.
+TEST(RepayTest, InsufficientBalanceAndADryRun) {
+  GatewayEnv env({.policy = kPolicy});
+  BorrowResponse borrowed;
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "50"), &borrowed).ok());
+  RepayRequest dry = MakeRepay(1001, "20");
+  dry.set_validate_only(true);
+  RepayResponse repaid;
+  ASSERT_TRUE(Repay(env.channel(), dry, &repaid).ok());
+  EXPECT_EQ(repaid.status(), institutional_loan::v1::BORROW_STATUS_VALIDATED);
+  EXPECT_EQ(repaid.requested_amount(), "20");
+  EXPECT_TRUE(repaid.repaid_amount().empty());
+  EXPECT_TRUE(env.State().repays.empty()) << "a dry run sends nothing";
+
+  env.FakeRequest("/fake/config", R"({"available":["1001:USDT=0"]})");
+  grpc::Status poor = Repay(env.channel(), MakeRepay(1001, "20"), &repaid);
+  EXPECT_EQ(poor.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << poor.error_message();
+  EXPECT_EQ(ReasonAndOutcome(poor).first, "INSUFFICIENT_BALANCE");
+  EXPECT_TRUE(env.State().repays.empty());
+}
+
 TEST(RepayTest, ThePolicyDecidesWhoMayRepay) {
   GatewayEnv env({.policy = kPolicy});
   const CertFiles borrower = env.pki().Issue(
