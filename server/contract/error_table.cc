@@ -196,6 +196,11 @@ const ErrorRule kTable[] = {
      R::AUDIT_UNAVAILABLE, X::kNone, absl::Seconds(30),
      "gateway: the audit log cannot be written, so nothing is signed (fail "
      "closed) until it is fixed and the gateway restarted"},
+    {M::kLocal, kUpstreamQueueFullEvent, O::kRejected,
+     StatusCode::kResourceExhausted, R::UPSTREAM_QUEUE_FULL, X::kNone,
+     absl::Seconds(1),
+     "gateway: more requests wait for a connection to Binance than "
+     "--upstream_queue_limit; nothing was sent"},
     {M::kLocal, kNotExecutedEvent, O::kRejected,
      StatusCode::kFailedPrecondition, R::BORROW_NOT_EXECUTED, X::kNone,
      kNoRetry,

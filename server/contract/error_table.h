@@ -89,8 +89,9 @@ enum LocalEvent : int {
   kAssetNotAllowedEvent = 118,
   kAmountAboveCallerLimitEvent = 119,
   kCallerCapReachedEvent = 120,
-  kBorrowingHaltedEvent = 121,   // The kill switch is on.
-  kAuditUnavailableEvent = 122,  // The audit log cannot be written.
+  kBorrowingHaltedEvent = 121,    // The kill switch is on.
+  kAuditUnavailableEvent = 122,   // The audit log cannot be written.
+  kUpstreamQueueFullEvent = 123,  // No room to wait for a connection.
 };
 
 // GetBorrow's refusals (Match::kQuery): about a lookup, not a borrow, so

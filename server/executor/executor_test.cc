@@ -1,10 +1,13 @@
 #include <atomic>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "executor/group_commit_executor.h"
 #include "executor/serial_executor.h"
 #include "executor/thread_pool_executor.h"
 #include "gtest/gtest.h"
@@ -50,6 +53,102 @@ TEST(ThreadPoolExecutorTest, ABlockedTaskDoesNotHoldUpTheOthers) {
   pool.Post([&] { other_ran.Notify(); });
   EXPECT_TRUE(other_ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
   release.Notify();
+}
+
+// Records the hooks' calls, in order, beside what the tasks did.
+struct GroupLog {
+  absl::Mutex mu;
+  std::vector<std::string> events ABSL_GUARDED_BY(mu);
+  void Add(std::string e) {
+    absl::MutexLock lock(&mu);
+    events.push_back(std::move(e));
+  }
+  std::vector<std::string> Take() {
+    absl::MutexLock lock(&mu);
+    return events;
+  }
+};
+
+CommitGroupHooks LoggingHooks(GroupLog& log, absl::Status commit_result,
+                              absl::Status begin_result = absl::OkStatus()) {
+  return {.begin =
+              [&log, begin_result] {
+                log.Add("begin");
+                return begin_result;
+              },
+          .commit =
+              [&log, commit_result] {
+                log.Add("commit");
+                return commit_result;
+              },
+          .observe =
+              [&log](size_t tasks, absl::Duration) {
+                log.Add(absl::StrCat("observed ", tasks));
+              }};
+}
+
+TEST(GroupCommitExecutorTest, TasksReadyTogetherShareOneCommit) {
+  GroupLog log;
+  absl::Notification started, release;
+  {
+    GroupCommitExecutor executor(LoggingHooks(log, absl::OkStatus()));
+    // The first group holds the thread while three more tasks queue up.
+    executor.Post([&] {
+      started.Notify();
+      release.WaitForNotification();
+    });
+    started.WaitForNotification();
+    for (int i = 0; i < 3; ++i) {
+      executor.Post([&, i] {
+        log.Add(absl::StrCat("write ", i));
+        executor.AfterCommit([&, i](const absl::Status& s) {
+          log.Add(absl::StrCat("durable ", i, " ", s.ok()));
+        });
+      });
+    }
+    release.Notify();
+  }
+  EXPECT_EQ(log.Take(), (std::vector<std::string>{
+                            "begin", "commit", "observed 1", "begin", "write 0",
+                            "write 1", "write 2", "commit", "observed 3",
+                            "durable 0 1", "durable 1 1", "durable 2 1"}));
+}
+
+TEST(GroupCommitExecutorTest, AFailedCommitReachesEveryDeferredStep) {
+  GroupLog log;
+  {
+    GroupCommitExecutor executor(
+        LoggingHooks(log, absl::UnavailableError("disk full")));
+    executor.Post([&] {
+      executor.AfterCommit(
+          [&](const absl::Status& s) { log.Add(std::string(s.message())); });
+    });
+  }
+  EXPECT_EQ(log.Take(), (std::vector<std::string>{"begin", "commit",
+                                                  "observed 1", "disk full"}));
+}
+
+TEST(GroupCommitExecutorTest, WithoutAGroupEachWriteWasItsOwnCommit) {
+  GroupLog log;
+  {
+    // No transaction could be opened: the writes committed one by one, so
+    // there is nothing to commit and nothing to wait for.
+    GroupCommitExecutor executor(LoggingHooks(
+        log, absl::OkStatus(), absl::UnavailableError("cannot begin")));
+    executor.Post([&] {
+      executor.AfterCommit(
+          [&](const absl::Status& s) { log.Add(absl::StrCat("ok ", s.ok())); });
+    });
+  }
+  EXPECT_EQ(log.Take(), (std::vector<std::string>{"begin", "ok 1"}));
+}
+
+TEST(GroupCommitExecutorTest, OutsideItsTasksNothingIsDeferred) {
+  GroupLog log;
+  GroupCommitExecutor executor(LoggingHooks(log, absl::OkStatus()));
+  bool ran = false;
+  executor.AfterCommit([&](const absl::Status& s) { ran = s.ok(); });
+  EXPECT_TRUE(ran);
 }
 
 }  // namespace

@@ -136,7 +136,11 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       journal_(std::move(journal)),
       policy_(std::move(policy)),
       audit_(std::move(audit)),
-      transport_({.ca_file = config_.upstream().ca_file()}),
+      transport_({.ca_file = config_.upstream().ca_file(),
+                  .max_connections =
+                      static_cast<size_t>(config_.upstream().max_connections()),
+                  .queue_limit =
+                      static_cast<size_t>(config_.upstream().queue_limit())}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
       resync_([this] { return Resync(binance_clock_); },
@@ -222,6 +226,17 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       [this](const absl::Status& loaded) { AuditPolicy(loaded); });
   // Settles first whatever a previous process left open.
   reconciler_.Start();
+}
+
+// The journal executor's groups are the journal's transactions; a commit's
+// time is the durable write a borrow waits for.
+CommitGroupHooks Gateway::JournalGroupHooks() {
+  return {.begin = [this] { return journal_->BeginGroup(); },
+          .commit = [this] { return journal_->CommitGroup(); },
+          .observe =
+              [this](size_t, absl::Duration commit) {
+                metrics_.RecordJournalWrite(commit);
+              }};
 }
 
 // Which policy was in force when is part of what the trail must prove.

@@ -17,7 +17,7 @@
 #include "clock/clock.h"
 #include "clock/resync_loop.h"
 #include "clock/scheduler.h"
-#include "executor/serial_executor.h"
+#include "executor/group_commit_executor.h"
 #include "executor/thread_pool_executor.h"
 #include "halt/borrowing_halt.h"
 #include "http/curl_multi_transport.h"
@@ -119,12 +119,14 @@ class Gateway {
   BorrowLimitCache limits_;
   RiskUnitReader risk_units_;  // GetMaxBorrowable's signed reads.
   OperationPipeline pipeline_;
+  CommitGroupHooks JournalGroupHooks();
   // The pipeline's executors, declared after it and in the order its stages
   // post to each other, so each stops (running what it holds) before what
   // its tasks use: window waits post to the journal, the journal to calls.
   ThreadPoolExecutor call_executor_{2};  // Signing, sending, answering.
-  SerialExecutor journal_executor_;      // Journal reads and writes only.
-  TimerThread scheduler_;                // Only the pipeline's window waits.
+  // Journal reads and writes only, committed in groups (one fsync each).
+  GroupCommitExecutor journal_executor_{JournalGroupHooks()};
+  TimerThread scheduler_;  // Only the pipeline's window waits.
   Reconciler reconciler_;
   LoanService service_;
   AdminService admin_;

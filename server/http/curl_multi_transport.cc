@@ -141,7 +141,16 @@ int CloseSocket(void*, curl_socket_t socket) {
 }  // namespace
 
 CurlMultiTransport::CurlMultiTransport(CurlTransportOptions options)
-    : options_(std::move(options)), multi_(curl_multi_init()) {
+    : options_(std::move(options)),
+      multi_(curl_multi_init()),
+      share_(curl_share_init()) {
+  // One thread uses the share: no lock callbacks are needed.
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  const long connections = static_cast<long>(options_.max_connections);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, connections);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, connections);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -153,6 +162,16 @@ CurlMultiTransport::~CurlMultiTransport() {
   curl_multi_wakeup(multi_);
   thread_.join();
   curl_multi_cleanup(multi_);
+  curl_share_cleanup(share_);
+}
+
+void CurlMultiTransport::Refuse(std::unique_ptr<Transfer> transfer,
+                                std::string why, bool queue_full) {
+  transfer->result.delivery = Delivery::kNotSent;
+  transfer->result.error = std::move(why);
+  transfer->result.queue_full = queue_full;
+  transfer->result.elapsed = absl::Now() - transfer->started;
+  transfer->done(std::move(transfer->result));
 }
 
 void CurlMultiTransport::Send(HttpRequest request,
@@ -162,82 +181,109 @@ void CurlMultiTransport::Send(HttpRequest request,
   transfer->done = std::move(done);
   transfer->started = absl::Now();
   transfer->max_body_bytes = options_.max_body_bytes;
-  std::unique_ptr<Transfer> refused;
+  std::string refused;
+  bool queue_full = false;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      refused = std::move(transfer);
+      refused = "HTTP transport is shutting down";
+    } else if (queued_ >= options_.queue_limit) {
+      queue_full = true;
+      refused = absl::StrCat(queued_,
+                             " requests already wait for an upstream "
+                             "connection (the queue's limit)");
     } else {
+      ++queued_;
       pending_.push_back(std::move(transfer));
     }
   }
-  if (refused) {
-    refused->result.delivery = Delivery::kNotSent;
-    refused->result.error = "HTTP transport is shutting down";
-    refused->done(std::move(refused->result));
+  if (!refused.empty()) {
+    Refuse(std::move(transfer), std::move(refused), queue_full);
     return;
   }
   curl_multi_wakeup(multi_);
 }
 
+// Hands waiting transfers to libcurl while the pool has room, oldest first.
+// One that waited longer than its whole timeout is refused unsent.
 void CurlMultiTransport::StartPending() {
-  std::deque<std::unique_ptr<Transfer>> batch;
+  std::deque<std::unique_ptr<Transfer>> arrived;
   {
     absl::MutexLock lock(&mu_);
-    batch.swap(pending_);
+    arrived.swap(pending_);
   }
-  for (auto& owned : batch) {
-    Transfer* t = owned.release();
-    CURL* easy = curl_easy_init();
-    t->easy = easy;
-    curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(
-        easy, CURLOPT_TIMEOUT_MS,
-        static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
-    curl_easy_setopt(
-        easy, CURLOPT_CONNECTTIMEOUT_MS,
-        static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
-    if (!options_.ca_file.empty()) {
-      curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  for (auto& t : arrived) waiting_.push_back(std::move(t));
+  const absl::Time now = absl::Now();
+  while (!waiting_.empty() &&
+         active_transfers->size() < options_.max_connections) {
+    std::unique_ptr<Transfer> t = std::move(waiting_.front());
+    waiting_.pop_front();
+    {
+      absl::MutexLock lock(&mu_);
+      --queued_;
     }
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, WriteBody);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, WriteHeader);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);  // Feeds WatchTraffic only.
-    curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, WatchTraffic);
-    curl_easy_setopt(easy, CURLOPT_DEBUGDATA, t);
-    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, CheckReusedConnection);
-    curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
-    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, CloseSocket);
-    if (t->fresh_connect) curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
-    t->header_list = curl_slist_append(t->header_list, "Expect:");
-    for (const std::string& h : t->request.headers) {
-      t->header_list = curl_slist_append(t->header_list, h.c_str());
+    if (now - t->started > t->request.timeout) {
+      Refuse(std::move(t),
+             absl::StrCat("no upstream connection was free within ",
+                          absl::FormatDuration(t->request.timeout)),
+             /*queue_full=*/false);
+      continue;
     }
-    if (t->request.method == HttpRequest::Method::kPost) {
-      curl_easy_setopt(easy, CURLOPT_POST, 1L);
-      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(t->request.body.size()));
-      curl_easy_setopt(easy, CURLOPT_READFUNCTION, ReadBody);
-      curl_easy_setopt(easy, CURLOPT_READDATA, t);
-      curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, RefuseRewind);
-      t->header_list = curl_slist_append(
-          t->header_list, "Content-Type: application/x-www-form-urlencoded");
-    } else {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
-    active_transfers->insert(t);
-    curl_multi_add_handle(multi_, easy);
+    Start(t.release());
   }
+}
+
+void CurlMultiTransport::Start(Transfer* t) {
+  CURL* easy = curl_easy_init();
+  t->easy = easy;
+  curl_easy_setopt(easy, CURLOPT_SHARE, share_);
+  curl_easy_setopt(easy, CURLOPT_URL, t->request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(
+      easy, CURLOPT_TIMEOUT_MS,
+      static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
+  curl_easy_setopt(
+      easy, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
+  if (!options_.ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);  // Feeds WatchTraffic only.
+  curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, WatchTraffic);
+  curl_easy_setopt(easy, CURLOPT_DEBUGDATA, t);
+  curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, CheckReusedConnection);
+  curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, CloseSocket);
+  if (t->fresh_connect) curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  t->header_list = curl_slist_append(t->header_list, "Expect:");
+  for (const std::string& h : t->request.headers) {
+    t->header_list = curl_slist_append(t->header_list, h.c_str());
+  }
+  if (t->request.method == HttpRequest::Method::kPost) {
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(t->request.body.size()));
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, ReadBody);
+    curl_easy_setopt(easy, CURLOPT_READDATA, t);
+    curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, RefuseRewind);
+    t->header_list = curl_slist_append(
+        t->header_list, "Content-Type: application/x-www-form-urlencoded");
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->header_list);
+  active_transfers->insert(t);
+  curl_multi_add_handle(multi_, easy);
 }
 
 void CurlMultiTransport::Complete(Transfer* t, CURLcode code) {
@@ -280,8 +326,11 @@ void CurlMultiTransport::Retry(Transfer* t) {
   t->body_offset = 0;
   t->body_delivered = false;
   t->fresh_connect = true;
-  absl::MutexLock lock(&mu_);
-  pending_.push_front(std::unique_ptr<Transfer>(t));
+  {
+    absl::MutexLock lock(&mu_);
+    ++queued_;
+  }
+  waiting_.push_front(std::unique_ptr<Transfer>(t));  // First in line.
 }
 
 void CurlMultiTransport::FinishDone() {
@@ -307,14 +356,27 @@ void CurlMultiTransport::Loop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
     }
-    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    // A finished transfer freed a connection a waiting one can take now.
+    const bool startable =
+        !waiting_.empty() && active.size() < options_.max_connections;
+    curl_multi_poll(multi_, nullptr, 0, startable ? 0 : 1000, nullptr);
   }
-  StartPending();  // Queued before the stop: complete them below as unsent.
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& t : pending_) waiting_.push_back(std::move(t));
+    pending_.clear();
+    queued_ = 0;
+  }
   while (!active.empty()) {
     auto* t = static_cast<Transfer*>(*active.begin());
     Complete(
         t, t->request_left ? CURLE_ABORTED_BY_CALLBACK : CURLE_COULDNT_CONNECT);
   }
+  // Queued before the stop, and never handed to libcurl: unsent.
+  for (auto& t : waiting_) {
+    Refuse(std::move(t), "HTTP transport is shutting down", false);
+  }
+  waiting_.clear();
   active_transfers = nullptr;
   open_sockets = nullptr;
 }

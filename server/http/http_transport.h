@@ -34,6 +34,9 @@ struct HttpResult {
   std::string body;
   std::string error;  // Transport error text (never holds the request).
   absl::Duration elapsed;
+  // kNotSent because no room was left to wait for a connection: the
+  // caller is refused at once rather than left to time out.
+  bool queue_full = false;
 };
 
 // Sends HTTP requests asynchronously. `done` runs exactly once, on the

@@ -195,6 +195,17 @@ class BorrowJournal {
 
   // Deletes settled records last changed before `cutoff` (retention).
   virtual absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) = 0;
+
+  // Group commit (executor/group_commit_executor.h): between BeginGroup and
+  // CommitGroup, the writes of the thread that began the group share one
+  // transaction, each in a savepoint of its own (a write that fails undoes
+  // only itself), and are durable only once CommitGroup returns OK; other
+  // threads' calls wait for the commit. A journal that cannot group says so
+  // from BeginGroup, and each write then commits by itself.
+  virtual absl::Status BeginGroup() {
+    return absl::UnimplementedError("this journal commits each write");
+  }
+  virtual absl::Status CommitGroup() { return absl::OkStatus(); }
 };
 
 }  // namespace loan_gateway

@@ -91,13 +91,65 @@ constexpr char kAttemptColumns[] =
     "request_id, seq, group_id, asset, amount, signed_ms, recv_window_ms, "
     "state, kind";
 
-// A prepared statement, finalized on scope exit.
+}  // namespace
+
+// Every statement the journal runs, prepared once per connection: parsing
+// SQL again on each write was a fifth of the journal thread's time.
+class StatementCache {
+ public:
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  ~StatementCache() {
+    for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  }
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  // The prepared statement for `sql`; a second one, prepared for the
+  // occasion, while the cached one is in use. `*owned` says which.
+  int Acquire(const std::string& sql, sqlite3_stmt** stmt, bool* owned) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end() && !it->second.in_use) {
+      it->second.in_use = true;
+      *stmt = it->second.stmt;
+      *owned = false;
+      return SQLITE_OK;
+    }
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1,
+                                      SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
+    *owned = rc != SQLITE_OK || it != cache_.end();
+    if (!*owned) cache_.emplace(sql, Cached{*stmt, true});
+    return rc;
+  }
+  void Release(const std::string& sql, sqlite3_stmt* stmt, bool owned) {
+    if (owned) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    cache_[sql].in_use = false;
+  }
+
+ private:
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  sqlite3* const db_;
+  absl::flat_hash_map<std::string, Cached> cache_;
+};
+
+namespace {
+
+// One use of a cached prepared statement, reset on scope exit.
 class Statement {
  public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+  Statement(StatementCache& cache, std::string sql)
+      : cache_(cache), sql_(std::move(sql)) {
+    rc_ = cache_.Acquire(sql_, &stmt_, &owned_);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() { cache_.Release(sql_, stmt_, owned_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -129,12 +181,14 @@ class Statement {
   }
   absl::Status Error(absl::string_view what) const {
     return absl::UnavailableError(
-        absl::StrCat("journal ", what, ": ", sqlite3_errmsg(db_)));
+        absl::StrCat("journal ", what, ": ", sqlite3_errmsg(cache_.db())));
   }
 
  private:
-  sqlite3* db_;
+  StatementCache& cache_;
+  const std::string sql_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool owned_ = false;
   int rc_;
 };
 
@@ -281,7 +335,7 @@ absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
   if (absl::Status s = journal->Prepare(/*durable_file=*/true); !s.ok()) {
     return s;
   }
-  if (absl::Status s = journal->LoadUnsettledIndex(); !s.ok()) return s;
+  if (absl::Status s = journal->LoadIndexAtOpen(); !s.ok()) return s;
   return journal;
 }
 
@@ -299,12 +353,12 @@ SqliteBorrowJournal::OpenInMemory() {
   if (absl::Status s = journal->Prepare(/*durable_file=*/false); !s.ok()) {
     return s;
   }
-  if (absl::Status s = journal->LoadUnsettledIndex(); !s.ok()) return s;
+  if (absl::Status s = journal->LoadIndexAtOpen(); !s.ok()) return s;
   return journal;
 }
 
 absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
-  absl::MutexLock lock(&mu_);
+  JournalLock lock(this);
   if (durable_file) {
     sqlite3_busy_timeout(db_, 2000);
     if (sqlite3_db_readonly(db_, "main") == 1) {
@@ -322,7 +376,7 @@ absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
   for (const auto& [name, value] :
        {std::pair{"last_opened_ms", absl::StrCat(NowMs())},
         std::pair{"holder_pid", absl::StrCat(::getpid())}}) {
-    Statement opened(db_,
+    Statement opened(*statements_,
                      "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)");
     opened.Bind(1, name);
     opened.Bind(2, value);
@@ -334,13 +388,13 @@ absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
 }
 
 absl::Status SqliteBorrowJournal::Migrate() {
-  Statement version(db_, "PRAGMA user_version");
+  Statement version(*statements_, "PRAGMA user_version");
   if (!version.ok() || version.Step() != SQLITE_ROW)
     return version.Error("read");
   const int64_t current = version.Int(0);
   if (current >= kSchemaVersion) return Exec(kSchema);
   Statement had_borrows(
-      db_,
+      *statements_,
       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'borrows'");
   if (!had_borrows.ok()) return had_borrows.Error("read");
   const bool legacy = had_borrows.Step() == SQLITE_ROW;
@@ -359,8 +413,92 @@ absl::Status SqliteBorrowJournal::Migrate() {
 
 SqliteBorrowJournal::~SqliteBorrowJournal() {
   absl::MutexLock lock(&mu_);
+  statements_.reset();  // Finalized before the connection closes.
   sqlite3_close(db_);
   ::close(fd_);
+}
+
+SqliteBorrowJournal::SqliteBorrowJournal(sqlite3* db, std::string path, int fd)
+    : path_(std::move(path)),
+      fd_(fd),
+      db_(db),
+      statements_(std::make_unique<StatementCache>(db)) {}
+
+absl::Status SqliteBorrowJournal::LoadIndexAtOpen() {
+  JournalLock lock(this);
+  return LoadUnsettledIndex();
+}
+
+SqliteBorrowJournal::JournalLock::JournalLock(SqliteBorrowJournal* journal)
+    : journal_(journal), held_(!journal->InGroup()) {
+  if (held_) journal_->mu_.Lock();
+}
+
+SqliteBorrowJournal::JournalLock::~JournalLock() {
+  if (held_) journal_->mu_.Unlock();
+}
+
+// mu_ stays held from here to CommitGroup: no other thread may read what
+// the group has not committed, or add its own writes to it.
+absl::Status SqliteBorrowJournal::BeginGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  mu_.Lock();
+  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) {
+    mu_.Unlock();
+    return s;
+  }
+  group_failed_ = false;
+  group_thread_.store(std::this_thread::get_id());
+  return absl::OkStatus();
+}
+
+absl::Status SqliteBorrowJournal::CommitGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (!InGroup()) {
+    return absl::FailedPreconditionError("no journal group open here");
+  }
+  group_thread_.store(std::thread::id());
+  absl::Status committed =
+      group_failed_ || sqlite3_get_autocommit(db_) != 0
+          ? absl::UnavailableError(
+                "journal: a write failed in a way that undid its group")
+          : Exec("COMMIT;");
+  if (!committed.ok()) {
+    if (sqlite3_get_autocommit(db_) == 0) Exec("ROLLBACK;").IgnoreError();
+    // The group's writes had updated the index; storage has the truth.
+    LoadUnsettledIndex().IgnoreError();
+  }
+  mu_.Unlock();
+  return committed;
+}
+
+absl::Status SqliteBorrowJournal::BeginWrite() {
+  if (!InGroup()) return Exec("BEGIN IMMEDIATE;");
+  // SQLite ends a transaction by itself on some errors (a full disk, an
+  // I/O error): the group's earlier writes are gone, and a write now would
+  // commit on its own, out of the group. Neither may look durable.
+  if (group_failed_ || sqlite3_get_autocommit(db_) != 0) {
+    group_failed_ = true;
+    return absl::UnavailableError(
+        "journal: an earlier write undid this group's transaction");
+  }
+  return Exec("SAVEPOINT journal_write;");
+}
+
+absl::Status SqliteBorrowJournal::EndWrite() {
+  if (!InGroup()) return Exec("COMMIT;");
+  absl::Status released = Exec("RELEASE journal_write;");
+  if (!released.ok()) group_failed_ = true;
+  return released;
+}
+
+void SqliteBorrowJournal::UndoWrite() {
+  if (!InGroup()) {
+    Exec("ROLLBACK;").IgnoreError();
+    return;
+  }
+  if (sqlite3_get_autocommit(db_) != 0 ||
+      !Exec("ROLLBACK TO journal_write; RELEASE journal_write;").ok()) {
+    group_failed_ = true;
+  }
 }
 
 absl::Status SqliteBorrowJournal::CheckIntact() const {
@@ -399,8 +537,8 @@ absl::Status SqliteBorrowJournal::Exec(const char* sql) {
 
 absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::GetLocked(
     const std::string& request_id) {
-  Statement s(db_, absl::StrCat("SELECT ", kColumns,
-                                " FROM borrows WHERE request_id = ?"));
+  Statement s(*statements_, absl::StrCat("SELECT ", kColumns,
+                                         " FROM borrows WHERE request_id = ?"));
   if (!s.ok()) return s.Error("read");
   s.Bind(1, request_id);
   const int rc = s.Step();
@@ -411,7 +549,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::GetLocked(
 
 absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::Get(
     const std::string& request_id) {
-  absl::MutexLock lock(&mu_);
+  JournalLock lock(this);
   return GetLocked(request_id);
 }
 
@@ -419,26 +557,48 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
     const JournalRecord& intent) {
   // What leads to signing is written only to the journal a restart reads.
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  JournalLock lock(this);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
-    Exec("ROLLBACK;").IgnoreError();
+    UndoWrite();
     return status;
   };
-  absl::StatusOr<std::optional<JournalRecord>> existing =
-      GetLocked(intent.request_id);
-  if (!existing.ok()) return rollback(existing.status());
   const int64_t now = NowMs();
-  if (existing->has_value()) {
+  // The insert itself answers whether the request_id is new: only a
+  // conflict costs a read.
+  Statement insert(*statements_,
+                   absl::StrCat("INSERT INTO borrows (", kColumns,
+                                ") VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', "
+                                "0, 0, NULL, NULL, NULL, ?, NULL) "
+                                "ON CONFLICT (request_id) DO NOTHING"));
+  insert.Bind(1, intent.request_id)
+      .Bind(2, intent.caller)
+      .Bind(3, intent.group_id)
+      .Bind(4, intent.asset)
+      .Bind(5, intent.amount)
+      .Bind(6, absl::ToUnixMillis(intent.created))
+      .Bind(7, now)
+      .Bind(8, std::string(OperationKindName(intent.kind)));
+  if (!insert.ok() || insert.Step() != SQLITE_DONE) {
+    return rollback(insert.Error("write"));
+  }
+  if (sqlite3_changes(db_) == 0) {
+    absl::StatusOr<std::optional<JournalRecord>> existing =
+        GetLocked(intent.request_id);
+    if (!existing.ok()) return rollback(existing.status());
+    if (!existing->has_value()) {
+      return rollback(absl::UnavailableError(
+          "journal: a conflicting request_id could not be read"));
+    }
     const JournalRecord& old = **existing;
     const bool retry = old.state == Outcome::kRejected && old.retryable &&
                        !old.reconciled && old.SameIntent(intent);
     if (!retry) {
-      Exec("COMMIT;").IgnoreError();
+      if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
       return existing;
     }
     Statement s(
-        db_,
+        *statements_,
         "UPDATE borrows SET state = 'PENDING', retryable = 0, error = NULL, "
         "created_ms = ?, updated_ms = ? WHERE request_id = ?");
     // A new attempt starts a new window for reconciliation.
@@ -446,21 +606,8 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
         .Bind(2, now)
         .Bind(3, intent.request_id);
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
-  } else {
-    Statement s(db_, absl::StrCat("INSERT INTO borrows (", kColumns,
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', "
-                                  "0, 0, NULL, NULL, NULL, ?, NULL)"));
-    s.Bind(1, intent.request_id)
-        .Bind(2, intent.caller)
-        .Bind(3, intent.group_id)
-        .Bind(4, intent.asset)
-        .Bind(5, intent.amount)
-        .Bind(6, absl::ToUnixMillis(intent.created))
-        .Bind(7, now)
-        .Bind(8, std::string(OperationKindName(intent.kind)));
-    if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   }
-  if (absl::Status s = Exec("COMMIT;"); !s.ok()) return rollback(s);
+  if (absl::Status s = EndWrite(); !s.ok()) return rollback(s);
   IndexUnsettled(intent.request_id, "");
   return std::optional<JournalRecord>();
 }
@@ -468,7 +615,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
 absl::Status SqliteBorrowJournal::MarkAttempts(const std::string& request_id,
                                                AttemptState from,
                                                AttemptState to) {
-  Statement s(db_,
+  Statement s(*statements_,
               "UPDATE attempts SET state = ? WHERE request_id = ? AND state = "
               "?");
   s.Bind(1, std::string(AttemptStateName(to)))
@@ -483,7 +630,7 @@ absl::Status SqliteBorrowJournal::MarkAttempts(const std::string& request_id,
 // the reopened record's request_id ("" when nobody held it).
 absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
     const std::string& transaction_id, const std::string& request_id) {
-  Statement find(db_,
+  Statement find(*statements_,
                  "SELECT request_id, reconciled FROM borrows WHERE "
                  "transaction_id = ? AND request_id != ?");
   if (!find.ok()) return find.Error("read");
@@ -500,7 +647,7 @@ absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
                      " is already the direct answer to ", holder));
   }
   Statement reopen(
-      db_,
+      *statements_,
       "UPDATE borrows SET state = 'UNKNOWN', reconciled = 0, transaction_id "
       "= NULL, note = ?, updated_ms = ? WHERE request_id = ?");
   reopen
@@ -529,10 +676,10 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   const bool retryable = outcome.retryable;
   const std::string& transaction_id = outcome.transaction_id;
   const std::string& error = outcome.error;
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  JournalLock lock(this);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
-    Exec("ROLLBACK;").IgnoreError();
+    UndoWrite();
     return status;
   };
   OutcomeWritten written;
@@ -543,7 +690,7 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     written.reopened_request_id = *reopened;
   }
   Statement s(
-      db_,
+      *statements_,
       "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
       "transaction_id = ?, error = ?, updated_ms = ?, note = NULL, "
       "result_amount = ? WHERE request_id = ? AND (state = 'PENDING' OR "
@@ -573,7 +720,7 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
                           AttemptState::kNotExecuted);
   }
   if (!marked.ok()) return rollback(marked);
-  if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
+  if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   if (state == Outcome::kSucceeded || state == Outcome::kRejected) {
     IndexSettled(request_id);
   } else {
@@ -587,10 +734,10 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
 
 absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  JournalLock lock(this);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
-    Exec("ROLLBACK;").IgnoreError();
+    UndoWrite();
     return status;
   };
   if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
@@ -599,9 +746,10 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
     return rollback(s);
   }
   Statement insert(
-      db_, absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
-                        ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
-                        "?, 'SENT', ? FROM attempts WHERE request_id = ?"));
+      *statements_,
+      absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
+                   ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
+                   "?, 'SENT', ? FROM attempts WHERE request_id = ?"));
   insert.Bind(1, a.request_id)
       .Bind(2, a.group_id)
       .Bind(3, a.asset)
@@ -612,16 +760,16 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
       .Bind(8, a.request_id);
   if (!insert.ok() || insert.Step() != SQLITE_DONE)
     return rollback(insert.Error("write"));
-  if (absl::Status c = Exec("COMMIT;"); !c.ok()) return rollback(c);
+  if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
     const std::string& request_id) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
-                                " FROM attempts WHERE request_id = ? "
-                                "ORDER BY seq"));
+  JournalLock lock(this);
+  Statement s(*statements_, absl::StrCat("SELECT ", kAttemptColumns,
+                                         " FROM attempts WHERE request_id = ? "
+                                         "ORDER BY seq"));
   if (!s.ok()) return s.Error("read");
   s.Bind(1, request_id);
   std::vector<AttemptRecord> out;
@@ -633,11 +781,12 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
     int64_t group_id, const std::string& asset) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_, absl::StrCat("SELECT ", kAttemptColumns,
-                                " FROM attempts WHERE group_id = ? AND "
-                                "state = 'SENT' AND asset = ? "
-                                "ORDER BY signed_ms"));
+  JournalLock lock(this);
+  Statement s(*statements_,
+              absl::StrCat("SELECT ", kAttemptColumns,
+                           " FROM attempts WHERE group_id = ? AND "
+                           "state = 'SENT' AND asset = ? "
+                           "ORDER BY signed_ms"));
   if (!s.ok()) return s.Error("read");
   s.Bind(1, group_id).Bind(2, asset);
   std::vector<AttemptRecord> out;
@@ -649,8 +798,8 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
 
 absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
     int64_t group_id, const std::string& except_request_id) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  JournalLock lock(this);
+  Statement s(*statements_,
               "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
               "group_id = ? AND state = 'SENT' AND request_id != ?");
   if (!s.ok()) return s.Error("read");
@@ -662,8 +811,8 @@ absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
 
 absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
                                           const std::string& note) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  JournalLock lock(this);
+  Statement s(*statements_,
               "UPDATE borrows SET note = ? WHERE request_id = ? AND state IN "
               "('PENDING', 'UNKNOWN') AND note IS NOT ?");
   if (!s.ok()) return s.Error("write");
@@ -686,12 +835,13 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
   if (q.after) {
     where.push_back("(created_ms < ? OR (created_ms = ? AND request_id < ?))");
   }
-  absl::MutexLock lock(&mu_);
-  Statement s(db_, absl::StrCat("SELECT ", kColumns, " FROM borrows",
-                                where.empty() ? "" : " WHERE ",
-                                absl::StrJoin(where, " AND "),
-                                " ORDER BY created_ms DESC, request_id DESC "
-                                "LIMIT ?"));
+  JournalLock lock(this);
+  Statement s(*statements_,
+              absl::StrCat("SELECT ", kColumns, " FROM borrows",
+                           where.empty() ? "" : " WHERE ",
+                           absl::StrJoin(where, " AND "),
+                           " ORDER BY created_ms DESC, request_id DESC "
+                           "LIMIT ?"));
   if (!s.ok()) return s.Error("read");
   int i = 0;
   if (q.group_id) s.Bind(++i, *q.group_id);
@@ -715,11 +865,17 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
 }
 
 absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
-  absl::MutexLock lock(&mu_);
+  JournalLock lock(this);
+  return UnsettledLocked();
+}
+
+absl::StatusOr<std::vector<JournalRecord>>
+SqliteBorrowJournal::UnsettledLocked() {
   Statement s(
-      db_, absl::StrCat("SELECT ", kColumns,
-                        " FROM borrows WHERE state IN ('PENDING', 'UNKNOWN') "
-                        "ORDER BY created_ms"));
+      *statements_,
+      absl::StrCat("SELECT ", kColumns,
+                   " FROM borrows WHERE state IN ('PENDING', 'UNKNOWN') "
+                   "ORDER BY created_ms"));
   if (!s.ok()) return s.Error("read");
   std::vector<JournalRecord> records;
   int rc;
@@ -728,9 +884,15 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
   return records;
 }
 
+// From storage: at open, and after a group that did not commit (its writes
+// had already updated the index).
 absl::Status SqliteBorrowJournal::LoadUnsettledIndex() {
-  absl::StatusOr<std::vector<JournalRecord>> unsettled = Unsettled();
+  absl::StatusOr<std::vector<JournalRecord>> unsettled = UnsettledLocked();
   if (!unsettled.ok()) return unsettled.status();
+  {
+    absl::MutexLock lock(&index_mu_);
+    unsettled_.clear();
+  }
   for (const JournalRecord& r : *unsettled)
     IndexUnsettled(r.request_id, r.note);
   return absl::OkStatus();
@@ -763,8 +925,8 @@ absl::StatusOr<std::vector<CallerBorrow>>
 SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
                                         const std::string& asset,
                                         absl::Time since) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  JournalLock lock(this);
+  Statement s(*statements_,
               "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
               "asset = ? AND created_ms >= ? AND state != 'REJECTED' AND "
               "kind = 'BORROW'");
@@ -781,8 +943,9 @@ SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
 
 absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
     const std::string& transaction_id) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_, "SELECT 1 FROM borrows WHERE transaction_id = ? LIMIT 1");
+  JournalLock lock(this);
+  Statement s(*statements_,
+              "SELECT 1 FROM borrows WHERE transaction_id = ? LIMIT 1");
   if (!s.ok()) return s.Error("read");
   s.Bind(1, transaction_id);
   const int rc = s.Step();
@@ -791,8 +954,8 @@ absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
 }
 
 absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
-  absl::MutexLock lock(&mu_);
-  Statement s(db_,
+  JournalLock lock(this);
+  Statement s(*statements_,
               "DELETE FROM borrows WHERE state IN ('SUCCEEDED', 'REJECTED') "
               "AND updated_ms < ?");
   if (!s.ok()) return s.Error("write");
@@ -800,7 +963,7 @@ absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
   if (s.Step() != SQLITE_DONE) return s.Error("write");
   const int purged = sqlite3_changes(db_);
   if (purged > 0) {
-    Statement attempts(db_,
+    Statement attempts(*statements_,
                        "DELETE FROM attempts WHERE request_id NOT IN "
                        "(SELECT request_id FROM borrows)");
     if (!attempts.ok() || attempts.Step() != SQLITE_DONE)

@@ -1,9 +1,11 @@
 #ifndef LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
 #define LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -16,6 +18,8 @@ struct sqlite3;
 
 namespace loan_gateway {
 
+class StatementCache;
+
 // How a journal file is opened.
 struct JournalOpenOptions {
   // Creating a journal is an explicit first-run act: a missing file where
@@ -25,7 +29,9 @@ struct JournalOpenOptions {
 
 // The journal in one SQLite file, in WAL mode with synchronous=FULL, so a
 // record is on disk when a write returns; the file is held exclusively
-// (flock) by one gateway at a time. One connection behind a mutex.
+// (flock) by one gateway at a time. One connection behind a mutex, its
+// statements prepared once. Writes may be grouped into one transaction and
+// one fsync (BeginGroup); other threads then wait for the group's commit.
 class SqliteBorrowJournal final : public BorrowJournal {
  public:
   // Opens the journal at `path` (mode 0600), creating it only when
@@ -64,12 +70,35 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override;
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
+  absl::Status BeginGroup() override;
+  absl::Status CommitGroup() override;
 
   const std::string& path() const { return path_; }
 
  private:
-  SqliteBorrowJournal(sqlite3* db, std::string path, int fd)
-      : path_(std::move(path)), fd_(fd), db_(db) {}
+  SqliteBorrowJournal(sqlite3* db, std::string path, int fd);
+
+  // Holds mu_, unless this thread's group already does (its writes run
+  // inside the group's transaction, on the thread that opened it).
+  class ABSL_SCOPED_LOCKABLE JournalLock {
+   public:
+    explicit JournalLock(SqliteBorrowJournal* journal)
+        ABSL_EXCLUSIVE_LOCK_FUNCTION(journal->mu_);
+    ~JournalLock() ABSL_UNLOCK_FUNCTION();
+
+   private:
+    SqliteBorrowJournal* const journal_;
+    const bool held_;
+  };
+  bool InGroup() const {
+    return group_thread_.load() == std::this_thread::get_id();
+  }
+  // One write's transaction: its own, or a savepoint inside the group's.
+  absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<JournalRecord>> UnsettledLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Journal mode, schema and a first write on a freshly opened connection.
   absl::Status Prepare(bool durable_file);
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -83,7 +112,8 @@ class SqliteBorrowJournal final : public BorrowJournal {
                             AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The index of unsettled records, from storage once (at open), then kept
   // by each write that commits.
-  absl::Status LoadUnsettledIndex();
+  absl::Status LoadUnsettledIndex() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status LoadIndexAtOpen();
   void IndexUnsettled(const std::string& request_id, const std::string& note);
   void IndexSettled(const std::string& request_id);
 
@@ -91,6 +121,11 @@ class SqliteBorrowJournal final : public BorrowJournal {
   const int fd_;  // Our own handle on the file, to notice a replacement.
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<StatementCache> statements_ ABSL_GUARDED_BY(mu_);
+  // The thread whose group holds mu_ (none: a default id).
+  std::atomic<std::thread::id> group_thread_;
+  // A write of the open group failed in a way that undid the group.
+  bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
   // Apart from mu_, which is held through a write's fsync.
   mutable absl::Mutex index_mu_;
   // request_id -> whether its note says "ambiguous".

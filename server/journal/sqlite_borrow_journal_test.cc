@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
@@ -132,6 +134,84 @@ TEST_F(BorrowJournalTest, ALockedJournalFailsTheWriteInsteadOfLosingIt) {
   sqlite3_exec(other, "ROLLBACK;", nullptr, nullptr, nullptr);
   sqlite3_close(other);
   EXPECT_TRUE(journal_->InsertIntent(Intent("x")).ok());
+}
+
+// What another connection (a restart, an operator's sqlite3) reads.
+int64_t CommittedRows(const std::string& path) {
+  sqlite3* other = nullptr;
+  int64_t rows = -1;
+  if (sqlite3_open_v2(path.c_str(), &other, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(other, "SELECT COUNT(*) FROM borrows", -1, &stmt,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      rows = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(other);
+  return rows;
+}
+
+TEST_F(BorrowJournalTest, AGroupsWritesAreCommittedTogetherByItsCommit) {
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
+  EXPECT_EQ(CommittedRows(path_), 0) << "nothing is durable before the commit";
+  ASSERT_TRUE(journal_->CommitGroup().ok());
+  EXPECT_EQ(CommittedRows(path_), 2);
+  EXPECT_EQ(journal_->CountUnsettled(nullptr).unsettled, 2);
+}
+
+TEST_F(BorrowJournalTest, AWriteThatFailsInAGroupUndoesOnlyItself) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  ASSERT_TRUE(journal_->BeginAttempt({.request_id = "a", .signed_ms = 1}).ok());
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
+                                        .transaction_id = "77"})
+                  .ok());
+  // Two direct answers naming one transaction: the second write is refused,
+  // and undone alone; the group's other writes stand.
+  EXPECT_FALSE(journal_
+                   ->RecordOutcome("b", {.state = Outcome::kSucceeded,
+                                         .transaction_id = "77"})
+                   .ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("c")).ok());
+  ASSERT_TRUE(journal_->CommitGroup().ok());
+  Reopen();
+  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kSucceeded);
+  EXPECT_EQ((*journal_->Get("b"))->state, Outcome::kPending);
+  EXPECT_TRUE(journal_->Get("c")->has_value());
+  EXPECT_EQ((*journal_->Attempts("a"))[0].state, AttemptState::kExecuted);
+}
+
+TEST_F(BorrowJournalTest, OtherThreadsReadOnlyWhatAGroupCommitted) {
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  absl::Notification read;
+  absl::StatusOr<std::optional<JournalRecord>> seen;
+  std::thread reader([&] {
+    seen = journal_->Get("a");
+    read.Notify();
+  });
+  EXPECT_FALSE(read.WaitForNotificationWithTimeout(absl::Milliseconds(100)))
+      << "a reader must wait for the group's commit";
+  ASSERT_TRUE(journal_->CommitGroup().ok());
+  reader.join();
+  ASSERT_TRUE(seen.ok());
+  EXPECT_TRUE(seen->has_value());
+}
+
+TEST_F(BorrowJournalTest, OnlyTheThreadThatBeganAGroupCommitsIt) {
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  absl::Status elsewhere;
+  std::thread other([&] { elsewhere = journal_->CommitGroup(); });
+  other.join();
+  EXPECT_EQ(elsewhere.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(journal_->CommitGroup().ok());
 }
 
 TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {

@@ -239,7 +239,8 @@ GatewayMetrics::GatewayMetrics(std::function<GatewayGauges()> gauges)
                        "Time of one borrow exchange with Binance.")),
       journal_write_seconds_(
           AddHistogram(*registry_, "loan_gateway_journal_write_seconds",
-                       "Time of one durable journal write (fsync included).")),
+                       "Time of one journal commit: a group of writes made "
+                       "durable together (fsync included).")),
       reopened_(AddCounters(*registry_, "loan_gateway_reconcile_reopened_total",
                             "Records reopened because Binance's direct answer "
                             "named the transaction reconciliation had "

@@ -63,15 +63,6 @@ absl::Status JournalUnavailable(const absl::Status& cause) {
                    cause.message()));
 }
 
-// Runs one journal write and reports how long it took.
-template <typename Write>
-auto TimedWrite(GatewayMetrics* metrics, Write write) {
-  const absl::Time started = absl::Now();
-  auto written = write();
-  if (metrics) metrics->RecordJournalWrite(absl::Now() - started);
-  return written;
-}
-
 // The journal's record of a call that ended with `status`: UNKNOWN when it
 // may have executed, else REJECTED, retryable when nothing was sent and the
 // refusal says when to try again.
@@ -338,8 +329,8 @@ void OperationPipeline::JournalIntent(const CallPtr& call) {
   // A concurrent call with the same id (already claimed) finds the journaled
   // intent below and follows it.
   const bool claimed = intents_.Claim(call);
-  absl::StatusOr<std::optional<JournalRecord>> existing = TimedWrite(
-      deps_.metrics, [&] { return deps_.journal->InsertIntent(intent); });
+  absl::StatusOr<std::optional<JournalRecord>> existing =
+      deps_.journal->InsertIntent(intent);
   if (!existing.ok()) {
     intents_.Unclaim(*call);
     Answer(call, JournalUnavailable(existing.status()));
@@ -449,23 +440,31 @@ void OperationPipeline::PrepareAttempt(const CallPtr& call) {
     Settle(call, reserved);
     return;
   }
-  absl::Status journaled = TimedWrite(deps_.metrics, [&] {
-    return deps_.journal->BeginAttempt(
-        {.kind = call->kind,
-         .request_id = call->request_id,
-         .group_id = call->borrow->group_id,
-         .asset = call->borrow->asset_name,
-         .amount = call->borrow->amount.text(),
-         .signed_ms = *now_ms,
-         .recv_window_ms = upstream_.recv_window_ms()});
-  });
+  absl::Status journaled = deps_.journal->BeginAttempt(
+      {.kind = call->kind,
+       .request_id = call->request_id,
+       .group_id = call->borrow->group_id,
+       .asset = call->borrow->asset_name,
+       .amount = call->borrow->amount.text(),
+       .signed_ms = *now_ms,
+       .recv_window_ms = upstream_.recv_window_ms()});
   if (!journaled.ok()) {
     admission_.ReleaseWeight();
     Settle(call, JournalUnavailable(journaled));
     return;
   }
   Move(*call, OperationStage::kSending);
-  AuditAttempt(call, *now_ms);
+  // The intent and this attempt are durable only when their group commits
+  // (one fsync for every write ready with them): nothing is signed before.
+  deps_.journal_executor->AfterCommit(
+      [this, call, signed_ms = *now_ms](const absl::Status& durable) {
+        if (!durable.ok()) {
+          admission_.ReleaseWeight();
+          Settle(call, JournalUnavailable(durable));
+          return;
+        }
+        AuditAttempt(call, signed_ms);
+      });
 }
 
 // The request's audit record is durable before it is signed: no record, no
@@ -619,6 +618,15 @@ void OperationPipeline::OnResult(const CallPtr& call, const HttpResult& result,
        .base_url_count = static_cast<size_t>(upstream_.base_urls_size()),
        .resigned = call->resigned});
   if (result.delivery == Delivery::kNotSent) admission_.ReleaseWeight();
+  if (result.queue_full) {
+    // The next base URL would wait in the same queue: refused at once.
+    Settle(call, contract::RuleError(
+                     contract::RuleForLocal(contract::kUpstreamQueueFullEvent),
+                     absl::StrCat("the gateway's queue for a connection to "
+                                  "Binance is full (",
+                                  result.error, "); nothing was sent")));
+    return;
+  }
   if (decision == ResendDecision::kNextBaseUrl) {
     // Provably never left this process: safe to try the next base URL once.
     LogLine("warn", "upstream_unreachable")
@@ -704,9 +712,16 @@ void OperationPipeline::Settle(const CallPtr& call, Result result) {
   deps_.journal_executor->Post(
       [this, call, result = std::move(result)]() mutable {
         JournalOutcome(*call, result);
-        // The outcome is durable: the risk unit may take its next borrow.
+        // The risk unit may take its next operation: its writes follow this
+        // outcome in the journal, and its request is signed only after
+        // they (and so this outcome) are durable.
         if (call->holds_turn) queue_.Done(call->borrow->group_id);
-        Answer(call, std::move(result));
+        deps_.journal_executor->AfterCommit(
+            [this, call,
+             result = std::move(result)](const absl::Status& durable) mutable {
+              if (!durable.ok()) LogOutcomeNotJournaled(*call, durable);
+              Answer(call, std::move(result));
+            });
       });
 }
 
@@ -719,14 +734,10 @@ void OperationPipeline::JournalOutcome(const OperationCall& call,
                                     .transaction_id = result->transaction_id(),
                                     .result_amount = result->amount()}
                   : FailureToRecord(call, result.status());
-  absl::StatusOr<OutcomeWritten> journaled = TimedWrite(deps_.metrics, [&] {
-    return deps_.journal->RecordOutcome(call.request_id, outcome);
-  });
+  absl::StatusOr<OutcomeWritten> journaled =
+      deps_.journal->RecordOutcome(call.request_id, outcome);
   if (!journaled.ok()) {
-    LogLine("error", "journal_outcome_failed")
-        .Str("request_id", call.request_id)
-        .Str("error", journaled.status().ToString())
-        .Emit();
+    LogOutcomeNotJournaled(call, journaled.status());
     return;
   }
   if (!journaled->reopened_request_id.empty()) {
@@ -741,11 +752,27 @@ void OperationPipeline::JournalOutcome(const OperationCall& call,
   }
 }
 
-// The answer's audit record is durable before the caller hears it. A failed
-// write still answers (the outcome is a fact the caller must have); the log
-// refuses every later signature.
+void OperationPipeline::LogOutcomeNotJournaled(const OperationCall& call,
+                                               const absl::Status& error) {
+  LogLine("error", "journal_outcome_failed")
+      .Str("request_id", call.request_id)
+      .Str("error", error.ToString())
+      .Emit();
+}
+
+// Nothing reaches a caller before the journal's group that read or wrote
+// its answer is durable; then the answer's audit record is durable before
+// the caller hears it. A failed write still answers (the outcome is a fact
+// the caller must have); the log refuses every later signature.
 void OperationPipeline::Answer(const CallPtr& call, Result result) {
   Move(*call, OperationStage::kAnswered);
+  deps_.journal_executor->AfterCommit(
+      [this, call, result = std::move(result)](const absl::Status&) mutable {
+        AuditAndReply(call, std::move(result));
+      });
+}
+
+void OperationPipeline::AuditAndReply(const CallPtr& call, Result result) {
   if (deps_.audit == nullptr) {
     deps_.call_executor->Post(
         [this, call, result = std::move(result)] { Reply(call, result); });

@@ -18,6 +18,7 @@
 #include "clock/binance_clock.h"
 #include "clock/clock.h"
 #include "clock/scheduler.h"
+#include "executor/durable_executor.h"
 #include "executor/executor.h"
 #include "halt/borrowing_halt.h"
 #include "http/http_transport.h"
@@ -42,8 +43,9 @@ struct OperationPipelineDeps {
   WeightBudget* budget = nullptr;
   BanBreaker* breaker = nullptr;
   BorrowJournal* journal = nullptr;
-  // Runs every journal read and write, and nothing else.
-  Executor* journal_executor = nullptr;
+  // Runs every journal read and write, and nothing else, committing them in
+  // groups: what must follow durability waits with AfterCommit.
+  DurableExecutor* journal_executor = nullptr;
   // Signs and sends requests, and answers calls.
   Executor* call_executor = nullptr;
   Scheduler* scheduler = nullptr;  // Delays a send until a window has passed.
@@ -68,13 +70,16 @@ struct OperationPipelineDeps {
 //                           VALIDATED or refused, nothing written
 //   JournalIntent[journal]  claim the request_id, journal the intent, queue
 //   PrepareAttempt[journal] last checks, wait out an unknown's window,
-//                           weight, journal the attempt's timestamp
+//                           weight, journal the attempt's timestamp; then
+//                           waits for its group's commit (the intent and the
+//                           attempt durable, one fsync for the whole group)
 //   AuditAttempt [audit]    the audit record of the request, durable (none,
 //                           no signature: fail closed)
 //   Send         [call]     sign with it, send (async)
 //   OnResult     [HTTP]     classify; DecideResend: settle, or prepare again
 //   Settle       [journal]  journal the outcome, hand the risk unit on
-//   Answer       [audit]    the audit record of the answer, durable, then
+//   Answer       [audit]    after the group's commit, the audit record of
+//                           the answer, durable, then
 //   Reply        [call]     log line, metrics, answer the caller (and repeats)
 // It never resends a request that may have reached Binance (DecideResend),
 // and sends nothing after its caller left, nor once draining began.
@@ -156,7 +161,10 @@ class OperationPipeline {
   void ResyncAndPrepareAgain(const CallPtr& call, absl::Status rejection);
   void Settle(const CallPtr& call, Result result);
   void JournalOutcome(const OperationCall& call, const Result& result);
+  static void LogOutcomeNotJournaled(const OperationCall& call,
+                                     const absl::Status& error);
   void Answer(const CallPtr& call, Result result);
+  void AuditAndReply(const CallPtr& call, Result result);
   void Reply(const CallPtr& call, Result result);
 
   const config::v1::UpstreamConfig upstream_;

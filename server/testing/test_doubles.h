@@ -14,7 +14,7 @@
 
 #include "clock/clock.h"
 #include "clock/scheduler.h"
-#include "executor/executor.h"
+#include "executor/durable_executor.h"
 #include "http/http_transport.h"
 #include "sign/signer.h"
 
@@ -66,8 +66,13 @@ class ScriptedTransport : public HttpTransport {
 
 // Keeps posted tasks until the test runs them, on the test's own thread: the
 // stages of a call then run in a known order, and nothing needs a sleep.
-class ManualExecutor : public Executor {
+// As a journal's executor, every write is durable when it returns (no
+// groups): AfterCommit runs its step at once.
+class ManualExecutor : public DurableExecutor {
  public:
+  void AfterCommit(std::function<void(const absl::Status&)> then) override {
+    then(absl::OkStatus());
+  }
   void Post(std::function<void()> task) override {
     tasks.push_back(std::move(task));
   }

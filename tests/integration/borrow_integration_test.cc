@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -305,6 +306,43 @@ TEST(BorrowIntegrationTest,
   // gateway stopped waiting: exactly what UNKNOWN warns about. Nothing was
   // resent.
   EXPECT_EQ(state.borrows.size(), 1u);
+}
+
+// One connection to Binance and room for one request to wait for it: the
+// second borrow waits its turn, the third is refused at once, unsent.
+TEST(BorrowIntegrationTest, BeyondTheConnectionPoolCallsQueueAndBeyondThat) {
+  GatewayEnv env({.fake_args = {"--risk-unit", "1003:USDT=100"},
+                  .gateway_args = {"--upstream_max_connections=1",
+                                   "--upstream_queue_limit=1"}});
+  env.InjectFault(R"({"answer_delay_ms":1000})");
+  auto borrow_in_background = [&](int64_t group_id, grpc::Status* status) {
+    return std::thread([&env, group_id, status] {
+      BorrowResponse response;
+      *status = env.Borrow(MakeBorrow(group_id, "4"), &response);
+    });
+  };
+  grpc::Status first, second;
+  std::thread first_call = borrow_in_background(1001, &first);
+  for (int i = 0; i < 100 && env.State().received_borrow == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(env.State().received_borrow, 1) << "the first holds the pool";
+  std::thread second_call = borrow_in_background(1002, &second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BorrowResponse response;
+  grpc::Status third = env.Borrow(MakeBorrow(1003, "4"), &response);
+  EXPECT_EQ(third.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << third.error_message();
+  Details d = Decode(third);
+  EXPECT_EQ(d.info.reason(), "UPSTREAM_QUEUE_FULL");
+  EXPECT_TRUE(d.has_retry);
+  first_call.join();
+  second_call.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  EXPECT_TRUE(second.ok()) << second.error_message();
+  FakeState state = env.State();
+  EXPECT_EQ(state.received_borrow, 2) << "the refused one was never sent";
+  EXPECT_EQ(state.borrows.size(), 2u);
 }
 
 TEST(BorrowIntegrationTest, WafHtmlIsUnavailableBannedWithRetryInfo) {

@@ -574,8 +574,9 @@ TEST(MetricsTest, EveryCounterAndHistogramMovesByWhatWasDone) {
   EXPECT_EQ(moved("loan_gateway_upstream_seconds_count"), 4);
   EXPECT_EQ(moved("loan_gateway_borrow_call_seconds_count"), 5);
   EXPECT_GT(moved("loan_gateway_upstream_seconds_sum"), 0);
-  EXPECT_EQ(moved("loan_gateway_journal_write_seconds_count"), 12)
-      << "4 intents, 4 attempts (each before it is signed), 4 outcomes";
+  EXPECT_EQ(moved("loan_gateway_journal_write_seconds_count"), 8)
+      << "one after one, each of the 4 borrows commits twice: its intent "
+         "with its attempt (before it is signed), then its outcome";
   EXPECT_EQ(moved("loan_gateway_uid_weight_used"), 12000);
   EXPECT_EQ(moved("loan_gateway_uid_weight_remaining"), -12000);
   EXPECT_EQ(Sample(after, "loan_gateway_unknown_outcomes_pending"), 1);

@@ -1,0 +1,57 @@
+#ifndef LOAN_GATEWAY_SERVER_EXECUTOR_GROUP_COMMIT_EXECUTOR_H_
+#define LOAN_GATEWAY_SERVER_EXECUTOR_GROUP_COMMIT_EXECUTOR_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "executor/durable_executor.h"
+
+namespace loan_gateway {
+
+// What opens and closes one group of tasks: the journal's transaction.
+struct CommitGroupHooks {
+  // Opens the group's transaction. On an error the tasks still run, each
+  // write then committing on its own.
+  std::function<absl::Status()> begin;
+  // Commits the group: everything written is durable when it returns OK.
+  std::function<absl::Status()> commit;
+  // How many tasks a commit covered and how long it took (metrics).
+  std::function<void(size_t tasks, absl::Duration commit)> observe;
+};
+
+// Runs tasks one at a time, in order, on its own thread, in groups: every
+// task ready when a group starts (up to `max_group`) runs inside one
+// transaction, which then commits with one fsync however many writes it
+// holds (group commit). What the tasks deferred with AfterCommit runs after
+// that commit, in order, on the same thread.
+class GroupCommitExecutor final : public DurableExecutor {
+ public:
+  explicit GroupCommitExecutor(CommitGroupHooks hooks, size_t max_group = 512);
+  ~GroupCommitExecutor() override;  // Runs every task already posted.
+
+  void Post(std::function<void()> task) override;
+  void AfterCommit(std::function<void(const absl::Status&)> then) override;
+
+ private:
+  void Loop();
+  void RunGroup(std::deque<std::function<void()>> tasks);
+
+  const CommitGroupHooks hooks_;
+  const size_t max_group_;
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The running group's deferred work: loop thread only.
+  std::vector<std::function<void(const absl::Status&)>> after_commit_;
+  std::thread thread_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_EXECUTOR_GROUP_COMMIT_EXECUTOR_H_
