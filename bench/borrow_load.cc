@@ -1,7 +1,9 @@
-// Load generator: N Borrow calls at a fixed concurrency through a running
-// gateway; prints throughput and latency percentiles. bench/run_borrow_load
-// starts the Binance fake and the gateway on loopback and runs it.
+// Load generator: N unary calls at a fixed concurrency on the callback API;
+// prints throughput and latency percentiles. The same generator drives the
+// gateway's Borrow, a Borrow it refuses locally (an invalid amount), and
+// bench/echo_server's bare Echo, so bench/floor compares like with like.
 //   borrow_load --target 127.0.0.1:50051 --calls 5000 --concurrency 64
+//               [--method borrow|invalid|echo] [--json]
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -10,10 +12,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
 
+#include "echo/v1/echo.grpc.pb.h"
 #include "gateway_channel.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 
@@ -22,22 +26,78 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using institutional_loan::v1::BorrowRequest;
 using institutional_loan::v1::BorrowResponse;
+using Finished = std::function<void(const grpc::Status&)>;
 
-struct Call {
+// Starts call number `index`; `finished` runs once when it ends.
+using StartCall = std::function<void(int index, Finished finished)>;
+
+struct BorrowCall {
   grpc::ClientContext context;
   BorrowRequest request;
   BorrowResponse response;
-  Clock::time_point started;
 };
+
+struct EchoCall {
+  grpc::ClientContext context;
+  bench::echo::v1::EchoRequest request;
+  bench::echo::v1::EchoResponse response;
+};
+
+std::chrono::system_clock::time_point Deadline(int seconds) {
+  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
+}
+
+using Channels = std::vector<std::shared_ptr<grpc::Channel>>;
+
+// One stub per channel; call i goes through stub i % n.
+template <typename Service>
+std::vector<std::shared_ptr<typename Service::Stub>> StubsOf(
+    const Channels& channels) {
+  std::vector<std::shared_ptr<typename Service::Stub>> stubs;
+  for (const auto& channel : channels)
+    stubs.push_back(Service::NewStub(channel));
+  return stubs;
+}
+
+StartCall Borrows(const Channels& channels, int64_t groups, std::string amount,
+                  int deadline_s) {
+  auto stubs = StubsOf<institutional_loan::v1::InstitutionalLoan>(channels);
+  return [stubs, groups, amount, deadline_s](int index, Finished finished) {
+    auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
+    auto* call = new BorrowCall;
+    call->request.set_group_id(1001 + index % groups);
+    call->request.set_asset(institutional_loan::v1::ASSET_USDT);
+    call->request.set_amount(amount);
+    call->context.set_deadline(Deadline(deadline_s));
+    stub->async()->Borrow(&call->context, &call->request, &call->response,
+                          [call, finished](const grpc::Status& status) {
+                            delete call;
+                            finished(status);
+                          });
+  };
+}
+
+StartCall Echoes(const Channels& channels, int deadline_s) {
+  auto stubs = StubsOf<bench::echo::v1::EchoService>(channels);
+  return [stubs, deadline_s](int index, Finished finished) {
+    auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
+    auto* call = new EchoCall;
+    call->request.set_group_id(1001 + index);
+    call->request.set_amount("1.5");
+    call->request.set_request_id("075f993d-d0a2-44a4-a815-b5656db42be3");
+    call->context.set_deadline(Deadline(deadline_s));
+    stub->async()->Echo(&call->context, &call->request, &call->response,
+                        [call, finished](const grpc::Status& status) {
+                          delete call;
+                          finished(status);
+                        });
+  };
+}
 
 class Load {
  public:
-  Load(const std::shared_ptr<grpc::Channel>& channel, int calls,
-       int concurrency, int64_t groups)
-      : stub_(institutional_loan::v1::InstitutionalLoan::NewStub(channel)),
-        calls_(calls),
-        concurrency_(concurrency),
-        groups_(groups) {}
+  Load(StartCall start, int calls, int concurrency)
+      : start_(std::move(start)), calls_(calls), concurrency_(concurrency) {}
 
   void Run() {
     started_ = Clock::now();
@@ -47,13 +107,28 @@ class Load {
     elapsed_ = Clock::now() - started_;
   }
 
-  void Report() const {
+  void Report(bool json) const {
     std::vector<double> ms = latencies_ms_;
     std::sort(ms.begin(), ms.end());
     auto pct = [&](double p) {
       return ms[static_cast<size_t>(p * (ms.size() - 1))];
     };
     const double seconds = std::chrono::duration<double>(elapsed_).count();
+    if (json) {
+      std::printf(
+          "{\"calls\":%d,\"concurrency\":%d,\"seconds\":%.3f,"
+          "\"throughput\":%.1f,\"p50_ms\":%.4f,\"p90_ms\":%.4f,"
+          "\"p99_ms\":%.4f,\"max_ms\":%.4f,\"codes\":{",
+          calls_, concurrency_, seconds, calls_ / seconds, pct(0.5), pct(0.9),
+          pct(0.99), ms.back());
+      const char* separator = "";
+      for (const auto& [code, n] : codes_) {
+        std::printf("%s\"%d\":%d", separator, code, n);
+        separator = ",";
+      }
+      std::printf("}}\n");
+      return;
+    }
     std::printf("calls=%d concurrency=%d seconds=%.2f throughput=%.0f/s\n",
                 calls_, concurrency_, seconds, calls_ / seconds);
     std::printf("latency_ms p50=%.2f p90=%.2f p99=%.2f max=%.2f\n", pct(0.5),
@@ -65,23 +140,16 @@ class Load {
  private:
   void StartOne() {
     const int index = issued_++;
-    auto* call = new Call;
-    call->request.set_group_id(1001 + index % groups_);
-    call->request.set_asset(institutional_loan::v1::ASSET_USDT);
-    call->request.set_amount("1.5");
-    call->context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(30));
-    call->started = Clock::now();
-    stub_->async()->Borrow(
-        &call->context, &call->request, &call->response,
-        [this, call](const grpc::Status& status) { Done(call, status); });
+    const Clock::time_point started = Clock::now();
+    start_(index, [this, started](const grpc::Status& status) {
+      Done(started, status);
+    });
   }
 
-  void Done(Call* call, const grpc::Status& status) {
+  void Done(Clock::time_point started, const grpc::Status& status) {
     const double ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - call->started)
+        std::chrono::duration<double, std::milli>(Clock::now() - started)
             .count();
-    delete call;
     bool start_next = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -94,9 +162,8 @@ class Load {
     if (start_next) StartOne();
   }
 
-  std::unique_ptr<institutional_loan::v1::InstitutionalLoan::Stub> stub_;
+  const StartCall start_;
   const int calls_, concurrency_;
-  const int64_t groups_;
   std::atomic<int> issued_{0};
   std::mutex mu_;
   std::condition_variable done_cv_;
@@ -110,12 +177,14 @@ class Load {
 }  // namespace
 
 int Run(int argc, char** argv) {
-  CLI::App app{"borrow_load: Borrow calls at a fixed concurrency"};
+  CLI::App app{"borrow_load: unary calls at a fixed concurrency"};
   loan_gateway::client::GatewayConnection connection;
-  int calls = 2000, concurrency = 32;
+  int calls = 2000, concurrency = 32, deadline_s = 30, connections = 1;
   int64_t groups = 1;
+  std::string method = "borrow", amount = "1.5";
+  bool json = false;
   app.add_option("--target", connection.target);
-  app.add_option("--ca", connection.ca_file, "the gateway's CA (PEM)");
+  app.add_option("--ca", connection.ca_file, "the server's CA (PEM)");
   app.add_option("--cert", connection.cert_file, "the caller's certificate");
   app.add_option("--key", connection.key_file, "its private key");
   app.add_flag("--insecure", connection.insecure_plaintext,
@@ -123,18 +192,38 @@ int Run(int argc, char** argv) {
   app.add_option("--calls", calls);
   app.add_option("--concurrency", concurrency);
   app.add_option("--groups", groups,
-                 "spread calls over this many risk units from 1001");
+                 "spread borrows over this many risk units from 1001");
+  app.add_option("--method", method,
+                 "borrow; invalid (a Borrow refused locally: amount -1); echo "
+                 "(bench/echo_server)")
+      ->check(CLI::IsMember({"borrow", "invalid", "echo"}));
+  app.add_option("--amount", amount, "each borrow's amount");
+  app.add_option("--deadline_s", deadline_s, "each call's deadline");
+  app.add_option("--connections", connections,
+                 "spread calls over this many connections (a server caps "
+                 "the streams of one)");
+  app.add_flag("--json", json, "one line of JSON instead of text");
   CLI11_PARSE(app, argc, argv);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      loan_gateway::client::ConnectToGateway(connection);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "borrow_load: %s\n",
-                 std::string(channel.status().message()).c_str());
-    return 2;
+  connection.own_connection = connections > 1;
+  Channels channels;
+  for (int i = 0; i < connections; ++i) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        loan_gateway::client::ConnectToGateway(connection);
+    if (!channel.ok()) {
+      std::fprintf(stderr, "borrow_load: %s\n",
+                   std::string(channel.status().message()).c_str());
+      return 2;
+    }
+    channels.push_back(*std::move(channel));
   }
-  Load load(*channel, calls, concurrency, groups);
+  StartCall start =
+      method == "echo"
+          ? Echoes(channels, deadline_s)
+          : Borrows(channels, groups, method == "invalid" ? "-1" : amount,
+                    deadline_s);
+  Load load(std::move(start), calls, concurrency);
   load.Run();
-  load.Report();
+  load.Report(json);
   return 0;
 }
 

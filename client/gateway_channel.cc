@@ -26,13 +26,22 @@ absl::StatusOr<std::string> ReadPem(const std::string& flag,
   return text.str();
 }
 
+std::shared_ptr<grpc::Channel> Channel(
+    const GatewayConnection& connection,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+  grpc::ChannelArguments arguments;
+  if (connection.own_connection) {
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
+  return grpc::CreateCustomChannel(connection.target, credentials, arguments);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToGateway(
     const GatewayConnection& connection) {
   if (connection.insecure_plaintext) {
-    return grpc::CreateChannel(connection.target,
-                               grpc::InsecureChannelCredentials());
+    return Channel(connection, grpc::InsecureChannelCredentials());
   }
   grpc::SslCredentialsOptions tls;
   absl::StatusOr<std::string> ca = ReadPem("ca", connection.ca_file);
@@ -44,7 +53,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToGateway(
   tls.pem_root_certs = *std::move(ca);
   tls.pem_cert_chain = *std::move(cert);
   tls.pem_private_key = *std::move(key);
-  return grpc::CreateChannel(connection.target, grpc::SslCredentials(tls));
+  return Channel(connection, grpc::SslCredentials(tls));
 }
 
 }  // namespace loan_gateway::client

@@ -19,6 +19,9 @@ struct GatewayConnection {
   std::string cert_file;  // This caller's certificate (PEM).
   std::string key_file;   // Its private key (PEM).
   bool insecure_plaintext = false;
+  // A connection of this channel's own, not shared with other channels to
+  // the same target (a load generator spreading calls over connections).
+  bool own_connection = false;
 };
 
 // A channel to the gateway. An error (naming the file) when a PEM file is

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "identity/identity_cache.h"
 #include "test_pki.h"
 
 namespace loan_gateway {
@@ -56,6 +57,24 @@ TEST_F(CallerIdentityTest, ThenTheSubjectCommonName) {
 TEST_F(CallerIdentityTest, ACertificateNamingNobodyIsRefused) {
   absl::StatusOr<std::string> none = IdentityOf({});
   EXPECT_EQ(none.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(CallerIdentityTest, TheCacheRemembersEachCertificatesCaller) {
+  IdentityCache cache(/*capacity=*/2);
+  const std::string a = ReadFileText(
+      pki_->Issue("a", {.subject_alt_names = "URI:spiffe://lg/a"}).cert);
+  const std::string b = ReadFileText(
+      pki_->Issue("b", {.subject_alt_names = "URI:spiffe://lg/b"}).cert);
+  const std::string c = ReadFileText(
+      pki_->Issue("c", {.subject_alt_names = "URI:spiffe://lg/c"}).cert);
+  EXPECT_EQ(*cache.IdentityOf(a), "spiffe://lg/a");
+  EXPECT_EQ(*cache.IdentityOf(a), "spiffe://lg/a");
+  EXPECT_EQ(*cache.IdentityOf(b), "spiffe://lg/b");
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(*cache.IdentityOf(c), "spiffe://lg/c") << "full: starts over";
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_FALSE(cache.IdentityOf("not a certificate").ok());
+  EXPECT_EQ(cache.size(), 1u) << "a refusal is not remembered";
 }
 
 TEST(CallerIdentityPemTest, GarbageIsRefused) {

@@ -630,9 +630,13 @@ absl::Status SqliteBorrowJournal::MarkAttempts(const std::string& request_id,
 // the reopened record's request_id ("" when nobody held it).
 absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
     const std::string& transaction_id, const std::string& request_id) {
+  // "!= ''" lets SQLite use the partial index on transaction ids (it cannot
+  // tell a bound value is not empty): without it, every success scanned
+  // the whole table.
   Statement find(*statements_,
                  "SELECT request_id, reconciled FROM borrows WHERE "
-                 "transaction_id = ? AND request_id != ?");
+                 "transaction_id = ? AND transaction_id != '' AND "
+                 "request_id != ?");
   if (!find.ok()) return find.Error("read");
   find.Bind(1, transaction_id).Bind(2, request_id);
   const int rc = find.Step();
@@ -945,7 +949,8 @@ absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
     const std::string& transaction_id) {
   JournalLock lock(this);
   Statement s(*statements_,
-              "SELECT 1 FROM borrows WHERE transaction_id = ? LIMIT 1");
+              "SELECT 1 FROM borrows WHERE transaction_id = ? AND "
+              "transaction_id != '' LIMIT 1");
   if (!s.ok()) return s.Error("read");
   s.Bind(1, transaction_id);
   const int rc = s.Step();

@@ -1,9 +1,18 @@
 #include "service/caller_of.h"
 
 #include "contract/rule_error.h"
-#include "identity/caller_identity.h"
+#include "identity/identity_cache.h"
 
 namespace loan_gateway {
+namespace {
+
+// Every call presents its connection's certificate again.
+IdentityCache& Identities() {
+  static auto* identities = new IdentityCache();
+  return *identities;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> CallerOf(const grpc::ServerContextBase& context,
                                      bool certificates_required) {
@@ -15,7 +24,7 @@ absl::StatusOr<std::string> CallerOf(const grpc::ServerContextBase& context,
   }
   absl::StatusOr<std::string> identity =
       pem.empty() ? absl::UnauthenticatedError("no client certificate")
-                  : IdentityFromCertificatePem(absl::string_view(
+                  : Identities().IdentityOf(absl::string_view(
                         pem.front().data(), pem.front().size()));
   if (identity.ok()) return identity;
   return contract::RuleError(

@@ -9,6 +9,7 @@
 #include "contract/error_table.h"
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
+#include "executor/durable_join.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
 #include "service/call_audit.h"
@@ -454,37 +455,37 @@ void OperationPipeline::PrepareAttempt(const CallPtr& call) {
     return;
   }
   Move(*call, OperationStage::kSending);
-  // The intent and this attempt are durable only when their group commits
-  // (one fsync for every write ready with them): nothing is signed before.
-  deps_.journal_executor->AfterCommit(
-      [this, call, signed_ms = *now_ms](const absl::Status& durable) {
-        if (!durable.ok()) {
-          admission_.ReleaseWeight();
-          Settle(call, JournalUnavailable(durable));
-          return;
-        }
-        AuditAttempt(call, signed_ms);
-      });
+  AuditAttempt(call, *now_ms);
 }
 
-// The request's audit record is durable before it is signed: no record, no
-// signature (fail closed, like Vault's audit devices).
+// Nothing is signed before the intent and this attempt are durable (when
+// their group commits: one fsync for every write ready with them) and the
+// request's audit record is too (no record, no signature: fail closed, like
+// Vault's audit devices). The two go to disk side by side.
 void OperationPipeline::AuditAttempt(const CallPtr& call, int64_t signed_ms) {
-  if (deps_.audit == nullptr) {
-    deps_.call_executor->Post(
-        [this, call, signed_ms] { Send(call, signed_ms); });
-    return;
-  }
-  deps_.audit->Append(RequestSignedRecord(*call, signed_ms),
+  auto durable =
+      DurableJoin::Of(deps_.audit == nullptr ? 1 : 2,
                       [this, call, signed_ms](const absl::Status& written) {
                         if (!written.ok()) {
                           admission_.ReleaseWeight();
-                          Settle(call, AuditUnavailable(written.message()));
+                          Settle(call, written);
                           return;
                         }
                         deps_.call_executor->Post(
                             [this, call, signed_ms] { Send(call, signed_ms); });
                       });
+  if (deps_.audit != nullptr) {
+    deps_.audit->Append(
+        RequestSignedRecord(*call, signed_ms),
+        [durable](const absl::Status& written) {
+          durable->Done(written.ok() ? absl::OkStatus()
+                                     : AuditUnavailable(written.message()));
+        });
+  }
+  deps_.journal_executor->AfterCommit([durable](const absl::Status& committed) {
+    durable->Done(committed.ok() ? absl::OkStatus()
+                                 : JournalUnavailable(committed));
+  });
 }
 
 // How long until a request of this risk unit signed now could not share
@@ -709,20 +710,18 @@ void OperationPipeline::Settle(const CallPtr& call, Result result) {
     errors::AddErrorMetadata(status, {{"request_id", call->request_id}});
     result = status;
   }
-  deps_.journal_executor->Post(
-      [this, call, result = std::move(result)]() mutable {
-        JournalOutcome(*call, result);
-        // The risk unit may take its next operation: its writes follow this
-        // outcome in the journal, and its request is signed only after
-        // they (and so this outcome) are durable.
-        if (call->holds_turn) queue_.Done(call->borrow->group_id);
-        deps_.journal_executor->AfterCommit(
-            [this, call,
-             result = std::move(result)](const absl::Status& durable) mutable {
-              if (!durable.ok()) LogOutcomeNotJournaled(*call, durable);
-              Answer(call, std::move(result));
-            });
-      });
+  deps_.journal_executor->Post([this, call,
+                                result = std::move(result)]() mutable {
+    JournalOutcome(*call, result);
+    // The risk unit may take its next operation: its writes follow this
+    // outcome in the journal, and its request is signed only after
+    // they (and so this outcome) are durable.
+    if (call->holds_turn) queue_.Done(call->borrow->group_id);
+    deps_.journal_executor->AfterCommit([call](const absl::Status& durable) {
+      if (!durable.ok()) LogOutcomeNotJournaled(*call, durable);
+    });
+    Answer(call, std::move(result));  // Once the outcome is durable.
+  });
 }
 
 // [journal] A failed write leaves the intent PENDING: the reconciler then
@@ -761,30 +760,25 @@ void OperationPipeline::LogOutcomeNotJournaled(const OperationCall& call,
 }
 
 // Nothing reaches a caller before the journal's group that read or wrote
-// its answer is durable; then the answer's audit record is durable before
-// the caller hears it. A failed write still answers (the outcome is a fact
-// the caller must have); the log refuses every later signature.
+// its answer is durable, nor before the answer's audit record is: the two
+// go to disk side by side. A failed write still answers (the outcome is a
+// fact the caller must have); the audit log then refuses every later
+// signature.
 void OperationPipeline::Answer(const CallPtr& call, Result result) {
   Move(*call, OperationStage::kAnswered);
-  deps_.journal_executor->AfterCommit(
-      [this, call, result = std::move(result)](const absl::Status&) mutable {
-        AuditAndReply(call, std::move(result));
-      });
-}
-
-void OperationPipeline::AuditAndReply(const CallPtr& call, Result result) {
-  if (deps_.audit == nullptr) {
-    deps_.call_executor->Post(
-        [this, call, result = std::move(result)] { Reply(call, result); });
-    return;
-  }
-  audit::v1::AuditRecord record = BorrowAnsweredRecord(*call, result);
-  deps_.audit->Append(
-      std::move(record),
-      [this, call, result = std::move(result)](const absl::Status&) mutable {
+  auto answered = std::make_shared<Result>(std::move(result));
+  auto durable = DurableJoin::Of(
+      deps_.audit == nullptr ? 1 : 2, [this, call, answered](absl::Status) {
         deps_.call_executor->Post(
-            [this, call, result = std::move(result)] { Reply(call, result); });
+            [this, call, answered] { Reply(call, std::move(*answered)); });
       });
+  if (deps_.audit != nullptr) {
+    deps_.audit->Append(
+        BorrowAnsweredRecord(*call, *answered),
+        [durable](const absl::Status& written) { durable->Done(written); });
+  }
+  deps_.journal_executor->AfterCommit(
+      [durable](const absl::Status& committed) { durable->Done(committed); });
 }
 
 // [call executor] The caller's answer, its log line and metrics; repeats

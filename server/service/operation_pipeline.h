@@ -70,16 +70,16 @@ struct OperationPipelineDeps {
 //                           VALIDATED or refused, nothing written
 //   JournalIntent[journal]  claim the request_id, journal the intent, queue
 //   PrepareAttempt[journal] last checks, wait out an unknown's window,
-//                           weight, journal the attempt's timestamp; then
-//                           waits for its group's commit (the intent and the
-//                           attempt durable, one fsync for the whole group)
-//   AuditAttempt [audit]    the audit record of the request, durable (none,
-//                           no signature: fail closed)
+//                           weight, journal the attempt's timestamp
+//   AuditAttempt [audit]    the group's commit (the intent and the attempt
+//                           durable, one fsync for the whole group) and,
+//                           side by side, the audit record of the request
+//                           (none, no signature: fail closed)
 //   Send         [call]     sign with it, send (async)
 //   OnResult     [HTTP]     classify; DecideResend: settle, or prepare again
 //   Settle       [journal]  journal the outcome, hand the risk unit on
-//   Answer       [audit]    after the group's commit, the audit record of
-//                           the answer, durable, then
+//   Answer       [audit]    the group's commit and, side by side, the audit
+//                           record of the answer, both durable, then
 //   Reply        [call]     log line, metrics, answer the caller (and repeats)
 // It never resends a request that may have reached Binance (DecideResend),
 // and sends nothing after its caller left, nor once draining began.
@@ -164,7 +164,6 @@ class OperationPipeline {
   static void LogOutcomeNotJournaled(const OperationCall& call,
                                      const absl::Status& error);
   void Answer(const CallPtr& call, Result result);
-  void AuditAndReply(const CallPtr& call, Result result);
   void Reply(const CallPtr& call, Result result);
 
   const config::v1::UpstreamConfig upstream_;

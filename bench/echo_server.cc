@@ -1,0 +1,70 @@
+// A bare gRPC unary echo on the callback API, plaintext or mutual TLS: the
+// floor's "A" (bench/floor). Prints its port to --port_file and serves
+// until killed.
+//   echo_server --listen 127.0.0.1:0 --port_file F [--cert C --key K --ca CA]
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "echo/v1/echo.grpc.pb.h"
+
+namespace {
+
+class EchoService final : public bench::echo::v1::EchoService::CallbackService {
+  grpc::ServerUnaryReactor* Echo(
+      grpc::CallbackServerContext* context,
+      const bench::echo::v1::EchoRequest* request,
+      bench::echo::v1::EchoResponse* response) override {
+    response->set_group_id(request->group_id());
+    response->set_amount(request->amount());
+    response->set_request_id(request->request_id());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"echo_server: a bare gRPC unary echo"};
+  std::string listen = "127.0.0.1:0", port_file, cert, key, ca;
+  app.add_option("--listen", listen);
+  app.add_option("--port_file", port_file)->required();
+  app.add_option("--cert", cert, "server certificate: mutual TLS with --ca");
+  app.add_option("--key", key);
+  app.add_option("--ca", ca, "the CA client certificates must chain to");
+  CLI11_PARSE(app, argc, argv);
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (!cert.empty()) {
+    grpc::SslServerCredentialsOptions options(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    options.pem_root_certs = ReadFile(ca);
+    options.pem_key_cert_pairs.push_back({ReadFile(key), ReadFile(cert)});
+    credentials = grpc::SslServerCredentials(options);
+  }
+  EchoService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, credentials, &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    std::fprintf(stderr, "echo_server: cannot listen on %s\n", listen.c_str());
+    return 1;
+  }
+  std::ofstream(port_file) << port << "\n";
+  server->Wait();
+  return 0;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""bench/floor's table: each figure's median over the rounds, with its spread.
+
+Reads the JSON lines bench/floor wrote ({"round", "name", ...figures}) and
+prints one Markdown table: the references (A, B, D), their sum (the floor),
+the gateway (C) against it, and the rest.
+"""
+import json
+import statistics
+import sys
+
+
+def main():
+    results = {}
+    for line in open(sys.argv[1]):
+        r = json.loads(line)
+        results.setdefault(r["name"], []).append(r)
+    header = sys.argv[2]
+
+    def values(name, key):
+        return [r[key] for r in results.get(name, []) if key in r]
+
+    def med(name, key):
+        v = values(name, key)
+        return statistics.median(v) if v else float("nan")
+
+    def cell(name, key, unit, digits=3):
+        v = values(name, key)
+        if not v:
+            return "—"
+        m = statistics.median(v)
+        return (f"{m:.{digits}f} {unit} ({min(v):.{digits}f}–{max(v):.{digits}f})"
+                if len(v) > 1 else f"{m:.{digits}f} {unit}")
+
+    floor50 = med("A1", "p50_ms") + med("B", "p50_ms") + 2 * med("D", "p50_ms")
+    floor99 = med("A1", "p99_ms") + med("B", "p99_ms") + 2 * med("D", "p99_ms")
+    # The ratios per round, so their spread is the rounds' own.
+    def ratio_cell(key, floor_key_sum):
+        ratios = []
+        for c, a, b, d in zip(results.get("C1", []), results.get("A1", []),
+                              results.get("B", []), results.get("D", [])):
+            ratios.append(c[key] / (a[key] + b[key] + 2 * d[key]))
+        if not ratios:
+            return "—"
+        m = statistics.median(ratios)
+        return (f"**{m:.2f} ×** ({min(ratios):.2f}–{max(ratios):.2f})"
+                if len(ratios) > 1 else f"**{m:.2f} ×**")
+
+    refusal_ratios = [r["throughput"] / a["throughput"] for r, a in
+                      zip(results.get("R64", []), results.get("A64", []))]
+    rows = [
+        ("A: bare gRPC echo, 1 caller, mutual TLS — p50 / p99",
+         cell("A1", "p50_ms", "ms") + " / " + cell("A1", "p99_ms", "ms")),
+        ("A: bare gRPC echo, 64 callers — throughput",
+         cell("A64", "throughput", "calls/s", 0)),
+        ("B: one HTTPS keep-alive POST to nginx (libcurl) — p50 / p99",
+         cell("B", "p50_ms", "ms") + " / " + cell("B", "p99_ms", "ms")),
+        ("D: one durable SQLite commit (WAL, synchronous=FULL) — p50 / p99",
+         cell("D", "p50_ms", "ms") + " / " + cell("D", "p99_ms", "ms")),
+        ("floor = A + B + 2·D — p50 / p99",
+         f"{floor50:.3f} ms / {floor99:.3f} ms"),
+        ("C: the gateway's Borrow, 1 caller — p50 / p99",
+         cell("C1", "p50_ms", "ms") + " / " + cell("C1", "p99_ms", "ms")),
+        ("C p50 ÷ floor p50 (target ≤ 1.25)", ratio_cell("p50_ms", None)),
+        ("C p99 ÷ floor p99 (target ≤ 2)", ratio_cell("p99_ms", None)),
+        ("gateway CPU per borrow, 1 caller (utime+stime)",
+         cell("C1", "cpu_us_per_call", "µs", 0)),
+        ("C: 64 callers over 64 risk units — throughput (target ≥ 10k)",
+         cell("C64", "throughput", "borrows/s", 0)),
+        ("C: 64 callers — p50 / p99",
+         cell("C64", "p50_ms", "ms", 2) + " / " + cell("C64", "p99_ms", "ms", 2)),
+        ("gateway CPU per borrow, 64 callers",
+         cell("C64", "cpu_us_per_call", "µs", 0)),
+        ("local refusals (invalid amount), 64 callers — throughput",
+         cell("R64", "throughput", "calls/s", 0)),
+        ("local refusals ÷ echo throughput (target ≥ 0.60)",
+         (f"**{statistics.median(refusal_ratios):.2f}** "
+          f"({min(refusal_ratios):.2f}–{max(refusal_ratios):.2f})")
+         if refusal_ratios else "—"),
+        ("the project's Python fake, GET /api/v3/time, 64 at once — its ceiling",
+         cell("F64", "throughput", "requests/s", 0)),
+    ]
+    print(header)
+    print()
+    print("| figure (median of rounds, spread in brackets) | value |")
+    print("|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    bad = {n: r["codes"] for n, rs in results.items() for r in rs
+           if "codes" in r and any(k not in ("0", "3") for k in r["codes"])}
+    if bad:
+        print(f"\nunexpected gRPC codes: {bad}")
+
+
+if __name__ == "__main__":
+    main()
