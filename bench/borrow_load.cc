@@ -101,7 +101,7 @@ class Load {
 
   void Run() {
     started_ = Clock::now();
-    for (int i = 0; i < concurrency_ && i < calls_; ++i) StartOne();
+    for (int i = 0; i < concurrency_; ++i) StartOne();
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return finished_ == calls_; });
     elapsed_ = Clock::now() - started_;
@@ -138,8 +138,11 @@ class Load {
   }
 
  private:
+  // Starts the next call, unless every call was started: answers that
+  // arrive while Run still starts the first ones start calls too.
   void StartOne() {
     const int index = issued_++;
+    if (index >= calls_) return;
     const Clock::time_point started = Clock::now();
     start_(index, [this, started](const grpc::Status& status) {
       Done(started, status);
@@ -150,16 +153,14 @@ class Load {
     const double ms =
         std::chrono::duration<double, std::milli>(Clock::now() - started)
             .count();
-    bool start_next = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       latencies_ms_.push_back(ms);
       ++codes_[status.error_code()];
       ++finished_;
-      start_next = issued_ < calls_;
       if (finished_ == calls_) done_cv_.notify_all();
     }
-    if (start_next) StartOne();
+    StartOne();
   }
 
   const StartCall start_;

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """An upstream that answers each borrow after a delay (bench/floor --scale).
 
 asyncio: ten thousand answers waiting need no thread each. It serves the
