@@ -204,7 +204,8 @@ void CurlMultiTransport::Send(HttpRequest request,
   curl_multi_wakeup(multi_);
 }
 
-// Hands waiting transfers to libcurl while the pool has room, oldest first.
+// Hands waiting transfers to libcurl while the pool has room, reads first,
+// then the oldest.
 // One that waited longer than its whole timeout is refused unsent.
 void CurlMultiTransport::StartPending() {
   std::deque<std::unique_ptr<Transfer>> arrived;
@@ -212,7 +213,16 @@ void CurlMultiTransport::StartPending() {
     absl::MutexLock lock(&mu_);
     arrived.swap(pending_);
   }
-  for (auto& t : arrived) waiting_.push_back(std::move(t));
+  for (auto& t : arrived) {
+    // Reads (Binance's time, the probe, reconciliation's records) go first:
+    // behind thousands of borrows the clock would go stale and refuse them
+    // all. They are few, and none moves money.
+    if (t->request.method == HttpRequest::Method::kGet) {
+      waiting_.push_front(std::move(t));
+    } else {
+      waiting_.push_back(std::move(t));
+    }
+  }
   const absl::Time now = absl::Now();
   while (!waiting_.empty() &&
          active_transfers->size() < options_.max_connections) {

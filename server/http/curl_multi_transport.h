@@ -63,7 +63,7 @@ class CurlMultiTransport : public HttpTransport {
   // Sent and not yet handed to libcurl (pending_ and waiting_).
   size_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Loop thread only: waiting for a connection, oldest first.
+  // Loop thread only: waiting for a connection, reads first, then oldest.
   std::deque<std::unique_ptr<Transfer>> waiting_;
   int running_ = 0;  // Loop thread only.
   std::thread thread_;

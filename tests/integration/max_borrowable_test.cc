@@ -2,6 +2,9 @@
 // a figure Binance gave moments ago is refused without a request to Binance.
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -164,6 +167,39 @@ TEST(RiskUnitTest, TheRiskUnitAsBinanceDescribesIt) {
   EXPECT_EQ(GetUnit(env, 1001, &unit).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(env.State().received_borrow, 1);
+}
+
+// One connection to Binance, busy with a slow borrow, and a second borrow
+// waiting for it: a read asked after that borrow still goes first (reads
+// keep the clock and readiness fresh behind any queue of borrows).
+TEST(MaxBorrowableTest, AReadOvertakesTheBorrowsWaitingForAConnection) {
+  GatewayEnv env(
+      {.gateway_args = {"--upstream_max_connections=1"}, .policy = kPolicy});
+  env.InjectFault(R"({"delay_ms":1000,"count":2})");  // Both borrows.
+  std::atomic<int> finished{0};
+  int borrow_finished_as = 0;
+  std::thread first([&] {
+    BorrowResponse response;
+    env.Borrow(MakeBorrow(1001, "1"), &response);
+  });
+  for (int i = 0; i < 100 && env.State().received_borrow == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(env.State().received_borrow, 1);
+  std::thread second([&] {
+    BorrowResponse response;
+    env.Borrow(MakeBorrow(1002, "1"), &response);
+    borrow_finished_as = ++finished;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  GetMaxBorrowableResponse max;
+  grpc::Status read = GetMax(env, 1001, &max);
+  const int read_finished_as = ++finished;
+  first.join();
+  second.join();
+  ASSERT_TRUE(read.ok()) << read.error_message();
+  EXPECT_EQ(read_finished_as, 1) << "the read waited behind the borrow";
+  EXPECT_EQ(borrow_finished_as, 2);
 }
 
 }  // namespace
