@@ -59,27 +59,28 @@ std::vector<std::shared_ptr<typename Service::Stub>> StubsOf(
   return stubs;
 }
 
-StartCall Borrows(const Channels& channels, int64_t groups, std::string amount,
-                  int deadline_s) {
+StartCall Borrows(const Channels& channels, int64_t groups,
+                  const std::string& amount, int deadline_s) {
   auto stubs = StubsOf<institutional_loan::v1::InstitutionalLoan>(channels);
-  return [stubs, groups, amount, deadline_s](int index, Finished finished) {
-    auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
-    auto* call = new BorrowCall;
-    call->request.set_group_id(1001 + index % groups);
-    call->request.set_asset(institutional_loan::v1::ASSET_USDT);
-    call->request.set_amount(amount);
-    call->context.set_deadline(Deadline(deadline_s));
-    stub->async()->Borrow(&call->context, &call->request, &call->response,
-                          [call, finished](const grpc::Status& status) {
-                            delete call;
-                            finished(status);
-                          });
-  };
+  return
+      [stubs, groups, amount, deadline_s](int index, const Finished& finished) {
+        auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
+        auto* call = new BorrowCall;
+        call->request.set_group_id(1001 + index % groups);
+        call->request.set_asset(institutional_loan::v1::ASSET_USDT);
+        call->request.set_amount(amount);
+        call->context.set_deadline(Deadline(deadline_s));
+        stub->async()->Borrow(&call->context, &call->request, &call->response,
+                              [call, finished](const grpc::Status& status) {
+                                delete call;
+                                finished(status);
+                              });
+      };
 }
 
 StartCall Echoes(const Channels& channels, int deadline_s) {
   auto stubs = StubsOf<bench::echo::v1::EchoService>(channels);
-  return [stubs, deadline_s](int index, Finished finished) {
+  return [stubs, deadline_s](int index, const Finished& finished) {
     auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
     auto* call = new EchoCall;
     call->request.set_group_id(1001 + index);

@@ -36,7 +36,7 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"echo_server: a bare gRPC unary echo"};
   std::string listen = "127.0.0.1:0", port_file, cert, key, ca;
   app.add_option("--listen", listen);
@@ -67,4 +67,13 @@ int main(int argc, char** argv) {
   std::ofstream(port_file) << port << "\n";
   server->Wait();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "echo_server: %s\n", e.what());
+    return 1;
+  }
 }

@@ -25,7 +25,7 @@ struct Slot {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"https_post: keep-alive HTTPS requests through libcurl"};
   std::string url, ca, data;
   int calls = 1000, concurrency = 1;
@@ -95,4 +95,13 @@ int main(int argc, char** argv) {
   curl_slist_free_all(headers);
   curl_multi_cleanup(multi);
   return failed == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "https_post: %s\n", e.what());
+    return 1;
+  }
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   CLI::App app{"sqlite_commit: durable single-row commits"};
   std::string path;
   int commits = 1000;
@@ -60,4 +60,13 @@ int main(int argc, char** argv) {
   std::printf("{\"commits\":%d,\"p50_ms\":%.4f,\"p99_ms\":%.4f}\n", commits,
               pct(0.5), pct(0.99));
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sqlite_commit: %s\n", e.what());
+    return 1;
+  }
 }

@@ -54,15 +54,16 @@ void GroupCommitExecutor::Loop() {
         tasks_.pop_front();
       }
     }
-    RunGroup(std::move(group));
+    RunGroup(group);
   }
 }
 
-void GroupCommitExecutor::RunGroup(std::deque<std::function<void()>> tasks) {
+void GroupCommitExecutor::RunGroup(
+    const std::deque<std::function<void()>>& tasks) {
   const size_t count = tasks.size();
   const bool grouped = hooks_.begin().ok();
   running_group = this;
-  for (std::function<void()>& task : tasks) task();
+  for (const std::function<void()>& task : tasks) task();
   running_group = nullptr;
   absl::Status committed = absl::OkStatus();
   if (grouped) {

@@ -40,7 +40,7 @@ class GroupCommitExecutor final : public DurableExecutor {
 
  private:
   void Loop();
-  void RunGroup(std::deque<std::function<void()>> tasks);
+  void RunGroup(const std::deque<std::function<void()>>& tasks);
 
   const CommitGroupHooks hooks_;
   const size_t max_group_;

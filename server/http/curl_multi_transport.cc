@@ -233,10 +233,9 @@ void CurlMultiTransport::StartPending() {
       --queued_;
     }
     if (now - t->started > t->request.timeout) {
-      Refuse(std::move(t),
-             absl::StrCat("no upstream connection was free within ",
-                          absl::FormatDuration(t->request.timeout)),
-             /*queue_full=*/false);
+      std::string why = absl::StrCat("no upstream connection was free within ",
+                                     absl::FormatDuration(t->request.timeout));
+      Refuse(std::move(t), std::move(why), /*queue_full=*/false);
       continue;
     }
     Start(t.release());

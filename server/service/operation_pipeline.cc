@@ -767,11 +767,13 @@ void OperationPipeline::LogOutcomeNotJournaled(const OperationCall& call,
 void OperationPipeline::Answer(const CallPtr& call, Result result) {
   Move(*call, OperationStage::kAnswered);
   auto answered = std::make_shared<Result>(std::move(result));
-  auto durable = DurableJoin::Of(
-      deps_.audit == nullptr ? 1 : 2, [this, call, answered](absl::Status) {
-        deps_.call_executor->Post(
-            [this, call, answered] { Reply(call, std::move(*answered)); });
-      });
+  auto durable =
+      DurableJoin::Of(deps_.audit == nullptr ? 1 : 2,
+                      [this, call, answered](const absl::Status&) {
+                        deps_.call_executor->Post([this, call, answered] {
+                          Reply(call, std::move(*answered));
+                        });
+                      });
   if (deps_.audit != nullptr) {
     deps_.audit->Append(
         BorrowAnsweredRecord(*call, *answered),
