@@ -17,6 +17,7 @@
 #include "audit/audit_line.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -152,7 +153,10 @@ AuditLog::AuditLog(std::string path, int fd, bool regular, const Clock* clock,
       clock_(clock),
       tail_(head),
       head_(std::move(head)) {
-  writer_ = std::thread([this] { Run(); });
+  writer_ = std::thread([this] {
+    NameThisThread("lg-audit");
+    Run();
+  });
 }
 
 AuditLog::~AuditLog() {

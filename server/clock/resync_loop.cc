@@ -2,10 +2,15 @@
 
 #include <algorithm>
 
+#include "threads/thread_name.h"
+
 namespace loan_gateway {
 
 ResyncLoop::ResyncLoop(std::function<absl::Status()> sync, ResyncPolicy policy)
-    : thread_([this, sync = std::move(sync), policy] { Run(sync, policy); }) {}
+    : thread_([this, sync = std::move(sync), policy] {
+        NameThisThread("lg-clock-sync");
+        Run(sync, policy);
+      }) {}
 
 ResyncLoop::~ResyncLoop() {
   stop_.Notify();

@@ -1,8 +1,14 @@
 #include "clock/scheduler.h"
 
+#include "threads/thread_name.h"
+
 namespace loan_gateway {
 
-TimerThread::TimerThread() : thread_([this] { Loop(); }) {}
+TimerThread::TimerThread()
+    : thread_([this] {
+        NameThisThread("lg-timer");
+        Loop();
+      }) {}
 
 TimerThread::~TimerThread() {
   {

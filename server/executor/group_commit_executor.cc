@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "threads/thread_name.h"
+
 namespace loan_gateway {
 namespace {
 
@@ -13,9 +15,10 @@ thread_local const GroupCommitExecutor* running_group = nullptr;
 
 GroupCommitExecutor::GroupCommitExecutor(CommitGroupHooks hooks,
                                          size_t max_group)
-    : hooks_(std::move(hooks)),
-      max_group_(max_group),
-      thread_([this] { Loop(); }) {}
+    : hooks_(std::move(hooks)), max_group_(max_group), thread_([this] {
+        NameThisThread("lg-journal");
+        Loop();
+      }) {}
 
 GroupCommitExecutor::~GroupCommitExecutor() {
   {

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 
+#include "threads/thread_name.h"
+
 namespace loan_gateway {
 
-ThreadPoolExecutor::ThreadPoolExecutor(int threads) {
+ThreadPoolExecutor::ThreadPoolExecutor(int threads, const char* name) {
   for (int i = 0; i < std::max(1, threads); ++i) {
-    threads_.emplace_back([this] { Loop(); });
+    threads_.emplace_back([this, name] {
+      NameThisThread(name);
+      Loop();
+    });
   }
 }
 

@@ -16,7 +16,8 @@ namespace loan_gateway {
 // a slow client holds up the journal's thread or the HTTP loop.
 class ThreadPoolExecutor : public Executor {
  public:
-  explicit ThreadPoolExecutor(int threads);
+  // `name`: its threads' name (at most 15 characters).
+  explicit ThreadPoolExecutor(int threads, const char* name = "lg-pool");
   ~ThreadPoolExecutor()
       override;  // Runs every task already posted, then stops.
 

@@ -123,7 +123,8 @@ class Gateway {
   // The pipeline's executors, declared after it and in the order its stages
   // post to each other, so each stops (running what it holds) before what
   // its tasks use: window waits post to the journal, the journal to calls.
-  ThreadPoolExecutor call_executor_{2};  // Signing, sending, answering.
+  ThreadPoolExecutor call_executor_{2,
+                                    "lg-call"};  // Signing, sending, answering.
   // Journal reads and writes only, committed in groups (one fsync each).
   GroupCommitExecutor journal_executor_{JournalGroupHooks()};
   TimerThread scheduler_;  // Only the pipeline's window waits.

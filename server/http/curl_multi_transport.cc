@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
@@ -151,7 +152,10 @@ CurlMultiTransport::CurlMultiTransport(CurlTransportOptions options)
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, connections);
   curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, connections);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, connections);
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("lg-http");
+    Loop();
+  });
 }
 
 CurlMultiTransport::~CurlMultiTransport() {

@@ -1,6 +1,7 @@
 #include "policy/policy_store.h"
 
 #include "log/json_log.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -26,8 +27,10 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(
       .Emit();
   std::unique_ptr<PolicyStore> store(new PolicyStore(
       path, std::make_shared<const AccessPolicy>(*std::move(first))));
-  store->watcher_ = std::thread(
-      [s = store.get(), reload_interval] { s->Watch(reload_interval); });
+  store->watcher_ = std::thread([s = store.get(), reload_interval] {
+    NameThisThread("lg-policy-watch");
+    s->Watch(reload_interval);
+  });
   return store;
 }
 

@@ -10,6 +10,7 @@
 #include "proto_time/proto_time.h"
 #include "reconcile/attribution.h"
 #include "reconcile/signed_reader.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
@@ -25,6 +26,7 @@ Reconciler::~Reconciler() {
 
 void Reconciler::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("lg-reconcile");
     do {
       Pass pass = RunOnce();
       if (pass.examined > 0) {

@@ -1,12 +1,16 @@
 #include "reconcile/upstream_probe.h"
 
 #include "log/json_log.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
 UpstreamProbe::UpstreamProbe(std::function<absl::Status()> read,
                              absl::Duration interval)
-    : read_(std::move(read)), thread_([this, interval] { Loop(interval); }) {}
+    : read_(std::move(read)), thread_([this, interval] {
+        NameThisThread("lg-probe");
+        Loop(interval);
+      }) {}
 
 UpstreamProbe::~UpstreamProbe() {
   stop_.Notify();

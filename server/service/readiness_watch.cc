@@ -1,6 +1,7 @@
 #include "service/readiness_watch.h"
 
 #include "log/json_log.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
@@ -11,7 +12,10 @@ ReadinessWatch::ReadinessWatch(std::vector<Condition> conditions,
       set_serving_(std::move(set_serving)),
       held_(conditions_.size(), true) {
   CheckNow();
-  thread_ = std::thread([this, every] { Loop(every); });
+  thread_ = std::thread([this, every] {
+    NameThisThread("lg-readiness");
+    Loop(every);
+  });
 }
 
 ReadinessWatch::~ReadinessWatch() {

@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "log/json_log.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -81,8 +82,10 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(
     ring->current_ = *std::move(first);
     ring->seen_ = read;
   }
-  ring->watcher_ = std::thread(
-      [r = ring.get(), reload_interval] { r->Watch(reload_interval); });
+  ring->watcher_ = std::thread([r = ring.get(), reload_interval] {
+    NameThisThread("lg-key-watch");
+    r->Watch(reload_interval);
+  });
   return ring;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "log/json_log.h"
+#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -144,7 +145,10 @@ BoundedAcceptor::~BoundedAcceptor() {
 
 void BoundedAcceptor::Start(Handoff handoff) {
   handoff_ = std::move(handoff);
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("lg-accept");
+    Loop();
+  });
 }
 
 void BoundedAcceptor::Loop() {
@@ -278,6 +282,7 @@ ListenerWatchdog::ListenerWatchdog(BoundedAcceptor& acceptor,
                                    std::function<void()> on_stuck)
     : on_stuck_(std::move(on_stuck)),
       thread_([this, &acceptor, every, failures] {
+        NameThisThread("lg-watchdog");
         Loop(acceptor, every, failures);
       }) {}
 
