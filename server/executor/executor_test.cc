@@ -8,34 +8,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "executor/group_commit_executor.h"
-#include "executor/serial_executor.h"
 #include "executor/thread_pool_executor.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
 namespace {
-
-TEST(SerialExecutorTest, RunsTasksInOrderAndDrainsOnDestruction) {
-  std::vector<int> order;
-  {
-    SerialExecutor executor;
-    for (int i = 0; i < 100; ++i)
-      executor.Post([&order, i] { order.push_back(i); });
-  }
-  ASSERT_EQ(order.size(), 100u);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
-}
-
-TEST(SerialExecutorTest, RunsOnOneThreadThatIsNotTheCaller) {
-  std::set<std::thread::id> threads;
-  {
-    SerialExecutor executor;
-    for (int i = 0; i < 20; ++i)
-      executor.Post([&] { threads.insert(std::this_thread::get_id()); });
-  }
-  ASSERT_EQ(threads.size(), 1u);
-  EXPECT_NE(*threads.begin(), std::this_thread::get_id());
-}
 
 TEST(ThreadPoolExecutorTest, RunsEveryTaskBeforeItIsDestroyed) {
   std::atomic<int> ran{0};
@@ -85,6 +62,25 @@ CommitGroupHooks LoggingHooks(GroupLog& log, absl::Status commit_result,
               [&log](size_t tasks, absl::Duration) {
                 log.Add(absl::StrCat("observed ", tasks));
               }};
+}
+
+TEST(GroupCommitExecutorTest, RunsTasksInOrderOnItsOwnThreadAndDrains) {
+  std::vector<int> order;
+  std::set<std::thread::id> threads;
+  {
+    GroupCommitExecutor executor({.begin = [] { return absl::OkStatus(); },
+                                  .commit = [] { return absl::OkStatus(); }});
+    for (int i = 0; i < 100; ++i) {
+      executor.Post([&order, &threads, i] {
+        order.push_back(i);
+        threads.insert(std::this_thread::get_id());
+      });
+    }
+  }
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_NE(*threads.begin(), std::this_thread::get_id());
 }
 
 TEST(GroupCommitExecutorTest, TasksReadyTogetherShareOneCommit) {
