@@ -40,7 +40,8 @@ struct HttpResult {
 };
 
 // Sends HTTP requests asynchronously. `done` runs exactly once, on the
-// transport's own thread; it must not block.
+// transport's own thread, or within Send itself when the request is refused
+// at once (the queue is full, the transport is stopping); it must not block.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
