@@ -151,6 +151,53 @@ class OperationPipelineTest : public testing::Test {
   absl::Time deadline_ = absl::InfiniteFuture();
 };
 
+// Group commit: the request is signed and sent only once the group holding
+// its intent and attempt committed, and the caller is answered only once
+// the group holding the outcome did.
+TEST_F(OperationPipelineTest, NothingIsSignedOrAnsweredBeforeItsGroupCommits) {
+  SyncClock();
+  journal_executor_.hold_commits = true;
+  transport_.script.push_back(
+      {Delivery::kCompleted,
+       200,
+       {},
+       R"({"transactionId":81,"amount":10,"status":"success"})",
+       "",
+       {}});
+  std::unique_ptr<Pending> pending = Start(Request());
+  Settle();
+  EXPECT_TRUE(transport_.sent.empty()) << "signed before the commit";
+  EXPECT_EQ(journal_executor_.uncommitted.size(), 1u);
+  journal_executor_.Commit();
+  Settle();
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  EXPECT_FALSE(pending->done.HasBeenNotified())
+      << "answered before the outcome's commit";
+  EXPECT_FALSE(journal_executor_.uncommitted.empty());
+  journal_executor_.Commit();
+  Settle();
+  ASSERT_TRUE(pending->done.HasBeenNotified());
+  ASSERT_TRUE(pending->out->ok()) << pending->out->status();
+  EXPECT_EQ((*pending->out)->transaction_id(), "81");
+}
+
+// A group that cannot commit: nothing is sent, the caller hears why.
+TEST_F(OperationPipelineTest, AFailedCommitSendsNothing) {
+  SyncClock();
+  journal_executor_.hold_commits = true;
+  std::unique_ptr<Pending> pending = Start(Request());
+  Settle();
+  journal_executor_.Commit(absl::UnavailableError("disk full"));
+  journal_executor_.hold_commits = false;
+  Settle();
+  EXPECT_TRUE(transport_.sent.empty());
+  ASSERT_TRUE(pending->done.HasBeenNotified());
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(pending->out->status(), &info));
+  EXPECT_EQ(info.reason(), "JOURNAL_UNAVAILABLE");
+  EXPECT_EQ(budget_.used(), 0) << "the weight comes back";
+}
+
 // A dry run is checked like a real call, and nothing is journaled or sent.
 TEST_F(OperationPipelineTest, ValidateOnlyJournalsAndSendsNothing) {
   SyncClock();

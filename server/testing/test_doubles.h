@@ -67,12 +67,25 @@ class ScriptedTransport : public HttpTransport {
 // Keeps posted tasks until the test runs them, on the test's own thread: the
 // stages of a call then run in a known order, and nothing needs a sleep.
 // As a journal's executor, every write is durable when it returns (no
-// groups): AfterCommit runs its step at once.
+// groups): AfterCommit runs its step at once, unless the test holds commits
+// back (`hold_commits`) to see what waits for one, then ends it (Commit).
 class ManualExecutor : public DurableExecutor {
  public:
   void AfterCommit(std::function<void(const absl::Status&)> then) override {
+    if (hold_commits) {
+      uncommitted.push_back(std::move(then));
+      return;
+    }
     then(absl::OkStatus());
   }
+  // The held group's commit, with `result`: runs what waited for it.
+  void Commit(const absl::Status& result = absl::OkStatus()) {
+    std::vector<std::function<void(const absl::Status&)>> waiting;
+    waiting.swap(uncommitted);
+    for (auto& then : waiting) then(result);
+  }
+  bool hold_commits = false;
+  std::vector<std::function<void(const absl::Status&)>> uncommitted;
   void Post(std::function<void()> task) override {
     tasks.push_back(std::move(task));
   }
