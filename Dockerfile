@@ -7,7 +7,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler \
       libcurl4-openssl-dev libssl-dev libabsl-dev libsimdjson-dev libspdlog-dev libfmt-dev \
-      libsqlite3-dev libcli11-dev prometheus-cpp-dev \
+      libsqlite3-dev libpq-dev libcli11-dev prometheus-cpp-dev \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 # Only the sources the two binaries are built from, never the whole checkout
 # (a secrets/ folder mounted for `podman run` sits in it). .dockerignore

@@ -1,0 +1,77 @@
+#ifndef LOAN_GATEWAY_SERVER_POSTGRES_POSTGRES_CONNECTION_H_
+#define LOAN_GATEWAY_SERVER_POSTGRES_POSTGRES_CONNECTION_H_
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace loan_gateway {
+
+// The rows of one statement's answer, as text (amounts stay exact decimal
+// strings; callers parse what they need).
+class PostgresRows {
+ public:
+  explicit PostgresRows(PGresult* result) : result_(result, &PQclear) {}
+  int size() const { return PQntuples(result_.get()); }
+  // nullopt for SQL NULL.
+  std::optional<std::string> At(int row, int column) const;
+  // Rows a command changed (INSERT, UPDATE, DELETE).
+  int64_t affected() const;
+
+ private:
+  std::unique_ptr<PGresult, decltype(&PQclear)> result_;
+};
+
+// One libpq session to the journal's database (issue 16). Not thread-safe:
+// one owner at a time, as SQLite's handle is owned by the journal thread.
+//
+// Errors say what a caller must branch on, by SQLSTATE class:
+// - UNAVAILABLE: the session is gone or the server cannot serve (class 08
+//   connection exceptions, 57P shutdowns, 53 insufficient resources): nothing
+//   the statement did is committed unless a COMMIT was answered; the next
+//   call reconnects by itself;
+// - ALREADY_EXISTS: a unique key (23505), the idempotency answer;
+// - ABORTED: serialization failure or deadlock (40001, 40P01): retry the
+//   transaction;
+// - INTERNAL: anything else (a bug in our SQL).
+// The connection URL is never in a message: it holds the password.
+class PostgresConnection {
+ public:
+  // `url` is a libpq connection string or URI (postgres://...), TLS options
+  // (sslmode=verify-full, sslrootcert=...) included.
+  static absl::StatusOr<std::unique_ptr<PostgresConnection>> Open(
+      std::string url);
+  ~PostgresConnection();
+  PostgresConnection(const PostgresConnection&) = delete;
+  PostgresConnection& operator=(const PostgresConnection&) = delete;
+
+  // Runs one statement with text parameters ($1, $2, ...), reconnecting
+  // first when the session was lost. Statements are not resent after a lost
+  // session: the caller decides (a COMMIT without an answer is unknown).
+  absl::StatusOr<PostgresRows> Exec(
+      const std::string& sql, const std::vector<std::string>& params = {});
+
+  bool connected() const;
+
+ private:
+  explicit PostgresConnection(std::string url) : url_(std::move(url)) {}
+  absl::Status Connect();
+
+  std::string url_;
+  PGconn* conn_ = nullptr;
+};
+
+// The status for a failed statement's result (or a connection's failure when
+// `result` is null), by the rules above.
+absl::Status StatusOfPostgresError(const PGresult* result,
+                                   const std::string& message);
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_POSTGRES_POSTGRES_CONNECTION_H_

@@ -1,0 +1,133 @@
+#include "postgres/postgres_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "throwaway_postgres.h"
+
+namespace loan_gateway {
+namespace {
+
+using ::loan_gateway::testing::ThrowawayPostgres;
+
+class PostgresConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
+        ThrowawayPostgres::Start();
+    ASSERT_TRUE(started.ok()) << started.status();
+    pg_ = *std::move(started);
+    absl::StatusOr<std::unique_ptr<PostgresConnection>> opened =
+        PostgresConnection::Open(pg_->url());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    db_ = *std::move(opened);
+    ASSERT_TRUE(db_->Exec("CREATE TABLE borrows (request_id TEXT PRIMARY KEY, "
+                          "amount NUMERIC NOT NULL, note TEXT)")
+                    .ok());
+  }
+  std::unique_ptr<ThrowawayPostgres> pg_;
+  std::unique_ptr<PostgresConnection> db_;
+};
+
+TEST_F(PostgresConnectionTest, AmountsGoInAndComeBackAsExactDecimalText) {
+  absl::StatusOr<PostgresRows> inserted =
+      db_->Exec("INSERT INTO borrows VALUES ($1, $2, NULL)",
+                {"r-1", "12345678901234567890.123456789"});
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(inserted->affected(), 1);
+  absl::StatusOr<PostgresRows> read = db_->Exec(
+      "SELECT amount, note FROM borrows WHERE request_id = $1", {"r-1"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1);
+  EXPECT_EQ(read->At(0, 0), "12345678901234567890.123456789");
+  EXPECT_EQ(read->At(0, 1), std::nullopt);
+}
+
+TEST_F(PostgresConnectionTest, AUniqueKeyConflictIsAlreadyExists) {
+  ASSERT_TRUE(db_->Exec("INSERT INTO borrows VALUES ('r-1', 1, NULL)").ok());
+  absl::StatusOr<PostgresRows> again =
+      db_->Exec("INSERT INTO borrows VALUES ('r-1', 2, NULL)");
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
+  EXPECT_TRUE(absl::StrContains(again.status().message(), "23505"));
+}
+
+TEST_F(PostgresConnectionTest, ABrokenStatementIsInternalNotUnavailable) {
+  absl::StatusOr<PostgresRows> broken = db_->Exec("SELEC 1");
+  EXPECT_TRUE(absl::IsInternal(broken.status())) << broken.status();
+  EXPECT_TRUE(absl::StrContains(broken.status().message(), "42601"));
+}
+
+TEST_F(PostgresConnectionTest, ADeadlockIsAbortedForTheCallerToRetry) {
+  absl::StatusOr<std::unique_ptr<PostgresConnection>> other =
+      PostgresConnection::Open(pg_->url());
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(db_->Exec("INSERT INTO borrows VALUES ('a', 1, NULL), "
+                        "('b', 1, NULL)")
+                  .ok());
+  // Each session locks one row, then asks for the other's: PostgreSQL's
+  // deadlock detector ends one of them (40P01) after deadlock_timeout (1 s).
+  ASSERT_TRUE(db_->Exec("BEGIN").ok());
+  ASSERT_TRUE((*other)->Exec("BEGIN").ok());
+  ASSERT_TRUE(
+      db_->Exec("UPDATE borrows SET note = 'x' WHERE request_id = 'a'").ok());
+  ASSERT_TRUE((*other)
+                  ->Exec("UPDATE borrows SET note = 'y' WHERE request_id = 'b'")
+                  .ok());
+  // The second half must run concurrently: the first session's update
+  // blocks until the other one's ends.
+  absl::Status first;
+  std::thread waiter([&] {
+    first = db_->Exec("UPDATE borrows SET note = 'x' WHERE request_id = 'b'")
+                .status();
+  });
+  const absl::Status second =
+      (*other)
+          ->Exec("UPDATE borrows SET note = 'y' WHERE request_id = 'a'")
+          .status();
+  if (!second.ok()) (void)(*other)->Exec("ROLLBACK");
+  waiter.join();
+  const absl::Status& loser = second.ok() ? first : second;
+  EXPECT_TRUE(absl::IsAborted(loser)) << loser;
+  EXPECT_TRUE(absl::StrContains(loser.message(), "40P01"));
+}
+
+TEST_F(PostgresConnectionTest,
+       ALostServerIsUnavailableThenTheNextStatementReconnects) {
+  ASSERT_TRUE(db_->Exec("INSERT INTO borrows VALUES ('kept', 1, NULL)").ok());
+  ASSERT_TRUE(pg_->Stop(SIGKILL).ok());
+  absl::StatusOr<PostgresRows> down = db_->Exec("SELECT count(*) FROM borrows");
+  EXPECT_TRUE(absl::IsUnavailable(down.status())) << down.status();
+  EXPECT_FALSE(
+      absl::StrContains(down.status().message(), "throwaway-test-password"));
+  absl::StatusOr<PostgresRows> still_down = db_->Exec("SELECT 1");
+  EXPECT_TRUE(absl::IsUnavailable(still_down.status())) << still_down.status();
+  ASSERT_TRUE(pg_->Restart().ok());
+  absl::StatusOr<PostgresRows> back = db_->Exec("SELECT count(*) FROM borrows");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->At(0, 0), "1");
+  EXPECT_TRUE(db_->connected());
+}
+
+TEST(PostgresConnectionOpenTest, AWrongPasswordIsUnavailableAndNotEchoed) {
+  absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> pg =
+      ThrowawayPostgres::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  const std::string url =
+      "postgres://loan_gateway:not-the-password-s3cr3t@127.0.0.1:" +
+      std::to_string((*pg)->port()) + "/loan_gateway";
+  absl::StatusOr<std::unique_ptr<PostgresConnection>> opened =
+      PostgresConnection::Open(url);
+  EXPECT_TRUE(absl::IsUnavailable(opened.status())) << opened.status();
+  EXPECT_FALSE(
+      absl::StrContains(opened.status().message(), "not-the-password-s3cr3t"));
+  EXPECT_TRUE(
+      absl::StrContains(opened.status().message(), "authentication failed"));
+}
+
+}  // namespace
+}  // namespace loan_gateway
