@@ -28,7 +28,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOAN_GATEWAY_B
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libgrpc++1.51 libprotobuf32 libcurl4 libssl3 libabsl20220623 \
-      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libpq5 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && mkdir -p /var/lib/loan-gateway && chown 65534:65534 /var/lib/loan-gateway
 COPY --from=build /build/server/loan-gateway /build/client/loanctl /usr/local/bin/

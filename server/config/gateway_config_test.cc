@@ -158,6 +158,34 @@ TEST(GatewayConfigTest, ValidationCatchesMistakes) {
   EXPECT_FALSE(ValidateGatewayConfig(url).ok());
 }
 
+// The database's password never sits in --journal_url (config dumps and
+// process listings show it): it comes from --journal_password_file.
+TEST(GatewayConfigTest, AJournalUrlHoldsNoPassword) {
+  GatewayConfig c = WithKeys();
+  c.mutable_journal()->set_url(
+      "postgres://gw@db.internal:5432/loans?sslmode=verify-full");
+  c.mutable_journal()->set_password_file("/run/secrets/db-password");
+  EXPECT_TRUE(ValidateGatewayConfig(c).ok()) << ValidateGatewayConfig(c);
+  for (const char* with_password :
+       {"postgres://gw:hunter2@db.internal/loans",
+        "postgresql://gw:hunter2@db.internal:5432/loans",
+        "postgres://db.internal/loans?user=gw&password=hunter2"}) {
+    GatewayConfig bad = c;
+    bad.mutable_journal()->set_url(with_password);
+    absl::Status refused = ValidateGatewayConfig(bad);
+    EXPECT_TRUE(absl::StrContains(refused.message(), "--journal_password_file"))
+        << with_password << ": " << refused;
+    EXPECT_FALSE(absl::StrContains(refused.message(), "hunter2")) << refused;
+  }
+  GatewayConfig other_scheme = c;
+  other_scheme.mutable_journal()->set_url("mysql://gw@db/loans");
+  EXPECT_FALSE(ValidateGatewayConfig(other_scheme).ok());
+  GatewayConfig file_only = c;
+  file_only.mutable_journal()->clear_url();
+  EXPECT_FALSE(ValidateGatewayConfig(file_only).ok())
+      << "a password file without a database is a mistake";
+}
+
 TEST(GatewayConfigTest, AMisspeltVariableStopsTheStartNamingTheClosestSetting) {
   absl::Status s = RejectUnknownGatewayVariables(
       {"PATH", "LOAN_GATEWAY_LISTEN", "LOAN_GATEWAY_UPSTREAM_BASEURLS"});

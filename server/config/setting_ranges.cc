@@ -91,6 +91,38 @@ absl::Status ValidateAccess(const config::v1::AccessConfig& a) {
   return ValidateCertificateFile("tls_client_ca_file", a.client_ca_file());
 }
 
+// A password in --journal_url would be in every config dump and process
+// listing; it comes from --journal_password_file. The URL itself is never
+// repeated in the error (it may hold that password).
+absl::Status ValidateJournalUrl(const config::v1::JournalConfig& journal) {
+  const std::string& url = journal.url();
+  if (url.empty()) {
+    if (!journal.password_file().empty()) {
+      return absl::InvalidArgumentError(
+          "--journal_password_file is for --journal_url's database; the "
+          "SQLite journal has no password");
+    }
+    return absl::OkStatus();
+  }
+  if (!absl::StartsWith(url, "postgres://") &&
+      !absl::StartsWith(url, "postgresql://")) {
+    return absl::InvalidArgumentError(
+        "--journal_url must be a postgres:// or postgresql:// URL");
+  }
+  const absl::string_view rest =
+      absl::string_view(url).substr(url.find("//") + 2);
+  const absl::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  const size_t at = authority.rfind('@');
+  const bool in_userinfo = at != absl::string_view::npos &&
+                           absl::StrContains(authority.substr(0, at), ":");
+  if (in_userinfo || absl::StrContains(url, "password=")) {
+    return absl::InvalidArgumentError(
+        "--journal_url must not hold the database password: put it in a file "
+        "(a mounted Secret) named by --journal_password_file");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateSettingRanges(const GatewayConfig& c) {
@@ -117,6 +149,9 @@ absl::Status ValidateSettingRelations(const GatewayConfig& c) {
   if (!absl::StartsWith(c.journal().path(), "/")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--journal_path must be absolute, got \"", c.journal().path(), "\""));
+  }
+  if (absl::Status url = ValidateJournalUrl(c.journal()); !url.ok()) {
+    return url;
   }
   if (!c.upstream().ca_file().empty()) {
     if (absl::Status ca =

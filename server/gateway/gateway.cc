@@ -11,6 +11,8 @@
 #include "config/gateway_config.h"
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
+#include "journal/postgres_borrow_journal.h"
+#include "journal/sqlite_borrow_journal.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
 #include "transport/grpc_server_limits.h"
@@ -83,6 +85,23 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
        .reload_interval = FromProtoDuration(access.tls_reload_interval())});
 }
 
+// The SQLite file, or a PostgreSQL database when --journal_url says so.
+absl::StatusOr<std::unique_ptr<BorrowJournal>> OpenJournal(
+    const config::v1::JournalConfig& config) {
+  const JournalOpenOptions options = {.create_if_missing = config.create(),
+                                      .password_file = config.password_file()};
+  if (!config.url().empty()) {
+    absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>> journal =
+        PostgresBorrowJournal::Open(config.url(), options);
+    if (!journal.ok()) return journal.status();
+    return std::unique_ptr<BorrowJournal>(*std::move(journal));
+  }
+  absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> journal =
+      SqliteBorrowJournal::Open(config.path(), options);
+  if (!journal.ok()) return journal.status();
+  return std::unique_ptr<BorrowJournal>(*std::move(journal));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
@@ -94,10 +113,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       *ParseKeyType(config.credentials().key_type()),
       FromProtoDuration(config.credentials().key_reload_interval()));
   if (!key_ring.ok()) return key_ring.status();
-  absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> journal =
-      SqliteBorrowJournal::Open(
-          config.journal().path(),
-          {.create_if_missing = config.journal().create()});
+  absl::StatusOr<std::unique_ptr<BorrowJournal>> journal =
+      OpenJournal(config.journal());
   if (!journal.ok()) return InStep("journal", journal.status());
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.access().policy_file(),
@@ -128,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
 }
 
 Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
-                 std::unique_ptr<SqliteBorrowJournal> journal,
+                 std::unique_ptr<BorrowJournal> journal,
                  std::unique_ptr<PolicyStore> policy,
                  std::unique_ptr<AuditLog> audit)
     : config_(config),

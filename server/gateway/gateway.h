@@ -21,7 +21,7 @@
 #include "executor/thread_pool_executor.h"
 #include "halt/borrowing_halt.h"
 #include "http/curl_multi_transport.h"
-#include "journal/sqlite_borrow_journal.h"
+#include "journal/borrow_journal.h"
 #include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/metrics_endpoint.h"
@@ -82,7 +82,7 @@ class Gateway {
 
  private:
   Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
-          std::unique_ptr<SqliteBorrowJournal> journal,
+          std::unique_ptr<BorrowJournal> journal,
           std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit);
   void AuditPolicy(const absl::Status& loaded);
   void AuditKey(const absl::Status& loaded, const std::string& fingerprint);
@@ -96,7 +96,7 @@ class Gateway {
   // The credit account's key (re-read when its files change): used by every
   // signed request below.
   const std::unique_ptr<KeyRing> key_ring_;
-  const std::unique_ptr<SqliteBorrowJournal> journal_;
+  const std::unique_ptr<BorrowJournal> journal_;
   const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
   // Every decision, durable before it takes effect (fail closed).
   const std::unique_ptr<AuditLog> audit_;

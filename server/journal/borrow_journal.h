@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "contract/outcome.h"
 
@@ -48,6 +49,24 @@ enum class AttemptState {
   kNotExecuted,  // Never left, or Binance refused it without executing.
   kExecuted,     // Binance's answer (or its records) said it executed.
 };
+
+// How journals store an attempt's state.
+inline absl::string_view AttemptStateName(AttemptState state) {
+  switch (state) {
+    case AttemptState::kSent:
+      return "SENT";
+    case AttemptState::kNotExecuted:
+      return "NOT_EXECUTED";
+    case AttemptState::kExecuted:
+      return "EXECUTED";
+  }
+  return "SENT";
+}
+inline AttemptState ParseAttemptState(absl::string_view name) {
+  return name == "EXECUTED"       ? AttemptState::kExecuted
+         : name == "NOT_EXECUTED" ? AttemptState::kNotExecuted
+                                  : AttemptState::kSent;
+}
 
 // One signed request of a borrow, journaled before it is sent: Binance can
 // only execute it within the window its timestamp and recvWindow give, which
@@ -115,10 +134,20 @@ struct UnsettledCount {
   int64_t ambiguous = 0;  // Of those, noted "ambiguous" by reconciliation.
 };
 
+// How a journal is opened.
+struct JournalOpenOptions {
+  // Creating a journal is an explicit first-run act: a missing one where
+  // one existed would forget every request_id and every borrow in flight.
+  bool create_if_missing = false;
+  // A database journal's password, from a file (PostgresBorrowJournal).
+  std::string password_file;
+};
+
 // The durable journal of borrows: an intent is committed before its request
 // is signed, its outcome when known, and a record is durable when a write
 // returns. Thread-safe. Writes may cost an fsync, so callers run them on the
-// journal's own executor. SqliteBorrowJournal is the one in production.
+// journal's own executor. SqliteBorrowJournal (one file, one process) is the
+// default; PostgresBorrowJournal keeps it in a database.
 class BorrowJournal {
  public:
   virtual ~BorrowJournal() = default;

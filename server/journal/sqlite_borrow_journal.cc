@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/match.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -212,18 +212,6 @@ JournalRecord ReadRecord(const Statement& s) {
   return r;
 }
 
-absl::string_view AttemptStateName(AttemptState state) {
-  switch (state) {
-    case AttemptState::kSent:
-      return "SENT";
-    case AttemptState::kNotExecuted:
-      return "NOT_EXECUTED";
-    case AttemptState::kExecuted:
-      return "EXECUTED";
-  }
-  return "SENT";
-}
-
 AttemptRecord ReadAttempt(const Statement& s) {
   AttemptRecord a;
   a.request_id = s.Text(0);
@@ -233,10 +221,7 @@ AttemptRecord ReadAttempt(const Statement& s) {
   a.amount = s.Text(4);
   a.signed_ms = s.Int(5);
   a.recv_window_ms = s.Int(6);
-  const std::string state = s.Text(7);
-  a.state = state == "EXECUTED"       ? AttemptState::kExecuted
-            : state == "NOT_EXECUTED" ? AttemptState::kNotExecuted
-                                      : AttemptState::kSent;
+  a.state = ParseAttemptState(s.Text(7));
   a.kind = ParseOperationKind(s.Text(8)).value_or(OperationKind::kBorrow);
   return a;
 }
@@ -358,7 +343,7 @@ SqliteBorrowJournal::OpenInMemory() {
 }
 
 absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   if (durable_file) {
     sqlite3_busy_timeout(db_, 2000);
     if (sqlite3_db_readonly(db_, "main") == 1) {
@@ -412,7 +397,7 @@ absl::Status SqliteBorrowJournal::Migrate() {
 }
 
 SqliteBorrowJournal::~SqliteBorrowJournal() {
-  absl::MutexLock lock(&mu_);
+  JournalGroupLock::Scoped lock(&mu_);
   statements_.reset();  // Finalized before the connection closes.
   sqlite3_close(db_);
   ::close(fd_);
@@ -425,37 +410,26 @@ SqliteBorrowJournal::SqliteBorrowJournal(sqlite3* db, std::string path, int fd)
       statements_(std::make_unique<StatementCache>(db)) {}
 
 absl::Status SqliteBorrowJournal::LoadIndexAtOpen() {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   return LoadUnsettledIndex();
-}
-
-SqliteBorrowJournal::JournalLock::JournalLock(SqliteBorrowJournal* journal)
-    : journal_(journal), held_(!journal->InGroup()) {
-  if (held_) journal_->mu_.Lock();
-}
-
-SqliteBorrowJournal::JournalLock::~JournalLock() {
-  if (held_) journal_->mu_.Unlock();
 }
 
 // mu_ stays held from here to CommitGroup: no other thread may read what
 // the group has not committed, or add its own writes to it.
 absl::Status SqliteBorrowJournal::BeginGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  mu_.Lock();
+  mu_.BeginGroup();
   if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) {
-    mu_.Unlock();
+    mu_.EndGroup();
     return s;
   }
   group_failed_ = false;
-  group_thread_.store(std::this_thread::get_id());
   return absl::OkStatus();
 }
 
 absl::Status SqliteBorrowJournal::CommitGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  if (!InGroup()) {
+  if (!mu_.InGroup()) {
     return absl::FailedPreconditionError("no journal group open here");
   }
-  group_thread_.store(std::thread::id());
   absl::Status committed =
       group_failed_ || sqlite3_get_autocommit(db_) != 0
           ? absl::UnavailableError(
@@ -466,12 +440,12 @@ absl::Status SqliteBorrowJournal::CommitGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     // The group's writes had updated the index; storage has the truth.
     LoadUnsettledIndex().IgnoreError();
   }
-  mu_.Unlock();
+  mu_.EndGroup();
   return committed;
 }
 
 absl::Status SqliteBorrowJournal::BeginWrite() {
-  if (!InGroup()) return Exec("BEGIN IMMEDIATE;");
+  if (!mu_.InGroup()) return Exec("BEGIN IMMEDIATE;");
   // SQLite ends a transaction by itself on some errors (a full disk, an
   // I/O error): the group's earlier writes are gone, and a write now would
   // commit on its own, out of the group. Neither may look durable.
@@ -484,14 +458,14 @@ absl::Status SqliteBorrowJournal::BeginWrite() {
 }
 
 absl::Status SqliteBorrowJournal::EndWrite() {
-  if (!InGroup()) return Exec("COMMIT;");
+  if (!mu_.InGroup()) return Exec("COMMIT;");
   absl::Status released = Exec("RELEASE journal_write;");
   if (!released.ok()) group_failed_ = true;
   return released;
 }
 
 void SqliteBorrowJournal::UndoWrite() {
-  if (!InGroup()) {
+  if (!mu_.InGroup()) {
     Exec("ROLLBACK;").IgnoreError();
     return;
   }
@@ -549,7 +523,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::GetLocked(
 
 absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::Get(
     const std::string& request_id) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   return GetLocked(request_id);
 }
 
@@ -557,7 +531,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
     const JournalRecord& intent) {
   // What leads to signing is written only to the journal a restart reads.
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
     UndoWrite();
@@ -608,7 +582,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
     if (!s.ok() || s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
   }
   if (absl::Status s = EndWrite(); !s.ok()) return rollback(s);
-  IndexUnsettled(intent.request_id, "");
+  unsettled_.MarkUnsettled(intent.request_id, "");
   return std::optional<JournalRecord>();
 }
 
@@ -680,7 +654,7 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   const bool retryable = outcome.retryable;
   const std::string& transaction_id = outcome.transaction_id;
   const std::string& error = outcome.error;
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
     UndoWrite();
@@ -726,19 +700,19 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
   if (!marked.ok()) return rollback(marked);
   if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   if (state == Outcome::kSucceeded || state == Outcome::kRejected) {
-    IndexSettled(request_id);
+    unsettled_.MarkSettled(request_id);
   } else {
-    IndexUnsettled(request_id, "");  // The note is cleared.
+    unsettled_.MarkUnsettled(request_id, "");  // The note is cleared.
   }
   if (!written.reopened_request_id.empty()) {
-    IndexUnsettled(written.reopened_request_id, "");
+    unsettled_.MarkUnsettled(written.reopened_request_id, "");
   }
   return written;
 }
 
 absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
   if (absl::Status intact = CheckIntact(); !intact.ok()) return intact;
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
     UndoWrite();
@@ -770,7 +744,7 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
     const std::string& request_id) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_, absl::StrCat("SELECT ", kAttemptColumns,
                                          " FROM attempts WHERE request_id = ? "
                                          "ORDER BY seq"));
@@ -785,7 +759,7 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
     int64_t group_id, const std::string& asset) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               absl::StrCat("SELECT ", kAttemptColumns,
                            " FROM attempts WHERE group_id = ? AND "
@@ -802,7 +776,7 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
 
 absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
     int64_t group_id, const std::string& except_request_id) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
               "group_id = ? AND state = 'SENT' AND request_id != ?");
@@ -815,14 +789,14 @@ absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
 
 absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
                                           const std::string& note) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               "UPDATE borrows SET note = ? WHERE request_id = ? AND state IN "
               "('PENDING', 'UNKNOWN') AND note IS NOT ?");
   if (!s.ok()) return s.Error("write");
   s.Bind(1, note).Bind(2, request_id).Bind(3, note);
   if (s.Step() != SQLITE_DONE) return s.Error("write");
-  if (sqlite3_changes(db_) == 1) IndexUnsettled(request_id, note);
+  if (sqlite3_changes(db_) == 1) unsettled_.MarkUnsettled(request_id, note);
   return absl::OkStatus();
 }
 
@@ -839,7 +813,7 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
   if (q.after) {
     where.push_back("(created_ms < ? OR (created_ms = ? AND request_id < ?))");
   }
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               absl::StrCat("SELECT ", kColumns, " FROM borrows",
                            where.empty() ? "" : " WHERE ",
@@ -869,7 +843,7 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
 }
 
 absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   return UnsettledLocked();
 }
 
@@ -893,43 +867,20 @@ SqliteBorrowJournal::UnsettledLocked() {
 absl::Status SqliteBorrowJournal::LoadUnsettledIndex() {
   absl::StatusOr<std::vector<JournalRecord>> unsettled = UnsettledLocked();
   if (!unsettled.ok()) return unsettled.status();
-  {
-    absl::MutexLock lock(&index_mu_);
-    unsettled_.clear();
-  }
-  for (const JournalRecord& r : *unsettled)
-    IndexUnsettled(r.request_id, r.note);
+  unsettled_.Reset(*unsettled);
   return absl::OkStatus();
-}
-
-void SqliteBorrowJournal::IndexUnsettled(const std::string& request_id,
-                                         const std::string& note) {
-  absl::MutexLock lock(&index_mu_);
-  unsettled_[request_id] = absl::StartsWith(note, "ambiguous");
-}
-
-void SqliteBorrowJournal::IndexSettled(const std::string& request_id) {
-  absl::MutexLock lock(&index_mu_);
-  unsettled_.erase(request_id);
 }
 
 UnsettledCount SqliteBorrowJournal::CountUnsettled(
     const std::function<bool(const std::string&)>& skip) const {
-  UnsettledCount count;
-  absl::MutexLock lock(&index_mu_);
-  for (const auto& [request_id, ambiguous] : unsettled_) {
-    if (skip && skip(request_id)) continue;
-    ++count.unsettled;
-    if (ambiguous) ++count.ambiguous;
-  }
-  return count;
+  return unsettled_.Count(skip);
 }
 
 absl::StatusOr<std::vector<CallerBorrow>>
 SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
                                         const std::string& asset,
                                         absl::Time since) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
               "asset = ? AND created_ms >= ? AND state != 'REJECTED' AND "
@@ -947,7 +898,7 @@ SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
 
 absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
     const std::string& transaction_id) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               "SELECT 1 FROM borrows WHERE transaction_id = ? AND "
               "transaction_id != '' LIMIT 1");
@@ -959,7 +910,7 @@ absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
 }
 
 absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
-  JournalLock lock(this);
+  JournalGroupLock::Scoped lock(&mu_);
   Statement s(*statements_,
               "DELETE FROM borrows WHERE state IN ('SUCCEEDED', 'REJECTED') "
               "AND updated_ms < ?");

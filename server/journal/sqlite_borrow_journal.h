@@ -8,24 +8,18 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "journal/borrow_journal.h"
+#include "journal/journal_group_lock.h"
+#include "journal/unsettled_index.h"
 
 struct sqlite3;
 
 namespace loan_gateway {
 
 class StatementCache;
-
-// How a journal file is opened.
-struct JournalOpenOptions {
-  // Creating a journal is an explicit first-run act: a missing file where
-  // one existed would forget every request_id and every borrow in flight.
-  bool create_if_missing = false;
-};
 
 // The journal in one SQLite file, in WAL mode with synchronous=FULL, so a
 // record is on disk when a write returns; the file is held exclusively
@@ -78,21 +72,6 @@ class SqliteBorrowJournal final : public BorrowJournal {
  private:
   SqliteBorrowJournal(sqlite3* db, std::string path, int fd);
 
-  // Holds mu_, unless this thread's group already does (its writes run
-  // inside the group's transaction, on the thread that opened it).
-  class ABSL_SCOPED_LOCKABLE JournalLock {
-   public:
-    explicit JournalLock(SqliteBorrowJournal* journal)
-        ABSL_EXCLUSIVE_LOCK_FUNCTION(journal->mu_);
-    ~JournalLock() ABSL_UNLOCK_FUNCTION();
-
-   private:
-    SqliteBorrowJournal* const journal_;
-    const bool held_;
-  };
-  bool InGroup() const {
-    return group_thread_.load() == std::this_thread::get_id();
-  }
   // One write's transaction: its own, or a savepoint inside the group's.
   absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -114,22 +93,15 @@ class SqliteBorrowJournal final : public BorrowJournal {
   // by each write that commits.
   absl::Status LoadUnsettledIndex() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status LoadIndexAtOpen();
-  void IndexUnsettled(const std::string& request_id, const std::string& note);
-  void IndexSettled(const std::string& request_id);
 
   const std::string path_;
   const int fd_;  // Our own handle on the file, to notice a replacement.
-  absl::Mutex mu_;
+  JournalGroupLock mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<StatementCache> statements_ ABSL_GUARDED_BY(mu_);
-  // The thread whose group holds mu_ (none: a default id).
-  std::atomic<std::thread::id> group_thread_;
   // A write of the open group failed in a way that undid the group.
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
-  // Apart from mu_, which is held through a write's fsync.
-  mutable absl::Mutex index_mu_;
-  // request_id -> whether its note says "ambiguous".
-  absl::flat_hash_map<std::string, bool> unsettled_ ABSL_GUARDED_BY(index_mu_);
+  UnsettledIndex unsettled_;
 };
 
 }  // namespace loan_gateway

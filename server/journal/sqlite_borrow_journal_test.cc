@@ -1,21 +1,25 @@
+// What only the SQLite journal does: one file, held by one process, private,
+// noticed when deleted or replaced, migrated from older schemas. The rules
+// both journals share are in borrow_journal_contract_test.cc.
 #include "journal/sqlite_borrow_journal.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "journal/journal_test_records.h"
 
 namespace loan_gateway {
 namespace {
+
+using ::loan_gateway::journal_test::Attempt;
+using ::loan_gateway::journal_test::Intent;
 
 class BorrowJournalTest : public testing::Test {
  protected:
@@ -39,89 +43,10 @@ class BorrowJournalTest : public testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status();
     journal_ = *std::move(opened);
   }
-  static JournalRecord Intent(const std::string& id,
-                              const std::string& amount = "10") {
-    JournalRecord r;
-    r.request_id = id;
-    r.caller = "test";
-    r.group_id = 1001;
-    r.asset = "USDT";
-    r.amount = amount;
-    r.created = absl::Now();
-    return r;
-  }
 
   std::string path_;
   std::unique_ptr<SqliteBorrowJournal> journal_;
 };
-
-TEST_F(BorrowJournalTest, IntentSurvivesReopenAndOutcomeIsRecorded) {
-  auto inserted = journal_->InsertIntent(Intent("a"));
-  ASSERT_TRUE(inserted.ok());
-  EXPECT_FALSE(inserted->has_value()) << "new intent";
-  Reopen();
-  auto record = journal_->Get("a");
-  ASSERT_TRUE(record.ok() && record->has_value());
-  EXPECT_EQ((*record)->state, Outcome::kPending);
-  EXPECT_EQ((*record)->amount, "10");
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "9007199254740993"})
-                  .ok());
-  record = journal_->Get("a");
-  EXPECT_EQ((*record)->state, Outcome::kSucceeded);
-  EXPECT_EQ((*record)->transaction_id, "9007199254740993");
-  EXPECT_TRUE(*journal_->TransactionClaimed("9007199254740993"));
-  EXPECT_FALSE(*journal_->TransactionClaimed("1"));
-}
-
-TEST_F(BorrowJournalTest, RepeatReturnsTheExistingRecord) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  auto again = journal_->InsertIntent(Intent("a", "99"));
-  ASSERT_TRUE(again.ok());
-  ASSERT_TRUE(again->has_value());
-  EXPECT_EQ((*again)->amount, "10") << "the first intent stands";
-}
-
-TEST_F(BorrowJournalTest, OnlyARetryableRejectionMayBeTriedAgain) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kRejected,
-                                        .retryable = true,
-                                        .error = "e"})
-                  .ok());
-  auto retry = journal_->InsertIntent(Intent("a"));
-  ASSERT_TRUE(retry.ok());
-  EXPECT_FALSE(retry->has_value()) << "back to PENDING for another attempt";
-  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kPending);
-  ASSERT_TRUE(
-      journal_->RecordOutcome("a", {.state = Outcome::kUnknown, .error = "e"})
-          .ok());
-  auto unknown = journal_->InsertIntent(Intent("a"));
-  ASSERT_TRUE(unknown->has_value())
-      << "an unknown outcome is never attempted again";
-  EXPECT_EQ((*unknown)->state, Outcome::kUnknown);
-}
-
-TEST_F(BorrowJournalTest, UnsettledListsPendingAndUnknownOnly) {
-  for (const char* id : {"p", "u", "s", "r"})
-    ASSERT_TRUE(journal_->InsertIntent(Intent(id)).ok());
-  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("s", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "7"})
-                  .ok());
-  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
-  auto unsettled = journal_->Unsettled();
-  ASSERT_TRUE(unsettled.ok());
-  std::vector<std::string> ids;
-  for (const auto& r : *unsettled) ids.push_back(r.request_id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"p", "u"}));
-  EXPECT_EQ(*journal_->PurgeSettledBefore(absl::Now() + absl::Seconds(1)), 2);
-  EXPECT_FALSE(journal_->Get("s")->has_value());
-  EXPECT_TRUE(journal_->Get("u")->has_value())
-      << "unsettled records are never purged";
-}
 
 TEST_F(BorrowJournalTest, ALockedJournalFailsTheWriteInsteadOfLosingIt) {
   sqlite3* other = nullptr;
@@ -136,84 +61,6 @@ TEST_F(BorrowJournalTest, ALockedJournalFailsTheWriteInsteadOfLosingIt) {
   EXPECT_TRUE(journal_->InsertIntent(Intent("x")).ok());
 }
 
-// What another connection (a restart, an operator's sqlite3) reads.
-int64_t CommittedRows(const std::string& path) {
-  sqlite3* other = nullptr;
-  int64_t rows = -1;
-  if (sqlite3_open_v2(path.c_str(), &other, SQLITE_OPEN_READONLY, nullptr) ==
-      SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(other, "SELECT COUNT(*) FROM borrows", -1, &stmt,
-                           nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      rows = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(other);
-  return rows;
-}
-
-TEST_F(BorrowJournalTest, AGroupsWritesAreCommittedTogetherByItsCommit) {
-  ASSERT_TRUE(journal_->BeginGroup().ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
-  EXPECT_EQ(CommittedRows(path_), 0) << "nothing is durable before the commit";
-  ASSERT_TRUE(journal_->CommitGroup().ok());
-  EXPECT_EQ(CommittedRows(path_), 2);
-  EXPECT_EQ(journal_->CountUnsettled(nullptr).unsettled, 2);
-}
-
-TEST_F(BorrowJournalTest, AWriteThatFailsInAGroupUndoesOnlyItself) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
-  ASSERT_TRUE(journal_->BeginGroup().ok());
-  ASSERT_TRUE(journal_->BeginAttempt({.request_id = "a", .signed_ms = 1}).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "77"})
-                  .ok());
-  // Two direct answers naming one transaction: the second write is refused,
-  // and undone alone; the group's other writes stand.
-  EXPECT_FALSE(journal_
-                   ->RecordOutcome("b", {.state = Outcome::kSucceeded,
-                                         .transaction_id = "77"})
-                   .ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("c")).ok());
-  ASSERT_TRUE(journal_->CommitGroup().ok());
-  Reopen();
-  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kSucceeded);
-  EXPECT_EQ((*journal_->Get("b"))->state, Outcome::kPending);
-  EXPECT_TRUE(journal_->Get("c")->has_value());
-  EXPECT_EQ((*journal_->Attempts("a"))[0].state, AttemptState::kExecuted);
-}
-
-TEST_F(BorrowJournalTest, OtherThreadsReadOnlyWhatAGroupCommitted) {
-  ASSERT_TRUE(journal_->BeginGroup().ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  absl::Notification read;
-  absl::StatusOr<std::optional<JournalRecord>> seen;
-  std::thread reader([&] {
-    seen = journal_->Get("a");
-    read.Notify();
-  });
-  EXPECT_FALSE(read.WaitForNotificationWithTimeout(absl::Milliseconds(100)))
-      << "a reader must wait for the group's commit";
-  ASSERT_TRUE(journal_->CommitGroup().ok());
-  reader.join();
-  ASSERT_TRUE(seen.ok());
-  EXPECT_TRUE(seen->has_value());
-}
-
-TEST_F(BorrowJournalTest, OnlyTheThreadThatBeganAGroupCommitsIt) {
-  ASSERT_TRUE(journal_->BeginGroup().ok());
-  absl::Status elsewhere;
-  std::thread other([&] { elsewhere = journal_->CommitGroup(); });
-  other.join();
-  EXPECT_EQ(elsewhere.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(journal_->CommitGroup().ok());
-}
-
 TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {
   auto second = SqliteBorrowJournal::Open(path_, {});
   ASSERT_FALSE(second.ok());
@@ -226,203 +73,6 @@ TEST_F(BorrowJournalTest, OneJournalIsHeldByOneHolderAtATime) {
   EXPECT_TRUE(journal_->InsertIntent(Intent("held")).ok());
   Reopen();
   EXPECT_TRUE(journal_->Get("held").ok());
-}
-
-}  // namespace
-}  // namespace loan_gateway
-
-namespace loan_gateway {
-namespace {
-
-TEST_F(BorrowJournalTest, ASettledOutcomeIsNeverOverwritten) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "77"})
-                  .ok());
-  // Reconciliation arriving late must not turn a success into "not executed".
-  absl::Status late = journal_
-                          ->RecordOutcome("a", {.state = Outcome::kRejected,
-                                                .reconciled = true})
-                          .status();
-  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kSucceeded);
-  // UNKNOWN may be settled by reconciliation only.
-  ASSERT_TRUE(journal_->InsertIntent(Intent("u")).ok());
-  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
-  EXPECT_FALSE(
-      journal_->RecordOutcome("u", {.state = Outcome::kRejected}).ok());
-  EXPECT_TRUE(journal_
-                  ->RecordOutcome("u", {.state = Outcome::kSucceeded,
-                                        .reconciled = true,
-                                        .transaction_id = "78"})
-                  .ok());
-}
-
-// The metrics' count of unsettled records follows every write and a reopen
-// without reading storage, and matches what Unsettled() reads from it.
-TEST_F(BorrowJournalTest, CountsUnsettledRecordsFromItsOwnWrites) {
-  auto none = [](const std::string&) { return false; };
-  for (const char* id : {"p", "u", "s", "r", "held"})
-    ASSERT_TRUE(journal_->InsertIntent(Intent(id)).ok());
-  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 5);
-  ASSERT_TRUE(journal_->RecordOutcome("u", {.state = Outcome::kUnknown}).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("s", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "7"})
-                  .ok());
-  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
-  ASSERT_TRUE(journal_->SetNote("u", "ambiguous: 2 records").ok());
-  ASSERT_TRUE(journal_->SetNote("s", "ambiguous: settled").ok())
-      << "a settled record's note is not written";
-  UnsettledCount count = journal_->CountUnsettled(
-      [](const std::string& id) { return id == "held"; });
-  EXPECT_EQ(count.unsettled, 2) << "p and u; held is in flight";
-  EXPECT_EQ(count.ambiguous, 1);
-  // A direct answer naming a transaction reconciliation gave another record
-  // reopens that record: unsettled again.
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("u", {.state = Outcome::kSucceeded,
-                                        .reconciled = true,
-                                        .transaction_id = "8"})
-                  .ok());
-  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 2) << "p and held";
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("p", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "8"})
-                  .ok());
-  EXPECT_EQ(journal_->CountUnsettled(none).unsettled, 2) << "u reopened";
-  ASSERT_TRUE(journal_->SetNote("u", "ambiguous: again").ok());
-  Reopen();
-  count = journal_->CountUnsettled(none);
-  EXPECT_EQ(count.unsettled,
-            static_cast<int64_t>(journal_->Unsettled()->size()));
-  EXPECT_EQ(count.unsettled, 2);
-  EXPECT_EQ(count.ambiguous, 1) << "read back from the journal at open";
-}
-
-TEST_F(BorrowJournalTest, ATransactionBelongsToOneBorrow) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("b")).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .transaction_id = "9"})
-                  .ok());
-  EXPECT_FALSE(journal_
-                   ->RecordOutcome("b", {.state = Outcome::kSucceeded,
-                                         .reconciled = true,
-                                         .transaction_id = "9"})
-                   .ok());
-}
-
-TEST_F(BorrowJournalTest, ARetriedIntentStartsANewReconciliationWindow) {
-  JournalRecord first = Intent("a");
-  first.created = absl::Now() - absl::Hours(1);
-  ASSERT_TRUE(journal_->InsertIntent(first).ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kRejected,
-                                        .retryable = true,
-                                        .error = "e"})
-                  .ok());
-  JournalRecord again = Intent("a");
-  ASSERT_TRUE(journal_->InsertIntent(again).ok());
-  EXPECT_GE((*journal_->Get("a"))->created,
-            again.created - absl::Milliseconds(1));
-}
-
-AttemptRecord Attempt(const std::string& id, int64_t signed_ms,
-                      int64_t group = 1001) {
-  return {.request_id = id,
-          .group_id = group,
-          .asset = "USDT",
-          .amount = "10",
-          .signed_ms = signed_ms,
-          .recv_window_ms = 5000};
-}
-
-TEST_F(BorrowJournalTest, AttemptsAreJournaledAndFollowTheOutcome) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 1000)).ok());
-  // A resend (after -1021, or to the next base URL) supersedes the first.
-  ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 2000)).ok());
-  auto attempts = *journal_->Attempts("a");
-  ASSERT_EQ(attempts.size(), 2u);
-  EXPECT_EQ(attempts[0].seq, 1);
-  EXPECT_EQ(attempts[0].state, AttemptState::kNotExecuted);
-  EXPECT_EQ(attempts[1].seq, 2);
-  EXPECT_EQ(attempts[1].signed_ms, 2000);
-  EXPECT_EQ(attempts[1].state, AttemptState::kSent);
-  EXPECT_EQ(*journal_->LatestOpenWindowEnd(1001, "other"), 7000);
-  EXPECT_FALSE(journal_->LatestOpenWindowEnd(1001, "a")->has_value())
-      << "a call never waits for itself";
-  EXPECT_FALSE(journal_->LatestOpenWindowEnd(1002, "x")->has_value());
-
-  // UNKNOWN keeps it open; a reconciled "not executed" too (a late record
-  // could still be its); SUCCEEDED closes it.
-  ASSERT_TRUE(journal_->RecordOutcome("a", {.state = Outcome::kUnknown}).ok());
-  EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .reconciled = true,
-                                        .transaction_id = "55"})
-                  .ok());
-  EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
-  EXPECT_EQ((*journal_->Attempts("a"))[1].state, AttemptState::kExecuted);
-
-  // A direct rejection means nothing executed.
-  ASSERT_TRUE(journal_->InsertIntent(Intent("r")).ok());
-  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r", 3000)).ok());
-  ASSERT_TRUE(journal_->RecordOutcome("r", {.state = Outcome::kRejected}).ok());
-  EXPECT_EQ((*journal_->Attempts("r"))[0].state, AttemptState::kNotExecuted);
-  EXPECT_TRUE(journal_->OpenAttempts(1001, "USDT")->empty());
-}
-
-TEST_F(BorrowJournalTest, ADirectAnswerTakesBackAReconciledTransaction) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("r1")).ok());
-  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r1", 1000)).ok());
-  ASSERT_TRUE(journal_->RecordOutcome("r1", {.state = Outcome::kUnknown}).ok());
-  ASSERT_TRUE(journal_->InsertIntent(Intent("r2")).ok());
-  ASSERT_TRUE(journal_->BeginAttempt(Attempt("r2", 9000)).ok());
-  // Reconciliation (wrongly) gives r2's transaction to r1 ...
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("r1", {.state = Outcome::kSucceeded,
-                                         .reconciled = true,
-                                         .transaction_id = "777"})
-                  .ok());
-  // ... then Binance's own answer to r2 names it.
-  absl::StatusOr<OutcomeWritten> written = journal_->RecordOutcome(
-      "r2", {.state = Outcome::kSucceeded, .transaction_id = "777"});
-  ASSERT_TRUE(written.ok()) << written.status();
-  EXPECT_EQ(written->reopened_request_id, "r1");
-  auto r2 = **journal_->Get("r2");
-  EXPECT_EQ(r2.state, Outcome::kSucceeded);
-  EXPECT_EQ(r2.transaction_id, "777");
-  auto r1 = **journal_->Get("r1");
-  EXPECT_EQ(r1.state, Outcome::kUnknown) << "reopened";
-  EXPECT_TRUE(r1.transaction_id.empty());
-  EXPECT_FALSE(r1.reconciled);
-  EXPECT_TRUE(absl::StrContains(r1.note, "reopened")) << r1.note;
-  EXPECT_EQ((*journal_->Attempts("r1"))[0].state, AttemptState::kSent)
-      << "its attempt may own a record again";
-  // Two direct answers naming one transaction: refused, nothing changes.
-  ASSERT_TRUE(journal_->InsertIntent(Intent("r3")).ok());
-  EXPECT_FALSE(journal_
-                   ->RecordOutcome("r3", {.state = Outcome::kSucceeded,
-                                          .transaction_id = "777"})
-                   .ok());
-  EXPECT_EQ((**journal_->Get("r2")).transaction_id, "777");
-}
-
-TEST_F(BorrowJournalTest, NotesAreKeptForUnsettledRecordsOnly) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
-  ASSERT_TRUE(journal_->SetNote("a", "ambiguous: x").ok());
-  EXPECT_EQ((**journal_->Get("a")).note, "ambiguous: x");
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("a", {.state = Outcome::kSucceeded,
-                                        .reconciled = true,
-                                        .transaction_id = "1"})
-                  .ok());
-  EXPECT_TRUE((**journal_->Get("a")).note.empty()) << "settled: no open note";
 }
 
 TEST_F(BorrowJournalTest, AMissingJournalIsCreatedOnlyWhenAskedAndPrivate) {
@@ -523,141 +173,6 @@ TEST_F(BorrowJournalTest, AJournalFromBeforeAttemptsGetsConservativeOnes) {
   EXPECT_TRUE(journal_->Attempts("s")->empty());
   Reopen();  // Migrates once.
   EXPECT_EQ(journal_->Attempts("u")->size(), 1u);
-}
-
-}  // namespace
-}  // namespace loan_gateway
-
-namespace loan_gateway {
-namespace {
-
-class CallerBorrowsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    path_ =
-        absl::StrCat(::testing::TempDir(), "/caller_borrows_", getpid(), ".db");
-    journal_ = *SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
-  }
-  void TearDown() override {
-    journal_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(path_ + suffix);
-  }
-  void Add(const std::string& id, const std::string& caller,
-           const std::string& asset, const std::string& amount,
-           absl::Time created) {
-    JournalRecord r;
-    r.request_id = id;
-    r.caller = caller;
-    r.group_id = 1001;
-    r.asset = asset;
-    r.amount = amount;
-    r.created = created;
-    ASSERT_TRUE(journal_->InsertIntent(r).ok());
-  }
-  std::string path_;
-  std::unique_ptr<SqliteBorrowJournal> journal_;
-};
-
-// What rolling caps count: the caller's own borrows of the asset in the
-// window, in flight, succeeded or unknown; never a REJECTED one.
-TEST_F(CallerBorrowsTest, CountsTheCallersUnrejectedBorrowsOfTheAssetSince) {
-  const absl::Time now = absl::Now();
-  Add("old", "me", "USDT", "1", now - absl::Hours(2));
-  Add("pending", "me", "USDT", "2", now - absl::Minutes(5));
-  Add("ok", "me", "USDT", "3", now - absl::Minutes(4));
-  Add("unknown", "me", "USDT", "4", now - absl::Minutes(3));
-  Add("rejected", "me", "USDT", "5", now - absl::Minutes(2));
-  Add("other_asset", "me", "USDC", "6", now - absl::Minutes(1));
-  Add("other_caller", "you", "USDT", "7", now - absl::Minutes(1));
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("ok", {.state = Outcome::kSucceeded,
-                                         .transaction_id = "1"})
-                  .ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("unknown", {.state = Outcome::kUnknown}).ok());
-  ASSERT_TRUE(
-      journal_->RecordOutcome("rejected", {.state = Outcome::kRejected}).ok());
-  absl::StatusOr<std::vector<CallerBorrow>> counted =
-      journal_->CallerBorrowsSince("me", "USDT", now - absl::Hours(1));
-  ASSERT_TRUE(counted.ok()) << counted.status();
-  std::vector<std::string> amounts;
-  for (const CallerBorrow& b : *counted) amounts.push_back(b.amount);
-  std::sort(amounts.begin(), amounts.end());
-  EXPECT_EQ(amounts, (std::vector<std::string>{"2", "3", "4"}));
-}
-
-// Filters combine, newest first, and keyset pages cover every record once
-// even when several share a millisecond.
-TEST_F(BorrowJournalTest, ListFiltersAndPagesNewestFirst) {
-  const absl::Time t0 = absl::FromUnixMillis(1700000000000);
-  for (int i = 0; i < 7; ++i) {
-    JournalRecord r = Intent(absl::StrCat("id-", i));
-    r.created = t0 + absl::Milliseconds(i / 2);  // Pairs share a time.
-    r.group_id = i % 2 == 0 ? 1001 : 1002;
-    r.caller = i < 5 ? "a" : "b";
-    ASSERT_TRUE(journal_->InsertIntent(r).ok());
-  }
-  ASSERT_TRUE(
-      journal_->RecordOutcome("id-0", {.state = Outcome::kRejected}).ok());
-  auto ids = [](const std::vector<JournalRecord>& records) {
-    std::vector<std::string> out;
-    for (const JournalRecord& r : records) out.push_back(r.request_id);
-    return out;
-  };
-  absl::StatusOr<std::vector<JournalRecord>> all = journal_->List({});
-  ASSERT_TRUE(all.ok()) << all.status();
-  EXPECT_EQ(ids(*all), (std::vector<std::string>{"id-6", "id-5", "id-4", "id-3",
-                                                 "id-2", "id-1", "id-0"}));
-  EXPECT_EQ(ids(*journal_->List({.group_id = 1001, .caller = "a"})),
-            (std::vector<std::string>{"id-4", "id-2", "id-0"}));
-  EXPECT_EQ(ids(*journal_->List({.state = Outcome::kRejected})),
-            (std::vector<std::string>{"id-0"}));
-  EXPECT_EQ(
-      ids(*journal_->List({.created_from = t0 + absl::Milliseconds(1),
-                           .created_before = t0 + absl::Milliseconds(3)})),
-      (std::vector<std::string>{"id-5", "id-4", "id-3", "id-2"}));
-  std::vector<std::string> paged;
-  RecordQuery page{.limit = 2};
-  while (true) {
-    absl::StatusOr<std::vector<JournalRecord>> got = journal_->List(page);
-    ASSERT_TRUE(got.ok()) << got.status();
-    for (const std::string& id : ids(*got)) paged.push_back(id);
-    if (got->size() < 2) break;
-    page.after =
-        RecordQuery::Position{got->back().created, got->back().request_id};
-  }
-  EXPECT_EQ(paged, ids(*all));
-}
-
-// A repay is journaled as one, with what Binance says it repaid; the same
-// request_id asked as a borrow is another intent.
-TEST_F(BorrowJournalTest, TheOperationKindAndTheAmountMovedAreKept) {
-  JournalRecord repay = Intent("repay-1", "500");
-  repay.kind = OperationKind::kRepay;
-  ASSERT_TRUE(journal_->InsertIntent(repay).ok());
-  ASSERT_TRUE(journal_
-                  ->BeginAttempt({.kind = OperationKind::kRepay,
-                                  .request_id = "repay-1",
-                                  .group_id = 1001,
-                                  .asset = "USDT",
-                                  .amount = "500",
-                                  .signed_ms = 1,
-                                  .recv_window_ms = 5000})
-                  .ok());
-  ASSERT_TRUE(journal_
-                  ->RecordOutcome("repay-1", {.state = Outcome::kSucceeded,
-                                              .transaction_id = "77",
-                                              .result_amount = "120.5"})
-                  .ok());
-  Reopen();
-  std::optional<JournalRecord> got = *journal_->Get("repay-1");
-  ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->kind, OperationKind::kRepay);
-  EXPECT_EQ(got->result_amount, "120.5");
-  EXPECT_EQ((*journal_->Attempts("repay-1"))[0].kind, OperationKind::kRepay);
-  JournalRecord as_borrow = Intent("repay-1", "500");
-  EXPECT_FALSE(got->SameIntent(as_borrow));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "postgres/postgres_connection.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -19,6 +21,11 @@ std::optional<std::string> PostgresRows::At(int row, int column) const {
 int64_t PostgresRows::affected() const {
   const char* text = PQcmdTuples(result_.get());
   return text == nullptr || *text == '\0' ? 0 : std::atoll(text);
+}
+
+std::string PostgresRows::command() const {
+  const char* tag = PQcmdStatus(result_.get());
+  return tag == nullptr ? "" : tag;
 }
 
 absl::Status StatusOfPostgresError(const PGresult* result,
@@ -42,10 +49,10 @@ absl::Status StatusOfPostgresError(const PGresult* result,
 }
 
 absl::StatusOr<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
-    std::string url) {
+    std::string url, Options options) {
   std::unique_ptr<PostgresConnection> connection(
-      new PostgresConnection(std::move(url)));
-  if (absl::Status up = connection->Connect(); !up.ok()) return up;
+      new PostgresConnection(std::move(url), std::move(options)));
+  if (absl::Status up = connection->EnsureConnected(); !up.ok()) return up;
   return connection;
 }
 
@@ -57,9 +64,59 @@ bool PostgresConnection::connected() const {
   return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
 }
 
+bool PostgresConnection::in_transaction() const {
+  return connected() && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
+}
+
+absl::Status PostgresConnection::EnsureConnected() {
+  if (connected()) return absl::OkStatus();
+  if (absl::Status up = Connect(); !up.ok()) return up;
+  if (!options_.on_connect) return absl::OkStatus();
+  absl::Status held = options_.on_connect(*this);
+  if (!held.ok()) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  return held;
+}
+
 absl::Status PostgresConnection::Connect() {
   if (conn_ != nullptr) PQfinish(conn_);
-  conn_ = PQconnectdb(url_.c_str());
+  std::string password;
+  if (!options_.password_file.empty()) {
+    std::ifstream file(options_.password_file);
+    std::stringstream text;
+    text << file.rdbuf();
+    if (!file) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot read the database password file ", options_.password_file));
+    }
+    password = std::string(absl::StripTrailingAsciiWhitespace(text.str()));
+  }
+  // Defaults first: what the URL says wins. A database that does not
+  // answer must fail a statement in seconds (the caller then refuses with
+  // UNAVAILABLE), not hang it on a dead TCP connection for minutes.
+  std::vector<const char*> keywords = {"connect_timeout",
+                                       "keepalives",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "tcp_user_timeout",
+                                       "dbname"};
+  std::vector<const char*> values = {"5", "1",     "5",         "2",
+                                     "3", "10000", url_.c_str()};
+  if (!password.empty()) {
+    keywords.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectdbParams(keywords.data(), values.data(),
+                            /*expand_dbname=*/1);
+  // Notices ("relation already exists, skipping") would go to stderr, which
+  // carries the gateway's JSON log lines only.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
   // libpq's message names the host and the user, never the password.
   return StatusOfPostgresError(nullptr, PQerrorMessage(conn_));
@@ -67,9 +124,7 @@ absl::Status PostgresConnection::Connect() {
 
 absl::StatusOr<PostgresRows> PostgresConnection::Exec(
     const std::string& sql, const std::vector<std::string>& params) {
-  if (!connected()) {
-    if (absl::Status up = Connect(); !up.ok()) return up;
-  }
+  if (absl::Status up = EnsureConnected(); !up.ok()) return up;
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& param : params) values.push_back(param.c_str());
@@ -87,6 +142,31 @@ absl::StatusOr<PostgresRows> PostgresConnection::Exec(
   absl::Status failed = StatusOfPostgresError(result, message);
   PQclear(result);
   return failed;
+}
+
+absl::StatusOr<PostgresRows> PostgresConnection::Query(
+    const std::string& sql, const std::vector<std::string>& params) {
+  const bool idle = connected() && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  absl::StatusOr<PostgresRows> rows = Exec(sql, params);
+  if (rows.ok() || !idle || connected() ||
+      !absl::IsUnavailable(rows.status())) {
+    return rows;
+  }
+  return Exec(sql, params);
+}
+
+absl::Status PostgresConnection::ExecScript(const std::string& sql) {
+  if (absl::Status up = EnsureConnected(); !up.ok()) return up;
+  PGresult* result = PQexec(conn_, sql.c_str());
+  absl::Status status = absl::OkStatus();
+  if (PQresultStatus(result) != PGRES_COMMAND_OK &&
+      PQresultStatus(result) != PGRES_TUPLES_OK) {
+    status = StatusOfPostgresError(result, result != nullptr
+                                               ? PQresultErrorMessage(result)
+                                               : PQerrorMessage(conn_));
+  }
+  PQclear(result);
+  return status;
 }
 
 }  // namespace loan_gateway

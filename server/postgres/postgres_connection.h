@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ class PostgresRows {
   std::optional<std::string> At(int row, int column) const;
   // Rows a command changed (INSERT, UPDATE, DELETE).
   int64_t affected() const;
+  // The command tag ("COMMIT", or "ROLLBACK" when a COMMIT found the
+  // transaction failed: PostgreSQL rolls it back without an error).
+  std::string command() const;
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> result_;
@@ -43,10 +47,20 @@ class PostgresRows {
 // The connection URL is never in a message: it holds the password.
 class PostgresConnection {
  public:
+  using ConnectHook = std::function<absl::Status(PostgresConnection&)>;
+  struct Options {
+    // A file holding the password (a mounted Secret), read at each connect
+    // so that a rotated password is used from the next session on.
+    std::string password_file;
+    // Runs after every (re)connect, before the statement that caused it:
+    // what a session must hold again (a lock) is taken there; its error
+    // fails that statement (or Open) and the session is dropped.
+    ConnectHook on_connect;
+  };
   // `url` is a libpq connection string or URI (postgres://...), TLS options
   // (sslmode=verify-full, sslrootcert=...) included.
   static absl::StatusOr<std::unique_ptr<PostgresConnection>> Open(
-      std::string url);
+      std::string url, Options options = {});
   ~PostgresConnection();
   PostgresConnection(const PostgresConnection&) = delete;
   PostgresConnection& operator=(const PostgresConnection&) = delete;
@@ -56,15 +70,30 @@ class PostgresConnection {
   // session: the caller decides (a COMMIT without an answer is unknown).
   absl::StatusOr<PostgresRows> Exec(
       const std::string& sql, const std::vector<std::string>& params = {});
+  // Exec for a statement that changes nothing (a read, BEGIN): when the
+  // session turns out to have been lost outside a transaction, it is run
+  // once more on a new one. Inside a transaction it is not (the transaction
+  // went with the session).
+  absl::StatusOr<PostgresRows> Query(
+      const std::string& sql, const std::vector<std::string>& params = {});
+  // Runs statements separated by ';' (a schema), without parameters.
+  absl::Status ExecScript(const std::string& sql);
 
   bool connected() const;
+  // Inside a transaction that can still commit (not idle, not failed, not
+  // lost with the session).
+  bool in_transaction() const;
 
  private:
-  explicit PostgresConnection(std::string url) : url_(std::move(url)) {}
+  PostgresConnection(std::string url, Options options)
+      : url_(std::move(url)), options_(std::move(options)) {}
   absl::Status Connect();
+
+  absl::Status EnsureConnected();
 
   std::string url_;
   PGconn* conn_ = nullptr;
+  Options options_;
 };
 
 // The status for a failed statement's result (or a connection's failure when

@@ -118,20 +118,26 @@ absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start() {
   }
   pg->port_ = UnusedLoopbackPort();
   if (pg->port_ == 0) return absl::InternalError("no free loopback port");
-  pg->url_ = absl::StrCat("postgres://", kUser, ":", kPassword,
-                          "@127.0.0.1:", pg->port_, "/", kDatabase);
   if (absl::Status up = pg->Launch(); !up.ok()) return up;
-  const std::string admin_url =
-      absl::StrCat("postgres://", kUser, ":", kPassword,
-                   "@127.0.0.1:", pg->port_, "/postgres");
+  absl::StatusOr<std::string> created = pg->CreateDatabase(kDatabase);
+  if (!created.ok()) return created.status();
+  pg->url_ = *created;
+  return pg;
+}
+
+absl::StatusOr<std::string> ThrowawayPostgres::CreateDatabase(
+    const std::string& name) {
+  const std::string admin_url = absl::StrCat(
+      "postgres://", kUser, ":", kPassword, "@127.0.0.1:", port_, "/postgres");
   PGconn* conn = PQconnectdb(admin_url.c_str());
   absl::Status created =
       PQstatus(conn) == CONNECTION_OK
-          ? Exec(conn, absl::StrCat("CREATE DATABASE ", kDatabase))
+          ? Exec(conn, absl::StrCat("CREATE DATABASE \"", name, "\""))
           : absl::InternalError(PQerrorMessage(conn));
   PQfinish(conn);
   if (!created.ok()) return created;
-  return pg;
+  return absl::StrCat("postgres://", kUser, ":", kPassword,
+                      "@127.0.0.1:", port_, "/", name);
 }
 
 absl::Status ThrowawayPostgres::Launch() {

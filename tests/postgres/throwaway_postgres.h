@@ -26,6 +26,9 @@ class ThrowawayPostgres {
   // postgres://USER:PASSWORD@127.0.0.1:PORT/DB, what --journal_url takes.
   const std::string& url() const { return url_; }
   int port() const { return port_; }
+  // Creates another database on the server (one per test, say) and returns
+  // its URL.
+  absl::StatusOr<std::string> CreateDatabase(const std::string& name);
 
   // Stops the server: SIGINT (fast shutdown: sessions are ended, committed
   // data is kept) or SIGKILL (a crash; recovery replays the WAL at Restart).

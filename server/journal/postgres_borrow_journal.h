@@ -1,0 +1,114 @@
+#ifndef LOAN_GATEWAY_SERVER_JOURNAL_POSTGRES_BORROW_JOURNAL_H_
+#define LOAN_GATEWAY_SERVER_JOURNAL_POSTGRES_BORROW_JOURNAL_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "journal/borrow_journal.h"
+#include "journal/journal_group_lock.h"
+#include "journal/unsettled_index.h"
+
+namespace loan_gateway {
+
+class PostgresConnection;
+
+// The journal in a PostgreSQL database (--journal_url postgres://...), with
+// the SQLite journal's schema and rules: a record is durable when a write
+// returns (a committed transaction), writes may be grouped into one
+// transaction (BeginGroup), each in a savepoint of its own.
+//
+// One gateway writes to a database at a time: the journal holds a session
+// advisory lock for as long as its session lives, as the SQLite journal holds
+// its file. PostgreSQL frees it when the holder's session ends (the process
+// died, or its connection was lost), so another replica can take over without
+// anyone re-attaching a volume; a holder that lost its session and finds the
+// lock taken by then stops writing. (Issue 16's replicas writing side by side
+// need the per-risk-unit, caps and weight guarantees enforced in the database
+// first: docs/replicas-on-postgresql.md.)
+//
+// One session behind a mutex: a lost session is re-opened by the next
+// statement, never by resending one; a write whose COMMIT went unanswered is
+// UNAVAILABLE (its outcome unknown to the caller, as after a crash).
+class PostgresBorrowJournal final : public BorrowJournal {
+ public:
+  // Opens the journal in the database `url` names, creating its tables only
+  // when `options.create_if_missing`. Fails when another gateway holds it or
+  // it cannot take a write.
+  static absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>> Open(
+      const std::string& url, const JournalOpenOptions& options = {});
+  ~PostgresBorrowJournal() override;
+
+  absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
+      const JournalRecord& intent) override;
+  absl::StatusOr<OutcomeWritten> RecordOutcome(
+      const std::string& request_id, const OutcomeToRecord& outcome) override;
+  absl::Status BeginAttempt(const AttemptRecord& attempt) override;
+  absl::StatusOr<std::vector<AttemptRecord>> Attempts(
+      const std::string& request_id) override;
+  absl::StatusOr<std::vector<AttemptRecord>> OpenAttempts(
+      int64_t group_id, const std::string& asset) override;
+  absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
+      int64_t group_id, const std::string& except_request_id) override;
+  absl::Status SetNote(const std::string& request_id,
+                       const std::string& note) override;
+  // The database is the storage: nothing on this host to replace.
+  absl::Status CheckIntact() const override { return absl::OkStatus(); }
+  absl::StatusOr<std::optional<JournalRecord>> Get(
+      const std::string& request_id) override;
+  absl::StatusOr<std::vector<JournalRecord>> Unsettled() override;
+  UnsettledCount CountUnsettled(
+      const std::function<bool(const std::string&)>& skip) const override;
+  absl::StatusOr<std::vector<CallerBorrow>> CallerBorrowsSince(
+      const std::string& caller, const std::string& asset,
+      absl::Time since) override;
+  absl::StatusOr<std::vector<JournalRecord>> List(
+      const RecordQuery& query) override;
+  absl::StatusOr<bool> TransactionClaimed(
+      const std::string& transaction_id) override;
+  absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
+  absl::Status BeginGroup() override;
+  absl::Status CommitGroup() override;
+
+ private:
+  explicit PostgresBorrowJournal(std::unique_ptr<PostgresConnection> db);
+
+  // One write's transaction: its own, or a savepoint inside the group's.
+  absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // COMMIT, checked: PostgreSQL answers a failed transaction's COMMIT with
+  // a ROLLBACK and no error.
+  absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Prepare(bool create_if_missing);
+  absl::StatusOr<std::optional<JournalRecord>> GetLocked(
+      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<JournalRecord>> UnsettledLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
+                                             const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
+                            AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<JournalRecord>> ReadRecords(
+      const std::string& sql, const std::vector<std::string>& params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<AttemptRecord>> ReadAttempts(
+      const std::string& sql, const std::vector<std::string>& params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  JournalGroupLock mu_;
+  std::unique_ptr<PostgresConnection> db_ ABSL_GUARDED_BY(mu_);
+  bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
+  UnsettledIndex unsettled_;
+};
+
+}  // namespace loan_gateway
+
+#endif  // LOAN_GATEWAY_SERVER_JOURNAL_POSTGRES_BORROW_JOURNAL_H_

@@ -1,0 +1,119 @@
+// The gateway with its journal in PostgreSQL (--journal_url, issue 16): the
+// real binary, the fake, and a real PostgreSQL server started by the test.
+#include <grpcpp/grpcpp.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gateway_env.h"
+#include "gtest/gtest.h"
+#include "throwaway_postgres.h"
+
+namespace loan_gateway::testing {
+namespace {
+
+using institutional_loan::v1::BorrowRequest;
+using institutional_loan::v1::BorrowResponse;
+
+constexpr char kPassword[] = "throwaway-test-password";
+
+// The state and transaction a second connection reads for `request_id`.
+std::pair<std::string, std::string> StoredOutcome(const std::string& url,
+                                                  const std::string& id) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  const char* params[] = {id.c_str()};
+  PGresult* r = PQexecParams(
+      conn,
+      "SELECT state, COALESCE(transaction_id, '') FROM borrows WHERE "
+      "request_id = $1",
+      1, nullptr, params, nullptr, nullptr, 0);
+  std::pair<std::string, std::string> out;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+    out = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)};
+  }
+  PQclear(r);
+  PQfinish(conn);
+  return out;
+}
+
+class PostgresJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
+        ThrowawayPostgres::Start();
+    ASSERT_TRUE(started.ok()) << started.status();
+    pg_ = *std::move(started);
+    // The password comes from a file, as from a mounted Secret; the URL
+    // holds none (the gateway refuses one that does).
+    password_file_ =
+        absl::StrCat(::testing::TempDir(), "/journal-password-", getpid());
+    std::ofstream(password_file_) << kPassword << "\n";
+    env_ = std::make_unique<GatewayEnv>(EnvOptions{
+        .gateway_args = {
+            "--journal_url=" +
+                absl::StrReplaceAll(pg_->url(),
+                                    {{":" + std::string(kPassword), ""}}),
+            "--journal_password_file=" + password_file_}});
+    env_->ScanFor(kPassword);
+  }
+
+  std::unique_ptr<ThrowawayPostgres> pg_;
+  std::string password_file_;
+  std::unique_ptr<GatewayEnv> env_;
+};
+
+TEST_F(PostgresJournalTest, BorrowsAreJournaledInTheDatabase) {
+  BorrowRequest request = MakeBorrow(1001, "250.5");
+  request.set_request_id("6f1c2a9e-0d4b-4e8a-9c3f-1a2b3c4d5e6f");
+  BorrowResponse response;
+  grpc::Status status = env_->Borrow(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(
+      StoredOutcome(pg_->url(), request.request_id()),
+      std::make_pair(std::string("SUCCEEDED"), response.transaction_id()));
+  // A repeat is answered from the database, not sent again.
+  BorrowResponse again;
+  ASSERT_TRUE(env_->Borrow(request, &again).ok());
+  EXPECT_EQ(again.transaction_id(), response.transaction_id());
+  EXPECT_EQ(env_->State().received_borrow, 1);
+  // Binance's -27009 keeps its contract.
+  BorrowResponse refused;
+  grpc::Status limit = env_->Borrow(MakeBorrow(1002, "100.00000001"), &refused);
+  EXPECT_EQ(limit.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonAndOutcome(limit).first, "BORROW_LIMIT_EXCEEDED");
+  // A restart reads the same database.
+  env_->RestartGateway();
+  BorrowResponse after;
+  ASSERT_TRUE(env_->Borrow(request, &after).ok());
+  EXPECT_EQ(after.transaction_id(), response.transaction_id());
+  EXPECT_EQ(env_->State().received_borrow, 2) << "the borrow and the -27009";
+}
+
+// The database crashed and came back: while it is down nothing is signed
+// (JOURNAL_UNAVAILABLE); once it is back the gateway goes on by itself.
+TEST_F(PostgresJournalTest, ADatabaseOutageRefusesUnsignedAndHealsItself) {
+  BorrowResponse response;
+  ASSERT_TRUE(env_->Borrow(MakeBorrow(1001, "5"), &response).ok());
+  ASSERT_TRUE(pg_->Stop(SIGKILL).ok());
+  grpc::Status refused = env_->Borrow(MakeBorrow(1001, "6"), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << refused.error_message();
+  EXPECT_EQ(ReasonAndOutcome(refused).first, "JOURNAL_UNAVAILABLE")
+      << refused.error_message();
+  EXPECT_EQ(env_->State().received_borrow, 1) << "nothing signed or sent";
+  ASSERT_TRUE(pg_->Restart().ok());
+  BorrowRequest next = MakeBorrow(1001, "7");
+  grpc::Status back = env_->Borrow(next, &response);
+  ASSERT_TRUE(back.ok()) << back.error_message();
+  EXPECT_EQ(StoredOutcome(pg_->url(), response.request_id()).first,
+            "SUCCEEDED");
+  EXPECT_EQ(env_->State().received_borrow, 2);
+}
+
+}  // namespace
+}  // namespace loan_gateway::testing
