@@ -304,7 +304,7 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
   probe_.AwaitFirst(absl::Seconds(2));
   readiness_ = std::make_unique<ReadinessWatch>(
       std::vector<ReadinessWatch::Condition>{
-          {"journal", [this] { return journal_->CheckIntact(); }},
+          {"journal", [this] { return journal_->CheckWriter(); }},
           {"audit",
            [this] {
              return audit_->writable() ? absl::OkStatus()

@@ -225,6 +225,12 @@ class BorrowJournal {
   // Deletes settled records last changed before `cutoff` (retention).
   virtual absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) = 0;
 
+  // OK while this process may write the journal now: its storage is intact
+  // (CheckIntact) and, for a journal several gateways share, this one is
+  // its writer (the others are standbys that refuse writes and take over
+  // when the writer's session ends; asking is how they try).
+  virtual absl::Status CheckWriter() { return CheckIntact(); }
+
   // Group commit (executor/group_commit_executor.h): between BeginGroup and
   // CommitGroup, the writes of the thread that began the group share one
   // transaction, each in a savepoint of its own (a write that fails undoes

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "log/json_log.h"
 #include "postgres/postgres_connection.h"
 
 namespace loan_gateway {
@@ -133,24 +134,6 @@ absl::Status JournalError(const absl::Status& status, absl::string_view what) {
       absl::StrCat("journal ", what, ": ", status.message()));
 }
 
-// Takes the writer's lock on a new session; another gateway holding it
-// fails the session (and the statement that opened it).
-absl::Status TakeHolderLock(PostgresConnection& db) {
-  absl::StatusOr<PostgresRows> took =
-      db.Exec("SELECT pg_try_advisory_lock($1::bigint)", {kHolderLock});
-  if (!took.ok()) return JournalError(took.status(), "lock");
-  if (took->At(0, 0) == "t") return absl::OkStatus();
-  absl::StatusOr<PostgresRows> holder =
-      db.Exec("SELECT value FROM meta WHERE name = 'holder'");  // Best effort.
-  const std::string who = holder.ok() && holder->size() == 1
-                              ? holder->At(0, 0).value_or("unknown")
-                              : "unknown";
-  return absl::FailedPreconditionError(absl::StrCat(
-      "the journal's database is in use by another gateway (", who,
-      "); one gateway writes to it at a time: stop that one, or wait until "
-      "its session ends"));
-}
-
 std::string HolderName() {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
@@ -162,27 +145,36 @@ std::string HolderName() {
 absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>>
 PostgresBorrowJournal::Open(const std::string& url,
                             const JournalOpenOptions& options) {
+  std::unique_ptr<PostgresBorrowJournal> journal(new PostgresBorrowJournal());
+  PostgresBorrowJournal* j = journal.get();
   absl::StatusOr<std::unique_ptr<PostgresConnection>> db =
-      PostgresConnection::Open(url, {.password_file = options.password_file,
-                                     .on_connect = &TakeHolderLock});
-  if (!db.ok()) {
-    return absl::IsFailedPrecondition(db.status())
-               ? db.status()
-               : JournalError(db.status(), "open");
+      PostgresConnection::Open(url,
+                               {.password_file = options.password_file,
+                                .on_connect = [j](PostgresConnection& session) {
+                                  return j->TryTakeWriterLock(session);
+                                }});
+  if (!db.ok()) return JournalError(db.status(), "open");
+  {
+    JournalGroupLock::Scoped lock(&journal->mu_);
+    journal->db_ = *std::move(db);
   }
-  std::unique_ptr<PostgresBorrowJournal> journal(
-      new PostgresBorrowJournal(*std::move(db)));
   if (absl::Status s = journal->Prepare(options.create_if_missing); !s.ok()) {
     return s;
   }
   absl::StatusOr<std::vector<JournalRecord>> unsettled = journal->Unsettled();
   if (!unsettled.ok()) return unsettled.status();
+  if (!journal->writer_.load()) {
+    LogLine("warn", "journal_standby")
+        .Str("writer", journal->WriterSeen())
+        .Str("effect",
+             "not serving until that gateway's database session ends; then "
+             "this one takes over")
+        .Emit();
+  }
   return journal;
 }
 
-PostgresBorrowJournal::PostgresBorrowJournal(
-    std::unique_ptr<PostgresConnection> db)
-    : db_(std::move(db)) {}
+PostgresBorrowJournal::PostgresBorrowJournal() = default;
 
 PostgresBorrowJournal::~PostgresBorrowJournal() = default;
 
@@ -206,29 +198,83 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
     return JournalError(made, "schema");
   }
   // A real write now, so that a database that cannot take one stops the
-  // start instead of refusing every borrow later.
-  for (const auto& [name, value] :
-       {std::pair{"last_opened_ms", absl::StrCat(NowMs())},
-        std::pair{"holder", HolderName()}}) {
-    absl::StatusOr<PostgresRows> wrote = db_->Exec(
-        "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) "
-        "DO UPDATE SET value = EXCLUDED.value",
-        {name, value});
-    if (!wrote.ok()) return JournalError(wrote.status(), "write at open");
+  // start instead of refusing every borrow later (a standby's is its own
+  // row: the writer's name is the writer's to write).
+  const std::string opened =
+      writer_.load() ? "last_opened_ms" : "standby_last_opened_ms";
+  absl::StatusOr<PostgresRows> wrote = db_->Exec(
+      "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) "
+      "DO UPDATE SET value = EXCLUDED.value",
+      {opened, absl::StrCat(NowMs())});
+  if (!wrote.ok()) return JournalError(wrote.status(), "write at open");
+  return writer_.load() ? RecordWriter() : absl::OkStatus();
+}
+
+absl::Status PostgresBorrowJournal::RecordWriter() {
+  absl::StatusOr<PostgresRows> wrote = db_->Exec(
+      "INSERT INTO meta (name, value) VALUES ('holder', $1) ON CONFLICT "
+      "(name) DO UPDATE SET value = EXCLUDED.value",
+      {HolderName()});
+  return wrote.ok() ? absl::OkStatus()
+                    : JournalError(wrote.status(), "write at open");
+}
+
+// On every new session: the writer's lock, or standby. Never an error for a
+// lock someone else holds (a standby serves nothing but is not broken).
+absl::Status PostgresBorrowJournal::TryTakeWriterLock(
+    PostgresConnection& session) {
+  absl::StatusOr<PostgresRows> took =
+      session.Exec("SELECT pg_try_advisory_lock($1::bigint)", {kHolderLock});
+  if (!took.ok()) return JournalError(took.status(), "lock");
+  const bool writer = took->At(0, 0) == "t";
+  const bool was = writer_.exchange(writer);
+  if (writer) return absl::OkStatus();
+  absl::StatusOr<PostgresRows> holder =
+      session.Exec("SELECT value FROM meta WHERE name = 'holder'");
+  {
+    absl::MutexLock lock(&writer_mu_);
+    writer_seen_ = holder.ok() && holder->size() == 1
+                       ? holder->At(0, 0).value_or("unknown")
+                       : "unknown";
+  }
+  if (was) {
+    LogLine("error", "journal_writer_lost")
+        .Str("writer", WriterSeen())
+        .Str("effect",
+             "this gateway's database session ended and another gateway took "
+             "the journal: nothing more is written here")
+        .Emit();
   }
   return absl::OkStatus();
 }
 
-absl::Status PostgresBorrowJournal::Commit() {
-  if (!db_->in_transaction()) {
-    return absl::UnavailableError(
-        "journal: its transaction failed or its session was lost before the "
-        "commit");
+std::string PostgresBorrowJournal::WriterSeen() const {
+  absl::MutexLock lock(&writer_mu_);
+  return writer_seen_;
+}
+
+absl::Status PostgresBorrowJournal::CheckWriter() {
+  JournalGroupLock::Scoped lock(&mu_);
+  // A read notices a lost session (and reconnecting decides again).
+  if (absl::StatusOr<PostgresRows> alive = db_->Query("SELECT 1");
+      !alive.ok()) {
+    return JournalError(alive.status(), "check");
   }
-  absl::StatusOr<PostgresRows> committed = db_->Exec("COMMIT");
-  if (!committed.ok()) return JournalError(committed.status(), "commit");
-  if (committed->command() != "COMMIT") {
-    return absl::UnavailableError("journal: the database rolled back");
+  if (!writer_.load()) {
+    absl::StatusOr<PostgresRows> took =
+        db_->Exec("SELECT pg_try_advisory_lock($1::bigint)", {kHolderLock});
+    if (!took.ok()) return JournalError(took.status(), "lock");
+    if (took->At(0, 0) != "t") return StandbyError();
+    writer_.store(true);
+    if (absl::Status s = RecordWriter(); !s.ok()) return s;
+    // What the last writer left unsettled is this one's to settle now.
+    if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
+        u.ok()) {
+      unsettled_.Reset(*u);
+    }
+    LogLine("info", "journal_writer_taken_over")
+        .Str("previous_writer", WriterSeen())
+        .Emit();
   }
   return absl::OkStatus();
 }
@@ -238,9 +284,9 @@ absl::Status PostgresBorrowJournal::Commit() {
 absl::Status PostgresBorrowJournal::BeginGroup()
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   mu_.BeginGroup();
-  if (absl::StatusOr<PostgresRows> s = db_->Query("BEGIN"); !s.ok()) {
+  if (absl::Status begun = db_->Begin(); !begun.ok()) {
     mu_.EndGroup();
-    return JournalError(s.status(), "begin");
+    return JournalError(begun, "begin");
   }
   group_failed_ = false;
   return absl::OkStatus();
@@ -251,13 +297,15 @@ absl::Status PostgresBorrowJournal::CommitGroup()
   if (!mu_.InGroup()) {
     return absl::FailedPreconditionError("no journal group open here");
   }
-  absl::Status committed =
-      group_failed_ ? absl::UnavailableError(
-                          "journal: a write failed in a way that undid its "
-                          "group")
-                    : Commit();
+  absl::Status committed = absl::OkStatus();
+  if (group_failed_) {
+    db_->Rollback();
+    committed = absl::UnavailableError(
+        "journal: a write failed in a way that undid its group");
+  } else if (absl::Status c = db_->Commit(); !c.ok()) {
+    committed = JournalError(c, "commit");
+  }
   if (!committed.ok()) {
-    if (db_->connected()) db_->ExecScript("ROLLBACK;").IgnoreError();
     // The group's writes had updated the index; storage has the truth.
     if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
         u.ok()) {
@@ -268,26 +316,42 @@ absl::Status PostgresBorrowJournal::CommitGroup()
   return committed;
 }
 
+absl::Status PostgresBorrowJournal::StandbyError() const {
+  absl::MutexLock lock(&writer_mu_);
+  return absl::UnavailableError(absl::StrCat(
+      "journal: this gateway is a standby: another gateway (", writer_seen_,
+      ") writes the journal's database; this one takes over when that one's "
+      "session ends"));
+}
+
 absl::Status PostgresBorrowJournal::BeginWrite() {
   if (!mu_.InGroup()) {
-    absl::StatusOr<PostgresRows> begun = db_->Query("BEGIN");
-    return begun.ok() ? absl::OkStatus()
-                      : JournalError(begun.status(), "begin");
-  }
-  // A lost session took the group's earlier writes with it; a write now
-  // would commit on its own, out of the group.
-  if (group_failed_ || !db_->in_transaction()) {
+    if (absl::Status begun = db_->Begin(); !begun.ok()) {
+      return JournalError(begun, "begin");
+    }
+  } else if (group_failed_ || !db_->in_transaction()) {
+    // A lost session took the group's earlier writes with it.
     group_failed_ = true;
     return absl::UnavailableError(
         "journal: an earlier write undid this group's transaction");
   }
+  // Checked inside the transaction: its session holds the writer's lock
+  // (or not) until it ends, and a session lost meanwhile ends it.
+  if (!writer_.load()) {
+    if (!mu_.InGroup()) db_->Rollback();
+    return StandbyError();
+  }
+  if (!mu_.InGroup()) return absl::OkStatus();
   absl::StatusOr<PostgresRows> saved = db_->Exec("SAVEPOINT journal_write");
   if (!saved.ok()) group_failed_ = true;
   return saved.ok() ? absl::OkStatus() : JournalError(saved.status(), "write");
 }
 
 absl::Status PostgresBorrowJournal::EndWrite() {
-  if (!mu_.InGroup()) return Commit();
+  if (!mu_.InGroup()) {
+    absl::Status committed = db_->Commit();
+    return committed.ok() ? committed : JournalError(committed, "commit");
+  }
   absl::StatusOr<PostgresRows> released =
       db_->Exec("RELEASE SAVEPOINT journal_write");
   if (!released.ok()) group_failed_ = true;
@@ -297,7 +361,7 @@ absl::Status PostgresBorrowJournal::EndWrite() {
 
 void PostgresBorrowJournal::UndoWrite() {
   if (!mu_.InGroup()) {
-    if (db_->connected()) db_->ExecScript("ROLLBACK;").IgnoreError();
+    db_->Rollback();
     return;
   }
   if (!db_->connected() ||
@@ -557,11 +621,19 @@ PostgresBorrowJournal::LatestOpenWindowEnd(
 absl::Status PostgresBorrowJournal::SetNote(const std::string& request_id,
                                             const std::string& note) {
   JournalGroupLock::Scoped lock(&mu_);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
   absl::StatusOr<PostgresRows> s = db_->Exec(
       "UPDATE borrows SET note = $1 WHERE request_id = $2 AND state IN "
       "('PENDING', 'UNKNOWN') AND note IS DISTINCT FROM $1",
       {note, request_id});
-  if (!s.ok()) return JournalError(s.status(), "write");
+  if (!s.ok()) {
+    UndoWrite();
+    return JournalError(s.status(), "write");
+  }
+  if (absl::Status c = EndWrite(); !c.ok()) {
+    UndoWrite();
+    return c;
+  }
   if (s->affected() == 1) unsettled_.MarkUnsettled(request_id, note);
   return absl::OkStatus();
 }

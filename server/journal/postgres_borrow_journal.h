@@ -24,14 +24,15 @@ class PostgresConnection;
 // returns (a committed transaction), writes may be grouped into one
 // transaction (BeginGroup), each in a savepoint of its own.
 //
-// One gateway writes to a database at a time: the journal holds a session
+// One gateway writes to a database at a time: the writer holds a session
 // advisory lock for as long as its session lives, as the SQLite journal holds
-// its file. PostgreSQL frees it when the holder's session ends (the process
-// died, or its connection was lost), so another replica can take over without
-// anyone re-attaching a volume; a holder that lost its session and finds the
-// lock taken by then stops writing. (Issue 16's replicas writing side by side
-// need the per-risk-unit, caps and weight guarantees enforced in the database
-// first: docs/replicas-on-postgresql.md.)
+// its file. Another gateway on the same database is a standby: it opens,
+// refuses every write (UNAVAILABLE, naming the writer) and reports it through
+// CheckWriter, which takes the lock over as soon as PostgreSQL frees it (the
+// writer's process died, or its session was lost). A writer that lost its
+// session and finds the lock taken becomes a standby. (Replicas writing side
+// by side need the per-risk-unit, caps and weight guarantees enforced in the
+// database first: docs/replicas-on-postgresql.md.)
 //
 // One session behind a mutex: a lost session is re-opened by the next
 // statement, never by resending one; a write whose COMMIT went unanswered is
@@ -75,17 +76,21 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
   absl::Status BeginGroup() override;
   absl::Status CommitGroup() override;
+  // OK while this gateway writes the journal; a standby tries to take the
+  // writer's lock here (readiness asks every second) and says who holds it.
+  absl::Status CheckWriter() override;
 
  private:
-  explicit PostgresBorrowJournal(std::unique_ptr<PostgresConnection> db);
+  PostgresBorrowJournal();
 
   // One write's transaction: its own, or a savepoint inside the group's.
   absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // COMMIT, checked: PostgreSQL answers a failed transaction's COMMIT with
-  // a ROLLBACK and no error.
-  absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status StandbyError() const;
+  absl::Status TryTakeWriterLock(PostgresConnection& session);
+  absl::Status RecordWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string WriterSeen() const;
   absl::Status Prepare(bool create_if_missing);
   absl::StatusOr<std::optional<JournalRecord>> GetLocked(
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -106,6 +111,11 @@ class PostgresBorrowJournal final : public BorrowJournal {
   JournalGroupLock mu_;
   std::unique_ptr<PostgresConnection> db_ ABSL_GUARDED_BY(mu_);
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // Whether this session holds the writer's lock: set on every (re)connect
+  // and by CheckWriter's take-over.
+  std::atomic<bool> writer_{false};
+  mutable absl::Mutex writer_mu_;
+  std::string writer_seen_ ABSL_GUARDED_BY(writer_mu_) = "unknown";
   UnsettledIndex unsettled_;
 };
 

@@ -69,33 +69,68 @@ TEST_F(PostgresBorrowJournalTest,
       << "once made, it opens without the flag";
 }
 
-// One gateway writes at a time; the next one takes over as soon as the
-// holder's session ends (the process died, its node was lost), with no
+// One gateway writes at a time. Another on the same database is a standby:
+// it reads, refuses every write naming the writer, and takes over as soon as
+// the writer's session ends (the process died, its node was lost), with no
 // volume to move.
-TEST_F(PostgresBorrowJournalTest, OneGatewayWritesAtATimeAndAnotherTakesOver) {
-  auto holder = OpenJournal();
-  ASSERT_NE(holder, nullptr);
-  ASSERT_TRUE(holder->InsertIntent(Intent("a")).ok());
-  auto second = PostgresBorrowJournal::Open(pg_->url());
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(second.status().message(), "in use by"))
-      << second.status();
-  EXPECT_TRUE(absl::StrContains(second.status().message(), "pid"))
-      << "it names the holder: " << second.status();
+TEST_F(PostgresBorrowJournalTest, ASecondGatewayIsAStandbyUntilTheWriterGoes) {
+  auto writer = OpenJournal();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->InsertIntent(Intent("a")).ok());
+  auto standby = OpenJournal();
+  ASSERT_NE(standby, nullptr) << "a standby opens";
+  EXPECT_TRUE(writer->CheckWriter().ok());
+  absl::Status waiting = standby->CheckWriter();
+  EXPECT_EQ(waiting.code(), absl::StatusCode::kUnavailable) << waiting;
+  EXPECT_TRUE(absl::StrContains(waiting.message(), "standby")) << waiting;
+  EXPECT_TRUE(absl::StrContains(waiting.message(), "pid"))
+      << "it names the writer: " << waiting;
+  EXPECT_TRUE((*standby->Get("a")).has_value()) << "it reads";
+  EXPECT_EQ(standby->InsertIntent(Intent("b")).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(standby->SetNote("a", "x").ok());
+  EXPECT_FALSE(standby->BeginAttempt({.request_id = "a", .signed_ms = 1}).ok());
+  EXPECT_FALSE(standby->RecordOutcome("a", {.state = Outcome::kUnknown}).ok());
+  EXPECT_FALSE(standby->PurgeSettledBefore(absl::Now()).ok());
+  ASSERT_TRUE(standby->BeginGroup().ok()) << "a group of reads is fine";
+  EXPECT_FALSE(standby->InsertIntent(Intent("b")).ok());
+  EXPECT_TRUE(standby->CommitGroup().ok()) << "it holds nothing to commit";
+  EXPECT_EQ(CommittedRows(), 1) << "nothing of the standby's";
 
-  EndOtherSessions();  // The holder's session ends (its process died).
-  auto next = PostgresBorrowJournal::Open(pg_->url());
-  ASSERT_TRUE(next.ok()) << next.status();
-  EXPECT_TRUE((*next)->Get("a")->has_value()) << "nothing was lost";
-  // The old holder, back, finds the lock taken: it writes nothing more.
+  EndOtherSessions();  // The writer's session ends (so does the standby's).
+  EXPECT_TRUE(standby->CheckWriter().ok()) << "it took over";
+  EXPECT_EQ(standby->CountUnsettled(nullptr).unsettled, 1)
+      << "what the old writer left unsettled is the new one's";
+  ASSERT_TRUE(standby->InsertIntent(Intent("b")).ok());
+  // The old writer, back, finds the lock taken: it writes nothing more.
   absl::StatusOr<std::optional<JournalRecord>> late =
-      holder->InsertIntent(Intent("b"));
+      writer->InsertIntent(Intent("c"));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable)
       << late.status();
-  EXPECT_TRUE(absl::StrContains(late.status().message(), "in use by"))
+  EXPECT_TRUE(absl::StrContains(late.status().message(), "standby"))
       << late.status();
-  EXPECT_FALSE((*next)->Get("b")->has_value());
+  EXPECT_FALSE(writer->CheckWriter().ok());
+  EXPECT_FALSE((*standby->Get("c")).has_value());
+  EXPECT_EQ(CommittedRows(), 2);
+}
+
+// Inside a transaction a lost session is never replaced silently: the
+// statements after it would run on the new session outside the transaction
+// and commit on their own.
+TEST_F(PostgresBorrowJournalTest, ATransactionNeverContinuesOnANewSession) {
+  auto db = PostgresConnection::Open(pg_->url());
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (v INT)").ok());
+  ASSERT_TRUE((*db)->Begin().ok());
+  ASSERT_TRUE((*db)->Exec("INSERT INTO t VALUES (1)").ok());
+  EndOtherSessions();
+  EXPECT_FALSE((*db)->Exec("INSERT INTO t VALUES (2)").ok());
+  EXPECT_FALSE((*db)->Exec("INSERT INTO t VALUES (3)").ok())
+      << "not on a new session either";
+  EXPECT_EQ((*db)->Commit().code(), absl::StatusCode::kUnavailable);
+  auto rows = (*db)->Query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->At(0, 0), "0");
 }
 
 // A session lost between statements: the next write reconnects by itself,
@@ -109,7 +144,9 @@ TEST_F(PostgresBorrowJournalTest, ALostSessionIsReopenedByTheNextWrite) {
       journal->InsertIntent(Intent("b"));
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(CommittedRows(), 2);
-  EXPECT_FALSE(PostgresBorrowJournal::Open(pg_->url()).ok())
+  auto second = OpenJournal();
+  ASSERT_NE(second, nullptr);
+  EXPECT_FALSE(second->CheckWriter().ok())
       << "the lock was taken again with the new session";
 }
 

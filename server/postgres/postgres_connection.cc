@@ -124,6 +124,11 @@ absl::Status PostgresConnection::Connect() {
 
 absl::StatusOr<PostgresRows> PostgresConnection::Exec(
     const std::string& sql, const std::vector<std::string>& params) {
+  if (transaction_open_ && !connected()) {
+    return absl::UnavailableError(
+        "postgres: the session was lost inside a transaction; nothing of it "
+        "is committed");
+  }
   if (absl::Status up = EnsureConnected(); !up.ok()) return up;
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -153,6 +158,40 @@ absl::StatusOr<PostgresRows> PostgresConnection::Query(
     return rows;
   }
   return Exec(sql, params);
+}
+
+absl::Status PostgresConnection::Begin() {
+  if (transaction_open_) Rollback();  // A caller's leftover: not ours to keep.
+  absl::StatusOr<PostgresRows> begun = Query("BEGIN");
+  if (!begun.ok()) return begun.status();
+  transaction_open_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresConnection::Commit() {
+  if (!transaction_open_) {
+    return absl::FailedPreconditionError("postgres: no transaction to commit");
+  }
+  if (!in_transaction()) {
+    Rollback();
+    return absl::UnavailableError(
+        "postgres: the transaction failed or its session was lost before the "
+        "commit; nothing of it is committed");
+  }
+  absl::StatusOr<PostgresRows> committed = Exec("COMMIT");
+  transaction_open_ = false;
+  if (!committed.ok()) return committed.status();
+  if (committed->command() != "COMMIT") {
+    return absl::UnavailableError("postgres: the database rolled back");
+  }
+  return absl::OkStatus();
+}
+
+void PostgresConnection::Rollback() {
+  transaction_open_ = false;
+  if (connected() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    PQclear(PQexec(conn_, "ROLLBACK"));
+  }
 }
 
 absl::Status PostgresConnection::ExecScript(const std::string& sql) {

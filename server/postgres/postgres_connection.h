@@ -66,8 +66,11 @@ class PostgresConnection {
   PostgresConnection& operator=(const PostgresConnection&) = delete;
 
   // Runs one statement with text parameters ($1, $2, ...), reconnecting
-  // first when the session was lost. Statements are not resent after a lost
-  // session: the caller decides (a COMMIT without an answer is unknown).
+  // first when the session was lost (but never inside a transaction opened
+  // by Begin: its statements would run on a new session outside it and
+  // commit on their own; they fail UNAVAILABLE until Rollback or Commit).
+  // Statements are not resent after a lost session: the caller decides (a
+  // COMMIT without an answer is unknown).
   absl::StatusOr<PostgresRows> Exec(
       const std::string& sql, const std::vector<std::string>& params = {});
   // Exec for a statement that changes nothing (a read, BEGIN): when the
@@ -78,6 +81,15 @@ class PostgresConnection {
       const std::string& sql, const std::vector<std::string>& params = {});
   // Runs statements separated by ';' (a schema), without parameters.
   absl::Status ExecScript(const std::string& sql);
+
+  // A transaction: BEGIN (re-run once on a new session when the old one
+  // turned out lost); COMMIT, checked (PostgreSQL answers a failed
+  // transaction's COMMIT with ROLLBACK and no error, and a transaction
+  // whose session was lost is gone: both UNAVAILABLE); ROLLBACK, which
+  // always ends it here.
+  absl::Status Begin();
+  absl::Status Commit();
+  void Rollback();
 
   bool connected() const;
   // Inside a transaction that can still commit (not idle, not failed, not
@@ -94,6 +106,7 @@ class PostgresConnection {
   std::string url_;
   PGconn* conn_ = nullptr;
   Options options_;
+  bool transaction_open_ = false;  // Between Begin and Commit or Rollback.
 };
 
 // The status for a failed statement's result (or a connection's failure when

@@ -199,6 +199,9 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
 
 Reconciler::Pass Reconciler::RunOnce() {
   Pass pass;
+  // Only the journal's writer settles and purges (a standby of a shared
+  // journal reads what its writer is still working on).
+  if (!deps_.journal->CheckWriter().ok()) return pass;
   if (absl::StatusOr<int> purged = deps_.journal->PurgeSettledBefore(
           deps_.clock->Now() -
           FromProtoDuration(reconcile_.journal_retention()));

@@ -52,6 +52,7 @@ class FailingJournal : public BorrowJournal {
     return inner_.SetNote(request_id, note);
   }
   absl::Status CheckIntact() const override { return inner_.CheckIntact(); }
+  absl::Status CheckWriter() override { return inner_.CheckWriter(); }
   absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id) override {
     return inner_.Get(request_id);

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "gateway_env.h"
 #include "gtest/gtest.h"
 #include "throwaway_postgres.h"
@@ -53,13 +54,22 @@ class PostgresJournalTest : public ::testing::Test {
     password_file_ =
         absl::StrCat(::testing::TempDir(), "/journal-password-", getpid());
     std::ofstream(password_file_) << kPassword << "\n";
-    env_ = std::make_unique<GatewayEnv>(EnvOptions{
+    env_ = StartGateway();
+  }
+  // A gateway (with a fake of its own) whose journal is the test's database.
+  // Binance's transaction ids are unique across its records: a second
+  // gateway's fake starts its ids elsewhere (`first_tran_id`).
+  std::unique_ptr<GatewayEnv> StartGateway(
+      const std::string& first_tran_id = "12317283617") {
+    auto env = std::make_unique<GatewayEnv>(EnvOptions{
+        .fake_args = {"--first-tran-id", first_tran_id},
         .gateway_args = {
             "--journal_url=" +
                 absl::StrReplaceAll(pg_->url(),
                                     {{":" + std::string(kPassword), ""}}),
             "--journal_password_file=" + password_file_}});
-    env_->ScanFor(kPassword);
+    env->ScanFor(kPassword);
+    return env;
   }
 
   std::unique_ptr<ThrowawayPostgres> pg_;
@@ -113,6 +123,44 @@ TEST_F(PostgresJournalTest, ADatabaseOutageRefusesUnsignedAndHealsItself) {
   EXPECT_EQ(StoredOutcome(pg_->url(), response.request_id()).first,
             "SUCCEEDED");
   EXPECT_EQ(env_->State().received_borrow, 2);
+}
+
+// Two gateways on one database: the second is a standby (not serving,
+// refusing borrows unsent, naming the writer) until the writer dies; then it
+// takes over by itself within seconds and answers from the shared journal.
+TEST_F(PostgresJournalTest, AStandbyTakesOverWhenTheWriterDies) {
+  BorrowRequest first = MakeBorrow(1001, "5");
+  first.set_request_id("0b6f1c2a-9e0d-4b4e-8a9c-3f1a2b3c4d5e");
+  BorrowResponse response;
+  ASSERT_TRUE(env_->Borrow(first, &response).ok());
+  std::unique_ptr<GatewayEnv> standby = StartGateway("92317283617");
+  BorrowResponse ignored;
+  grpc::Status refused = standby->Borrow(MakeBorrow(1001, "6"), &ignored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonAndOutcome(refused).first, "JOURNAL_UNAVAILABLE");
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "standby"))
+      << refused.error_message();
+  EXPECT_EQ(standby->State().received_borrow, 0) << "nothing sent";
+  CommandResult health = RunCommand(standby->Loanctl({"health"}));
+  EXPECT_TRUE(absl::StrContains(health.out, "NOT_SERVING")) << health.out;
+  EXPECT_TRUE(absl::StrContains(standby->GatewayLog(), "journal_standby"));
+
+  env_->KillGateway(SIGKILL);
+  grpc::Status taken_over;
+  for (int i = 0; i < 100; ++i) {  // Readiness tries the lock every second.
+    taken_over = standby->Borrow(first, &ignored);
+    if (taken_over.ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(taken_over.ok()) << taken_over.error_message();
+  EXPECT_EQ(ignored.transaction_id(), response.transaction_id())
+      << "the first borrow's answer, from the shared journal";
+  EXPECT_EQ(standby->State().received_borrow, 0) << "never sent again";
+  EXPECT_TRUE(
+      absl::StrContains(standby->GatewayLog(), "journal_writer_taken_over"));
+  BorrowResponse next;
+  ASSERT_TRUE(standby->Borrow(MakeBorrow(1001, "7"), &next).ok());
+  EXPECT_EQ(StoredOutcome(pg_->url(), next.request_id()).first, "SUCCEEDED");
 }
 
 }  // namespace
