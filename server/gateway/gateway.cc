@@ -11,6 +11,7 @@
 #include "config/gateway_config.h"
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
+#include "halt/postgres_halt_store.h"
 #include "journal/postgres_borrow_journal.h"
 #include "journal/sqlite_borrow_journal.h"
 #include "log/json_log.h"
@@ -116,6 +117,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
   absl::StatusOr<std::unique_ptr<BorrowJournal>> journal =
       OpenJournal(config.journal());
   if (!journal.ok()) return InStep("journal", journal.status());
+  // A halt through any gateway of a shared journal stops them all, and
+  // outlives a take-over.
+  std::unique_ptr<SharedHaltStore> shared_halt;
+  if (!config.journal().url().empty()) {
+    absl::StatusOr<std::unique_ptr<PostgresHaltStore>> store =
+        PostgresHaltStore::Open(config.journal().url(),
+                                config.journal().password_file());
+    if (!store.ok()) return InStep("halt", store.status());
+    shared_halt = *std::move(store);
+  }
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.access().policy_file(),
       FromProtoDuration(config.access().policy_reload_interval()));
@@ -139,18 +150,20 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       .Int("seq", static_cast<int64_t>(head.seq))
       .Str("sha256", head.sha256)
       .Emit();
-  return std::unique_ptr<Gateway>(
-      new Gateway(config, *std::move(key_ring), *std::move(journal),
-                  *std::move(policy), *std::move(audit)));
+  return std::unique_ptr<Gateway>(new Gateway(
+      config, *std::move(key_ring), *std::move(journal), *std::move(policy),
+      *std::move(audit), std::move(shared_halt)));
 }
 
 Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                  std::unique_ptr<BorrowJournal> journal,
                  std::unique_ptr<PolicyStore> policy,
-                 std::unique_ptr<AuditLog> audit)
+                 std::unique_ptr<AuditLog> audit,
+                 std::unique_ptr<SharedHaltStore> shared_halt)
     : config_(config),
       key_ring_(std::move(key_ring)),
       journal_(std::move(journal)),
+      shared_halt_(std::move(shared_halt)),
       policy_(std::move(policy)),
       audit_(std::move(audit)),
       transport_({.ca_file = config_.upstream().ca_file(),
@@ -178,7 +191,7 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       budget_(clock_, config_.borrow().uid_weight_limit()),
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
-      halt_(HaltFilePath(config_)),
+      halt_(HaltFilePath(config_), shared_halt_.get()),
       risk_units_(config_.upstream(), {.transport = &transport_,
                                        .binance_clock = &binance_clock_,
                                        .credentials = credentials_,

@@ -83,7 +83,8 @@ class Gateway {
  private:
   Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
           std::unique_ptr<BorrowJournal> journal,
-          std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit);
+          std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit,
+          std::unique_ptr<SharedHaltStore> shared_halt);
   void AuditPolicy(const absl::Status& loaded);
   void AuditKey(const absl::Status& loaded, const std::string& fingerprint);
   absl::Status StartMetrics();
@@ -97,6 +98,8 @@ class Gateway {
   // signed request below.
   const std::unique_ptr<KeyRing> key_ring_;
   const std::unique_ptr<BorrowJournal> journal_;
+  // The kill switch every gateway of a shared journal reads (null: none).
+  const std::unique_ptr<SharedHaltStore> shared_halt_;
   const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
   // Every decision, durable before it takes effect (fail closed).
   const std::unique_ptr<AuditLog> audit_;
@@ -114,7 +117,8 @@ class Gateway {
   WeightBudget budget_;
   BanBreaker breaker_;
   GatewayMetrics metrics_;
-  BorrowingHalt halt_;  // The kill switch (--halt_file).
+  // The kill switch (--halt_file, and the database with --journal_url).
+  BorrowingHalt halt_;
   // What Binance last said each risk unit may borrow: the pre-flight's.
   BorrowLimitCache limits_;
   RiskUnitReader risk_units_;  // GetMaxBorrowable's signed reads.

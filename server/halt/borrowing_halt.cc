@@ -60,15 +60,43 @@ absl::Status WriteDurably(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-BorrowingHalt::BorrowingHalt(std::string path) : path_(std::move(path)) {}
+BorrowingHalt::BorrowingHalt(std::string path, SharedHaltStore* shared)
+    : path_(std::move(path)), shared_(shared) {}
 
 std::optional<HaltRecord> BorrowingHalt::Current() const {
   absl::ReaderMutexLock lock(&switch_mu_);
-  return CurrentLocked();
+  return CurrentLocked(/*fresh=*/true);
 }
 
-std::optional<HaltRecord> BorrowingHalt::CurrentLocked() const {
+std::optional<HaltRecord> BorrowingHalt::CurrentLocked(bool fresh) const {
   if (unpersisted_.has_value()) return unpersisted_;
+  if (std::optional<HaltRecord> file = FileHalt()) return file;
+  return SharedHalt(fresh);
+}
+
+std::optional<HaltRecord> BorrowingHalt::SharedHalt(bool fresh) const {
+  if (shared_ == nullptr) return std::nullopt;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (!fresh && now - shared_read_at_ < absl::Seconds(1)) {
+      return shared_cached_;
+    }
+  }
+  absl::StatusOr<std::optional<HaltRecord>> read = shared_->Read();
+  // Cannot tell: halted, the safe direction.
+  std::optional<HaltRecord> halt =
+      read.ok() ? *read
+                : HaltRecord{.by = "shared halt",
+                             .reason = std::string(read.status().message()),
+                             .since = now};
+  absl::MutexLock lock(&cache_mu_);
+  shared_cached_ = halt;
+  shared_read_at_ = now;
+  return halt;
+}
+
+std::optional<HaltRecord> BorrowingHalt::FileHalt() const {
   if (path_.empty()) return std::nullopt;
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
@@ -108,7 +136,7 @@ std::optional<HaltRecord> BorrowingHalt::ReadFile(const struct stat& st) const {
 
 absl::Status BorrowingHalt::Check() const {
   absl::ReaderMutexLock lock(&switch_mu_);
-  std::optional<HaltRecord> halt = CurrentLocked();
+  std::optional<HaltRecord> halt = CurrentLocked(/*fresh=*/false);
   return halt.has_value() ? HaltedError(*halt) : absl::OkStatus();
 }
 
@@ -124,7 +152,7 @@ absl::Status BorrowingHalt::HaltedError(const HaltRecord& halt) {
 
 absl::Status BorrowingHalt::RunUnlessHalted(absl::FunctionRef<void()> send) {
   absl::ReaderMutexLock lock(&switch_mu_);
-  if (std::optional<HaltRecord> halt = CurrentLocked()) {
+  if (std::optional<HaltRecord> halt = CurrentLocked(/*fresh=*/true)) {
     return HaltedError(*halt);
   }
   send();
@@ -134,12 +162,30 @@ absl::Status BorrowingHalt::RunUnlessHalted(absl::FunctionRef<void()> send) {
 HaltRecord BorrowingHalt::Halt(const std::string& by, const std::string& reason,
                                absl::Time now) {
   absl::WriterMutexLock lock(&switch_mu_);
-  if (std::optional<HaltRecord> current = CurrentLocked()) return *current;
+  if (unpersisted_.has_value()) return *unpersisted_;
+  if (std::optional<HaltRecord> file = FileHalt()) return *file;
+  if (shared_ != nullptr) {
+    // An unreadable store halts sends, but it is not a halt anybody set:
+    // this one is written (or held here), so it outlives the outage.
+    absl::StatusOr<std::optional<HaltRecord>> held = shared_->Read();
+    if (held.ok() && held->has_value()) return **held;
+  }
   HaltRecord record{.by = by, .reason = reason, .since = now};
-  if (absl::Status persisted = Persist(record); !persisted.ok()) {
+  absl::Status persisted = Persist(record);
+  // With a shared store the halt belongs there (every gateway reads it);
+  // the file is this host's copy.
+  if (shared_ != nullptr) {
+    absl::StatusOr<HaltRecord> shared = shared_->Write(record);
+    persisted = shared.status();
+    if (shared.ok()) record = *shared;  // Another's halt may have come first.
+    absl::MutexLock cache(&cache_mu_);
+    shared_read_at_ = absl::InfinitePast();
+  }
+  if (!persisted.ok()) {
     record.persisted = false;
     unpersisted_ = record;
-    LogLine("error", "halt_file_unwritable")
+    LogLine("error", shared_ != nullptr ? "shared_halt_unwritable"
+                                        : "halt_file_unwritable")
         .Str("path", path_)
         .Str("error", persisted.ToString())
         .Str("effect", "borrowing is halted in this process only")
@@ -162,6 +208,14 @@ absl::Status BorrowingHalt::Persist(const HaltRecord& record) const {
 
 absl::Status BorrowingHalt::Resume() {
   absl::WriterMutexLock lock(&switch_mu_);
+  if (shared_ != nullptr) {
+    if (absl::Status cleared = shared_->Clear(); !cleared.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          cleared.message(), "; borrowing stays halted on every gateway"));
+    }
+    absl::MutexLock cache(&cache_mu_);
+    shared_read_at_ = absl::InfinitePast();
+  }
   if (!path_.empty() && ::unlink(path_.c_str()) != 0 && errno != ENOENT) {
     return absl::FailedPreconditionError(
         absl::StrCat(Errno("cannot remove the halt file", path_),

@@ -11,25 +11,20 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "halt/shared_halt_store.h"
 
 namespace loan_gateway {
 
-// A halt in force: who set it, why, since when.
-struct HaltRecord {
-  std::string by;  // The caller's identity, or "halt file".
-  std::string reason;
-  absl::Time since;
-  bool persisted = true;  // False: the halt file could not be written.
-};
-
 // The kill switch. Borrowing is halted while the halt file exists (put there
-// by Halt, by an earlier process, or by an operator's `touch`), or while a
-// halt that could not be written to it holds in this process. Halting is the
-// safe direction: when in doubt (the file cannot be read), it is halted.
+// by Halt, by an earlier process, or by an operator's `touch`), while the
+// shared store (the journal's database, when gateways share one) holds a
+// halt, or while a halt that could not be written holds in this process.
+// Halting is the safe direction: when in doubt (the file or the store cannot
+// be read), it is halted.
 class BorrowingHalt {
  public:
-  // `path` is --halt_file.
-  explicit BorrowingHalt(std::string path);
+  // `path` is --halt_file; `shared` (may be null) outlives this.
+  explicit BorrowingHalt(std::string path, SharedHaltStore* shared = nullptr);
 
   // The halt in force, if any.
   std::optional<HaltRecord> Current() const;
@@ -52,12 +47,17 @@ class BorrowingHalt {
 
  private:
   static absl::Status HaltedError(const HaltRecord& halt);
-  std::optional<HaltRecord> CurrentLocked() const
+  // `fresh`: the shared store is read now, not from the last second's read
+  // (what decides a send, or answers an operator, is never a cached value).
+  std::optional<HaltRecord> CurrentLocked(bool fresh) const
       ABSL_SHARED_LOCKS_REQUIRED(switch_mu_);
+  std::optional<HaltRecord> FileHalt() const;
+  std::optional<HaltRecord> SharedHalt(bool fresh) const;
   absl::Status Persist(const HaltRecord& record) const;
   std::optional<HaltRecord> ReadFile(const struct stat& st) const;
 
   const std::string path_;
+  SharedHaltStore* const shared_;
   // Writers: Halt and Resume; readers: every send.
   mutable absl::Mutex switch_mu_;
   // A halt the file could not hold.
@@ -67,6 +67,10 @@ class BorrowingHalt {
   mutable absl::Mutex cache_mu_;
   mutable struct stat cached_stat_ ABSL_GUARDED_BY(cache_mu_) {};
   mutable std::optional<HaltRecord> cached_ ABSL_GUARDED_BY(cache_mu_);
+  // The shared store's last reading, and when it was read.
+  mutable std::optional<HaltRecord> shared_cached_ ABSL_GUARDED_BY(cache_mu_);
+  mutable absl::Time shared_read_at_ ABSL_GUARDED_BY(cache_mu_) =
+      absl::InfinitePast();
 };
 
 }  // namespace loan_gateway

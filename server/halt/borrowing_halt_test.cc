@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
@@ -107,6 +108,94 @@ TEST(BorrowingHaltTest, NothingRunsAfterHaltReturned) {
   for (std::thread& t : senders) t.join();
   EXPECT_EQ(after_halt, 0);
   ASSERT_TRUE(halt.Resume().ok());
+}
+
+// The journal's database, as the gateways sharing it see it.
+class SharedStoreForTest : public SharedHaltStore {
+ public:
+  absl::StatusOr<std::optional<HaltRecord>> Read() override {
+    absl::MutexLock lock(&mu);
+    ++reads;
+    if (!fail.ok()) return fail;
+    return row;
+  }
+  absl::StatusOr<HaltRecord> Write(const HaltRecord& record) override {
+    absl::MutexLock lock(&mu);
+    if (!fail.ok()) return fail;
+    if (!row.has_value()) row = record;
+    return *row;
+  }
+  absl::Status Clear() override {
+    absl::MutexLock lock(&mu);
+    if (!fail.ok()) return fail;
+    row.reset();
+    return absl::OkStatus();
+  }
+  absl::Mutex mu;
+  std::optional<HaltRecord> row;
+  absl::Status fail;
+  int reads = 0;
+};
+
+// A halt through one gateway of a shared journal stops the others: each
+// sends only after reading the store, and a lift through any lifts all.
+TEST(BorrowingHaltTest, AHaltThroughOneGatewayStopsEveryGatewayOfTheJournal) {
+  SharedStoreForTest store;
+  BorrowingHalt here("", &store);
+  BorrowingHalt there("", &store);
+  const HaltRecord record =
+      here.Halt("spiffe://lg/ops", "incident 4711", absl::Now());
+  EXPECT_TRUE(record.persisted);
+  bool sent = false;
+  const absl::Status refused = there.RunUnlessHalted([&] { sent = true; });
+  EXPECT_FALSE(sent);
+  EXPECT_EQ(ReasonOf(refused), "BORROWING_HALTED");
+  EXPECT_TRUE(absl::StrContains(refused.message(), "incident 4711"));
+  EXPECT_EQ(there.Halt("spiffe://lg/other", "later", absl::Now()).by,
+            "spiffe://lg/ops")
+      << "the first halt stands";
+  ASSERT_TRUE(there.Resume().ok());
+  EXPECT_TRUE(here.RunUnlessHalted([&] { sent = true; }).ok());
+  EXPECT_TRUE(sent);
+}
+
+// Admission may use the last second's reading; a send never does.
+TEST(BorrowingHaltTest, ASendReadsTheSharedHaltEveryTime) {
+  SharedStoreForTest store;
+  BorrowingHalt halt("", &store);
+  ASSERT_TRUE(halt.Check().ok());
+  const int after_first = store.reads;
+  ASSERT_TRUE(halt.Check().ok());
+  EXPECT_EQ(store.reads, after_first) << "admission: cached for a second";
+  {
+    absl::MutexLock lock(&store.mu);
+    store.row = HaltRecord{.by = "elsewhere", .since = absl::Now()};
+  }
+  bool sent = false;
+  EXPECT_FALSE(halt.RunUnlessHalted([&] { sent = true; }).ok());
+  EXPECT_FALSE(sent);
+}
+
+// When the store cannot be read nothing is sent; when a halt cannot be
+// written it still holds here; when it cannot be cleared it stays.
+TEST(BorrowingHaltTest, AnUnreadableSharedHaltIsAHalt) {
+  SharedStoreForTest store;
+  BorrowingHalt halt("", &store);
+  store.fail = absl::UnavailableError("database down");
+  bool sent = false;
+  const absl::Status refused = halt.RunUnlessHalted([&] { sent = true; });
+  EXPECT_FALSE(sent);
+  EXPECT_TRUE(absl::StrContains(refused.message(), "database down"));
+  const HaltRecord unshared = halt.Halt("ops", "x", absl::Now());
+  EXPECT_FALSE(unshared.persisted);
+  store.fail = absl::OkStatus();
+  EXPECT_FALSE(halt.Check().ok()) << "halted in this process";
+  ASSERT_TRUE(halt.Resume().ok());
+  ASSERT_FALSE(halt.Halt("ops", "y", absl::Now()).by.empty());
+  store.fail = absl::UnavailableError("database down");
+  EXPECT_EQ(halt.Resume().code(), absl::StatusCode::kFailedPrecondition);
+  store.fail = absl::OkStatus();
+  EXPECT_FALSE(halt.Check().ok()) << "still halted";
 }
 
 }  // namespace

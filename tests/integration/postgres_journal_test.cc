@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "gateway_env.h"
 #include "gtest/gtest.h"
+#include "loan_gateway/admin/v1/gateway_admin.grpc.pb.h"
 #include "throwaway_postgres.h"
 
 namespace loan_gateway::testing {
@@ -22,6 +23,32 @@ using institutional_loan::v1::BorrowRequest;
 using institutional_loan::v1::BorrowResponse;
 
 constexpr char kPassword[] = "throwaway-test-password";
+constexpr char kOperator[] = "spiffe://lg/ns/ops/sa/oncall";
+
+// kTestCaller borrows; the operator may use the kill switch.
+std::string PolicyWithOperator() {
+  return absl::StrCat(kAllowAllPolicy, "callers { identity: \"", kOperator,
+                      "\" admin: true }\n");
+}
+
+// Halts ("halt") or resumes ("resume") borrowing through `env`'s gateway.
+grpc::Status Admin(GatewayEnv& env, const std::string& action) {
+  const CertFiles operator_cert = env.pki().Issue(
+      "oncall", {.subject_alt_names = absl::StrCat("URI:", kOperator)});
+  auto stub = admin::v1::GatewayAdmin::NewStub(env.ChannelAs(&operator_cert));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (action == "halt") {
+    admin::v1::HaltBorrowingRequest request;
+    request.set_reason("incident 4711");
+    admin::v1::HaltBorrowingResponse response;
+    return stub->HaltBorrowing(&context, request, &response);
+  }
+  admin::v1::ResumeBorrowingResponse response;
+  return stub->ResumeBorrowing(&context, admin::v1::ResumeBorrowingRequest(),
+                               &response);
+}
 
 // The state and transaction a second connection reads for `request_id`.
 std::pair<std::string, std::string> StoredOutcome(const std::string& url,
@@ -63,11 +90,12 @@ class PostgresJournalTest : public ::testing::Test {
       const std::string& first_tran_id = "12317283617") {
     auto env = std::make_unique<GatewayEnv>(EnvOptions{
         .fake_args = {"--first-tran-id", first_tran_id},
-        .gateway_args = {
-            "--journal_url=" +
-                absl::StrReplaceAll(pg_->url(),
-                                    {{":" + std::string(kPassword), ""}}),
-            "--journal_password_file=" + password_file_}});
+        .gateway_args = {"--journal_url=" +
+                             absl::StrReplaceAll(
+                                 pg_->url(),
+                                 {{":" + std::string(kPassword), ""}}),
+                         "--journal_password_file=" + password_file_},
+        .policy = PolicyWithOperator()});
     env->ScanFor(kPassword);
     return env;
   }
@@ -161,6 +189,36 @@ TEST_F(PostgresJournalTest, AStandbyTakesOverWhenTheWriterDies) {
   BorrowResponse next;
   ASSERT_TRUE(standby->Borrow(MakeBorrow(1001, "7"), &next).ok());
   EXPECT_EQ(StoredOutcome(pg_->url(), next.request_id()).first, "SUCCEEDED");
+}
+
+// The kill switch is the journal's, not a gateway's: a halt through a
+// standby stops the writer, outlives the writer's death, and a lift through
+// the new writer lifts it.
+TEST_F(PostgresJournalTest, AHaltOutlivesATakeOverAndALiftAppliesToAll) {
+  std::unique_ptr<GatewayEnv> standby = StartGateway("92317283617");
+  ASSERT_TRUE(Admin(*standby, "halt").ok());
+  BorrowResponse ignored;
+  grpc::Status halted = env_->Borrow(MakeBorrow(1001, "5"), &ignored);
+  EXPECT_EQ(ReasonAndOutcome(halted).first, "BORROWING_HALTED")
+      << halted.error_message();
+  EXPECT_TRUE(absl::StrContains(halted.error_message(), "incident 4711"));
+  EXPECT_EQ(env_->State().received_borrow, 0);
+
+  env_->KillGateway(SIGKILL);
+  for (int i = 0; i < 100 && !absl::StrContains(standby->GatewayLog(),
+                                                "journal_writer_taken_over");
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(
+      absl::StrContains(standby->GatewayLog(), "journal_writer_taken_over"));
+  halted = standby->Borrow(MakeBorrow(1001, "6"), &ignored);
+  EXPECT_EQ(ReasonAndOutcome(halted).first, "BORROWING_HALTED")
+      << "still halted after the take-over: " << halted.error_message();
+  EXPECT_EQ(standby->State().received_borrow, 0);
+  ASSERT_TRUE(Admin(*standby, "resume").ok());
+  grpc::Status resumed = standby->Borrow(MakeBorrow(1001, "7"), &ignored);
+  EXPECT_TRUE(resumed.ok()) << resumed.error_message();
 }
 
 }  // namespace

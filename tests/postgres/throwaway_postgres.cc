@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -167,8 +169,36 @@ absl::Status ThrowawayPostgres::WaitUntilReady() {
       "PostgreSQL did not start in 15 s; see ", dir_, "/server.log"));
 }
 
+namespace {
+
+// SIGKILLs every process whose parent is `parent` (a server's backends).
+void KillChildrenOf(pid_t parent) {
+  std::error_code ignored;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc", ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid ...: comm may hold spaces, so after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) ::kill(std::stoi(name), SIGKILL);
+  }
+}
+
+}  // namespace
+
 absl::Status ThrowawayPostgres::Stop(int signal) {
   if (server_ == nullptr) return absl::OkStatus();
+  // A crash takes the backends with it: left alone, they would answer their
+  // sessions a little longer after the postmaster died.
+  if (signal == SIGKILL) KillChildrenOf(server_->pid());
   server_->Stop(signal);
   server_.reset();
   return absl::OkStatus();
