@@ -162,6 +162,14 @@ class Fake:
                          "repay": 0, "repay_started": 0, "max_borrowable": 0,
                          "ltv_details": 0}
         self.rejections = []
+        # Borrows and repays being processed per risk unit, and how many
+        # arrived while another of the same risk unit was: what Binance calls
+        # a previous transaction pending. The fake does not answer them
+        # differently (Binance's text for it is not in its docs we have); it
+        # counts them, and a test asserts the count (one operation per risk
+        # unit at a time, across gateway replicas).
+        self.in_flight_by_group = {}
+        self.overlapping_operations = 0
         # Verified signed requests per API key: a key rotation's progress.
         self.requests_by_key = {}
         self.next_tran_id = self.args.first_tran_id
@@ -652,6 +660,30 @@ def make_app(fake):
         return handler
 
     async def process_signed(request, raw_body, fault, route):
+        group = None
+        if route in (borrow_route, repay_route):
+            fields = dict(urllib.parse.parse_qsl(
+                request.query_string + "&" + raw_body))
+            group = fields.get("groupId")
+        if group is None:
+            return await process_signed_request(request, raw_body, fault, route,
+                                                lambda: None)
+        if fake.in_flight_by_group.get(group, 0) > 0:
+            fake.overlapping_operations += 1
+        fake.in_flight_by_group[group] = fake.in_flight_by_group.get(group, 0) + 1
+        released = []
+
+        def executed():  # Pending until executed or refused, not answered.
+            if not released:
+                released.append(True)
+                fake.in_flight_by_group[group] -= 1
+        try:
+            return await process_signed_request(request, raw_body, fault, route,
+                                                executed)
+        finally:
+            executed()
+
+    async def process_signed_request(request, raw_body, fault, route, executed):
         if fault and fault.get("delay_ms"):
             await asyncio.sleep(fault["delay_ms"] / 1000)
         try:
@@ -661,6 +693,7 @@ def make_app(fake):
             injected = fault and ("status" in fault or "body" in fault or fault.get("html"))
             executes = not fault or fault.get("execute", not (fault.get("reset") or injected))
             entry = route.execute(parsed, fault, params) if executes else None
+            executed()
             if fault and fault.get("answer_delay_ms"):
                 # Binance slow to answer: executed (or refused) already.
                 await asyncio.sleep(fault["answer_delay_ms"] / 1000)
@@ -741,6 +774,7 @@ def make_app(fake):
             "borrows": fake.ledger, "received": fake.received,
             "signatures": fake.signatures, "rejections": fake.rejections,
             "requests_by_key": fake.requests_by_key,
+            "overlapping_operations": fake.overlapping_operations,
             "faults_pending": fake.faults, "skew_ms": fake.skew_ms,
             "repays": fake.repays,
             "liabilities": {str(g): {a: plain(v) for a, v in owed.items()}

@@ -103,13 +103,17 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
   client_cert_ = pki_->Issue(
       "rebalancer", {.common_name = "rebalancer",
                      .subject_alt_names = std::string("URI:") + kTestCaller});
-  MakeKeys(options.key_type);
   WriteFile(policy_file(),
             options.policy.empty() ? kAllowAllPolicy : options.policy);
-  StartFake(options);
-  for (const std::string& fault : options.faults_before_gateway)
-    InjectFault(fault);
-  StartGateway(options);
+  if (options.share_fake_of != nullptr) {
+    ShareFakeOf(*options.share_fake_of);
+  } else {
+    MakeKeys(options.key_type);
+    StartFake(options);
+    for (const std::string& fault : options.faults_before_gateway)
+      InjectFault(fault);
+  }
+  StartGateway(options_);
 }
 
 GatewayEnv::~GatewayEnv() {
@@ -148,6 +152,21 @@ void GatewayEnv::MakeKeys(const std::string& key_type) {
       "/private_key -pubout -out ", dir_, "/public_key.pem 2>/dev/null");
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl failed");
   secret_text_ = ReadWholeFile(dir_ + "/private_key");
+  MakeOwnerOnly(dir_ + "/private_key");
+}
+
+// The other env's Binance and key: its files copied here (this gateway reads
+// them from its own directory), its secrets scanned for here too.
+void GatewayEnv::ShareFakeOf(const GatewayEnv& other) {
+  options_.key_type = other.options_.key_type;
+  api_key_ = other.api_key_;
+  secret_text_ = other.secret_text_;
+  fake_url_ = other.fake_url_;
+  std::filesystem::create_directories(dir_ + "/tls");
+  for (const char* file : {"api_key", "private_key", "tls/ca.pem"}) {
+    std::filesystem::copy_file(other.dir_ + "/" + file, dir_ + "/" + file);
+  }
+  MakeOwnerOnly(dir_ + "/api_key");
   MakeOwnerOnly(dir_ + "/private_key");
 }
 
@@ -431,6 +450,7 @@ FakeState GatewayEnv::State() {
   }
   state.received_borrow = int64_t(doc["received"]["borrow"]);
   state.received_time = int64_t(doc["received"]["time"]);
+  state.overlapping_operations = int64_t(doc["overlapping_operations"]);
   for (simdjson::dom::element s : doc["signatures"].get_array()) {
     state.signatures.emplace_back(std::string_view(s));
   }

@@ -18,6 +18,8 @@
 
 namespace loan_gateway::testing {
 
+class GatewayEnv;
+
 struct EnvOptions {
   std::string key_type = "ed25519";       // hmac | rsa | ed25519
   std::vector<std::string> fake_args;     // Extra flags for the fake.
@@ -38,6 +40,11 @@ struct EnvOptions {
   // The access policy (text format); empty: kTestCaller may do everything
   // on the fake's risk units (kAllowAllPolicy).
   std::string policy;
+  // Another env whose fake (one Binance) and credit-account key this one's
+  // gateway uses: a second gateway of the same account (fake_args, key_type
+  // and faults_before_gateway are the other env's then). It must outlive
+  // this one.
+  const GatewayEnv* share_fake_of = nullptr;
 };
 
 // The caller identity of the client certificate every GatewayEnv uses.
@@ -78,6 +85,9 @@ struct FakeState {
   std::vector<RepayEntry> repays;
   int64_t received_borrow = 0;
   int64_t received_time = 0;
+  // Borrows or repays that arrived while another of the same risk unit was
+  // being processed (one operation per risk unit at a time must hold).
+  int64_t overlapping_operations = 0;
   std::vector<std::string> signatures;
   // Signed requests the fake accepted, per API key.
   std::map<std::string, int64_t> requests_by_key;
@@ -136,7 +146,9 @@ class GatewayEnv {
   const std::string& metrics_url() const { return metrics_url_; }
   const std::string& fake_url() const { return fake_url_; }
   // Binance goes away (its process ends; its sockets close).
-  void StopFake(int signal) { fake_->Stop(signal); }
+  void StopFake(int signal) {
+    if (fake_ != nullptr) fake_->Stop(signal);
+  }
   int WaitGateway();
 
   grpc::Status GetBorrow(const std::string& request_id,
@@ -165,6 +177,7 @@ class GatewayEnv {
  private:
   void MakeKeys(const std::string& key_type);
   void StartFake(const EnvOptions& options);
+  void ShareFakeOf(const GatewayEnv& other);
   void StartGateway(const EnvOptions& options);
   EnvOptions options_;
   void ScanForSecrets();
