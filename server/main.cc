@@ -10,9 +10,11 @@
 #include <cstring>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_chain.h"
+#include "audit/postgres_audit_sink.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
 #include "contract/error_table.h"
@@ -51,7 +53,34 @@ std::optional<std::string> VerifyAuditPath(int argc, char** argv) {
 
 // Checks the whole chain: 0 and its head when intact, 1 naming the first
 // broken record, 2 when it cannot be read.
+// A postgres:// URL verifies every chain of the journal's database (the
+// password as libpq takes it: PGPASSWORD or PGPASSFILE).
+int VerifyAuditTableAt(const std::string& url) {
+  absl::StatusOr<std::vector<AuditChainHead>> heads = VerifyAuditTable(url, "");
+  if (!heads.ok()) {
+    std::fprintf(stderr, "audit_log table: %s\n",
+                 std::string(heads.status().message()).c_str());
+    return heads.status().code() == absl::StatusCode::kFailedPrecondition ? 1
+                                                                          : 2;
+  }
+  for (const AuditChainHead& chain : *heads) {
+    std::printf("chain %s: intact, head seq %llu sha256 %s\n",
+                chain.chain.c_str(),
+                static_cast<unsigned long long>(chain.head.seq),
+                chain.head.sha256.c_str());
+  }
+  std::printf(
+      "audit_log table: %zu chains intact (compare each head with the "
+      "audit_log_opened and later lines of its gateway's log)\n",
+      heads->size());
+  return 0;
+}
+
 int VerifyAudit(const std::string& path) {
+  if (absl::StartsWith(path, "postgres://") ||
+      absl::StartsWith(path, "postgresql://")) {
+    return VerifyAuditTableAt(path);
+  }
   absl::StatusOr<AuditHead> head = VerifyAuditFile(path);
   if (!head.ok()) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(),

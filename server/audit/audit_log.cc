@@ -1,15 +1,8 @@
 #include "audit/audit_log.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,92 +17,13 @@ namespace {
 
 using audit::v1::AuditRecord;
 
-struct AppendFile {
-  int fd = -1;
-  bool regular = false;
-};
-
-absl::Status OpenError(const std::string& path, absl::string_view what,
-                       int error) {
-  return absl::UnavailableError(absl::StrCat("cannot open the audit log ", path,
-                                             ": ", what, ": ",
-                                             std::strerror(error)));
-}
-
-// A new file's name is durable only once its directory is synced.
-absl::Status SyncDirectoryOf(const std::string& path) {
-  const std::filesystem::path parent =
-      std::filesystem::path(path).parent_path();
-  const std::filesystem::path dir = parent.empty() ? "." : parent;
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  const int error = errno;
-  if (fd >= 0) ::close(fd);
-  if (!synced) return OpenError(path, "cannot sync its directory", error);
-  return absl::OkStatus();
-}
-
-// Locks a regular file (two gateways appending would fork the chain) and
-// makes a newly created one's name durable.
-absl::Status Claim(const std::string& path, int fd, bool created) {
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    return errno == EWOULDBLOCK
-               ? absl::FailedPreconditionError(absl::StrCat(
-                     "the audit log ", path,
-                     " is in use by another process (another gateway?)"))
-               : OpenError(path, "cannot lock it", errno);
-  }
-  return created ? SyncDirectoryOf(path) : absl::OkStatus();
-}
-
-// Opens `path` for appending, creating a missing one with mode 0600. Opened
-// with O_NONBLOCK, which is then cleared: a FIFO that nothing reads fails at
-// once (ENXIO) instead of holding the gateway's start forever.
-absl::StatusOr<AppendFile> OpenForAppend(const std::string& path) {
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK;
-  int fd = ::open(path.c_str(), kFlags);
-  const bool created = fd < 0 && errno == ENOENT;
-  if (created) fd = ::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    const int error = errno;
-    return OpenError(path,
-                     error == ENXIO ? "a pipe that nothing reads"
-                                    : "cannot open it for appending",
-                     error);
-  }
-  struct stat st {};
-  const int flags = ::fcntl(fd, F_GETFL);
-  absl::Status claimed =
-      flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
-              ::fstat(fd, &st) != 0
-          ? OpenError(path, "cannot set it up", errno)
-          : absl::OkStatus();
-  if (claimed.ok() && S_ISREG(st.st_mode)) claimed = Claim(path, fd, created);
-  if (!claimed.ok()) {
-    ::close(fd);
-    return claimed;
-  }
-  return AppendFile{.fd = fd, .regular = S_ISREG(st.st_mode)};
-}
-
-// The head to continue from; refuses a file whose chain does not verify.
-absl::StatusOr<AuditHead> VerifyForContinuing(const std::string& path) {
-  absl::StatusOr<AuditHead> head = VerifyAuditFile(path);
-  if (head.ok() || !absl::IsFailedPrecondition(head.status())) return head;
-  return absl::FailedPreconditionError(absl::StrCat(
-      "refusing to continue the audit log: ", head.status().message(),
-      ". Move ", path,
-      " aside (keep it: it is evidence) and start the gateway again; it then "
-      "begins a new chain"));
-}
-
-AuditRecord OpenedRecord(const AuditHead& head, bool regular) {
+AuditRecord OpenedRecord(const AuditHead& head, bool reads_back) {
   AuditRecord record;
   record.set_kind(audit::v1::AUDIT_OPENED);
-  record.set_detail(!regular ? "new chain (not a regular file: not read back)"
-                    : head.seq > 0
-                        ? absl::StrCat("continuing after seq ", head.seq)
-                        : "new chain");
+  record.set_detail(
+      !reads_back    ? "new chain (not a regular file: not read back)"
+      : head.seq > 0 ? absl::StrCat("continuing after seq ", head.seq)
+                     : "new chain");
   return record;
 }
 
@@ -129,27 +43,26 @@ void BlockWriteSignals() {
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
     const std::string& path, const Clock* clock) {
-  absl::StatusOr<AppendFile> file = OpenForAppend(path);
+  absl::StatusOr<std::unique_ptr<FileAuditSink>> file =
+      FileAuditSink::Open(path);
   if (!file.ok()) return file.status();
-  absl::StatusOr<AuditHead> head =
-      file->regular ? VerifyForContinuing(path)
-                    : AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
-  if (!head.ok()) {
-    ::close(file->fd);
-    return head.status();
-  }
-  std::unique_ptr<AuditLog> log(
-      new AuditLog(path, file->fd, file->regular, clock, *head));
-  absl::Status opened = log->AppendAndWait(OpenedRecord(*head, file->regular));
+  return Open(*std::move(file), clock);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
+    std::unique_ptr<AuditSink> sink, const Clock* clock) {
+  absl::StatusOr<AuditHead> head = sink->Head();
+  if (!head.ok()) return head.status();
+  const bool reads_back = sink->reads_back();
+  std::unique_ptr<AuditLog> log(new AuditLog(std::move(sink), clock, *head));
+  absl::Status opened = log->AppendAndWait(OpenedRecord(*head, reads_back));
   if (!opened.ok()) return opened;
   return log;
 }
 
-AuditLog::AuditLog(std::string path, int fd, bool regular, const Clock* clock,
+AuditLog::AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock,
                    AuditHead head)
-    : path_(std::move(path)),
-      fd_(fd),
-      regular_(regular),
+    : sink_(std::move(sink)),
       clock_(clock),
       tail_(head),
       head_(std::move(head)) {
@@ -165,7 +78,6 @@ AuditLog::~AuditLog() {
     stopping_ = true;
   }
   writer_.join();
-  ::close(fd_);
 }
 
 void AuditLog::Append(AuditRecord record,
@@ -216,11 +128,13 @@ void AuditLog::Run() {
 }
 
 void AuditLog::Commit(std::vector<Pending> batch) {
+  if (resync_) Resync();
   std::string bytes;
+  std::vector<ChainedAuditLine> lines;
   AuditHead tail = tail_;
-  std::vector<absl::Status> results = Chain(batch, bytes, tail);
+  std::vector<absl::Status> results = Chain(batch, bytes, lines, tail);
   if (!bytes.empty()) {
-    const absl::Status written = WriteDurably(bytes);
+    const absl::Status written = Write(lines, bytes);
     for (absl::Status& result : results) {
       if (result.ok()) result = written;
     }
@@ -231,15 +145,18 @@ void AuditLog::Commit(std::vector<Pending> batch) {
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    // UNAVAILABLE comes only from the broken log; the rest are bad records.
+    // UNAVAILABLE comes only from the sink; the rest are bad records.
     if (absl::IsUnavailable(results[i])) ++write_failures_;
     if (batch[i].done) batch[i].done(std::move(results[i]));
   }
 }
 
 std::vector<absl::Status> AuditLog::Chain(std::vector<Pending>& batch,
-                                          std::string& bytes, AuditHead& tail) {
-  const absl::Status failure = Failure();
+                                          std::string& bytes,
+                                          std::vector<ChainedAuditLine>& lines,
+                                          AuditHead& tail) {
+  absl::Status failure = Failure();
+  if (failure.ok() && resync_) failure = unreachable_;
   std::vector<absl::Status> results;
   results.reserve(batch.size());
   for (Pending& pending : batch) {
@@ -259,38 +176,68 @@ std::vector<absl::Status> AuditLog::Chain(std::vector<Pending>& batch,
       continue;
     }
     bytes += line->text;
+    lines.push_back(
+        {.seq = record.seq(), .sha256 = line->sha256, .text = line->text});
     tail = {.seq = record.seq(), .sha256 = std::move(line->sha256)};
     results.push_back(absl::OkStatus());
   }
   return results;
 }
 
-absl::Status AuditLog::WriteDurably(const std::string& bytes) {
-  absl::string_view rest = bytes;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return MarkBroken("write", n < 0 ? errno : EIO);
-    rest.remove_prefix(static_cast<size_t>(n));
+absl::Status AuditLog::Write(const std::vector<ChainedAuditLine>& lines,
+                             const std::string& bytes) {
+  const absl::Status appended = sink_->Append(lines, bytes);
+  if (appended.ok()) {
+    ++batches_;
+    return absl::OkStatus();
   }
-  // A pipe or a device has nothing to sync (fdatasync fails with EINVAL).
-  if (regular_ && ::fdatasync(fd_) != 0) return MarkBroken("fdatasync", errno);
-  ++batches_;
-  return absl::OkStatus();
+  if (!sink_->recovers()) return MarkBroken(appended);
+  // What was written is unknown until the sink is read again: nothing more
+  // is chained (or signed) before that.
+  LogLine("error", "audit_write_failed")
+      .Str("path", sink_->name())
+      .Str("error", appended.ToString())
+      .Str("effect",
+           "audited calls fail until the audit log can be written again")
+      .Emit();
+  resync_ = true;
+  unreachable_ = absl::UnavailableError(absl::StrCat(
+      "the audit log ", sink_->name(), " cannot be written (",
+      appended.message(), "); nothing is signed until it can be again"));
+  return unreachable_;
 }
 
-absl::Status AuditLog::MarkBroken(absl::string_view call, int error) {
-  const std::string cause = absl::StrCat(call, ": ", std::strerror(error));
+// Where the chain stands after a failed write: the log goes on from there.
+void AuditLog::Resync() {
+  absl::StatusOr<AuditHead> head = sink_->Recover();
+  if (!head.ok()) {
+    unreachable_ = absl::UnavailableError(absl::StrCat(
+        "the audit log ", sink_->name(), " cannot be read (",
+        head.status().message(), "); nothing is signed until it can be"));
+    return;
+  }
+  LogLine("info", "audit_log_recovered")
+      .Str("path", sink_->name())
+      .Int("seq", static_cast<int64_t>(head->seq))
+      .Str("sha256", head->sha256)
+      .Emit();
+  resync_ = false;
+  tail_ = *head;
+  absl::MutexLock lock(&mu_);
+  head_ = *std::move(head);
+}
+
+absl::Status AuditLog::MarkBroken(const absl::Status& cause) {
   LogLine("error", "audit_write_failed")
-      .Str("path", path_)
-      .Str("error", cause)
+      .Str("path", sink_->name())
+      .Str("error", std::string(cause.message()))
       .Str("effect",
            "every audited call fails until the cause is fixed and the "
            "gateway restarted")
       .Emit();
   absl::MutexLock lock(&mu_);
   broken_ = absl::UnavailableError(absl::StrCat(
-      "the audit log ", path_, " cannot be written (", cause,
+      "the audit log ", sink_->name(), " cannot be written (", cause.message(),
       "); nothing will be signed until it is fixed and the gateway "
       "restarted"));
   return broken_;

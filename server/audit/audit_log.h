@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_chain.h"
+#include "audit/audit_sink.h"
 #include "clock/clock.h"
 #include "loan_gateway/audit/v1/audit_record.pb.h"
 
@@ -42,6 +43,11 @@ class AuditLog {
   // time.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path,
                                                         const Clock* clock);
+  // The same on another sink (a table of the journal's database). A sink
+  // that recovers() makes a failed write fail its batch only: the log reads
+  // where the chain stands and goes on.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
+      std::unique_ptr<AuditSink> sink, const Clock* clock);
   // Writes what is queued, then stops the writer thread.
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
@@ -69,7 +75,8 @@ class AuditLog {
   uint64_t write_failures() const { return write_failures_; }
   // Batches written (one write and one fdatasync each).
   uint64_t batches() const { return batches_; }
-  const std::string& path() const { return path_; }
+  // The file's path, or where the sink writes.
+  const std::string& path() const { return sink_->name(); }
 
  private:
   struct Pending {
@@ -77,24 +84,29 @@ class AuditLog {
     std::function<void(absl::Status)> done;
   };
 
-  AuditLog(std::string path, int fd, bool regular, const Clock* clock,
-           AuditHead head);
+  AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock, AuditHead head);
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Commit(std::vector<Pending> batch);
   // Chains the batch's records after tail_ into `bytes`; each one's result
   // is OK (pending the write) or why it was not written.
   std::vector<absl::Status> Chain(std::vector<Pending>& batch,
-                                  std::string& bytes, AuditHead& tail);
-  absl::Status WriteDurably(const std::string& bytes);
-  absl::Status MarkBroken(absl::string_view call, int error);
+                                  std::string& bytes,
+                                  std::vector<ChainedAuditLine>& lines,
+                                  AuditHead& tail);
+  absl::Status Write(const std::vector<ChainedAuditLine>& lines,
+                     const std::string& bytes);
+  void Resync();
+  absl::Status MarkBroken(const absl::Status& cause);
   absl::Status Failure() const;
 
-  const std::string path_;
-  const int fd_;
-  const bool regular_;  // Only regular files are fdatasync'ed.
+  const std::unique_ptr<AuditSink> sink_;  // Writer thread only (and name).
   const Clock* const clock_;
   AuditHead tail_;  // The last record chained; writer thread only.
+  // A recovering sink's failed write: the chain's end is read again before
+  // anything more is chained (writer thread only).
+  bool resync_ = false;
+  absl::Status unreachable_;
   mutable absl::Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

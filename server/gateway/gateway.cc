@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "audit/postgres_audit_sink.h"
 #include "binance/borrow_records.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
@@ -86,6 +87,26 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
        .reload_interval = FromProtoDuration(access.tls_reload_interval())});
 }
 
+// --audit_log's file; with --journal_url and no --audit_log, a chain of this
+// process in the journal's database (no volume needed).
+absl::StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(
+    const GatewayConfig& config) {
+  // The audit log's clock stamps records; the system's, like the gateway's.
+  static const SystemClock audit_clock;
+  if (config.access().audit_log().empty() && !config.journal().url().empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    absl::StatusOr<std::unique_ptr<PostgresAuditSink>> sink =
+        PostgresAuditSink::Open(config.journal().url(),
+                                config.journal().password_file(),
+                                absl::StrCat(host, "/", getpid(), "/",
+                                             absl::ToUnixMillis(absl::Now())));
+    if (!sink.ok()) return sink.status();
+    return AuditLog::Open(*std::move(sink), &audit_clock);
+  }
+  return AuditLog::Open(AuditLogPath(config), &audit_clock);
+}
+
 // The SQLite file, or a PostgreSQL database when --journal_url says so.
 absl::StatusOr<std::unique_ptr<BorrowJournal>> OpenJournal(
     const config::v1::JournalConfig& config) {
@@ -137,10 +158,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
              "insecure sandbox: every caller may borrow for any risk unit")
         .Emit();
   }
-  // The audit log's clock stamps records; the system's, like the gateway's.
-  static const SystemClock audit_clock;
-  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
-      AuditLog::Open(AuditLogPath(config), &audit_clock);
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit = OpenAuditLog(config);
   if (!audit.ok()) return InStep("audit_log", audit.status());
   const AuditHead head = (*audit)->head();
   // The head, kept in the logs too: the one thing a chain cannot show

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -69,6 +70,22 @@ std::pair<std::string, std::string> StoredOutcome(const std::string& url,
   return out;
 }
 
+// Rows of the audit table whose line holds `text`.
+int AuditRowsWith(const std::string& url, const std::string& text) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  const std::string pattern = "%" + text + "%";
+  const char* params[] = {pattern.c_str()};
+  PGresult* r =
+      PQexecParams(conn, "SELECT COUNT(*) FROM audit_log WHERE line LIKE $1", 1,
+                   nullptr, params, nullptr, nullptr, 0);
+  const int rows = PQresultStatus(r) == PGRES_TUPLES_OK
+                       ? std::atoi(PQgetvalue(r, 0, 0))
+                       : -1;
+  PQclear(r);
+  PQfinish(conn);
+  return rows;
+}
+
 class PostgresJournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -98,6 +115,15 @@ class PostgresJournalTest : public ::testing::Test {
         .policy = PolicyWithOperator()});
     env->ScanFor(kPassword);
     return env;
+  }
+
+  // `loan-gateway --verify_audit postgres://...`, the password as libpq
+  // takes it from the environment.
+  CommandResult VerifyAuditTable() {
+    return RunCommand({"/usr/bin/env", absl::StrCat("PGPASSWORD=", kPassword),
+                       GATEWAY_BINARY, "--verify_audit",
+                       absl::StrReplaceAll(
+                           pg_->url(), {{":" + std::string(kPassword), ""}})});
   }
 
   std::unique_ptr<ThrowawayPostgres> pg_;
@@ -130,6 +156,16 @@ TEST_F(PostgresJournalTest, BorrowsAreJournaledInTheDatabase) {
   ASSERT_TRUE(env_->Borrow(request, &after).ok());
   EXPECT_EQ(after.transaction_id(), response.transaction_id());
   EXPECT_EQ(env_->State().received_borrow, 2) << "the borrow and the -27009";
+  // The audit trail is in the database too (no volume needed): two chains,
+  // one per process, each intact.
+  EXPECT_FALSE(std::filesystem::exists(env_->audit_log_path()));
+  EXPECT_GE(AuditRowsWith(pg_->url(), "REQUEST_SIGNED"), 2);
+  EXPECT_GE(AuditRowsWith(pg_->url(), request.request_id()), 3);
+  CommandResult verified = VerifyAuditTable();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_TRUE(absl::StrContains(verified.out, "2 chains intact"))
+      << verified.out;
+  env_->ScanAlso(verified.out + verified.err);
 }
 
 // The database crashed and came back: while it is down nothing is signed
@@ -151,6 +187,10 @@ TEST_F(PostgresJournalTest, ADatabaseOutageRefusesUnsignedAndHealsItself) {
   EXPECT_EQ(StoredOutcome(pg_->url(), response.request_id()).first,
             "SUCCEEDED");
   EXPECT_EQ(env_->State().received_borrow, 2);
+  // The audit log went on after the outage from where its chain ended.
+  EXPECT_TRUE(absl::StrContains(env_->GatewayLog(), "audit_log_recovered"));
+  CommandResult verified = VerifyAuditTable();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
 // Two gateways on one database: the second is a standby (not serving,

@@ -1,0 +1,118 @@
+// The audit log in the journal's database, on a real PostgreSQL the test
+// starts: a chain continues, an edited row is refused and named, a database
+// restart fails a batch only, and the log then goes on from where its chain
+// ends.
+#include "audit/postgres_audit_sink.h"
+
+#include <csignal>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "audit/audit_log.h"
+#include "gtest/gtest.h"
+#include "postgres/postgres_connection.h"
+#include "throwaway_postgres.h"
+
+namespace loan_gateway {
+namespace {
+
+using ::loan_gateway::testing::ThrowawayPostgres;
+
+class FixedClock : public Clock {
+ public:
+  absl::Time Now() const override { return absl::FromUnixSeconds(1700000000); }
+};
+
+audit::v1::AuditRecord Answered(const std::string& request_id) {
+  audit::v1::AuditRecord record;
+  record.set_kind(audit::v1::CALL_ANSWERED);
+  record.set_caller("spiffe://lg/ns/treasury/sa/rebalancer");
+  record.set_request_id(request_id);
+  return record;
+}
+
+class PostgresAuditSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
+        ThrowawayPostgres::Start();
+    ASSERT_TRUE(started.ok()) << started.status();
+    pg_ = *std::move(started);
+  }
+  absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(const std::string& chain) {
+    absl::StatusOr<std::unique_ptr<PostgresAuditSink>> sink =
+        PostgresAuditSink::Open(pg_->url(), "", chain);
+    if (!sink.ok()) return sink.status();
+    return AuditLog::Open(*std::move(sink), &clock_);
+  }
+  void Exec(const std::string& sql) {
+    auto db = PostgresConnection::Open(pg_->url());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+
+  FixedClock clock_;
+  std::unique_ptr<ThrowawayPostgres> pg_;
+};
+
+TEST_F(PostgresAuditSinkTest, ChainsContinueVerifyAndAnEditIsNamed) {
+  {
+    auto log = OpenLog("host-a/1/1");
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE((*log)->AppendAndWait(Answered(absl::StrCat("r", i))).ok());
+    }
+    EXPECT_EQ((*log)->head().seq, 4u) << "AUDIT_OPENED and three";
+  }
+  auto other = OpenLog("host-b/2/2");
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto again = OpenLog("host-a/1/1");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->head().seq, 5u) << "continued, not a new chain";
+  again->reset();
+  absl::StatusOr<std::vector<AuditChainHead>> heads =
+      VerifyAuditTable(pg_->url(), "");
+  ASSERT_TRUE(heads.ok()) << heads.status();
+  ASSERT_EQ(heads->size(), 2u);
+  EXPECT_EQ((*heads)[0].chain, "host-a/1/1");
+  EXPECT_EQ((*heads)[0].head.seq, 5u);
+
+  Exec(
+      "UPDATE audit_log SET line = replace(line, '\"r1\"', '\"r9\"') "
+      "WHERE chain = 'host-a/1/1' AND seq = 3");
+  heads = VerifyAuditTable(pg_->url(), "");
+  EXPECT_EQ(heads.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(heads.status().message(), "host-a/1/1"))
+      << heads.status();
+  EXPECT_TRUE(absl::StrContains(heads.status().message(), "seq 3"))
+      << heads.status();
+  auto refused = OpenLog("host-a/1/1");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << "an edited chain is not continued";
+}
+
+// A file's log fails closed for good after a failed write; a database's
+// fails that batch (nothing signed for it) and goes on once it can read
+// where its chain ends.
+TEST_F(PostgresAuditSinkTest, ADatabaseRestartFailsABatchThenTheLogGoesOn) {
+  auto log = OpenLog("host-a/1/1");
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE((*log)->AppendAndWait(Answered("before")).ok());
+  ASSERT_TRUE(pg_->Stop(SIGKILL).ok());
+  absl::Status down = (*log)->AppendAndWait(Answered("during"));
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  EXPECT_EQ((*log)->AppendAndWait(Answered("still")).code(),
+            absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(pg_->Restart().ok());
+  ASSERT_TRUE((*log)->AppendAndWait(Answered("after")).ok());
+  EXPECT_TRUE((*log)->writable());
+  EXPECT_EQ((*log)->head().seq, 3u) << "AUDIT_OPENED, before, after";
+  absl::StatusOr<std::vector<AuditChainHead>> heads =
+      VerifyAuditTable(pg_->url(), "");
+  ASSERT_TRUE(heads.ok()) << heads.status();
+  EXPECT_EQ((*heads)[0].head.seq, 3u);
+}
+
+}  // namespace
+}  // namespace loan_gateway
