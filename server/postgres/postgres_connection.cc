@@ -95,16 +95,20 @@ absl::Status PostgresConnection::Connect() {
   }
   // Defaults first: what the URL says wins. A database that does not
   // answer must fail a statement in seconds (the caller then refuses with
-  // UNAVAILABLE), not hang it on a dead TCP connection for minutes.
-  std::vector<const char*> keywords = {"connect_timeout",
-                                       "keepalives",
-                                       "keepalives_idle",
-                                       "keepalives_interval",
-                                       "keepalives_count",
-                                       "tcp_user_timeout",
-                                       "dbname"};
-  std::vector<const char*> values = {"5", "1",     "5",         "2",
-                                     "3", "10000", url_.c_str()};
+  // UNAVAILABLE), not hang it on a dead TCP connection for minutes; and the
+  // server must end the session of a gateway whose node vanished in seconds
+  // too, not after the kernel's 2-hour keepalive: that session holds the
+  // journal's writer lock, which a standby is waiting for (`options`).
+  constexpr char kServerSideTimeouts[] =
+      "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
+      "-c tcp_keepalives_count=3 -c tcp_user_timeout=10000";
+  std::vector<const char*> keywords = {
+      "connect_timeout",  "keepalives",
+      "keepalives_idle",  "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout",
+      "options",          "dbname"};
+  std::vector<const char*> values = {
+      "5", "1", "5", "2", "3", "10000", kServerSideTimeouts, url_.c_str()};
   if (!password.empty()) {
     keywords.push_back("password");
     values.push_back(password.c_str());

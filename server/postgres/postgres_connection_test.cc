@@ -48,6 +48,17 @@ TEST_F(PostgresConnectionTest, AmountsGoInAndComeBackAsExactDecimalText) {
   EXPECT_EQ(read->At(0, 1), std::nullopt);
 }
 
+// The server ends a vanished gateway's session (and frees its locks) within
+// seconds: the session asks for short server-side keepalives.
+TEST_F(PostgresConnectionTest, TheServerDropsADeadClientWithinSeconds) {
+  absl::StatusOr<PostgresRows> idle = db_->Exec("SHOW tcp_keepalives_idle");
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_EQ(idle->At(0, 0), "5");
+  absl::StatusOr<PostgresRows> timeout = db_->Exec("SHOW tcp_user_timeout");
+  ASSERT_TRUE(timeout.ok()) << timeout.status();
+  EXPECT_EQ(timeout->At(0, 0), "10000");  // Milliseconds.
+}
+
 TEST_F(PostgresConnectionTest, AUniqueKeyConflictIsAlreadyExists) {
   ASSERT_TRUE(db_->Exec("INSERT INTO borrows VALUES ('r-1', 1, NULL)").ok());
   absl::StatusOr<PostgresRows> again =

@@ -110,6 +110,30 @@ for c in pod["containers"]:
     need(":" in c["image"] and not c["image"].endswith(":latest"),
          f"container {c['name']} image must be a pinned version, not :latest")
 
+# The variant with the journal in PostgreSQL: no volume, one replica
+# (a standby is never Ready), the database password only as a Secret's file.
+pg_docs = [d for d in yaml.safe_load_all(open(f"{ROOT}/deploy/kubernetes-postgres.yaml")) if d]
+pg_kinds = {}
+for d in pg_docs:
+    pg_kinds.setdefault(d["kind"], d)
+need("PersistentVolumeClaim" not in pg_kinds, "kubernetes-postgres.yaml: no PersistentVolumeClaim")
+pg_dep = pg_kinds["Deployment"]["spec"]
+need(pg_dep.get("replicas") == 1 and pg_dep.get("strategy", {}).get("type") == "Recreate",
+     "kubernetes-postgres.yaml: one replica with Recreate (a standby is never Ready)")
+pg_pod = pg_dep["template"]["spec"]
+need(not any("persistentVolumeClaim" in v for v in pg_pod.get("volumes", [])),
+     "kubernetes-postgres.yaml: no volume claim")
+pg_config = pg_kinds["ConfigMap"]["data"]
+pg_url = pg_config.get("LOAN_GATEWAY_JOURNAL_URL", "")
+need(pg_url.startswith("postgres://") and not re.match(r"postgres://[^/@]*:[^/@]*@", pg_url)
+     and "password=" not in pg_url, "kubernetes-postgres.yaml: a journal URL without a password")
+need("sslmode=verify-full" in pg_url, "kubernetes-postgres.yaml: TLS to the database, verified")
+pg_mounts = {m["mountPath"]: m["name"] for m in pg_pod["containers"][0]["volumeMounts"]}
+pg_secrets = {v["name"] for v in pg_pod["volumes"] if "secret" in v}
+password_dir = pg_config.get("LOAN_GATEWAY_JOURNAL_PASSWORD_FILE", "").rsplit("/", 1)[0]
+need(pg_mounts.get(password_dir) in pg_secrets,
+     "kubernetes-postgres.yaml: the database password from a mounted Secret")
+
 compose = yaml.safe_load(open(f"{ROOT}/deploy/compose.yaml"))
 gw = compose["services"]["loan-gateway"]
 need("fake-binance" in compose["services"], "compose runs the fake")
@@ -160,4 +184,4 @@ for panel in dashboard["panels"]:
 if problems:
     print("deploy/ problems:\n  " + "\n  ".join(problems))
     sys.exit(1)
-print(f"deploy/: {len(docs)} Kubernetes manifests and the compose file check out")
+print(f"deploy/: {len(docs)} + {len(pg_docs)} Kubernetes manifests and the compose file check out")
