@@ -12,7 +12,7 @@
 #include "audit/audit_log.h"
 #include "gtest/gtest.h"
 #include "postgres/postgres_connection.h"
-#include "throwaway_postgres.h"
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
 namespace {
@@ -32,14 +32,9 @@ audit::v1::AuditRecord Answered(const std::string& request_id) {
   return record;
 }
 
-class PostgresAuditSinkTest : public ::testing::Test {
+class PostgresAuditSinkTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    pg_ = *std::move(started);
-  }
   absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(const std::string& chain) {
     absl::StatusOr<std::unique_ptr<PostgresAuditSink>> sink =
         PostgresAuditSink::Open(pg_->url(), "", chain);
@@ -53,7 +48,6 @@ class PostgresAuditSinkTest : public ::testing::Test {
   }
 
   FixedClock clock_;
-  std::unique_ptr<ThrowawayPostgres> pg_;
 };
 
 TEST_F(PostgresAuditSinkTest, ChainsContinueVerifyAndAnEditIsNamed) {

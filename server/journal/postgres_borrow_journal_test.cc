@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "journal/journal_test_records.h"
 #include "postgres/postgres_connection.h"
-#include "throwaway_postgres.h"
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
 namespace {
@@ -20,14 +20,9 @@ namespace {
 using ::loan_gateway::journal_test::Intent;
 using ::loan_gateway::testing::ThrowawayPostgres;
 
-class PostgresBorrowJournalTest : public ::testing::Test {
+class PostgresBorrowJournalTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    pg_ = *std::move(started);
-  }
   std::unique_ptr<PostgresBorrowJournal> OpenJournal() {
     auto opened =
         PostgresBorrowJournal::Open(pg_->url(), {.create_if_missing = true});
@@ -51,8 +46,6 @@ class PostgresBorrowJournalTest : public ::testing::Test {
     auto rows = (*other)->Exec("SELECT COUNT(*) FROM borrows");
     return rows.ok() ? std::atoll(rows->At(0, 0).value_or("-1").c_str()) : -1;
   }
-
-  std::unique_ptr<ThrowawayPostgres> pg_;
 };
 
 TEST_F(PostgresBorrowJournalTest,

@@ -8,20 +8,19 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "throwaway_postgres.h"
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
 namespace {
 
 using ::loan_gateway::testing::ThrowawayPostgres;
 
-class PostgresConnectionTest : public ::testing::Test {
+class PostgresConnectionTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    pg_ = *std::move(started);
+    WithThrowawayPostgres::SetUp();
+    if (HasFatalFailure()) return;
     absl::StatusOr<std::unique_ptr<PostgresConnection>> opened =
         PostgresConnection::Open(pg_->url());
     ASSERT_TRUE(opened.ok()) << opened.status();
@@ -30,7 +29,6 @@ class PostgresConnectionTest : public ::testing::Test {
                           "amount NUMERIC NOT NULL, note TEXT)")
                     .ok());
   }
-  std::unique_ptr<ThrowawayPostgres> pg_;
   std::unique_ptr<PostgresConnection> db_;
 };
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway_env.h"
 #include "gtest/gtest.h"
+#include "ledger_check.h"
 
 namespace loan_gateway::testing {
 namespace {
@@ -27,11 +28,7 @@ constexpr int kRounds = 6;
 constexpr int kBorrowsPerRound = 16;
 constexpr int kRiskUnits = 4;
 
-struct Intent {
-  std::string request_id;
-  int64_t group = 0;
-  std::string amount;  // Unique per intent: the ledger maps back to it exactly.
-};
+using Intent = CrashIntent;
 
 TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
   std::vector<std::string> fake_args = {"--uid-weight-limit", "1000000000"};
@@ -102,50 +99,12 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
   }
 
   // Let reconciliation settle everything the kills left open.
-  std::map<std::string, GetBorrowResponse> final_state;
-  int not_journaled = 0, reconciled = 0;
-  const absl::Time give_up = absl::Now() + absl::Seconds(40);
-  for (const Intent& intent : intents) {
-    GetBorrowResponse record = env.AwaitSettled(intent.request_id, give_up);
-    // Killed before the intent was committed: never sent.
-    if (record.request_id().empty()) ++not_journaled;
-    if (record.resolution() ==
-        institutional_loan::v1::BORROW_RESOLUTION_RECONCILED) {
-      ++reconciled;
-    }
-    final_state[intent.request_id] = record;
-  }
-
-  FakeState state = env.State();
-  std::map<std::string, std::vector<std::string>>
-      ledger_by_amount;  // amount -> tran ids
-  for (const LedgerEntry& b : state.borrows)
-    ledger_by_amount[b.amount].push_back(b.tran_id);
-  int executed = 0, rejected = 0;
-  for (const Intent& intent : intents) {
-    const GetBorrowResponse& r = final_state[intent.request_id];
-    const auto it = ledger_by_amount.find(intent.amount);
-    const size_t times = it == ledger_by_amount.end() ? 0 : it->second.size();
-    EXPECT_LE(times, 1u) << intent.request_id << " executed " << times
-                         << " times";
-    if (r.state() == institutional_loan::v1::BORROW_STATE_SUCCEEDED) {
-      ++executed;
-      ASSERT_EQ(times, 1u) << intent.request_id
-                           << " succeeded without a ledger entry";
-      EXPECT_EQ(r.transaction_id(), it->second[0]) << intent.request_id;
-    } else {
-      EXPECT_NE(r.state(), institutional_loan::v1::BORROW_STATE_UNKNOWN)
-          << intent.request_id << " never settled";
-      EXPECT_NE(r.state(), institutional_loan::v1::BORROW_STATE_PENDING)
-          << intent.request_id << " never settled";
-      EXPECT_EQ(times, 0u) << intent.request_id
-                           << " executed but the journal says " << r.state();
-      if (r.state() == institutional_loan::v1::BORROW_STATE_REJECTED)
-        ++rejected;
-    }
-  }
-  EXPECT_EQ(static_cast<size_t>(executed), state.borrows.size())
-      << "a ledger entry no journal record accounts for";
+  const CrashOutcome o = CheckIntentsAgainstLedger(
+      intents,
+      [&env](size_t, const std::string& id, absl::Time give_up) {
+        return env.AwaitSettled(id, give_up);
+      },
+      [&env] { return env.State(); });
   std::printf(
       "crash test: %d rounds, %d SIGKILLs, %zu intents (+repeats), %d calls "
       "answered OK and %d "
@@ -153,9 +112,9 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
       "settled by "
       "reconciliation; fake ledger %zu borrows, %lld complete requests "
       "received\n",
-      kRounds, kills, intents.size(), answered_ok, answered_error, executed,
-      rejected, not_journaled, reconciled, state.borrows.size(),
-      static_cast<long long>(state.received_borrow));
+      kRounds, kills, intents.size(), answered_ok, answered_error, o.executed,
+      o.rejected, o.not_journaled, o.reconciled, o.state.borrows.size(),
+      static_cast<long long>(o.state.received_borrow));
 }
 
 // Every attempt the journal holds: signed timestamp -> request_id.

@@ -15,7 +15,7 @@
 #include "gateway_env.h"
 #include "gtest/gtest.h"
 #include "loan_gateway/admin/v1/gateway_admin.grpc.pb.h"
-#include "throwaway_postgres.h"
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway::testing {
 namespace {
@@ -86,13 +86,12 @@ int AuditRowsWith(const std::string& url, const std::string& text) {
   return rows;
 }
 
-class PostgresJournalTest : public ::testing::Test {
+class PostgresJournalTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    pg_ = *std::move(started);
+    WithThrowawayPostgres::SetUp();
+    if (HasFatalFailure()) return;
     // The password comes from a file, as from a mounted Secret; the URL
     // holds none (the gateway refuses one that does).
     password_file_ =
@@ -126,7 +125,6 @@ class PostgresJournalTest : public ::testing::Test {
                            pg_->url(), {{":" + std::string(kPassword), ""}})});
   }
 
-  std::unique_ptr<ThrowawayPostgres> pg_;
   std::string password_file_;
   std::unique_ptr<GatewayEnv> env_;
 };

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "gateway_env.h"
 #include "gtest/gtest.h"
+#include "ledger_check.h"
 #include "throwaway_postgres.h"
 
 namespace loan_gateway::testing {
@@ -36,11 +37,7 @@ constexpr int kRiskUnits = 4;
 constexpr int kDatabaseRestartRound = 2;
 constexpr char kPassword[] = "throwaway-test-password";
 
-struct Intent {
-  std::string request_id;
-  int64_t group = 0;
-  std::string amount;  // Unique per intent: the ledger maps back to it.
-};
+using Intent = CrashIntent;
 
 class ReplicaCrashTest : public ::testing::TestWithParam<int> {};
 
@@ -147,49 +144,13 @@ TEST_P(ReplicaCrashTest, KillsAndADatabaseRestartNeverDoubleBorrowOrLose) {
 
   // Whichever replica writes now reconciles what the kills left open; any
   // replica reads the shared journal.
-  std::map<std::string, GetBorrowResponse> final_state;
-  int not_journaled = 0, reconciled = 0;
-  const absl::Time give_up = absl::Now() + absl::Seconds(40);
-  for (size_t i = 0; i < intents.size(); ++i) {
-    GetBorrowResponse record = replicas[i % replicas.size()]->AwaitSettled(
-        intents[i].request_id, give_up);
-    if (record.request_id().empty()) ++not_journaled;
-    if (record.resolution() ==
-        institutional_loan::v1::BORROW_RESOLUTION_RECONCILED) {
-      ++reconciled;
-    }
-    final_state[intents[i].request_id] = record;
-  }
-  const FakeState state = replicas[0]->State();
-  std::map<std::string, std::vector<std::string>> ledger_by_amount;
-  for (const LedgerEntry& b : state.borrows)
-    ledger_by_amount[b.amount].push_back(b.tran_id);
-  int executed = 0, rejected = 0;
-  for (const Intent& intent : intents) {
-    const GetBorrowResponse& r = final_state[intent.request_id];
-    const auto it = ledger_by_amount.find(intent.amount);
-    const size_t times = it == ledger_by_amount.end() ? 0 : it->second.size();
-    EXPECT_LE(times, 1u) << intent.request_id << " executed " << times
-                         << " times";
-    if (r.state() == institutional_loan::v1::BORROW_STATE_SUCCEEDED) {
-      ++executed;
-      ASSERT_EQ(times, 1u) << intent.request_id
-                           << " succeeded without a ledger entry";
-      EXPECT_EQ(r.transaction_id(), it->second[0]) << intent.request_id;
-    } else {
-      EXPECT_NE(r.state(), institutional_loan::v1::BORROW_STATE_UNKNOWN)
-          << intent.request_id << " never settled";
-      EXPECT_NE(r.state(), institutional_loan::v1::BORROW_STATE_PENDING)
-          << intent.request_id << " never settled";
-      EXPECT_EQ(times, 0u) << intent.request_id
-                           << " executed but the journal says " << r.state();
-      if (r.state() == institutional_loan::v1::BORROW_STATE_REJECTED)
-        ++rejected;
-    }
-  }
-  EXPECT_EQ(static_cast<size_t>(executed), state.borrows.size())
-      << "a ledger entry no journal record accounts for";
-  EXPECT_EQ(state.overlapping_operations, 0)
+  const CrashOutcome o = CheckIntentsAgainstLedger(
+      intents,
+      [&replicas](size_t i, const std::string& id, absl::Time give_up) {
+        return replicas[i % replicas.size()]->AwaitSettled(id, give_up);
+      },
+      [&replicas] { return replicas[0]->State(); });
+  EXPECT_EQ(o.state.overlapping_operations, 0)
       << "two operations of one risk unit were at Binance at once";
   std::printf(
       "replica crash test: %d replicas, %d rounds, %d replica SIGKILLs and 1 "
@@ -197,10 +158,10 @@ TEST_P(ReplicaCrashTest, KillsAndADatabaseRestartNeverDoubleBorrowOrLose) {
       "rejected, %d never journaled, %d settled by reconciliation; fake "
       "ledger %zu borrows, %lld complete requests received, %lld overlapping "
       "operations of one risk unit\n",
-      replica_count, kRounds, kills, intents.size(), executed, rejected,
-      not_journaled, reconciled, state.borrows.size(),
-      static_cast<long long>(state.received_borrow),
-      static_cast<long long>(state.overlapping_operations));
+      replica_count, kRounds, kills, intents.size(), o.executed, o.rejected,
+      o.not_journaled, o.reconciled, o.state.borrows.size(),
+      static_cast<long long>(o.state.received_borrow),
+      static_cast<long long>(o.state.overlapping_operations));
 }
 
 // What the crash test's last check would see without a shared journal: two

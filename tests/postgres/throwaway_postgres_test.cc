@@ -2,8 +2,6 @@
 // and the database behaviours that journal is to be built on (issue 16):
 // a unique key answering idempotency with SQLSTATE 23505, durability across
 // a crash of the server, and a session's advisory lock freed when it dies.
-#include "throwaway_postgres.h"
-
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #include <csignal>
 #include <memory>
 #include <string>
+
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway::testing {
 namespace {
@@ -40,15 +40,9 @@ Outcome Query(PGconn* conn, const std::string& sql) {
   return outcome;
 }
 
-class ThrowawayPostgresTest : public ::testing::Test {
+class ThrowawayPostgresTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    pg_ = *std::move(started);
-  }
-  std::unique_ptr<ThrowawayPostgres> pg_;
 };
 
 TEST_F(ThrowawayPostgresTest, AcceptsItsUrlOverTcpWithAPasswordAndNotWithout) {
