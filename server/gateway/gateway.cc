@@ -504,6 +504,7 @@ GatewayGauges Gateway::Gauges() const {
   g.unknown_pending = unsettled.unsettled;
   g.ambiguous_pending = unsettled.ambiguous;
   g.journal_intact = journal_->CheckIntact().ok();
+  g.journal_writer = journal_->writer();
   g.calls_in_flight = pipeline_.unanswered_calls();
   if (acceptor_) {
     g.grpc_connections = acceptor_->open_connections();

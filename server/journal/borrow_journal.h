@@ -230,6 +230,9 @@ class BorrowJournal {
   // its writer (the others are standbys that refuse writes and take over
   // when the writer's session ends; asking is how they try).
   virtual absl::Status CheckWriter() { return CheckIntact(); }
+  // Whether this process was the writer at its last look, from memory (a
+  // metrics scrape must not wait for the journal).
+  virtual bool writer() const { return true; }
 
   // Group commit (executor/group_commit_executor.h): between BeginGroup and
   // CommitGroup, the writes of the thread that began the group share one

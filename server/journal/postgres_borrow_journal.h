@@ -79,6 +79,7 @@ class PostgresBorrowJournal final : public BorrowJournal {
   // OK while this gateway writes the journal; a standby tries to take the
   // writer's lock here (readiness asks every second) and says who holds it.
   absl::Status CheckWriter() override;
+  bool writer() const override { return writer_.load(); }
 
  private:
   PostgresBorrowJournal();

@@ -164,6 +164,10 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             "1 while the journal file is the one the gateway opened; 0 once it "
             "was deleted or replaced (nothing is signed then).",
             gauge, g.journal_intact ? 1 : 0),
+        One("loan_gateway_journal_writer",
+            "1 while this gateway writes the journal; 0 while it is a standby "
+            "of a journal another gateway writes (--journal_url).",
+            gauge, g.journal_writer ? 1 : 0),
         One("loan_gateway_grpc_connections",
             "gRPC connections open now (capped by --max_grpc_connections).",
             gauge, g.grpc_connections),

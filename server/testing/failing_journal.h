@@ -53,6 +53,7 @@ class FailingJournal : public BorrowJournal {
   }
   absl::Status CheckIntact() const override { return inner_.CheckIntact(); }
   absl::Status CheckWriter() override { return inner_.CheckWriter(); }
+  bool writer() const override { return inner_.writer(); }
   absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id) override {
     return inner_.Get(request_id);

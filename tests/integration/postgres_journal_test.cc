@@ -210,6 +210,10 @@ TEST_F(PostgresJournalTest, AStandbyTakesOverWhenTheWriterDies) {
   CommandResult health = RunCommand(standby->Loanctl({"health"}));
   EXPECT_TRUE(absl::StrContains(health.out, "NOT_SERVING")) << health.out;
   EXPECT_TRUE(absl::StrContains(standby->GatewayLog(), "journal_standby"));
+  EXPECT_TRUE(absl::StrContains(standby->ScrapeMetrics(),
+                                "\nloan_gateway_journal_writer 0\n"));
+  EXPECT_TRUE(absl::StrContains(env_->ScrapeMetrics(),
+                                "\nloan_gateway_journal_writer 1\n"));
 
   env_->KillGateway(SIGKILL);
   grpc::Status taken_over;
@@ -224,6 +228,8 @@ TEST_F(PostgresJournalTest, AStandbyTakesOverWhenTheWriterDies) {
   EXPECT_EQ(standby->State().received_borrow, 0) << "never sent again";
   EXPECT_TRUE(
       absl::StrContains(standby->GatewayLog(), "journal_writer_taken_over"));
+  EXPECT_TRUE(absl::StrContains(standby->ScrapeMetrics(),
+                                "\nloan_gateway_journal_writer 1\n"));
   BorrowResponse next;
   ASSERT_TRUE(standby->Borrow(MakeBorrow(1001, "7"), &next).ok());
   EXPECT_EQ(StoredOutcome(pg_->url(), next.request_id()).first, "SUCCEEDED");
