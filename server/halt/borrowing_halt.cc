@@ -91,8 +91,11 @@ std::optional<HaltRecord> BorrowingHalt::SharedHalt(bool fresh) const {
                              .reason = std::string(read.status().message()),
                              .since = now};
   absl::MutexLock lock(&cache_mu_);
-  shared_cached_ = halt;
-  shared_read_at_ = now;
+  // A slower read that began earlier never replaces a newer one.
+  if (now >= shared_read_at_) {
+    shared_cached_ = halt;
+    shared_read_at_ = now;
+  }
   return halt;
 }
 
@@ -171,9 +174,12 @@ HaltRecord BorrowingHalt::Halt(const std::string& by, const std::string& reason,
     if (held.ok() && held->has_value()) return **held;
   }
   HaltRecord record{.by = by, .reason = reason, .since = now};
-  absl::Status persisted = Persist(record);
-  // With a shared store the halt belongs there (every gateway reads it);
-  // the file is this host's copy.
+  // With a shared store the halt belongs there (every gateway reads it and
+  // a resume through any lifts it); a file here would keep this gateway
+  // halted after a resume through another. The file stays an operator's
+  // local switch (`touch`).
+  absl::Status persisted =
+      shared_ == nullptr ? Persist(record) : absl::OkStatus();
   if (shared_ != nullptr) {
     absl::StatusOr<HaltRecord> shared = shared_->Write(record);
     persisted = shared.status();
@@ -217,9 +223,11 @@ absl::Status BorrowingHalt::Resume() {
     shared_read_at_ = absl::InfinitePast();
   }
   if (!path_.empty() && ::unlink(path_.c_str()) != 0 && errno != ENOENT) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Errno("cannot remove the halt file", path_),
-                     "; borrowing stays halted"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        Errno("cannot remove the halt file", path_),
+        shared_ != nullptr ? "; borrowing resumed on the other gateways of the "
+                             "journal and stays halted on this one"
+                           : "; borrowing stays halted"));
   }
   unpersisted_.reset();
   return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -155,6 +156,21 @@ TEST(BorrowingHaltTest, AHaltThroughOneGatewayStopsEveryGatewayOfTheJournal) {
             "spiffe://lg/ops")
       << "the first halt stands";
   ASSERT_TRUE(there.Resume().ok());
+  EXPECT_TRUE(here.RunUnlessHalted([&] { sent = true; }).ok());
+  EXPECT_TRUE(sent);
+}
+
+// With a shared store the halt is the store's: no local file that would keep
+// this gateway halted after a resume through another.
+TEST(BorrowingHaltTest, ASharedHaltLeavesNoLocalFileBehind) {
+  SharedStoreForTest store;
+  const std::string path = TempPath("shared-halt");
+  BorrowingHalt here(path, &store);
+  BorrowingHalt there(TempPath("shared-halt-there"), &store);
+  EXPECT_TRUE(here.Halt("ops", "x", absl::Now()).persisted);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  ASSERT_TRUE(there.Resume().ok());
+  bool sent = false;
   EXPECT_TRUE(here.RunUnlessHalted([&] { sent = true; }).ok());
   EXPECT_TRUE(sent);
 }

@@ -163,6 +163,7 @@ PostgresBorrowJournal::Open(const std::string& url,
   }
   absl::StatusOr<std::vector<JournalRecord>> unsettled = journal->Unsettled();
   if (!unsettled.ok()) return unsettled.status();
+  journal->opened_.store(true);
   if (!journal->writer_.load()) {
     LogLine("warn", "journal_standby")
         .Str("writer", journal->WriterSeen())
@@ -228,6 +229,9 @@ absl::Status PostgresBorrowJournal::TryTakeWriterLock(
   if (!took.ok()) return JournalError(took.status(), "lock");
   const bool writer = took->At(0, 0) == "t";
   const bool was = writer_.exchange(writer);
+  // A standby whose reconnect found the lock free takes over here, as
+  // CheckWriter would (never at open: the tables may not exist yet).
+  if (writer && !was && opened_.load()) return BecomeWriter();
   if (writer) return absl::OkStatus();
   absl::StatusOr<PostgresRows> holder =
       session.Exec("SELECT value FROM meta WHERE name = 'holder'");
@@ -266,16 +270,23 @@ absl::Status PostgresBorrowJournal::CheckWriter() {
     if (!took.ok()) return JournalError(took.status(), "lock");
     if (took->At(0, 0) != "t") return StandbyError();
     writer_.store(true);
-    if (absl::Status s = RecordWriter(); !s.ok()) return s;
-    // What the last writer left unsettled is this one's to settle now.
-    if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
-        u.ok()) {
-      unsettled_.Reset(*u);
-    }
-    LogLine("info", "journal_writer_taken_over")
-        .Str("previous_writer", WriterSeen())
-        .Emit();
+    return BecomeWriter();
   }
+  return absl::OkStatus();
+}
+
+// The writer's lock was just taken over: this gateway's name goes in the
+// journal (standbys name it), and what the last writer left unsettled is
+// this one's to settle now.
+absl::Status PostgresBorrowJournal::BecomeWriter() {
+  if (absl::Status s = RecordWriter(); !s.ok()) return s;
+  if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
+      u.ok()) {
+    unsettled_.Reset(*u);
+  }
+  LogLine("info", "journal_writer_taken_over")
+      .Str("previous_writer", WriterSeen())
+      .Emit();
   return absl::OkStatus();
 }
 
@@ -455,6 +466,12 @@ PostgresBorrowJournal::InsertIntent(const JournalRecord& intent) {
         {Ms(intent.created), now, intent.request_id});
     if (!reopened.ok()) {
       return rollback(JournalError(reopened.status(), "write"));
+    }
+    if (reopened->affected() != 1) {
+      // Not the record just read (only a second writer could have changed
+      // it): never a new intent on a guess.
+      return rollback(absl::UnavailableError(
+          "journal: a retryable intent changed while it was reopened"));
     }
   }
   if (absl::Status s = EndWrite(); !s.ok()) return rollback(s);

@@ -89,7 +89,10 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status StandbyError() const;
-  absl::Status TryTakeWriterLock(PostgresConnection& session);
+  // The connection's hook: runs under mu_ (inside a statement) or in Open.
+  absl::Status TryTakeWriterLock(PostgresConnection& session)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  absl::Status BecomeWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RecordWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string WriterSeen() const;
   absl::Status Prepare(bool create_if_missing);
@@ -115,6 +118,7 @@ class PostgresBorrowJournal final : public BorrowJournal {
   // Whether this session holds the writer's lock: set on every (re)connect
   // and by CheckWriter's take-over.
   std::atomic<bool> writer_{false};
+  std::atomic<bool> opened_{false};  // Open has finished (tables exist).
   mutable absl::Mutex writer_mu_;
   std::string writer_seen_ ABSL_GUARDED_BY(writer_mu_) = "unknown";
   UnsettledIndex unsettled_;

@@ -82,6 +82,7 @@ absl::Status PostgresConnection::EnsureConnected() {
 
 absl::Status PostgresConnection::Connect() {
   if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;  // Never left pointing at a finished session.
   std::string password;
   if (!options_.password_file.empty()) {
     std::ifstream file(options_.password_file);
@@ -99,16 +100,20 @@ absl::Status PostgresConnection::Connect() {
   // server must end the session of a gateway whose node vanished in seconds
   // too, not after the kernel's 2-hour keepalive: that session holds the
   // journal's writer lock, which a standby is waiting for (`options`).
-  constexpr char kServerSideTimeouts[] =
+  // And what the journal relies on, whatever the role's or database's
+  // defaults: a COMMIT answered is durable (the SQLite journal fsyncs each),
+  // and bytea comes back in hex.
+  constexpr char kSessionSettings[] =
       "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
-      "-c tcp_keepalives_count=3 -c tcp_user_timeout=10000";
+      "-c tcp_keepalives_count=3 -c tcp_user_timeout=10000 "
+      "-c synchronous_commit=on -c bytea_output=hex";
   std::vector<const char*> keywords = {
       "connect_timeout",  "keepalives",
       "keepalives_idle",  "keepalives_interval",
       "keepalives_count", "tcp_user_timeout",
       "options",          "dbname"};
   std::vector<const char*> values = {
-      "5", "1", "5", "2", "3", "10000", kServerSideTimeouts, url_.c_str()};
+      "5", "1", "5", "2", "3", "10000", kSessionSettings, url_.c_str()};
   if (!password.empty()) {
     keywords.push_back("password");
     values.push_back(password.c_str());
@@ -199,6 +204,11 @@ void PostgresConnection::Rollback() {
 }
 
 absl::Status PostgresConnection::ExecScript(const std::string& sql) {
+  if (transaction_open_ && !connected()) {
+    return absl::UnavailableError(
+        "postgres: the session was lost inside a transaction; nothing of it "
+        "is committed");
+  }
   if (absl::Status up = EnsureConnected(); !up.ok()) return up;
   PGresult* result = PQexec(conn_, sql.c_str());
   absl::Status status = absl::OkStatus();

@@ -55,6 +55,10 @@ TEST_F(PostgresConnectionTest, TheServerDropsADeadClientWithinSeconds) {
   absl::StatusOr<PostgresRows> timeout = db_->Exec("SHOW tcp_user_timeout");
   ASSERT_TRUE(timeout.ok()) << timeout.status();
   EXPECT_EQ(timeout->At(0, 0), "10000");  // Milliseconds.
+  // And a COMMIT answered is durable, whatever the role's defaults.
+  absl::StatusOr<PostgresRows> sync = db_->Exec("SHOW synchronous_commit");
+  ASSERT_TRUE(sync.ok()) << sync.status();
+  EXPECT_EQ(sync->At(0, 0), "on");
 }
 
 TEST_F(PostgresConnectionTest, AUniqueKeyConflictIsAlreadyExists) {
