@@ -201,23 +201,29 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
   // A real write now, so that a database that cannot take one stops the
   // start instead of refusing every borrow later (a standby's is its own
   // row: the writer's name is the writer's to write).
-  const std::string opened =
+  const char* opened =
       writer_.load() ? "last_opened_ms" : "standby_last_opened_ms";
+  if (absl::Status s = WriteMeta(opened, absl::StrCat(NowMs())); !s.ok()) {
+    return s;
+  }
+  return writer_.load() ? WriteMeta("holder", HolderName()) : absl::OkStatus();
+}
+
+absl::Status PostgresBorrowJournal::WriteMeta(const std::string& name,
+                                              const std::string& value) {
   absl::StatusOr<PostgresRows> wrote = db_->Exec(
       "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) "
       "DO UPDATE SET value = EXCLUDED.value",
-      {opened, absl::StrCat(NowMs())});
-  if (!wrote.ok()) return JournalError(wrote.status(), "write at open");
-  return writer_.load() ? RecordWriter() : absl::OkStatus();
-}
-
-absl::Status PostgresBorrowJournal::RecordWriter() {
-  absl::StatusOr<PostgresRows> wrote = db_->Exec(
-      "INSERT INTO meta (name, value) VALUES ('holder', $1) ON CONFLICT "
-      "(name) DO UPDATE SET value = EXCLUDED.value",
-      {HolderName()});
+      {name, value});
   return wrote.ok() ? absl::OkStatus()
                     : JournalError(wrote.status(), "write at open");
+}
+
+void PostgresBorrowJournal::ReloadUnsettledIndex() {
+  if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
+      u.ok()) {
+    unsettled_.Reset(*u);
+  }
 }
 
 // On every new session: the writer's lock, or standby. Never an error for a
@@ -265,12 +271,9 @@ absl::Status PostgresBorrowJournal::CheckWriter() {
     return JournalError(alive.status(), "check");
   }
   if (!writer_.load()) {
-    absl::StatusOr<PostgresRows> took =
-        db_->Exec("SELECT pg_try_advisory_lock($1::bigint)", {kHolderLock});
-    if (!took.ok()) return JournalError(took.status(), "lock");
-    if (took->At(0, 0) != "t") return StandbyError();
-    writer_.store(true);
-    return BecomeWriter();
+    // The same try as on a new session (taking over when it is free).
+    if (absl::Status s = TryTakeWriterLock(*db_); !s.ok()) return s;
+    if (!writer_.load()) return StandbyError();
   }
   return absl::OkStatus();
 }
@@ -279,11 +282,8 @@ absl::Status PostgresBorrowJournal::CheckWriter() {
 // journal (standbys name it), and what the last writer left unsettled is
 // this one's to settle now.
 absl::Status PostgresBorrowJournal::BecomeWriter() {
-  if (absl::Status s = RecordWriter(); !s.ok()) return s;
-  if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
-      u.ok()) {
-    unsettled_.Reset(*u);
-  }
+  if (absl::Status s = WriteMeta("holder", HolderName()); !s.ok()) return s;
+  ReloadUnsettledIndex();
   LogLine("info", "journal_writer_taken_over")
       .Str("previous_writer", WriterSeen())
       .Emit();
@@ -316,13 +316,8 @@ absl::Status PostgresBorrowJournal::CommitGroup()
   } else if (absl::Status c = db_->Commit(); !c.ok()) {
     committed = JournalError(c, "commit");
   }
-  if (!committed.ok()) {
-    // The group's writes had updated the index; storage has the truth.
-    if (absl::StatusOr<std::vector<JournalRecord>> u = UnsettledLocked();
-        u.ok()) {
-      unsettled_.Reset(*u);
-    }
-  }
+  // The group's writes had updated the index; storage has the truth.
+  if (!committed.ok()) ReloadUnsettledIndex();
   mu_.EndGroup();
   return committed;
 }

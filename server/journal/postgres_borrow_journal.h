@@ -93,7 +93,10 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::Status TryTakeWriterLock(PostgresConnection& session)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
   absl::Status BecomeWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RecordWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteMeta(const std::string& name, const std::string& value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // From storage: at a take-over, and after a group that did not commit.
+  void ReloadUnsettledIndex() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string WriterSeen() const;
   absl::Status Prepare(bool create_if_missing);
   absl::StatusOr<std::optional<JournalRecord>> GetLocked(
