@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "contract/outcome.h"
@@ -36,6 +38,9 @@ struct JournalRecord {
   std::string error;  // Serialized google.rpc.Status when REJECTED or UNKNOWN.
   // Why reconciliation left it open (ambiguous records) or reopened it.
   std::string note;
+  // PENDING and worked on by another live gateway sharing the journal: a
+  // repeat waits for that call's outcome, reconciliation leaves it alone.
+  bool in_flight_elsewhere = false;
 
   bool SameIntent(const JournalRecord& other) const {
     return kind == other.kind && group_id == other.group_id &&
@@ -81,6 +86,12 @@ struct AttemptRecord {
   int64_t signed_ms = 0;  // The signed `timestamp` (Binance's time).
   int64_t recv_window_ms = 0;
   AttemptState state = AttemptState::kSent;
+  // BeginAttempt only: the latest `signed_ms + recv_window_ms` another open
+  // attempt of the risk unit may have for this one to be sent (0: none
+  // checked). The pipeline waited for it; a journal shared by gateways
+  // checks it again in the attempt's own transaction, where another
+  // gateway's outcome written meanwhile is seen.
+  int64_t others_end_by_ms = 0;
 };
 
 // What writing an outcome changed besides its own record.
@@ -143,6 +154,20 @@ struct JournalOpenOptions {
   std::string password_file;
 };
 
+// BeginAttempt's refusal when another live gateway sharing the journal holds
+// the risk unit's turn (its request is at Binance): nothing was written, and
+// the call may try again once that one's outcome is journaled.
+inline constexpr absl::string_view kRiskUnitBusyElsewhere =
+    "loan-gateway/risk-unit-busy-elsewhere";
+inline absl::Status RiskUnitBusyElsewhere(absl::string_view message) {
+  absl::Status busy = absl::AbortedError(message);
+  busy.SetPayload(kRiskUnitBusyElsewhere, absl::Cord("1"));
+  return busy;
+}
+inline bool IsRiskUnitBusyElsewhere(const absl::Status& status) {
+  return status.GetPayload(kRiskUnitBusyElsewhere).has_value();
+}
+
 // The durable journal of borrows: an intent is committed before its request
 // is signed, its outcome when known, and a record is durable when a write
 // returns. Thread-safe. Writes may cost an fsync, so callers run them on the
@@ -168,7 +193,12 @@ class BorrowJournal {
 
   // Journals a signed request before it is sent. Earlier attempts of the
   // same request_id are marked not executed: the gateway sends again only
-  // what provably never executed.
+  // what provably never executed. It also takes the risk unit's turn, held
+  // until RecordOutcome: a journal shared by gateways refuses with
+  // RiskUnitBusyElsewhere while another live one holds it (one operation
+  // of a risk unit at Binance at a time, across processes), and, being
+  // shared, refuses the same way when the record is no longer this
+  // process's PENDING one or `others_end_by_ms` no longer holds.
   virtual absl::Status BeginAttempt(const AttemptRecord& attempt) = 0;
 
   // The attempts of one borrow, in order.
@@ -182,7 +212,9 @@ class BorrowJournal {
       int64_t group_id, const std::string& asset) = 0;
 
   // The latest `signed_ms + recv_window_ms` over the risk unit's open
-  // attempts of other request_ids; nullopt when there is none.
+  // attempts of other request_ids; nullopt when there is none. An attempt
+  // whose call still holds the turn at another live gateway is in flight,
+  // not unknown: it is left out (BeginAttempt waits for it instead).
   virtual absl::StatusOr<std::optional<int64_t>> LatestOpenWindowEnd(
       int64_t group_id, const std::string& except_request_id) = 0;
 
@@ -198,7 +230,8 @@ class BorrowJournal {
   virtual absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id) = 0;
 
-  // PENDING and UNKNOWN records, oldest first.
+  // PENDING and UNKNOWN records, oldest first, without the PENDING ones
+  // another live process sharing the journal works on.
   virtual absl::StatusOr<std::vector<JournalRecord>> Unsettled() = 0;
 
   // Counts unsettled records from memory, without reading storage (a
@@ -218,6 +251,28 @@ class BorrowJournal {
   virtual absl::StatusOr<std::vector<JournalRecord>> List(
       const RecordQuery& query) = 0;
 
+  // Serialises the rolling-caps check of (caller, asset) with every other
+  // process sharing the journal until the current group commits, so that
+  // the check and the intent it lets in are one step (a single process
+  // serialises them on its journal thread: nothing to do).
+  virtual absl::Status LockCallerCaps(const std::string& /*caller*/,
+                                      const std::string& /*asset*/) {
+    return absl::OkStatus();
+  }
+
+  // Whether this process runs reconciliation and the retention purge now:
+  // of the processes sharing a journal, one at a time (a lease that ends
+  // with its holder), so that a record is settled once and purged once.
+  virtual absl::StatusOr<bool> TryLeadReconciliation() { return true; }
+
+  // Hands this process's PENDING records that no call of it works on any
+  // more (an outcome that could not be written) to reconciliation, which
+  // otherwise leaves a live process's PENDING records alone.
+  virtual absl::Status ReleaseAbandoned(
+      const std::function<bool(const std::string&)>& /*in_flight*/) {
+    return absl::OkStatus();
+  }
+
   // Whether a Binance transaction id is already attributed to a record.
   virtual absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) = 0;
@@ -226,11 +281,11 @@ class BorrowJournal {
   virtual absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) = 0;
 
   // OK while this process may write the journal now: its storage is intact
-  // (CheckIntact) and, for a journal several gateways share, this one is
-  // its writer (the others are standbys that refuse writes and take over
-  // when the writer's session ends; asking is how they try).
+  // (CheckIntact) and, for a journal several gateways share, its storage
+  // answers and this process holds the lock that tells the others it is
+  // alive (asking is how it takes that lock again after a lost session).
   virtual absl::Status CheckWriter() { return CheckIntact(); }
-  // Whether this process was the writer at its last look, from memory (a
+  // Whether this process could write at its last look, from memory (a
   // metrics scrape must not wait for the journal).
   virtual bool writer() const { return true; }
 

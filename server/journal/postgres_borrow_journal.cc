@@ -1,5 +1,6 @@
 #include "journal/postgres_borrow_journal.h"
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <utility>
@@ -56,14 +57,37 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-INSERT INTO meta (name, value) VALUES ('schema_version', '2')
+INSERT INTO meta (name, value) VALUES ('schema_version', '3')
   ON CONFLICT (name) DO NOTHING;
+-- Version 3: gateways write side by side. A PENDING record's owner is the
+-- replica id of the gateway working on it; a risk unit's turn is a row.
+ALTER TABLE borrows ADD COLUMN IF NOT EXISTS owner INTEGER;
+CREATE INDEX IF NOT EXISTS borrows_owner ON borrows(owner)
+  WHERE state = 'PENDING';
+CREATE TABLE IF NOT EXISTS risk_unit_turns (
+  group_id   BIGINT PRIMARY KEY,
+  owner      INTEGER NOT NULL,
+  request_id TEXT COLLATE "C" NOT NULL,
+  since_ms   BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal_replicas (
+  owner      INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  started_ms BIGINT NOT NULL
+);
+UPDATE meta SET value = '3' WHERE name = 'schema_version' AND value = '2';
 )sql";
 
-// The session advisory lock that makes one gateway the journal's writer.
-constexpr char kHolderLock[] = "7308613712466637312";  // "loan-gw" in ASCII.
+// Advisory lock keys. The lease on reconciliation and the purge: a session
+// lock one gateway at a time holds ("loan-gw" in ASCII).
+constexpr char kLeaseLock[] = "7308613712466637312";
 // Held while tables are made, so that two first starts do not race.
 constexpr char kSchemaLock[] = "7308613712466637313";
+// The space of replica locks (two-key form: this, then the replica id):
+// a gateway holds its own for as long as its session lives.
+constexpr char kReplicaSpace[] = "1819174775";
+// The space of caps locks (two-key form: this, then hashtext(caller/asset)).
+constexpr char kCapsSpace[] = "1819174776";
 
 constexpr char kColumns[] =
     "request_id, caller, group_id, asset, amount, created_ms, updated_ms, "
@@ -108,6 +132,7 @@ JournalRecord ReadRecord(const PostgresRows& rows, int i) {
   r.note = text(12);
   r.kind = ParseOperationKind(text(13)).value_or(OperationKind::kBorrow);
   r.result_amount = text(14);
+  r.in_flight_elsewhere = text(15) == "t";
   return r;
 }
 
@@ -140,6 +165,37 @@ std::string HolderName() {
   return absl::StrCat("pid ", getpid(), " on ", host);
 }
 
+// A replica id no other live gateway is likely to hold (the lock decides).
+int32_t NewReplicaId() {
+  uint32_t bits = 0;
+  if (getrandom(&bits, sizeof(bits), 0) != sizeof(bits)) {
+    bits = static_cast<uint32_t>(getpid()) ^ static_cast<uint32_t>(NowMs());
+  }
+  return static_cast<int32_t>(bits % 2147483646u) + 1;  // 1 .. 2^31-1.
+}
+
+// SQL: whether the gateway with replica id `owner` (an SQL expression) is
+// alive, i.e. some session of this database holds its replica lock.
+// PostgreSQL frees the lock when the session ends (a crash, a kill, a lost
+// network once keepalives give up), so "dead" needs no clock and no guess.
+std::string OwnerAlive(absl::string_view owner) {
+  return absl::StrCat(
+      "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND "
+      "l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname "
+      "= current_database()) AND l.classid = ",
+      kReplicaSpace, "::oid AND l.objsubid = 2 AND l.objid = (", owner,
+      ")::oid)");
+}
+
+// SQL: whether the turn row `turn` is held: the gateway that took it is
+// alive (it gives the turn back with the outcome, or with the record when
+// it stops working on it: ReleaseAbandoned). Read from the lock table, not
+// from other rows: a row lock's wait ends with the statement's old snapshot,
+// which would not see what the holder's transaction wrote beside the turn.
+std::string TurnHeld(absl::string_view turn) {
+  return OwnerAlive(absl::StrCat(turn, ".owner"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>>
@@ -151,7 +207,7 @@ PostgresBorrowJournal::Open(const std::string& url,
       PostgresConnection::Open(url,
                                {.password_file = options.password_file,
                                 .on_connect = [j](PostgresConnection& session) {
-                                  return j->TryTakeWriterLock(session);
+                                  return j->TryTakeReplicaLock(session);
                                 }});
   if (!db.ok()) return JournalError(db.status(), "open");
   {
@@ -164,18 +220,15 @@ PostgresBorrowJournal::Open(const std::string& url,
   absl::StatusOr<std::vector<JournalRecord>> unsettled = journal->Unsettled();
   if (!unsettled.ok()) return unsettled.status();
   journal->opened_.store(true);
-  if (!journal->writer_.load()) {
-    LogLine("warn", "journal_standby")
-        .Str("writer", journal->WriterSeen())
-        .Str("effect",
-             "not serving until that gateway's database session ends; then "
-             "this one takes over")
-        .Emit();
-  }
+  LogLine("info", "journal_replica")
+      .Int("replica_id", journal->replica_id())
+      .Emit();
   return journal;
 }
 
-PostgresBorrowJournal::PostgresBorrowJournal() = default;
+PostgresBorrowJournal::PostgresBorrowJournal() {
+  replica_id_.store(NewReplicaId());
+}
 
 PostgresBorrowJournal::~PostgresBorrowJournal() = default;
 
@@ -198,15 +251,34 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
     db_->ExecScript("ROLLBACK;").IgnoreError();
     return JournalError(made, "schema");
   }
+  if (!writer_.load()) {
+    return absl::UnavailableError(
+        "journal: no free replica id (every one tried is locked by another "
+        "session)");
+  }
   // A real write now, so that a database that cannot take one stops the
-  // start instead of refusing every borrow later (a standby's is its own
-  // row: the writer's name is the writer's to write).
-  const char* opened =
-      writer_.load() ? "last_opened_ms" : "standby_last_opened_ms";
-  if (absl::Status s = WriteMeta(opened, absl::StrCat(NowMs())); !s.ok()) {
+  // start instead of refusing every borrow later.
+  if (absl::Status s = WriteMeta("last_opened_ms", absl::StrCat(NowMs()));
+      !s.ok()) {
     return s;
   }
-  return writer_.load() ? WriteMeta("holder", HolderName()) : absl::OkStatus();
+  return RegisterReplica(*db_);
+}
+
+// Names this gateway in journal_replicas (what a busy risk unit's refusal
+// and an operator read), and forgets the rows of gateways no longer alive.
+absl::Status PostgresBorrowJournal::RegisterReplica(
+    PostgresConnection& session) {
+  absl::StatusOr<PostgresRows> forgot = session.Exec(absl::StrCat(
+      "DELETE FROM journal_replicas r WHERE NOT ", OwnerAlive("r.owner")));
+  if (!forgot.ok()) return JournalError(forgot.status(), "write at open");
+  absl::StatusOr<PostgresRows> named = session.Exec(
+      "INSERT INTO journal_replicas (owner, name, started_ms) VALUES "
+      "($1::integer, $2, $3::bigint) ON CONFLICT (owner) DO UPDATE SET name = "
+      "EXCLUDED.name, started_ms = EXCLUDED.started_ms",
+      {absl::StrCat(replica_id()), HolderName(), absl::StrCat(NowMs())});
+  return named.ok() ? absl::OkStatus()
+                    : JournalError(named.status(), "write at open");
 }
 
 absl::Status PostgresBorrowJournal::WriteMeta(const std::string& name,
@@ -226,68 +298,64 @@ void PostgresBorrowJournal::ReloadUnsettledIndex() {
   }
 }
 
-// On every new session: the writer's lock, or standby. Never an error for a
-// lock someone else holds (a standby serves nothing but is not broken).
-absl::Status PostgresBorrowJournal::TryTakeWriterLock(
+// On every new session: this gateway's replica lock, which tells the others
+// it is alive. Before Open finishes a taken id is swapped for another; after,
+// the id is in its records and only the same one will do: if the database
+// still keeps the old session (a partition it has not noticed yet), this
+// gateway writes nothing until that session ends (CheckWriter retries).
+absl::Status PostgresBorrowJournal::TryTakeReplicaLock(
     PostgresConnection& session) {
-  absl::StatusOr<PostgresRows> took =
-      session.Exec("SELECT pg_try_advisory_lock($1::bigint)", {kHolderLock});
-  if (!took.ok()) return JournalError(took.status(), "lock");
-  const bool writer = took->At(0, 0) == "t";
-  const bool was = writer_.exchange(writer);
-  // A standby whose reconnect found the lock free takes over here, as
-  // CheckWriter would (never at open: the tables may not exist yet).
-  if (writer && !was && opened_.load()) return BecomeWriter();
-  if (writer) return absl::OkStatus();
-  absl::StatusOr<PostgresRows> holder =
-      session.Exec("SELECT value FROM meta WHERE name = 'holder'");
-  {
-    absl::MutexLock lock(&writer_mu_);
-    writer_seen_ = holder.ok() && holder->size() == 1
-                       ? holder->At(0, 0).value_or("unknown")
-                       : "unknown";
+  lease_held_ = false;  // Session locks do not outlive their session.
+  const bool was = writer_.load();
+  for (int tries = 0;; ++tries) {
+    absl::StatusOr<PostgresRows> took =
+        session.Exec("SELECT pg_try_advisory_lock($1::integer, $2::integer)",
+                     {kReplicaSpace, absl::StrCat(replica_id())});
+    if (!took.ok()) return JournalError(took.status(), "lock");
+    if (took->At(0, 0) == "t") break;
+    if (opened_.load() || tries == 8) {
+      writer_.store(false);
+      if (was) {
+        LogLine("error", "journal_replica_lock_held")
+            .Int("replica_id", replica_id())
+            .Str("effect",
+                 "this gateway's database session was lost and the database "
+                 "still holds the old one: nothing is written until it ends")
+            .Emit();
+      }
+      return absl::OkStatus();  // Not broken: CheckWriter tries again.
+    }
+    replica_id_.store(NewReplicaId());
   }
-  if (was) {
-    LogLine("error", "journal_writer_lost")
-        .Str("writer", WriterSeen())
-        .Str("effect",
-             "this gateway's database session ended and another gateway took "
-             "the journal: nothing more is written here")
+  writer_.store(true);
+  if (!was && opened_.load()) {
+    LogLine("info", "journal_replica_lock_retaken")
+        .Int("replica_id", replica_id())
         .Emit();
+    return RegisterReplica(session);
   }
   return absl::OkStatus();
 }
 
-std::string PostgresBorrowJournal::WriterSeen() const {
-  absl::MutexLock lock(&writer_mu_);
-  return writer_seen_;
-}
-
 absl::Status PostgresBorrowJournal::CheckWriter() {
   JournalGroupLock::Scoped lock(&mu_);
-  // A read notices a lost session (and reconnecting decides again).
+  // A read notices a lost session (and reconnecting takes the lock again).
   if (absl::StatusOr<PostgresRows> alive = db_->Query("SELECT 1");
       !alive.ok()) {
     return JournalError(alive.status(), "check");
   }
   if (!writer_.load()) {
-    // The same try as on a new session (taking over when it is free).
-    if (absl::Status s = TryTakeWriterLock(*db_); !s.ok()) return s;
-    if (!writer_.load()) return StandbyError();
+    if (absl::Status s = TryTakeReplicaLock(*db_); !s.ok()) return s;
+    if (!writer_.load()) return NotAliveError();
   }
   return absl::OkStatus();
 }
 
-// The writer's lock was just taken over: this gateway's name goes in the
-// journal (standbys name it), and what the last writer left unsettled is
-// this one's to settle now.
-absl::Status PostgresBorrowJournal::BecomeWriter() {
-  if (absl::Status s = WriteMeta("holder", HolderName()); !s.ok()) return s;
-  ReloadUnsettledIndex();
-  LogLine("info", "journal_writer_taken_over")
-      .Str("previous_writer", WriterSeen())
-      .Emit();
-  return absl::OkStatus();
+absl::Status PostgresBorrowJournal::NotAliveError() const {
+  return absl::UnavailableError(absl::StrCat(
+      "journal: this gateway's database session was lost and the database "
+      "still holds the old one (replica id ",
+      replica_id(), "); it writes again once PostgreSQL ends that session"));
 }
 
 // mu_ stays held from here to CommitGroup: no other thread may read what
@@ -322,14 +390,6 @@ absl::Status PostgresBorrowJournal::CommitGroup()
   return committed;
 }
 
-absl::Status PostgresBorrowJournal::StandbyError() const {
-  absl::MutexLock lock(&writer_mu_);
-  return absl::UnavailableError(absl::StrCat(
-      "journal: this gateway is a standby: another gateway (", writer_seen_,
-      ") writes the journal's database; this one takes over when that one's "
-      "session ends"));
-}
-
 absl::Status PostgresBorrowJournal::BeginWrite() {
   if (!mu_.InGroup()) {
     if (absl::Status begun = db_->Begin(); !begun.ok()) {
@@ -341,11 +401,11 @@ absl::Status PostgresBorrowJournal::BeginWrite() {
     return absl::UnavailableError(
         "journal: an earlier write undid this group's transaction");
   }
-  // Checked inside the transaction: its session holds the writer's lock
+  // Checked inside the transaction: its session holds the replica lock
   // (or not) until it ends, and a session lost meanwhile ends it.
   if (!writer_.load()) {
     if (!mu_.InGroup()) db_->Rollback();
-    return StandbyError();
+    return NotAliveError();
   }
   if (!mu_.InGroup()) return absl::OkStatus();
   absl::StatusOr<PostgresRows> saved = db_->Exec("SAVEPOINT journal_write");
@@ -378,10 +438,17 @@ void PostgresBorrowJournal::UndoWrite() {
   }
 }
 
+std::string PostgresBorrowJournal::SelectRecords() const {
+  return absl::StrCat(
+      "SELECT ", kColumns,
+      ", CASE WHEN state = 'PENDING' AND owner IS NOT NULL AND owner <> ",
+      replica_id(), " THEN ", OwnerAlive("owner"), " ELSE false END");
+}
+
 absl::StatusOr<std::optional<JournalRecord>> PostgresBorrowJournal::GetLocked(
     const std::string& request_id) {
   absl::StatusOr<std::vector<JournalRecord>> found = ReadRecords(
-      absl::StrCat("SELECT ", kColumns, " FROM borrows WHERE request_id = $1"),
+      absl::StrCat(SelectRecords(), " FROM borrows WHERE request_id = $1"),
       {request_id});
   if (!found.ok()) return found.status();
   if (found->empty()) return std::optional<JournalRecord>();
@@ -430,12 +497,14 @@ PostgresBorrowJournal::InsertIntent(const JournalRecord& intent) {
   // replica's view at once: the primary key decides.
   absl::StatusOr<PostgresRows> inserted = db_->Exec(
       absl::StrCat("INSERT INTO borrows (", kColumns,
-                   ") VALUES ($1, $2, $3::bigint, $4, $5, $6::bigint, "
+                   ", owner) VALUES ($1, $2, $3::bigint, $4, $5, $6::bigint, "
                    "$7::bigint, 'PENDING', false, false, NULL, NULL, NULL, "
-                   "$8, NULL) ON CONFLICT (request_id) DO NOTHING"),
+                   "$8, NULL, $9::integer) ON CONFLICT (request_id) DO "
+                   "NOTHING"),
       {intent.request_id, intent.caller, absl::StrCat(intent.group_id),
        intent.asset, intent.amount, Ms(intent.created), now,
-       std::string(OperationKindName(intent.kind))});
+       std::string(OperationKindName(intent.kind)),
+       absl::StrCat(replica_id())});
   if (!inserted.ok()) return rollback(JournalError(inserted.status(), "write"));
   if (inserted->affected() == 0) {
     absl::StatusOr<std::optional<JournalRecord>> existing =
@@ -456,9 +525,11 @@ PostgresBorrowJournal::InsertIntent(const JournalRecord& intent) {
     // the condition keeps a second replica's retry from passing too.
     absl::StatusOr<PostgresRows> reopened = db_->Exec(
         "UPDATE borrows SET state = 'PENDING', retryable = false, error = "
-        "NULL, created_ms = $1::bigint, updated_ms = $2::bigint WHERE "
-        "request_id = $3 AND state = 'REJECTED' AND retryable",
-        {Ms(intent.created), now, intent.request_id});
+        "NULL, created_ms = $1::bigint, updated_ms = $2::bigint, owner = "
+        "$4::integer WHERE request_id = $3 AND state = 'REJECTED' AND "
+        "retryable",
+        {Ms(intent.created), now, intent.request_id,
+         absl::StrCat(replica_id())});
     if (!reopened.ok()) {
       return rollback(JournalError(reopened.status(), "write"));
     }
@@ -559,6 +630,12 @@ absl::StatusOr<OutcomeWritten> PostgresBorrowJournal::RecordOutcome(
                           AttemptState::kNotExecuted);
   }
   if (!marked.ok()) return rollback(marked);
+  // The risk unit's turn goes with the outcome, in its transaction.
+  if (absl::StatusOr<PostgresRows> given = db_->Exec(
+          "DELETE FROM risk_unit_turns WHERE request_id = $1", {request_id});
+      !given.ok()) {
+    return rollback(JournalError(given.status(), "write"));
+  }
   if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   if (outcome.state == Outcome::kSucceeded ||
       outcome.state == Outcome::kRejected) {
@@ -572,6 +649,41 @@ absl::StatusOr<OutcomeWritten> PostgresBorrowJournal::RecordOutcome(
   return written;
 }
 
+// The turn row is taken when it is free, this gateway's own (its queue gives
+// a risk unit to one call at a time), or held by nobody working any more.
+// Its row lock is held to the end of the transaction: a second gateway's try
+// waits for that commit, then sees the turn taken.
+absl::Status PostgresBorrowJournal::TakeRiskUnitTurn(const AttemptRecord& a) {
+  absl::StatusOr<PostgresRows> took = db_->Exec(
+      absl::StrCat(
+          "INSERT INTO risk_unit_turns (group_id, owner, request_id, since_ms) "
+          "VALUES ($1::bigint, $2::integer, $3, $4::bigint) ON CONFLICT "
+          "(group_id) DO UPDATE SET owner = EXCLUDED.owner, request_id = "
+          "EXCLUDED.request_id, since_ms = EXCLUDED.since_ms WHERE "
+          "risk_unit_turns.owner = EXCLUDED.owner OR NOT ",
+          TurnHeld("risk_unit_turns"), " RETURNING 1"),
+      {absl::StrCat(a.group_id), absl::StrCat(replica_id()), a.request_id,
+       absl::StrCat(NowMs())});
+  if (took.ok() && took->size() == 1) return absl::OkStatus();
+  if (!took.ok() && !absl::IsAborted(took.status())) {
+    return JournalError(took.status(), "write");
+  }
+  // Held (or a deadlock / lock wait with another gateway's group): later.
+  std::string holder = "another gateway";
+  if (took.ok()) {
+    absl::StatusOr<PostgresRows> who = db_->Exec(
+        "SELECT r.name FROM risk_unit_turns t JOIN journal_replicas r ON "
+        "r.owner = t.owner WHERE t.group_id = $1::bigint",
+        {absl::StrCat(a.group_id)});
+    if (who.ok() && who->size() == 1) {
+      holder = absl::StrCat("the gateway ", who->At(0, 0).value_or("?"));
+    }
+  }
+  return RiskUnitBusyElsewhere(absl::StrCat(
+      "risk unit ", a.group_id, " has an operation at Binance through ", holder,
+      took.ok() ? "" : absl::StrCat(" (", took.status().message(), ")")));
+}
+
 absl::Status PostgresBorrowJournal::BeginAttempt(const AttemptRecord& a) {
   JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
@@ -579,6 +691,36 @@ absl::Status PostgresBorrowJournal::BeginAttempt(const AttemptRecord& a) {
     UndoWrite();
     return status;
   };
+  // Still this gateway's PENDING record? (A database restart can make it
+  // look dead for a moment, and reconciliation elsewhere settle it.)
+  absl::StatusOr<PostgresRows> mine = db_->Exec(
+      "SELECT 1 FROM borrows WHERE request_id = $1 AND state = 'PENDING' AND "
+      "owner = $2::integer FOR UPDATE",
+      {a.request_id, absl::StrCat(replica_id())});
+  if (!mine.ok()) return rollback(JournalError(mine.status(), "write"));
+  if (mine->size() != 1) {
+    return rollback(absl::FailedPreconditionError(absl::StrCat(
+        "journal: ", a.request_id,
+        " is no longer this gateway's unsettled intent (settled by "
+        "reconciliation meanwhile); nothing is sent")));
+  }
+  if (absl::Status s = TakeRiskUnitTurn(a); !s.ok()) return rollback(s);
+  if (a.others_end_by_ms > 0) {
+    // Seen now, in a statement after the turn's: the last holder's outcome.
+    absl::StatusOr<PostgresRows> open = db_->Exec(
+        "SELECT 1 FROM attempts WHERE group_id = $1::bigint AND state = "
+        "'SENT' AND request_id <> $2 AND signed_ms + recv_window_ms > "
+        "$3::bigint LIMIT 1",
+        {absl::StrCat(a.group_id), a.request_id,
+         absl::StrCat(a.others_end_by_ms)});
+    if (!open.ok()) return rollback(JournalError(open.status(), "write"));
+    if (open->size() == 1) {
+      return rollback(RiskUnitBusyElsewhere(absl::StrCat(
+          "risk unit ", a.group_id,
+          " has an attempt of another gateway whose outcome is open and "
+          "whose execution window has not passed")));
+    }
+  }
   if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
                                     AttemptState::kNotExecuted);
       !s.ok()) {
@@ -620,10 +762,16 @@ absl::StatusOr<std::optional<int64_t>>
 PostgresBorrowJournal::LatestOpenWindowEnd(
     int64_t group_id, const std::string& except_request_id) {
   JournalGroupLock::Scoped lock(&mu_);
+  // An attempt whose call holds the turn at another live gateway is in
+  // flight: BeginAttempt waits for its outcome instead of its window.
   absl::StatusOr<PostgresRows> rows = db_->Query(
-      "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE group_id = "
-      "$1::bigint AND state = 'SENT' AND request_id <> $2",
-      {absl::StrCat(group_id), except_request_id});
+      absl::StrCat("SELECT MAX(signed_ms + recv_window_ms) FROM attempts a "
+                   "WHERE group_id = $1::bigint AND state = 'SENT' AND "
+                   "request_id <> $2 AND NOT EXISTS (SELECT 1 FROM "
+                   "risk_unit_turns t WHERE t.request_id = a.request_id AND "
+                   "t.owner <> $3::integer AND ",
+                   TurnHeld("t"), ")"),
+      {absl::StrCat(group_id), except_request_id, absl::StrCat(replica_id())});
   if (!rows.ok()) return JournalError(rows.status(), "read");
   std::optional<std::string> latest = rows->At(0, 0);
   if (!latest.has_value()) return std::optional<int64_t>();
@@ -676,7 +824,7 @@ absl::StatusOr<std::vector<JournalRecord>> PostgresBorrowJournal::List(
   params.push_back(absl::StrCat(q.limit));
   JournalGroupLock::Scoped lock(&mu_);
   return ReadRecords(
-      absl::StrCat("SELECT ", kColumns, " FROM borrows",
+      absl::StrCat(SelectRecords(), " FROM borrows",
                    where.empty() ? "" : " WHERE ",
                    absl::StrJoin(where, " AND "),
                    " ORDER BY created_ms DESC, request_id DESC LIMIT $",
@@ -694,10 +842,16 @@ absl::StatusOr<std::vector<JournalRecord>> PostgresBorrowJournal::Unsettled() {
 
 absl::StatusOr<std::vector<JournalRecord>>
 PostgresBorrowJournal::UnsettledLocked() {
-  return ReadRecords(absl::StrCat("SELECT ", kColumns,
-                                  " FROM borrows WHERE state IN ('PENDING', "
-                                  "'UNKNOWN') ORDER BY created_ms"),
-                     {});
+  absl::StatusOr<std::vector<JournalRecord>> unsettled =
+      ReadRecords(absl::StrCat(SelectRecords(),
+                               " FROM borrows WHERE state IN ('PENDING', "
+                               "'UNKNOWN') ORDER BY created_ms"),
+                  {});
+  if (!unsettled.ok()) return unsettled;
+  // Another live gateway's calls in flight are its own to settle.
+  std::erase_if(*unsettled,
+                [](const JournalRecord& r) { return r.in_flight_elsewhere; });
+  return unsettled;
 }
 
 UnsettledCount PostgresBorrowJournal::CountUnsettled(
@@ -734,6 +888,74 @@ absl::StatusOr<bool> PostgresBorrowJournal::TransactionClaimed(
       {transaction_id});
   if (!rows.ok()) return JournalError(rows.status(), "read");
   return rows->size() == 1;
+}
+
+absl::Status PostgresBorrowJournal::LockCallerCaps(const std::string& caller,
+                                                   const std::string& asset) {
+  JournalGroupLock::Scoped lock(&mu_);
+  if (!mu_.InGroup()) {
+    // Held to the end of a transaction that must also hold the intent.
+    return absl::UnavailableError(
+        "journal: caps are checked only inside a group's transaction");
+  }
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  absl::StatusOr<PostgresRows> locked =
+      db_->Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kCapsSpace,
+                             "::integer, hashtext($1))"),
+                {absl::StrCat(caller, "\n", asset)});
+  if (!locked.ok()) {
+    UndoWrite();
+    return JournalError(locked.status(), "caps lock");
+  }
+  return EndWrite();
+}
+
+absl::StatusOr<bool> PostgresBorrowJournal::TryLeadReconciliation() {
+  JournalGroupLock::Scoped lock(&mu_);
+  if (lease_held_) return true;
+  absl::StatusOr<PostgresRows> took =
+      db_->Query("SELECT pg_try_advisory_lock($1::bigint)", {kLeaseLock});
+  if (!took.ok()) return JournalError(took.status(), "lease");
+  lease_held_ = took->At(0, 0) == "t";
+  if (lease_held_) {
+    LogLine("info", "reconcile_lease_taken")
+        .Int("replica_id", replica_id())
+        .Emit();
+  }
+  return lease_held_;
+}
+
+absl::Status PostgresBorrowJournal::ReleaseAbandoned(
+    const std::function<bool(const std::string&)>& in_flight) {
+  JournalGroupLock::Scoped lock(&mu_);
+  absl::StatusOr<PostgresRows> mine = db_->Query(
+      "SELECT request_id FROM borrows WHERE state = 'PENDING' AND owner = "
+      "$1::integer",
+      {absl::StrCat(replica_id())});
+  if (!mine.ok()) return JournalError(mine.status(), "read");
+  for (int i = 0; i < mine->size(); ++i) {
+    const std::string id = mine->At(i, 0).value_or("");
+    if (in_flight && in_flight(id)) continue;
+    if (absl::Status s = BeginWrite(); !s.ok()) return s;
+    absl::StatusOr<PostgresRows> released = db_->Exec(
+        "WITH turn AS (DELETE FROM risk_unit_turns WHERE request_id = $1 AND "
+        "owner = $2::integer) UPDATE borrows SET owner = NULL WHERE "
+        "request_id = $1 AND state = 'PENDING' AND owner = $2::integer",
+        {id, absl::StrCat(replica_id())});
+    if (!released.ok()) {
+      UndoWrite();
+      return JournalError(released.status(), "write");
+    }
+    if (absl::Status c = EndWrite(); !c.ok()) {
+      UndoWrite();
+      return c;
+    }
+    LogLine("warn", "journal_record_released")
+        .Str("request_id", id)
+        .Str("effect", "no call works on it here: reconciliation settles it")
+        .Emit();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> PostgresBorrowJournal::PurgeSettledBefore(

@@ -24,15 +24,23 @@ class PostgresConnection;
 // returns (a committed transaction), writes may be grouped into one
 // transaction (BeginGroup), each in a savepoint of its own.
 //
-// One gateway writes to a database at a time: the writer holds a session
-// advisory lock for as long as its session lives, as the SQLite journal holds
-// its file. Another gateway on the same database is a standby: it opens,
-// refuses every write (UNAVAILABLE, naming the writer) and reports it through
-// CheckWriter, which takes the lock over as soon as PostgreSQL frees it (the
-// writer's process died, or its session was lost). A writer that lost its
-// session and finds the lock taken becomes a standby. (Replicas writing side
-// by side need the per-risk-unit, caps and weight guarantees enforced in the
-// database first: docs/replicas-on-postgresql.md.)
+// Several gateways may write one database side by side (active/active);
+// what one process guarantees in memory, the database enforces between them
+// (docs/replicas-on-postgresql.md):
+// - each gateway holds a session advisory lock on a replica id of its own
+//   for as long as its session lives: the others read "alive" from it. A
+//   PENDING record carries its owner's id; a live owner's is in flight
+//   (repeats elsewhere wait for it, reconciliation leaves it alone), a dead
+//   one's is reconciliation's;
+// - request_id idempotency is the primary key;
+// - a risk unit's turn is a row taken in BeginAttempt's transaction and
+//   given back in RecordOutcome's, takeable when its holder is dead or no
+//   longer works on it (RiskUnitBusyElsewhere until then);
+// - caps are checked under a transaction advisory lock (LockCallerCaps);
+// - reconciliation and the purge run under a lease: a session advisory lock
+//   that ends with its holder's session.
+// A gateway whose session was lost writes nothing until its new session
+// holds its replica lock again (CheckWriter).
 //
 // One session behind a mutex: a lost session is re-opened by the next
 // statement, never by resending one; a write whose COMMIT went unanswered is
@@ -40,8 +48,7 @@ class PostgresConnection;
 class PostgresBorrowJournal final : public BorrowJournal {
  public:
   // Opens the journal in the database `url` names, creating its tables only
-  // when `options.create_if_missing`. Fails when another gateway holds it or
-  // it cannot take a write.
+  // when `options.create_if_missing`. Fails when it cannot take a write.
   static absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>> Open(
       const std::string& url, const JournalOpenOptions& options = {});
   ~PostgresBorrowJournal() override;
@@ -74,12 +81,20 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::StatusOr<bool> TransactionClaimed(
       const std::string& transaction_id) override;
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
+  absl::Status LockCallerCaps(const std::string& caller,
+                              const std::string& asset) override;
+  absl::StatusOr<bool> TryLeadReconciliation() override;
+  absl::Status ReleaseAbandoned(
+      const std::function<bool(const std::string&)>& in_flight) override;
   absl::Status BeginGroup() override;
   absl::Status CommitGroup() override;
-  // OK while this gateway writes the journal; a standby tries to take the
-  // writer's lock here (readiness asks every second) and says who holds it.
+  // OK while the database answers and this gateway holds its replica lock
+  // (readiness asks every second; after a lost session, asking takes the
+  // lock again once PostgreSQL has ended the old session).
   absl::Status CheckWriter() override;
   bool writer() const override { return writer_.load(); }
+  // This gateway's replica id (owner of its PENDING records).
+  int32_t replica_id() const { return replica_id_.load(); }
 
  private:
   PostgresBorrowJournal();
@@ -88,16 +103,20 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status StandbyError() const;
+  absl::Status NotAliveError() const;
   // The connection's hook: runs under mu_ (inside a statement) or in Open.
-  absl::Status TryTakeWriterLock(PostgresConnection& session)
+  absl::Status TryTakeReplicaLock(PostgresConnection& session)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  absl::Status BecomeWriter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RegisterReplica(PostgresConnection& session);
   absl::Status WriteMeta(const std::string& name, const std::string& value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // From storage: at a take-over, and after a group that did not commit.
+  // From storage: after a group that did not commit.
   void ReloadUnsettledIndex() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string WriterSeen() const;
+  absl::Status TakeRiskUnitTurn(const AttemptRecord& attempt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SELECT of a record's columns and whether another live gateway works on
+  // it (ReadRecord's order).
+  std::string SelectRecords() const;
   absl::Status Prepare(bool create_if_missing);
   absl::StatusOr<std::optional<JournalRecord>> GetLocked(
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -118,12 +137,13 @@ class PostgresBorrowJournal final : public BorrowJournal {
   JournalGroupLock mu_;
   std::unique_ptr<PostgresConnection> db_ ABSL_GUARDED_BY(mu_);
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
-  // Whether this session holds the writer's lock: set on every (re)connect
-  // and by CheckWriter's take-over.
+  // Whether this session holds the replica lock: set on every (re)connect
+  // and by CheckWriter.
   std::atomic<bool> writer_{false};
   std::atomic<bool> opened_{false};  // Open has finished (tables exist).
-  mutable absl::Mutex writer_mu_;
-  std::string writer_seen_ ABSL_GUARDED_BY(writer_mu_) = "unknown";
+  // Random; changed only before Open finishes (its records carry it).
+  std::atomic<int32_t> replica_id_{0};
+  bool lease_held_ ABSL_GUARDED_BY(mu_) = false;
   UnsettledIndex unsettled_;
 };
 

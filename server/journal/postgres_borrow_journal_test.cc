@@ -1,14 +1,21 @@
-// What only the PostgreSQL journal does: one writer per database by a
-// session lock that goes with its session, and a database that goes away
-// and comes back. The rules both journals share are in
-// borrow_journal_contract_test.cc.
+// What only the PostgreSQL journal does: gateways writing one database side
+// by side (records owned by live gateways, a risk unit's turn, the caps
+// lock, the reconciliation lease: each by a lock that goes with its
+// session), and a database that goes away and comes back. The rules both
+// journals share are in borrow_journal_contract_test.cc.
 #include "journal/postgres_borrow_journal.h"
 
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "journal/journal_test_records.h"
 #include "postgres/postgres_connection.h"
@@ -40,6 +47,15 @@ class PostgresBorrowJournalTest
                            " AND pid <> pg_backend_pid()")
                     .ok());
   }
+  // A closed session's locks go when its server process has exited, a
+  // moment after the client closed it: true once `done` holds (5 s at most).
+  static bool Eventually(const std::function<bool()>& done) {
+    for (int i = 0; i < 100; ++i) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return done();
+  }
   int64_t CommittedRows() {
     auto other = PostgresConnection::Open(pg_->url());
     if (!other.ok()) return -1;
@@ -62,48 +78,184 @@ TEST_F(PostgresBorrowJournalTest,
       << "once made, it opens without the flag";
 }
 
-// One gateway writes at a time. Another on the same database is a standby:
-// it reads, refuses every write naming the writer, and takes over as soon as
-// the writer's session ends (the process died, its node was lost), with no
-// volume to move.
-TEST_F(PostgresBorrowJournalTest, ASecondGatewayIsAStandbyUntilTheWriterGoes) {
-  auto writer = OpenJournal();
-  ASSERT_NE(writer, nullptr);
-  ASSERT_TRUE(writer->InsertIntent(Intent("a")).ok());
-  auto standby = OpenJournal();
-  ASSERT_NE(standby, nullptr) << "a standby opens";
-  EXPECT_TRUE(writer->CheckWriter().ok());
-  absl::Status waiting = standby->CheckWriter();
-  EXPECT_EQ(waiting.code(), absl::StatusCode::kUnavailable) << waiting;
-  EXPECT_TRUE(absl::StrContains(waiting.message(), "standby")) << waiting;
-  EXPECT_TRUE(absl::StrContains(waiting.message(), "pid"))
-      << "it names the writer: " << waiting;
-  EXPECT_TRUE((*standby->Get("a")).has_value()) << "it reads";
-  EXPECT_EQ(standby->InsertIntent(Intent("b")).status().code(),
-            absl::StatusCode::kUnavailable);
-  EXPECT_FALSE(standby->SetNote("a", "x").ok());
-  EXPECT_FALSE(standby->BeginAttempt({.request_id = "a", .signed_ms = 1}).ok());
-  EXPECT_FALSE(standby->RecordOutcome("a", {.state = Outcome::kUnknown}).ok());
-  EXPECT_FALSE(standby->PurgeSettledBefore(absl::Now()).ok());
-  ASSERT_TRUE(standby->BeginGroup().ok()) << "a group of reads is fine";
-  EXPECT_FALSE(standby->InsertIntent(Intent("b")).ok());
-  EXPECT_TRUE(standby->CommitGroup().ok()) << "it holds nothing to commit";
-  EXPECT_EQ(CommittedRows(), 1) << "nothing of the standby's";
+// Gateways write one database side by side. A PENDING record belongs to the
+// gateway that journaled it while that gateway lives (its session holds its
+// replica lock): another gateway sees it in flight elsewhere (a repeat
+// there waits for it) and leaves it out of what it reconciles; once the
+// owner is gone it is reconciliation's, with no clock and no guess.
+TEST_F(PostgresBorrowJournalTest, APendingRecordIsItsLiveOwnersOnly) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a->replica_id(), b->replica_id());
+  EXPECT_TRUE(a->CheckWriter().ok());
+  EXPECT_TRUE(b->CheckWriter().ok()) << "both write";
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  ASSERT_TRUE(b->InsertIntent(Intent("y")).ok());
+  EXPECT_FALSE((*a->Get("x"))->in_flight_elsewhere);
+  EXPECT_TRUE((*b->Get("x"))->in_flight_elsewhere);
+  absl::StatusOr<std::optional<JournalRecord>> repeat =
+      b->InsertIntent(Intent("x"));
+  ASSERT_TRUE(repeat.ok() && repeat->has_value()) << repeat.status();
+  EXPECT_TRUE((*repeat)->in_flight_elsewhere) << "the repeat follows it";
+  auto ids = [](BorrowJournal& j) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<JournalRecord>> unsettled = j.Unsettled();
+    EXPECT_TRUE(unsettled.ok()) << unsettled.status();
+    if (!unsettled.ok()) return out;
+    for (const JournalRecord& r : *unsettled) out.push_back(r.request_id);
+    return out;
+  };
+  EXPECT_EQ(ids(*a), std::vector<std::string>{"x"});
+  EXPECT_EQ(ids(*b), std::vector<std::string>{"y"});
+  ASSERT_TRUE(a->RecordOutcome("x", {.state = Outcome::kUnknown}).ok());
+  EXPECT_EQ(ids(*b), (std::vector<std::string>{"x", "y"}))
+      << "an UNKNOWN outcome is reconciliation's, whoever wrote it";
 
-  EndOtherSessions();  // The writer's session ends (so does the standby's).
-  EXPECT_TRUE(standby->CheckWriter().ok()) << "it took over";
-  EXPECT_EQ(standby->CountUnsettled(nullptr).unsettled, 1)
-      << "what the old writer left unsettled is the new one's";
-  ASSERT_TRUE(standby->InsertIntent(Intent("b")).ok());
-  // The old writer, back, finds the lock taken: it writes nothing more.
-  absl::StatusOr<std::optional<JournalRecord>> late =
-      writer->InsertIntent(Intent("c"));
-  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable)
-      << late.status();
-  EXPECT_TRUE(absl::StrContains(late.status().message(), "standby"))
-      << late.status();
-  EXPECT_FALSE(writer->CheckWriter().ok());
-  EXPECT_FALSE((*standby->Get("c")).has_value());
+  ASSERT_TRUE(b->InsertIntent(Intent("z")).ok());
+  b.reset();  // Its process dies: PostgreSQL ends its session.
+  EXPECT_TRUE(Eventually([&] { return !(*a->Get("z"))->in_flight_elsewhere; }));
+  EXPECT_EQ(ids(*a), (std::vector<std::string>{"x", "y", "z"}));
+}
+
+// One operation of a risk unit at Binance at a time, across gateways: the
+// turn is taken with the attempt's journal write and given back with its
+// outcome's; a dead gateway's turn is free (its attempt, open, still makes
+// the next one wait out its execution window).
+TEST_F(PostgresBorrowJournalTest,
+       ARiskUnitHasOneOperationAtATimeAcrossGateways) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  ASSERT_TRUE(b->InsertIntent(Intent("y")).ok());
+  ASSERT_TRUE(a->BeginAttempt(journal_test::Attempt("x", now)).ok());
+  absl::Status busy = b->BeginAttempt(journal_test::Attempt("y", now));
+  EXPECT_TRUE(IsRiskUnitBusyElsewhere(busy)) << busy;
+  EXPECT_TRUE(absl::StrContains(busy.message(), "pid")) << "names it: " << busy;
+  EXPECT_TRUE((*b->Attempts("y")).empty()) << "nothing journaled";
+  EXPECT_FALSE(b->LatestOpenWindowEnd(1001, "y")->has_value())
+      << "in flight elsewhere: its outcome, not its window, is waited for";
+  EXPECT_TRUE(
+      b->BeginAttempt(journal_test::Attempt("y", now, /*group=*/1002)).ok())
+      << "another risk unit is free";
+  ASSERT_TRUE(b->RecordOutcome("y", {.state = Outcome::kRejected}).ok());
+  ASSERT_TRUE(a->RecordOutcome(
+                   "x", {.state = Outcome::kSucceeded, .transaction_id = "1"})
+                  .ok());
+  ASSERT_TRUE(b->InsertIntent(Intent("y2")).ok());
+  ASSERT_TRUE(b->BeginAttempt(journal_test::Attempt("y2", now)).ok())
+      << "given back with the outcome";
+  ASSERT_TRUE(a->InsertIntent(Intent("x2")).ok());
+  EXPECT_TRUE(IsRiskUnitBusyElsewhere(
+      a->BeginAttempt(journal_test::Attempt("x2", now))));
+
+  b.reset();  // Dies with its request at Binance.
+  EXPECT_TRUE(Eventually(
+      [&] { return a->LatestOpenWindowEnd(1001, "x2")->has_value(); }));
+  EXPECT_EQ(a->LatestOpenWindowEnd(1001, "x2")->value_or(0), now + 5000)
+      << "a dead gateway's attempt may have executed: its window counts";
+  EXPECT_TRUE(a->BeginAttempt(journal_test::Attempt("x2", now)).ok());
+}
+
+// A call whose outcome could not be written is no longer worked on: its
+// gateway hands the record to reconciliation, and the turn it held is free.
+TEST_F(PostgresBorrowJournalTest, AnAbandonedRecordIsReleased) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  ASSERT_TRUE(a->InsertIntent(Intent("w")).ok());
+  ASSERT_TRUE(a->BeginAttempt(journal_test::Attempt("x", now)).ok());
+  ASSERT_TRUE(a->ReleaseAbandoned([](const std::string& id) {
+                 return id == "w";
+               }).ok());
+  EXPECT_FALSE((*b->Get("x"))->in_flight_elsewhere) << "released";
+  EXPECT_TRUE((*b->Get("w"))->in_flight_elsewhere) << "still worked on";
+  ASSERT_TRUE(b->InsertIntent(Intent("y")).ok());
+  EXPECT_TRUE(b->BeginAttempt(journal_test::Attempt("y", now)).ok())
+      << "the turn of a record nobody works on is free";
+}
+
+// Reconciliation and the purge: one gateway at a time, the next one takes
+// over when the holder's session ends.
+TEST_F(PostgresBorrowJournalTest, OneGatewayAtATimeLeadsReconciliation) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(*a->TryLeadReconciliation());
+  EXPECT_FALSE(*b->TryLeadReconciliation());
+  EXPECT_TRUE(*a->TryLeadReconciliation()) << "it keeps it";
+  a.reset();
+  EXPECT_TRUE(Eventually([&] { return *b->TryLeadReconciliation(); }));
+}
+
+// Two gateways checking one caller's caps take turns, each to the commit
+// of its group (which holds the intent the check let in).
+TEST_F(PostgresBorrowJournalTest, CapsChecksOfOneCallerTakeTurns) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(a->LockCallerCaps("c", "USDT").ok())
+      << "outside a group the lock would not cover the intent";
+  ASSERT_TRUE(a->BeginGroup().ok());
+  ASSERT_TRUE(a->LockCallerCaps("c", "USDT").ok());
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  absl::Notification b_locked;
+  absl::Status b_status;
+  std::thread other([&] {
+    ASSERT_TRUE(b->BeginGroup().ok());
+    b_status = b->LockCallerCaps("c", "USDT");
+    b_locked.Notify();
+    if (b_status.ok()) {
+      // It sees what the first check let in.
+      b_status =
+          b->CallerBorrowsSince("test", "USDT", absl::UnixEpoch())->size() == 1
+              ? absl::OkStatus()
+              : absl::InternalError("the first intent is not seen");
+    }
+    EXPECT_TRUE(b->CommitGroup().ok());
+  });
+  EXPECT_FALSE(b_locked.WaitForNotificationWithTimeout(absl::Milliseconds(300)))
+      << "the second check waits";
+  ASSERT_TRUE(a->CommitGroup().ok());
+  other.join();
+  EXPECT_TRUE(b_status.ok()) << b_status;
+}
+
+// A gateway whose session was lost while the database still keeps the old
+// one (a partition it has not noticed) cannot prove it is alive: it writes
+// nothing until the old session ends, then goes on under the same id.
+TEST_F(PostgresBorrowJournalTest,
+       AGatewayWritesNothingWhileItsOldSessionLingers) {
+  auto a = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  const int32_t id = a->replica_id();
+  EndOtherSessions();
+  auto lingering = PostgresConnection::Open(pg_->url());
+  ASSERT_TRUE(lingering.ok());
+  ASSERT_TRUE(
+      (*lingering)
+          ->Exec(absl::StrCat("SELECT pg_advisory_lock(1819174775, ", id, ")"))
+          .ok());
+  absl::StatusOr<std::optional<JournalRecord>> refused =
+      a->InsertIntent(Intent("y"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+      << refused.status();
+  EXPECT_FALSE(a->CheckWriter().ok());
+  EXPECT_FALSE(a->writer());
+  lingering->reset();  // PostgreSQL ends the old session at last.
+  EXPECT_TRUE(Eventually([&] { return a->CheckWriter().ok(); }));
+  EXPECT_EQ(a->replica_id(), id) << "its records carry that id";
+  EXPECT_TRUE(a->InsertIntent(Intent("y")).ok());
   EXPECT_EQ(CommittedRows(), 2);
 }
 
@@ -139,8 +291,8 @@ TEST_F(PostgresBorrowJournalTest, ALostSessionIsReopenedByTheNextWrite) {
   EXPECT_EQ(CommittedRows(), 2);
   auto second = OpenJournal();
   ASSERT_NE(second, nullptr);
-  EXPECT_FALSE(second->CheckWriter().ok())
-      << "the lock was taken again with the new session";
+  EXPECT_TRUE((*second->Get("b"))->in_flight_elsewhere)
+      << "its replica lock was taken again with the new session";
 }
 
 // A group whose session is lost commits nothing, and says so: its intents

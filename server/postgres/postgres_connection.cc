@@ -42,7 +42,7 @@ absl::Status StatusOfPostgresError(const PGresult* result,
     return absl::UnavailableError(text);
   }
   if (sqlstate == "23505") return absl::AlreadyExistsError(text);
-  if (sqlstate == "40001" || sqlstate == "40P01") {
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
     return absl::AbortedError(text);
   }
   return absl::InternalError(text);
@@ -102,11 +102,13 @@ absl::Status PostgresConnection::Connect() {
   // journal's writer lock, which a standby is waiting for (`options`).
   // And what the journal relies on, whatever the role's or database's
   // defaults: a COMMIT answered is durable (the SQLite journal fsyncs each),
-  // and bytea comes back in hex.
+  // and bytea comes back in hex. A lock held by another replica's open
+  // transaction (one that lost its network, say) is waited for 2 s at most
+  // (55P03): the journal's one thread must not hang behind it.
   constexpr char kSessionSettings[] =
       "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
       "-c tcp_keepalives_count=3 -c tcp_user_timeout=10000 "
-      "-c synchronous_commit=on -c bytea_output=hex";
+      "-c synchronous_commit=on -c bytea_output=hex -c lock_timeout=2000";
   std::vector<const char*> keywords = {
       "connect_timeout",  "keepalives",
       "keepalives_idle",  "keepalives_interval",

@@ -41,8 +41,8 @@ class PostgresRows {
 //   the statement did is committed unless a COMMIT was answered; the next
 //   call reconnects by itself;
 // - ALREADY_EXISTS: a unique key (23505), the idempotency answer;
-// - ABORTED: serialization failure or deadlock (40001, 40P01): retry the
-//   transaction;
+// - ABORTED: serialization failure, deadlock or a lock not granted within
+//   lock_timeout (40001, 40P01, 55P03): retry the transaction;
 // - INTERNAL: anything else (a bug in our SQL).
 // The connection URL is never in a message: it holds the password.
 class PostgresConnection {

@@ -199,9 +199,21 @@ Attribution::Kind Reconciler::Reconcile(const JournalRecord& r) {
 
 Reconciler::Pass Reconciler::RunOnce() {
   Pass pass;
-  // Only the journal's writer settles and purges (a standby of a shared
-  // journal reads what its writer is still working on).
   if (!deps_.journal->CheckWriter().ok()) return pass;
+  // What no call of this process works on any more is reconciliation's,
+  // whichever gateway sharing the journal leads it.
+  if (absl::Status released = deps_.journal->ReleaseAbandoned(deps_.in_flight);
+      !released.ok()) {
+    LogLine("error", "reconcile_failed")
+        .Str("error", released.ToString())
+        .Emit();
+    return pass;
+  }
+  // One gateway at a time settles and purges (a lease that ends with it).
+  if (absl::StatusOr<bool> leads = deps_.journal->TryLeadReconciliation();
+      !leads.ok() || !*leads) {
+    return pass;
+  }
   if (absl::StatusOr<int> purged = deps_.journal->PurgeSettledBefore(
           deps_.clock->Now() -
           FromProtoDuration(reconcile_.journal_retention()));

@@ -37,8 +37,8 @@ bool IsLegalTransition(OperationStage from, OperationStage to) {
       return to == S::kAdmitted || to == S::kAnswered;
     case S::kAdmitted:
       return to == S::kQueued || to == S::kFollowing || to == S::kAnswered;
-    case S::kFollowing:
-      return to == S::kAnswered;
+    case S::kFollowing:  // Or reads again a call at another gateway.
+      return to == S::kAnswered || to == S::kFollowing;
     case S::kQueued:
       return to == S::kPreparing || to == S::kSettling;
     case S::kPreparing:

@@ -77,6 +77,8 @@ struct OperationCall {
   size_t base_url_index = 0;
   bool resigned = false;    // Already re-signed once after -1021.
   bool holds_turn = false;  // Owns its risk unit's turn in the queue.
+  // Another gateway sharing the journal held the risk unit's turn.
+  bool waited_elsewhere = false;
   int attempts = 0;         // Requests sent to Binance for this call.
   absl::Duration upstream_latency;
 

@@ -296,6 +296,12 @@ absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
   const std::string& asset = call.borrow->asset_name;
   const absl::Duration window = call.rule->LongestWindow(asset);
   if (window <= absl::ZeroDuration()) return absl::OkStatus();
+  // Gateways sharing the journal check one (caller, asset) one at a time,
+  // each up to its intent's commit.
+  if (absl::Status locked = deps_.journal->LockCallerCaps(call.caller, asset);
+      !locked.ok()) {
+    return JournalUnavailable(locked);
+  }
   absl::StatusOr<std::optional<JournalRecord>> existing =
       deps_.journal->Get(call.request_id);
   if (!existing.ok()) return JournalUnavailable(existing.status());
@@ -402,6 +408,10 @@ void OperationPipeline::AnswerFromJournal(const CallPtr& call,
   }
   Move(*call, OperationStage::kFollowing);
   if (intents_.Follow(record.request_id, call)) return;  // Answered with it.
+  if (record.in_flight_elsewhere) {
+    FollowElsewhere(call);
+    return;
+  }
   call->outcome = Outcome::kUnknown;
   Answer(call,
          contract::RuleError(
@@ -409,6 +419,42 @@ void OperationPipeline::AnswerFromJournal(const CallPtr& call,
              "this request_id's borrow was interrupted and its outcome is not "
              "settled yet; reconciliation is reading Binance's records. Do not "
              "resend it"));
+}
+
+// [journal] A repeat of a request_id another gateway sharing the journal
+// works on: reads its record until that call's outcome is journaled, as a
+// repeat here follows the call in flight. Never a second borrow.
+void OperationPipeline::FollowElsewhere(const CallPtr& call) {
+  const absl::Duration poll = absl::Milliseconds(50);
+  const absl::Duration left = call->deadline - deps_.clock->Now();
+  if (left - poll < FromProtoDuration(borrow_.min_call_deadline())) {
+    call->outcome = Outcome::kUnknown;
+    Answer(call,
+           contract::RuleError(
+               contract::RuleForTransport(contract::kMaybeSentEvent),
+               "this request_id's borrow is in flight at another gateway "
+               "sharing the journal and was not settled before this call's "
+               "deadline; its outcome is not known yet. Repeat the call with "
+               "the same request_id to read it (it is never borrowed twice)"));
+    return;
+  }
+  deps_.scheduler->RunAfter(poll, [this, call] {
+    deps_.journal_executor->Post([this, call] {
+      absl::StatusOr<std::optional<JournalRecord>> record =
+          deps_.journal->Get(call->request_id);
+      if (!record.ok() || !record->has_value()) {
+        call->outcome = Outcome::kUnknown;
+        Answer(call,
+               contract::RuleError(
+                   contract::RuleForTransport(contract::kMaybeSentEvent),
+                   "this request_id's borrow is in flight at another gateway "
+                   "and its record could not be read again; repeat the call "
+                   "with the same request_id to read its outcome"));
+        return;
+      }
+      AnswerFromJournal(call, **record);
+    });
+  });
 }
 
 // [journal] The call holds its risk unit's turn (until its outcome is
@@ -448,9 +494,15 @@ void OperationPipeline::PrepareAttempt(const CallPtr& call) {
        .asset = call->borrow->asset_name,
        .amount = call->borrow->amount.text(),
        .signed_ms = *now_ms,
-       .recv_window_ms = upstream_.recv_window_ms()});
+       .recv_window_ms = upstream_.recv_window_ms(),
+       .others_end_by_ms =
+           *now_ms - binance::kTimestampLeadMs - binance::kRecordLagMs});
   if (!journaled.ok()) {
     admission_.ReleaseWeight();
+    if (IsRiskUnitBusyElsewhere(journaled)) {
+      WaitForTurnElsewhere(call, journaled);
+      return;
+    }
     Settle(call, JournalUnavailable(journaled));
     return;
   }
@@ -523,16 +575,52 @@ void OperationPipeline::WaitForWindow(const CallPtr& call,
     Settle(call, busy);
     return;
   }
-  Move(*call, OperationStage::kWaitingWindow);
-  {
-    absl::MutexLock lock(&mu_);
-    window_waiters_.insert(call);
-  }
   LogLine("info", "risk_unit_window_wait")
       .Str("request_id", call->request_id)
       .Int("group_id", call->borrow->group_id)
       .Ms("wait_ms", wait)
       .Emit();
+  HoldTurnFor(call, wait);
+}
+
+// [journal] Another gateway sharing the journal has this risk unit's
+// operation at Binance: the call keeps this process's turn and tries again
+// shortly, or refuses when its deadline would end first (nothing sent).
+void OperationPipeline::WaitForTurnElsewhere(const CallPtr& call,
+                                             const absl::Status& busy) {
+  const absl::Duration poll = absl::Milliseconds(25);
+  const absl::Duration left = call->deadline - deps_.clock->Now();
+  if (left - poll < FromProtoDuration(borrow_.min_call_deadline())) {
+    absl::Status refused = contract::RuleError(
+        contract::RuleForLocal(contract::kRiskUnitBusyEvent),
+        absl::StrCat("risk unit ", call->borrow->group_id,
+                     " has an operation at Binance through another gateway "
+                     "sharing the journal, and the call's deadline ends "
+                     "before its outcome. Nothing was sent"),
+        {{"group_id", absl::StrCat(call->borrow->group_id)}});
+    errors::AttachRetryInfo(refused, absl::Seconds(1));
+    Settle(call, refused);
+    return;
+  }
+  if (!call->waited_elsewhere) {
+    call->waited_elsewhere = true;
+    LogLine("info", "risk_unit_busy_elsewhere")
+        .Str("request_id", call->request_id)
+        .Int("group_id", call->borrow->group_id)
+        .Str("holder", busy.message())
+        .Emit();
+  }
+  HoldTurnFor(call, poll);
+}
+
+// [journal] Holds this process's turn of the risk unit for `wait`, then
+// prepares the attempt again (a drain refuses it meanwhile).
+void OperationPipeline::HoldTurnFor(const CallPtr& call, absl::Duration wait) {
+  Move(*call, OperationStage::kWaitingWindow);
+  {
+    absl::MutexLock lock(&mu_);
+    window_waiters_.insert(call);
+  }
   deps_.scheduler->RunAfter(wait, [this, call] {
     {
       absl::MutexLock lock(&mu_);

@@ -153,6 +153,9 @@ class OperationPipeline {
   absl::StatusOr<absl::Duration> WindowWait(const OperationCall& call,
                                             int64_t now_ms) const;
   void WaitForWindow(const CallPtr& call, absl::Duration wait);
+  void WaitForTurnElsewhere(const CallPtr& call, const absl::Status& busy);
+  void HoldTurnFor(const CallPtr& call, absl::Duration wait);
+  void FollowElsewhere(const CallPtr& call);
   void AuditAttempt(const CallPtr& call, int64_t signed_ms);
   void Send(const CallPtr& call, int64_t signed_ms);
   void OnResult(const CallPtr& call, const HttpResult& result,

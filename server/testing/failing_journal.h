@@ -81,6 +81,17 @@ class FailingJournal : public BorrowJournal {
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override {
     return inner_.PurgeSettledBefore(cutoff);
   }
+  absl::Status LockCallerCaps(const std::string& caller,
+                              const std::string& asset) override {
+    return inner_.LockCallerCaps(caller, asset);
+  }
+  absl::StatusOr<bool> TryLeadReconciliation() override {
+    return inner_.TryLeadReconciliation();
+  }
+  absl::Status ReleaseAbandoned(
+      const std::function<bool(const std::string&)>& in_flight) override {
+    return inner_.ReleaseAbandoned(in_flight);
+  }
 
  private:
   static absl::Status Failure() {

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,23 @@ class PostgresJournalTest
     return env;
   }
 
+  // A second gateway of the same credit account, on the same Binance and
+  // the same database.
+  std::unique_ptr<GatewayEnv> StartGatewaySharing(
+      const GatewayEnv& other, const std::string& policy = PolicyWithOperator(),
+      const std::vector<std::string>& extra_args = {}) {
+    std::vector<std::string> args = {
+        "--journal_url=" +
+            absl::StrReplaceAll(pg_->url(),
+                                {{":" + std::string(kPassword), ""}}),
+        "--journal_password_file=" + password_file_};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    auto env = std::make_unique<GatewayEnv>(EnvOptions{
+        .gateway_args = args, .policy = policy, .share_fake_of = &other});
+    env->ScanFor(kPassword);
+    return env;
+  }
+
   // `loan-gateway --verify_audit postgres://...`, the password as libpq
   // takes it from the environment.
   CommandResult VerifyAuditTable() {
@@ -191,77 +209,118 @@ TEST_F(PostgresJournalTest, ADatabaseOutageRefusesUnsignedAndHealsItself) {
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
-// Two gateways on one database: the second is a standby (not serving,
-// refusing borrows unsent, naming the writer) until the writer dies; then it
-// takes over by itself within seconds and answers from the shared journal.
-TEST_F(PostgresJournalTest, AStandbyTakesOverWhenTheWriterDies) {
+// Two gateways on one database and one Binance, both writing: a repeat on
+// the second of a request_id the first has at Binance waits for that call's
+// outcome (never a second borrow), and a borrow of the same risk unit on
+// the second waits for the first's to be journaled (never two operations of
+// one risk unit at Binance at once). When the first dies, the second goes on.
+TEST_F(PostgresJournalTest, TwoGatewaysBorrowSideBySide) {
+  std::unique_ptr<GatewayEnv> second = StartGatewaySharing(*env_);
+  env_->InjectFault(R"({"answer_delay_ms":1500})");
   BorrowRequest first = MakeBorrow(1001, "5");
   first.set_request_id("0b6f1c2a-9e0d-4b4e-8a9c-3f1a2b3c4d5e");
   BorrowResponse response;
-  ASSERT_TRUE(env_->Borrow(first, &response).ok());
-  std::unique_ptr<GatewayEnv> standby = StartGateway("92317283617");
-  BorrowResponse ignored;
-  grpc::Status refused = standby->Borrow(MakeBorrow(1001, "6"), &ignored);
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(ReasonAndOutcome(refused).first, "JOURNAL_UNAVAILABLE");
-  EXPECT_TRUE(absl::StrContains(refused.error_message(), "standby"))
-      << refused.error_message();
-  EXPECT_EQ(standby->State().received_borrow, 0) << "nothing sent";
-  CommandResult health = RunCommand(standby->Loanctl({"health"}));
-  EXPECT_TRUE(absl::StrContains(health.out, "NOT_SERVING")) << health.out;
-  EXPECT_TRUE(absl::StrContains(standby->GatewayLog(), "journal_standby"));
-  EXPECT_TRUE(absl::StrContains(standby->ScrapeMetrics(),
-                                "\nloan_gateway_journal_writer 0\n"));
-  EXPECT_TRUE(absl::StrContains(env_->ScrapeMetrics(),
-                                "\nloan_gateway_journal_writer 1\n"));
+  grpc::Status first_status;
+  std::thread slow([&] { first_status = env_->Borrow(first, &response); });
+  absl::SleepFor(absl::Milliseconds(500));  // It is at Binance now.
+  BorrowResponse same_unit;
+  grpc::Status same_unit_status;
+  std::thread next([&] {
+    same_unit_status = second->Borrow(MakeBorrow(1001, "6"), &same_unit);
+  });
+  BorrowResponse repeated;
+  grpc::Status repeat_status = second->Borrow(first, &repeated);
+  slow.join();
+  next.join();
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  ASSERT_TRUE(repeat_status.ok()) << repeat_status.error_message();
+  EXPECT_EQ(repeated.transaction_id(), response.transaction_id())
+      << "the repeat got the first call's answer";
+  ASSERT_TRUE(same_unit_status.ok()) << same_unit_status.error_message();
+  const FakeState state = env_->State();
+  EXPECT_EQ(state.received_borrow, 2) << "the borrow and the next, no repeat";
+  EXPECT_EQ(state.overlapping_operations, 0);
+  EXPECT_TRUE(
+      absl::StrContains(second->GatewayLog(), "risk_unit_busy_elsewhere"));
+  for (GatewayEnv* env : {env_.get(), second.get()}) {
+    CommandResult health = RunCommand(env->Loanctl({"health"}));
+    EXPECT_TRUE(absl::StrContains(health.out, "SERVING") &&
+                !absl::StrContains(health.out, "NOT_SERVING"))
+        << health.out;
+    EXPECT_TRUE(absl::StrContains(env->ScrapeMetrics(),
+                                  "\nloan_gateway_journal_writer 1\n"));
+  }
 
   env_->KillGateway(SIGKILL);
-  grpc::Status taken_over;
-  for (int i = 0; i < 100; ++i) {  // Readiness tries the lock every second.
-    taken_over = standby->Borrow(first, &ignored);
-    if (taken_over.ok()) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  ASSERT_TRUE(taken_over.ok()) << taken_over.error_message();
-  EXPECT_EQ(ignored.transaction_id(), response.transaction_id())
-      << "the first borrow's answer, from the shared journal";
-  EXPECT_EQ(standby->State().received_borrow, 0) << "never sent again";
-  EXPECT_TRUE(
-      absl::StrContains(standby->GatewayLog(), "journal_writer_taken_over"));
-  EXPECT_TRUE(absl::StrContains(standby->ScrapeMetrics(),
-                                "\nloan_gateway_journal_writer 1\n"));
-  BorrowResponse next;
-  ASSERT_TRUE(standby->Borrow(MakeBorrow(1001, "7"), &next).ok());
-  EXPECT_EQ(StoredOutcome(pg_->url(), next.request_id()).first, "SUCCEEDED");
+  BorrowResponse after;
+  grpc::Status goes_on = second->Borrow(MakeBorrow(1001, "7"), &after);
+  ASSERT_TRUE(goes_on.ok()) << goes_on.error_message();
+  EXPECT_EQ(StoredOutcome(pg_->url(), after.request_id()).first, "SUCCEEDED");
 }
 
-// The kill switch is the journal's, not a gateway's: a halt through a
-// standby stops the writer, outlives the writer's death, and a lift through
-// the new writer lifts it.
-TEST_F(PostgresJournalTest, AHaltOutlivesATakeOverAndALiftAppliesToAll) {
-  std::unique_ptr<GatewayEnv> standby = StartGateway("92317283617");
-  ASSERT_TRUE(Admin(*standby, "halt").ok());
+// A caller's rolling cap is the cluster's, not a replica's: 20 calls of 100
+// at once, spread over two gateways, against a cap of 250 an hour: exactly
+// two fit, whatever the interleaving.
+TEST_F(PostgresJournalTest, ARollingCapHoldsAcrossGateways) {
+  constexpr char kCappedPolicy[] = R"pb(
+    callers {
+      identity: "spiffe://lg/ns/treasury/sa/rebalancer"
+      methods: [ "Borrow", "GetBorrow" ]
+      group_ids: [ 1001 ]
+      assets: [ ASSET_USDT ]
+      caps {
+        asset: ASSET_USDT
+        window { seconds: 3600 }
+        max_amount: "250"
+      }
+    }
+  )pb";
+  const std::vector<std::string> weight = {"--uid_weight_limit=1000000000"};
+  std::unique_ptr<GatewayEnv> first =
+      StartGatewaySharing(*env_, kCappedPolicy, weight);
+  std::unique_ptr<GatewayEnv> second =
+      StartGatewaySharing(*env_, kCappedPolicy, weight);
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(20);
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      BorrowResponse response;
+      statuses[i] = (i % 2 == 0 ? first : second)
+                        ->Borrow(MakeBorrow(1001, "100"), &response);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int ok = 0;
+  for (const grpc::Status& s : statuses) {
+    if (s.ok()) {
+      ++ok;
+      continue;
+    }
+    EXPECT_EQ(ReasonAndOutcome(s).first, "CALLER_CAP_REACHED")
+        << s.error_message();
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(env_->State().borrows.size(), 2u) << "the fake's ledger agrees";
+}
+
+// The kill switch is the journal's, not a gateway's: a halt through one
+// gateway stops the others, outlives the gateway it went through, and a
+// lift through any gateway applies to all.
+TEST_F(PostgresJournalTest, AHaltThroughOneGatewayStopsAllAndOutlivesIt) {
+  std::unique_ptr<GatewayEnv> second = StartGatewaySharing(*env_);
+  ASSERT_TRUE(Admin(*second, "halt").ok());
   BorrowResponse ignored;
   grpc::Status halted = env_->Borrow(MakeBorrow(1001, "5"), &ignored);
   EXPECT_EQ(ReasonAndOutcome(halted).first, "BORROWING_HALTED")
       << halted.error_message();
   EXPECT_TRUE(absl::StrContains(halted.error_message(), "incident 4711"));
-  EXPECT_EQ(env_->State().received_borrow, 0);
-
-  env_->KillGateway(SIGKILL);
-  for (int i = 0; i < 100 && !absl::StrContains(standby->GatewayLog(),
-                                                "journal_writer_taken_over");
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  ASSERT_TRUE(
-      absl::StrContains(standby->GatewayLog(), "journal_writer_taken_over"));
-  halted = standby->Borrow(MakeBorrow(1001, "6"), &ignored);
+  second->KillGateway(SIGKILL);
+  halted = env_->Borrow(MakeBorrow(1001, "6"), &ignored);
   EXPECT_EQ(ReasonAndOutcome(halted).first, "BORROWING_HALTED")
-      << "still halted after the take-over: " << halted.error_message();
-  EXPECT_EQ(standby->State().received_borrow, 0);
-  ASSERT_TRUE(Admin(*standby, "resume").ok());
-  grpc::Status resumed = standby->Borrow(MakeBorrow(1001, "7"), &ignored);
+      << "still halted after that gateway died: " << halted.error_message();
+  EXPECT_EQ(env_->State().received_borrow, 0);
+  ASSERT_TRUE(Admin(*env_, "resume").ok());
+  grpc::Status resumed = env_->Borrow(MakeBorrow(1001, "7"), &ignored);
   EXPECT_TRUE(resumed.ok()) << resumed.error_message();
 }
 

@@ -16,8 +16,10 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gateway_env.h"
 #include "gtest/gtest.h"
@@ -39,11 +41,20 @@ constexpr char kPassword[] = "throwaway-test-password";
 
 using Intent = CrashIntent;
 
+int CountOccurrences(absl::string_view text, absl::string_view what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != absl::string_view::npos;
+       at = text.find(what, at + what.size())) {
+    ++n;
+  }
+  return n;
+}
+
 class ReplicaCrashTest : public ::testing::TestWithParam<int> {};
 
 // A caller behind a Service: it asks one replica and, when that one cannot
-// take the borrow (a standby, a dead process, the database away: all
-// UNAVAILABLE with nothing sent), the next, with the same request_id.
+// take the borrow (a dead process, the database away: UNAVAILABLE with
+// nothing sent), the next, with the same request_id.
 void BorrowThroughAnyReplica(
     const std::vector<std::unique_ptr<GatewayEnv>>& replicas, size_t first,
     const Intent& intent) {
@@ -142,8 +153,8 @@ TEST_P(ReplicaCrashTest, KillsAndADatabaseRestartNeverDoubleBorrowOrLose) {
     for (int i = 0; i < kBorrowsPerRound; ++i) intents.push_back(batch[i]);
   }
 
-  // Whichever replica writes now reconciles what the kills left open; any
-  // replica reads the shared journal.
+  // Whichever replica holds the lease reconciles what the kills left open;
+  // any replica reads the shared journal.
   const CrashOutcome o = CheckIntentsAgainstLedger(
       intents,
       [&replicas](size_t i, const std::string& id, absl::Time give_up) {
@@ -152,16 +163,37 @@ TEST_P(ReplicaCrashTest, KillsAndADatabaseRestartNeverDoubleBorrowOrLose) {
       [&replicas] { return replicas[0]->State(); });
   EXPECT_EQ(o.state.overlapping_operations, 0)
       << "two operations of one risk unit were at Binance at once";
+  // Every replica writes: each answered borrows it made itself, and waited
+  // for another replica's turn of a risk unit.
+  std::string per_replica;
+  int writing = 0;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    const std::string log = replicas[i]->GatewayLog();
+    int succeeded = 0;
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      if (absl::StrContains(line, "\"outcome\":\"SUCCEEDED\"") &&
+          !absl::StrContains(line, "\"replayed\"")) {
+        ++succeeded;
+      }
+    }
+    if (succeeded > 0) ++writing;
+    absl::StrAppend(&per_replica, i == 0 ? "" : ", ", "replica ", i, ": ",
+                    succeeded, " borrows, ",
+                    CountOccurrences(log, "risk_unit_busy_elsewhere"),
+                    " waits for another's turn");
+  }
+  EXPECT_GE(writing, 2) << "more than one replica borrowed: " << per_replica;
   std::printf(
       "replica crash test: %d replicas, %d rounds, %d replica SIGKILLs and 1 "
       "database SIGKILL, %zu intents (+repeats); final: %d executed, %d "
       "rejected, %d never journaled, %d settled by reconciliation; fake "
       "ledger %zu borrows, %lld complete requests received, %lld overlapping "
-      "operations of one risk unit\n",
+      "operations of one risk unit; %s\n",
       replica_count, kRounds, kills, intents.size(), o.executed, o.rejected,
       o.not_journaled, o.reconciled, o.state.borrows.size(),
       static_cast<long long>(o.state.received_borrow),
-      static_cast<long long>(o.state.overlapping_operations));
+      static_cast<long long>(o.state.overlapping_operations),
+      per_replica.c_str());
 }
 
 // What the crash test's last check would see without a shared journal: two
