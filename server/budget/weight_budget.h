@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "budget/shared_weight_store.h"
 #include "clock/clock.h"
 
 namespace loan_gateway {
@@ -14,6 +15,8 @@ namespace loan_gateway {
 // own count per clock minute, corrects it from X-SAPI-USED-UID-WEIGHT-1M on
 // every answer (Binance's count includes other users of the key), and refuses
 // locally rather than let Binance rate-limit or ban the shared account.
+// Gateways sharing a journal share the count too (a SharedWeightStore in its
+// database): each reservation is decided there.
 class WeightBudget {
  public:
   static constexpr int64_t kLimitPerMinute = 180000;
@@ -26,8 +29,8 @@ class WeightBudget {
 
   explicit WeightBudget(const Clock& clock,
                         int64_t limit_per_minute = kLimitPerMinute,
-                        int64_t cost = kBorrowWeight,
-                        Scope scope = Scope::kUid);
+                        int64_t cost = kBorrowWeight, Scope scope = Scope::kUid,
+                        SharedWeightStore* shared = nullptr);
 
   // Reserves one borrow's weight in the current minute, or returns
   // RESOURCE_EXHAUSTED / UPSTREAM_RATE_LIMITED with QuotaFailure and a
@@ -41,7 +44,9 @@ class WeightBudget {
   // Whether TryReserve would succeed now, taking nothing (validate_only).
   absl::Status CheckRoom() { return Reserve(/*take=*/false, cost_); }
 
-  // Gives a reservation back: the request provably never left.
+  // Gives a reservation back: the request provably never left. (Not to a
+  // shared count, which would cost a database round trip on the thread that
+  // saw the failure: it stays counted, on the safe side, for the minute.)
   void Release();
 
   // Binance's count for the current minute (X-SAPI-USED-UID-WEIGHT-1M).
@@ -52,12 +57,15 @@ class WeightBudget {
 
  private:
   absl::Status Reserve(bool take, int64_t weight);
+  absl::Status ReserveShared(bool take, int64_t weight);
+  absl::Status Spent(int64_t minute, int64_t used, int64_t weight) const;
   void RollWindow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
   const int64_t limit_;
   const int64_t cost_;
   const Scope scope_;
+  SharedWeightStore* const shared_;
   mutable absl::Mutex mu_;
   int64_t minute_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t used_ ABSL_GUARDED_BY(mu_) = 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "audit/postgres_audit_sink.h"
 #include "binance/borrow_records.h"
+#include "budget/postgres_weight_store.h"
 #include "config/command_line.h"
 #include "config/gateway_config.h"
 #include "google/rpc/error_details.pb.h"
@@ -139,14 +140,20 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       OpenJournal(config.journal());
   if (!journal.ok()) return InStep("journal", journal.status());
   // A halt through any gateway of a shared journal stops them all, and
-  // outlives a take-over.
-  std::unique_ptr<SharedHaltStore> shared_halt;
+  // outlives the gateway it went through; the account's weight is counted
+  // once for all of them.
+  SharedStores shared;
   if (!config.journal().url().empty()) {
-    absl::StatusOr<std::unique_ptr<PostgresHaltStore>> store =
+    absl::StatusOr<std::unique_ptr<PostgresHaltStore>> halt =
         PostgresHaltStore::Open(config.journal().url(),
                                 config.journal().password_file());
-    if (!store.ok()) return InStep("halt", store.status());
-    shared_halt = *std::move(store);
+    if (!halt.ok()) return InStep("halt", halt.status());
+    shared.halt = *std::move(halt);
+    absl::StatusOr<std::unique_ptr<PostgresWeightStore>> weight =
+        PostgresWeightStore::Open(config.journal().url(),
+                                  config.journal().password_file());
+    if (!weight.ok()) return InStep("weight", weight.status());
+    shared.weight = *std::move(weight);
   }
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.access().policy_file(),
@@ -168,20 +175,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       .Int("seq", static_cast<int64_t>(head.seq))
       .Str("sha256", head.sha256)
       .Emit();
-  return std::unique_ptr<Gateway>(new Gateway(
-      config, *std::move(key_ring), *std::move(journal), *std::move(policy),
-      *std::move(audit), std::move(shared_halt)));
+  return std::unique_ptr<Gateway>(
+      new Gateway(config, *std::move(key_ring), *std::move(journal),
+                  *std::move(policy), *std::move(audit), std::move(shared)));
 }
 
 Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                  std::unique_ptr<BorrowJournal> journal,
                  std::unique_ptr<PolicyStore> policy,
-                 std::unique_ptr<AuditLog> audit,
-                 std::unique_ptr<SharedHaltStore> shared_halt)
+                 std::unique_ptr<AuditLog> audit, SharedStores shared)
     : config_(config),
       key_ring_(std::move(key_ring)),
       journal_(std::move(journal)),
-      shared_halt_(std::move(shared_halt)),
+      shared_(std::move(shared)),
       policy_(std::move(policy)),
       audit_(std::move(audit)),
       transport_({.ca_file = config_.upstream().ca_file(),
@@ -206,10 +212,12 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                 .status();
           },
           FromProtoDuration(config_.upstream().probe_interval())),
-      budget_(clock_, config_.borrow().uid_weight_limit()),
+      budget_(clock_, config_.borrow().uid_weight_limit(),
+              WeightBudget::kBorrowWeight, WeightBudget::Scope::kUid,
+              shared_.weight.get()),
       breaker_(clock_),
       metrics_([this] { return Gauges(); }),
-      halt_(HaltFilePath(config_), shared_halt_.get()),
+      halt_(HaltFilePath(config_), shared_.halt.get()),
       risk_units_(config_.upstream(), {.transport = &transport_,
                                        .binance_clock = &binance_clock_,
                                        .credentials = credentials_,

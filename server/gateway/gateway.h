@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "audit/audit_log.h"
 #include "breaker/ban_breaker.h"
+#include "budget/shared_weight_store.h"
 #include "budget/weight_budget.h"
 #include "clock/binance_clock.h"
 #include "clock/clock.h"
@@ -41,6 +42,14 @@
 namespace loan_gateway {
 
 using config::v1::GatewayConfig;
+
+// What the gateways sharing a journal's database share besides the journal
+// (--journal_url; null without it): the kill switch and the credit
+// account's weight count.
+struct SharedStores {
+  std::unique_ptr<SharedHaltStore> halt;
+  std::unique_ptr<SharedWeightStore> weight;
+};
 
 // The composition root: every component of a running gateway, built from one
 // configuration. Members are declared in dependency order (each uses only
@@ -84,7 +93,7 @@ class Gateway {
   Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
           std::unique_ptr<BorrowJournal> journal,
           std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit,
-          std::unique_ptr<SharedHaltStore> shared_halt);
+          SharedStores shared);
   void AuditPolicy(const absl::Status& loaded);
   void AuditKey(const absl::Status& loaded, const std::string& fingerprint);
   absl::Status StartMetrics();
@@ -98,8 +107,8 @@ class Gateway {
   // signed request below.
   const std::unique_ptr<KeyRing> key_ring_;
   const std::unique_ptr<BorrowJournal> journal_;
-  // The kill switch every gateway of a shared journal reads (null: none).
-  const std::unique_ptr<SharedHaltStore> shared_halt_;
+  // What every gateway of a shared journal reads and writes (null: none).
+  const SharedStores shared_;
   const std::unique_ptr<PolicyStore> policy_;  // Who may call what.
   // Every decision, durable before it takes effect (fail closed).
   const std::unique_ptr<AuditLog> audit_;

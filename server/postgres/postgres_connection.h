@@ -79,6 +79,12 @@ class PostgresConnection {
   // went with the session).
   absl::StatusOr<PostgresRows> Query(
       const std::string& sql, const std::vector<std::string>& params = {});
+  // The same retry for a statement whose running twice is harmless (a
+  // weight count whose second add errs on the safe side).
+  absl::StatusOr<PostgresRows> ExecRepeatable(
+      const std::string& sql, const std::vector<std::string>& params = {}) {
+    return Query(sql, params);
+  }
   // Runs statements separated by ';' (a schema), without parameters.
   absl::Status ExecScript(const std::string& sql);
 

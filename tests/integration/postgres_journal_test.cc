@@ -303,6 +303,36 @@ TEST_F(PostgresJournalTest, ARollingCapHoldsAcrossGateways) {
   EXPECT_EQ(env_->State().borrows.size(), 2u) << "the fake's ledger agrees";
 }
 
+// The credit account's UID weight is counted once for all gateways: with
+// room for three borrows a minute, the fourth is refused whichever gateway
+// it goes through, and nothing of it reaches Binance.
+TEST_F(PostgresJournalTest, TheWeightBudgetIsSharedByTheGateways) {
+  const std::vector<std::string> weight = {"--uid_weight_limit=9000"};
+  std::unique_ptr<GatewayEnv> first =
+      StartGatewaySharing(*env_, PolicyWithOperator(), weight);
+  std::unique_ptr<GatewayEnv> second =
+      StartGatewaySharing(*env_, PolicyWithOperator(), weight);
+  // All in one clock minute (the count's window).
+  while (absl::ToUnixSeconds(absl::Now()) % 60 > 50) {
+    absl::SleepFor(absl::Seconds(1));
+  }
+  std::vector<grpc::StatusCode> codes;
+  for (int i = 0; i < 6; ++i) {
+    BorrowResponse response;
+    codes.push_back(
+        (i % 2 == 0 ? first : second)
+            ->Borrow(MakeBorrow(1001, absl::StrCat(i + 1)), &response)
+            .error_code());
+  }
+  EXPECT_EQ(codes,
+            (std::vector<grpc::StatusCode>{
+                grpc::StatusCode::OK, grpc::StatusCode::OK,
+                grpc::StatusCode::OK, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                grpc::StatusCode::RESOURCE_EXHAUSTED,
+                grpc::StatusCode::RESOURCE_EXHAUSTED}));
+  EXPECT_EQ(env_->State().received_borrow, 3);
+}
+
 // The kill switch is the journal's, not a gateway's: a halt through one
 // gateway stops the others, outlives the gateway it went through, and a
 // lift through any gateway applies to all.

@@ -1,0 +1,96 @@
+// The credit account's UID weight counted once for every gateway of a
+// journal's database, on a real PostgreSQL the test starts.
+#include "budget/postgres_weight_store.h"
+
+#include <csignal>
+#include <memory>
+
+#include "budget/weight_budget.h"
+#include "errors/error_details.h"
+#include "gtest/gtest.h"
+#include "testing/test_doubles.h"
+#include "throwaway_postgres.h"
+
+namespace loan_gateway {
+namespace {
+
+using ::loan_gateway::test_doubles::ManualClock;
+using ::loan_gateway::testing::ThrowawayPostgres;
+
+// Whole minutes from here: a fresh count.
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);
+
+class PostgresWeightStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> pg =
+        ThrowawayPostgres::Start();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    pg_ = *std::move(pg);
+  }
+  std::unique_ptr<PostgresWeightStore> OpenStore() {
+    auto store = PostgresWeightStore::Open(pg_->url(), "");
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  std::unique_ptr<ThrowawayPostgres> pg_;
+};
+
+// Three borrows' weight a minute between two gateways: the third
+// reservation, wherever it is asked, is the last; a new minute starts over.
+TEST_F(PostgresWeightStoreTest, TwoGatewaysShareOneMinutesWeight) {
+  auto here_store = OpenStore();
+  auto there_store = OpenStore();
+  ASSERT_NE(here_store, nullptr);
+  ASSERT_NE(there_store, nullptr);
+  ManualClock clock(kStart);
+  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                    here_store.get());
+  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                     there_store.get());
+  EXPECT_TRUE(here.TryReserve().ok());
+  EXPECT_TRUE(there.TryReserve().ok());
+  EXPECT_TRUE(there.CheckRoom().ok()) << "a dry run takes nothing";
+  EXPECT_TRUE(here.TryReserve().ok());
+  absl::Status spent = there.TryReserve();
+  EXPECT_EQ(spent.code(), absl::StatusCode::kResourceExhausted) << spent;
+  EXPECT_NE(spent.message().find("9000 of 9000"), std::string::npos) << spent;
+  EXPECT_FALSE(here.CheckRoom().ok());
+  EXPECT_EQ(there.used(), 9000) << "its count mirrors the shared one";
+  clock.now += absl::Minutes(1);
+  EXPECT_TRUE(there.TryReserve().ok()) << "a new minute";
+}
+
+// What Binance reported to one gateway (its count includes every user of
+// the key) is carried into the shared count with that gateway's next
+// reservation.
+TEST_F(PostgresWeightStoreTest, BinancesCountRaisesTheSharedOne) {
+  auto here_store = OpenStore();
+  auto there_store = OpenStore();
+  ManualClock clock(kStart);
+  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                    here_store.get());
+  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                     there_store.get());
+  here.ObserveUsed(3000);  // Another user of the key spent a borrow's worth.
+  EXPECT_TRUE(here.TryReserve().ok());
+  EXPECT_TRUE(there.TryReserve().ok());
+  EXPECT_FALSE(there.TryReserve().ok()) << "3000 + 3000 + 3000 used";
+}
+
+// The database away: nothing is reserved, so nothing is sent.
+TEST_F(PostgresWeightStoreTest, AnUnreadableCountRefusesTheReservation) {
+  auto store = OpenStore();
+  ManualClock clock(kStart);
+  WeightBudget budget(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                      store.get());
+  ASSERT_TRUE(pg_->Stop(SIGKILL).ok());
+  absl::Status refused = budget.TryReserve();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  ASSERT_TRUE(pg_->Restart().ok());
+  absl::Status back = budget.TryReserve();
+  EXPECT_TRUE(back.ok()) << "back by itself: " << back;
+}
+
+}  // namespace
+}  // namespace loan_gateway
