@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -82,26 +81,13 @@ class SqliteStorage : public JournalStorage {
 
 // One server for the whole binary (starting one costs a second), a fresh
 // database for each test; stopped and removed when the binary exits.
-ThrowawayPostgres& SharedServer() {
-  static const std::unique_ptr<ThrowawayPostgres> server = [] {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started =
-        ThrowawayPostgres::Start();
-    if (!started.ok()) {
-      std::fprintf(stderr, "no PostgreSQL for the test: %s\n",
-                   started.status().ToString().c_str());
-      std::abort();
-    }
-    return *std::move(started);
-  }();
-  return *server;
-}
-
 class PostgresStorage : public JournalStorage {
  public:
   PostgresStorage() {
     static std::atomic<int> databases{0};
     absl::StatusOr<std::string> url =
-        SharedServer().CreateDatabase(absl::StrCat("journal_", ++databases));
+        ThrowawayPostgres::Shared().CreateDatabase(
+            absl::StrCat("journal_", ++databases));
     EXPECT_TRUE(url.ok()) << url.status();
     url_ = url.value_or("");
   }

@@ -3,7 +3,6 @@
 // round after round. Afterwards every request_id's final state must match the
 // fake's ledger exactly: no intent executed twice, no journal record lost.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -117,24 +116,14 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverDoubleBorrowsOrLosesARecord) {
       static_cast<long long>(o.state.received_borrow));
 }
 
-// Every attempt the journal holds: signed timestamp -> request_id.
+// Every attempt the journal holds: (group, signed timestamp) -> request_id.
 std::map<std::pair<int64_t, int64_t>, std::string> JournaledAttempts(
-    const std::string& path) {
+    const GatewayEnv& env) {
   std::map<std::pair<int64_t, int64_t>, std::string> out;
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(
-                db, "SELECT group_id, signed_ms, request_id FROM attempts", -1,
-                &stmt, nullptr),
-            SQLITE_OK);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    out[{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1)}] =
-        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
+  for (const std::vector<std::string>& row : env.JournalRows(
+           "SELECT group_id, signed_ms, request_id FROM attempts")) {
+    out[{std::atoll(row[0].c_str()), std::atoll(row[1].c_str())}] = row[2];
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
   return out;
 }
 
@@ -222,7 +211,7 @@ TEST(CrashTest, SameAmountsUnknownOutcomesAndKillsEveryRecordToItsOwner) {
     final_state[intent.request_id] = record;
   }
   const FakeState state = env.State();
-  const auto attempts = JournaledAttempts(env.dir() + "/journal.db");
+  const auto attempts = JournaledAttempts(env);
   // Binance's records, each with the request_id whose attempt it executed.
   std::map<std::string, std::string> owner_of;  // tran_id -> request_id
   for (const LedgerEntry& b : state.borrows) {

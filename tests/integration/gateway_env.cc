@@ -1,11 +1,14 @@
 #include "gateway_env.h"
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <simdjson.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -13,10 +16,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "throwaway_postgres.h"
 
 namespace loan_gateway::testing {
 namespace {
@@ -105,6 +110,11 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
                      .subject_alt_names = std::string("URI:") + kTestCaller});
   WriteFile(policy_file(),
             options.policy.empty() ? kAllowAllPolicy : options.policy);
+  const char* journal = std::getenv("LG_TEST_JOURNAL");
+  if (options.postgres_journal.value_or(journal != nullptr &&
+                                        std::string(journal) == "postgres")) {
+    MakeJournalDatabase();
+  }
   if (options.share_fake_of != nullptr) {
     ShareFakeOf(*options.share_fake_of);
   } else {
@@ -193,6 +203,81 @@ void GatewayEnv::StartFake(const EnvOptions& options) {
               WaitForFile(dir_ + "/fake.port", "the Binance fake");
 }
 
+// A database of its own on the binary's PostgreSQL server; the gateway gets
+// its URL without the password and the password in a file.
+void GatewayEnv::MakeJournalDatabase() {
+  static std::atomic<int> databases{0};
+  absl::StatusOr<std::string> url = ThrowawayPostgres::Shared().CreateDatabase(
+      absl::StrCat("gateway_", getpid(), "_", ++databases));
+  if (!url.ok()) throw std::runtime_error(url.status().ToString());
+  const std::string password = ThrowawayPostgres::password();
+  journal_url_ = absl::StrReplaceAll(*url, {{":" + password + "@", "@"}});
+  WriteFile(dir_ + "/journal-password", password + "\n");
+  MakeOwnerOnly(dir_ + "/journal-password");
+  ScanFor(password);
+}
+
+std::vector<std::vector<std::string>> GatewayEnv::JournalRows(
+    const std::string& sql) const {
+  std::vector<std::vector<std::string>> rows;
+  if (journal_url_.empty()) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2((dir_ + "/journal.db").c_str(), &db, SQLITE_OPEN_READONLY,
+                    nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      throw std::runtime_error("journal query: " + sql);
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      std::vector<std::string>& row = rows.emplace_back();
+      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+        const unsigned char* text = sqlite3_column_text(stmt, c);
+        row.push_back(text == nullptr ? ""
+                                      : reinterpret_cast<const char*>(text));
+      }
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
+  }
+  const std::string password = ThrowawayPostgres::password();
+  PGconn* conn =
+      PQconnectdb(absl::StrReplaceAll(journal_url_,
+                                      {{"@", absl::StrCat(":", password, "@")}})
+                      .c_str());
+  PGresult* result = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(result) == PGRES_TUPLES_OK;
+  for (int r = 0; ok && r < PQntuples(result); ++r) {
+    std::vector<std::string>& row = rows.emplace_back();
+    for (int c = 0; c < PQnfields(result); ++c) {
+      row.push_back(PQgetvalue(result, r, c));
+    }
+  }
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) throw std::runtime_error("journal query: " + sql);
+  return rows;
+}
+
+// Creating the journal is a first start's explicit act; a restart must find
+// the one it had.
+std::vector<std::string> GatewayEnv::JournalArgs() {
+  if (journal_url_.empty()) {
+    std::vector<std::string> args = {"--journal_path=" + dir_ + "/journal.db"};
+    if (!std::filesystem::exists(dir_ + "/journal.db")) {
+      args.push_back("--create_journal");
+    }
+    return args;
+  }
+  std::vector<std::string> args = {
+      "--journal_url=" + journal_url_,
+      "--journal_password_file=" + dir_ + "/journal-password"};
+  if (!journal_made_) args.push_back("--create_journal");
+  journal_made_ = true;
+  return args;
+}
+
 void GatewayEnv::StartGateway(const EnvOptions& options) {
   const std::string dead =
       absl::StrCat("https://127.0.0.1:", FreePortThatRefuses());
@@ -208,7 +293,6 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
       "--key_type=" + options.key_type,
       "--api_key_file=" + dir_ + "/api_key",
       "--private_key_file=" + dir_ + "/private_key",
-      "--journal_path=" + dir_ + "/journal.db",
       "--metrics_listen=127.0.0.1:0",
       "--metrics_port_file=" + dir_ + "/metrics.port"};
   if (options.insecure_plaintext) {
@@ -219,11 +303,8 @@ void GatewayEnv::StartGateway(const EnvOptions& options) {
                              "--tls_client_ca_file=" + pki_->ca_file(),
                              "--policy_file=" + policy_file()});
   }
-  // Creating the journal is a first start's explicit act; a restart must
-  // find the one it had.
-  if (!std::filesystem::exists(dir_ + "/journal.db")) {
-    argv.push_back("--create_journal");
-  }
+  const std::vector<std::string> journal = JournalArgs();
+  argv.insert(argv.end(), journal.begin(), journal.end());
   argv.insert(argv.end(), options.gateway_args.begin(),
               options.gateway_args.end());
   if (options.run_as_uid_if_root >= 0 && geteuid() == 0) {

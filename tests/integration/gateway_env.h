@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ struct EnvOptions {
   // and faults_before_gateway are the other env's then). It must outlive
   // this one.
   const GatewayEnv* share_fake_of = nullptr;
+  // The journal (with the halt, the weight count and the audit trail) in a
+  // database of its own on the test binary's PostgreSQL server instead of
+  // journal.db. Unset: LG_TEST_JOURNAL=postgres in the environment turns it
+  // on, which is how ctest runs the money-safety suites against both
+  // journals (tests/CMakeLists.txt).
+  std::optional<bool> postgres_journal;
 };
 
 // The caller identity of the client certificate every GatewayEnv uses.
@@ -171,6 +178,10 @@ class GatewayEnv {
   // buf curl's TLS flags and the https:// URL of `method` ("" for the root).
   std::vector<std::string> BufCurlArgs(const std::string& method) const;
   const std::string& dir() const { return dir_; }
+  // The rows `sql` reads from the gateway's journal, whichever it is (a
+  // test's own look at what was made durable), each column as text.
+  std::vector<std::vector<std::string>> JournalRows(
+      const std::string& sql) const;
   // Where the gateway's --policy_file is (rewrite it to reload).
   std::string policy_file() const { return dir_ + "/policy.txtpb"; }
 
@@ -179,6 +190,8 @@ class GatewayEnv {
   void StartFake(const EnvOptions& options);
   void ShareFakeOf(const GatewayEnv& other);
   void StartGateway(const EnvOptions& options);
+  void MakeJournalDatabase();
+  std::vector<std::string> JournalArgs();
   EnvOptions options_;
   void ScanForSecrets();
   void ResetChannel();
@@ -187,6 +200,8 @@ class GatewayEnv {
 
   std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
   std::string dir_;
+  std::string journal_url_;  // Without the password; empty: journal.db.
+  bool journal_made_ = false;
   std::unique_ptr<TestPki> pki_;
   CertFiles server_cert_;
   CertFiles client_cert_;

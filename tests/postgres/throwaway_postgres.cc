@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,21 @@ absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start() {
   pg->url_ = *created;
   return pg;
 }
+
+ThrowawayPostgres& ThrowawayPostgres::Shared() {
+  static const std::unique_ptr<ThrowawayPostgres> server = [] {
+    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started = Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "no PostgreSQL for the test: %s\n",
+                   started.status().ToString().c_str());
+      std::abort();
+    }
+    return *std::move(started);
+  }();
+  return *server;
+}
+
+const char* ThrowawayPostgres::password() { return kPassword; }
 
 absl::StatusOr<std::string> ThrowawayPostgres::CreateDatabase(
     const std::string& name) {

@@ -19,6 +19,13 @@ class ThrowawayPostgres {
  public:
   // initdb, start, wait until it accepts connections, create the database.
   static absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> Start();
+  // One server for the whole test binary, started on first use and gone at
+  // exit (each test makes a database of its own on it: CreateDatabase). A
+  // server that cannot start aborts the binary, saying why.
+  static ThrowawayPostgres& Shared();
+  // The password of every URL it gives (a test hands the gateway a URL
+  // without it, and the password in a file, as in production).
+  static const char* password();
   ~ThrowawayPostgres();  // Fast shutdown, then the directory is removed.
   ThrowawayPostgres(const ThrowawayPostgres&) = delete;
   ThrowawayPostgres& operator=(const ThrowawayPostgres&) = delete;
