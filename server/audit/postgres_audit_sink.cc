@@ -45,7 +45,7 @@ absl::StatusOr<std::unique_ptr<PostgresAuditSink>> PostgresAuditSink::Open(
   absl::StatusOr<std::unique_ptr<PostgresConnection>> db =
       PostgresConnection::Open(url, {.password_file = password_file});
   if (!db.ok()) return SinkError(name, db.status());
-  if (absl::Status made = (*db)->ExecScript(kSchema); !made.ok()) {
+  if (absl::Status made = (*db)->ExecSchema(kSchema); !made.ok()) {
     return SinkError(name, made);
   }
   return std::unique_ptr<PostgresAuditSink>(

@@ -41,15 +41,10 @@ absl::StatusOr<std::unique_ptr<PostgresWeightStore>> PostgresWeightStore::Open(
                   return session.ExecScript("SET synchronous_commit = off;");
                 }});
   if (!db.ok()) return StoreError(db.status(), "open");
-  // The table itself must outlive a crash: made before the count's
-  // statements stop waiting for their WAL flush (a script is one
-  // transaction, committed under the setting in force at its end).
-  absl::Status made = (*db)->ExecScript("SET synchronous_commit = on;");
-  if (made.ok()) made = (*db)->ExecScript(kSchema);
-  if (!made.ok()) return StoreError(made, "schema");
-  if (absl::Status off = (*db)->ExecScript("SET synchronous_commit = off;");
-      !off.ok()) {
-    return StoreError(off, "open");
+  // ExecSchema commits with synchronous_commit on: the table outlives a
+  // crash even though the counts need not.
+  if (absl::Status made = (*db)->ExecSchema(kSchema); !made.ok()) {
+    return StoreError(made, "schema");
   }
   return std::unique_ptr<PostgresWeightStore>(
       new PostgresWeightStore(*std::move(db)));

@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<PostgresHaltStore>> PostgresHaltStore::Open(
   absl::StatusOr<std::unique_ptr<PostgresConnection>> db =
       PostgresConnection::Open(url, {.password_file = password_file});
   if (!db.ok()) return StoreError(db.status(), "open");
-  if (absl::Status made = (*db)->ExecScript(kSchema); !made.ok()) {
+  if (absl::Status made = (*db)->ExecSchema(kSchema); !made.ok()) {
     return StoreError(made, "schema");
   }
   return std::unique_ptr<PostgresHaltStore>(

@@ -81,8 +81,6 @@ UPDATE meta SET value = '3' WHERE name = 'schema_version' AND value = '2';
 // Advisory lock keys. The lease on reconciliation and the purge: a session
 // lock one gateway at a time holds ("loan-gw" in ASCII).
 constexpr char kLeaseLock[] = "7308613712466637312";
-// Held while tables are made, so that two first starts do not race.
-constexpr char kSchemaLock[] = "7308613712466637313";
 // The space of replica locks (two-key form: this, then the replica id):
 // a gateway holds its own for as long as its session lives.
 constexpr char kReplicaSpace[] = "1819174775";
@@ -244,11 +242,7 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
         "journal existed there, restore it: an empty one would forget every "
         "request_id and every borrow whose outcome is still unknown");
   }
-  absl::Status made =
-      db_->ExecScript(absl::StrCat("BEGIN; SELECT pg_advisory_xact_lock(",
-                                   kSchemaLock, "); ", kSchema, "COMMIT;"));
-  if (!made.ok()) {
-    db_->ExecScript("ROLLBACK;").IgnoreError();
+  if (absl::Status made = db_->ExecSchema(kSchema); !made.ok()) {
     return JournalError(made, "schema");
   }
   if (!writer_.load()) {

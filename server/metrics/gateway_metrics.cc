@@ -165,8 +165,8 @@ class GatewayMetrics::ScrapedGauges : public prometheus::Collectable {
             "was deleted or replaced (nothing is signed then).",
             gauge, g.journal_intact ? 1 : 0),
         One("loan_gateway_journal_writer",
-            "1 while this gateway writes the journal; 0 while it is a standby "
-            "of a journal another gateway writes (--journal_url).",
+            "1 while this gateway may write the journal; 0 while it cannot "
+            "(--journal_url: its lost session still holds its replica lock).",
             gauge, g.journal_writer ? 1 : 0),
         One("loan_gateway_grpc_connections",
             "gRPC connections open now (capped by --max_grpc_connections).",

@@ -32,7 +32,7 @@ struct GatewayGauges {
   // Unsettled records reconciliation cannot attribute unambiguously.
   int64_t ambiguous_pending = 0;
   bool journal_intact = true;  // The journal file is still the one opened.
-  bool journal_writer = true;  // Not a standby of a shared journal.
+  bool journal_writer = true;  // May write (holds its replica lock).
   int64_t grpc_connections = 0;
   int64_t grpc_connections_refused = 0;  // Counters kept by the acceptor.
   int64_t grpc_accept_failures = 0;

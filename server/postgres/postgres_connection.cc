@@ -98,8 +98,8 @@ absl::Status PostgresConnection::Connect() {
   // answer must fail a statement in seconds (the caller then refuses with
   // UNAVAILABLE), not hang it on a dead TCP connection for minutes; and the
   // server must end the session of a gateway whose node vanished in seconds
-  // too, not after the kernel's 2-hour keepalive: that session holds the
-  // journal's writer lock, which a standby is waiting for (`options`).
+  // too, not after the kernel's 2-hour keepalive: that session holds its
+  // replica lock, and its risk units' turns wait for it (`options`).
   // And what the journal relies on, whatever the role's or database's
   // defaults: a COMMIT answered is durable (the SQLite journal fsyncs each),
   // and bytea comes back in hex. A lock held by another replica's open
@@ -203,6 +203,17 @@ void PostgresConnection::Rollback() {
   if (connected() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
     PQclear(PQexec(conn_, "ROLLBACK"));
   }
+}
+
+absl::Status PostgresConnection::ExecSchema(const std::string& sql) {
+  // Held to COMMIT ("loan-gw" in ASCII, then 1). The session's own
+  // synchronous_commit may be off (a weight count's): tables must last.
+  absl::Status made = ExecScript(
+      absl::StrCat("BEGIN; SET LOCAL synchronous_commit = on; SELECT "
+                   "pg_advisory_xact_lock(7308613712466637313); ",
+                   sql, "; COMMIT;"));
+  if (!made.ok() && connected()) ExecScript("ROLLBACK;").IgnoreError();
+  return made;
 }
 
 absl::Status PostgresConnection::ExecScript(const std::string& sql) {

@@ -87,6 +87,11 @@ class PostgresConnection {
   }
   // Runs statements separated by ';' (a schema), without parameters.
   absl::Status ExecScript(const std::string& sql);
+  // Runs a schema script in a transaction of its own, under one advisory
+  // lock every gateway's tables are made under: replicas starting together
+  // on an empty database would otherwise race (concurrent CREATE TABLE IF
+  // NOT EXISTS can fail on PostgreSQL's catalog). Durable when it returns.
+  absl::Status ExecSchema(const std::string& sql);
 
   // A transaction: BEGIN (re-run once on a new session when the old one
   // turned out lost); COMMIT, checked (PostgreSQL answers a failed

@@ -6,8 +6,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
@@ -140,6 +142,32 @@ TEST(PostgresConnectionOpenTest, AWrongPasswordIsUnavailableAndNotEchoed) {
       absl::StrContains(opened.status().message(), "not-the-password-s3cr3t"));
   EXPECT_TRUE(
       absl::StrContains(opened.status().message(), "authentication failed"));
+}
+
+// Replicas starting together on an empty database each make the tables
+// they need: under ExecSchema's lock none of them fails (without it,
+// concurrent CREATE TABLE IF NOT EXISTS collides in PostgreSQL's catalog).
+TEST_F(PostgresConnectionTest, ReplicasMakingTablesTogetherNeverCollide) {
+  std::vector<std::unique_ptr<PostgresConnection>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::unique_ptr<PostgresConnection>> opened =
+        PostgresConnection::Open(pg_->url());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    replicas.push_back(*std::move(opened));
+  }
+  for (int round = 0; round < 15; ++round) {
+    const std::string table = absl::StrCat("made_", round);
+    std::vector<absl::Status> made(replicas.size());
+    std::vector<std::thread> starts;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      starts.emplace_back([&, i] {
+        made[i] = replicas[i]->ExecSchema(absl::StrCat(
+            "CREATE TABLE IF NOT EXISTS ", table, " (id INTEGER PRIMARY KEY)"));
+      });
+    }
+    for (std::thread& t : starts) t.join();
+    for (const absl::Status& s : made) EXPECT_TRUE(s.ok()) << s;
+  }
 }
 
 }  // namespace

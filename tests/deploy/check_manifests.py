@@ -110,29 +110,106 @@ for c in pod["containers"]:
     need(":" in c["image"] and not c["image"].endswith(":latest"),
          f"container {c['name']} image must be a pinned version, not :latest")
 
-# The variant with the journal in PostgreSQL: no volume, one replica
-# (a standby is never Ready), the database password only as a Secret's file.
-pg_docs = [d for d in yaml.safe_load_all(open(f"{ROOT}/deploy/kubernetes-postgres.yaml")) if d]
+# The variant with the journal in PostgreSQL, highly available: 3 replicas
+# all writing (active/active), a rollout that never drops below 3 Ready, a
+# PodDisruptionBudget that keeps 2, no volume, the database URL from a Secret
+# and the password only as a Secret's file.
+PG = "kubernetes-postgres.yaml"
+pg_text = open(f"{ROOT}/deploy/{PG}").read()
+pg_docs = [d for d in yaml.safe_load_all(pg_text) if d]
 pg_kinds = {}
 for d in pg_docs:
-    pg_kinds.setdefault(d["kind"], d)
-need("PersistentVolumeClaim" not in pg_kinds, "kubernetes-postgres.yaml: no PersistentVolumeClaim")
+    pg_kinds.setdefault(d["kind"], d)  # The first of a kind: the settings ConfigMap.
+for kind in ("ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+    need(kind in pg_kinds, f"{PG}: no {kind}")
+need("PersistentVolumeClaim" not in pg_kinds, f"{PG}: no PersistentVolumeClaim")
 pg_dep = pg_kinds["Deployment"]["spec"]
-need(pg_dep.get("replicas") == 1 and pg_dep.get("strategy", {}).get("type") == "Recreate",
-     "kubernetes-postgres.yaml: one replica with Recreate (a standby is never Ready)")
+pg_pod_labels = pg_dep["template"]["metadata"]["labels"]
+need(pg_dep["selector"]["matchLabels"].items() <= pg_pod_labels.items(),
+     f"{PG}: Deployment selector does not match its pods")
+need(pg_dep.get("replicas") == 3, f"{PG}: 3 replicas")
+pg_strategy = pg_dep.get("strategy", {})
+pg_rolling = pg_strategy.get("rollingUpdate", {})
+need(pg_strategy.get("type") == "RollingUpdate" and pg_rolling.get("maxUnavailable") == 0
+     and pg_rolling.get("maxSurge") == 1,
+     f"{PG}: RollingUpdate with maxUnavailable 0, maxSurge 1 (never below 3 Ready)")
 pg_pod = pg_dep["template"]["spec"]
-need(not any("persistentVolumeClaim" in v for v in pg_pod.get("volumes", [])),
-     "kubernetes-postgres.yaml: no volume claim")
+spread = [t for t in pg_pod.get("topologySpreadConstraints", [])
+          if t.get("topologyKey") == "kubernetes.io/hostname"
+          and t.get("labelSelector", {}).get("matchLabels", {}).items() <= pg_pod_labels.items()
+          and t.get("labelSelector", {}).get("matchLabels")]
+anti = (pg_pod.get("affinity", {}).get("podAntiAffinity", {})
+        .get("preferredDuringSchedulingIgnoredDuringExecution", []))
+need(spread or any(t.get("podAffinityTerm", {}).get("topologyKey") == "kubernetes.io/hostname"
+                   for t in anti), f"{PG}: the replicas spread over nodes")
+need(not any("persistentVolumeClaim" in v or "hostPath" in v or "emptyDir" in v
+             for v in pg_pod.get("volumes", [])),
+     f"{PG}: no volume for the journal or the audit trail (they are tables)")
+pg_pdbs = [d["spec"] for d in pg_docs if d["kind"] == "PodDisruptionBudget"]
+need(len(pg_pdbs) == 1 and pg_pdbs[0].get("minAvailable") == 2
+     and "maxUnavailable" not in pg_pdbs[0],
+     f"{PG}: one PodDisruptionBudget with minAvailable 2")
+need(all(pdb.get("selector", {}).get("matchLabels")
+         and pdb["selector"]["matchLabels"].items() <= pg_pod_labels.items()
+         and not pdb["selector"].get("matchExpressions") for pdb in pg_pdbs),
+     f"{PG}: the PodDisruptionBudget selects the Deployment's pods")
 pg_config = pg_kinds["ConfigMap"]["data"]
-pg_url = pg_config.get("LOAN_GATEWAY_JOURNAL_URL", "")
-need(pg_url.startswith("postgres://") and not re.match(r"postgres://[^/@]*:[^/@]*@", pg_url)
-     and "password=" not in pg_url, "kubernetes-postgres.yaml: a journal URL without a password")
-need("sslmode=verify-full" in pg_url, "kubernetes-postgres.yaml: TLS to the database, verified")
-pg_mounts = {m["mountPath"]: m["name"] for m in pg_pod["containers"][0]["volumeMounts"]}
-pg_secrets = {v["name"] for v in pg_pod["volumes"] if "secret" in v}
-password_dir = pg_config.get("LOAN_GATEWAY_JOURNAL_PASSWORD_FILE", "").rsplit("/", 1)[0]
-need(pg_mounts.get(password_dir) in pg_secrets,
-     "kubernetes-postgres.yaml: the database password from a mounted Secret")
+need("LOAN_GATEWAY_JOURNAL_URL" not in pg_config, f"{PG}: the journal URL not in the ConfigMap")
+need(pg_config.get("LOAN_GATEWAY_CREATE_JOURNAL") == "false",
+     f"{PG}: LOAN_GATEWAY_CREATE_JOURNAL \"false\" (\"true\" for the first start only)")
+pg_c = pg_pod["containers"][0]
+url_env = [e for e in pg_c.get("env", []) if e.get("name") == "LOAN_GATEWAY_JOURNAL_URL"]
+url_ref = url_env[0].get("valueFrom", {}).get("secretKeyRef", {}) if url_env else {}
+need(len(url_env) == 1 and "value" not in url_env[0] and url_ref.get("name")
+     and url_ref.get("key") and not url_ref.get("optional"),
+     f"{PG}: LOAN_GATEWAY_JOURNAL_URL from a Secret (secretKeyRef)")
+# The documented URL: the `kubectl create secret ... <the URL's Secret>` lines
+# of the header comment (shell variables in it expanded).
+header = []
+for line in pg_text.splitlines():
+    if not line.startswith("#"):
+        break
+    header.append(line.lstrip("#").strip())
+shell_vars = {}
+url_command = ""
+for i, line in enumerate(header):
+    m = re.fullmatch(r"([A-Z_]+)=(\S+)", line)
+    if m:
+        shell_vars[m.group(1)] = m.group(2).strip("'\"")
+    if line.startswith("kubectl create secret generic " + url_ref.get("name", "?") + " "):
+        command, j = line, i
+        while command.endswith("\\") and j + 1 < len(header):
+            j += 1
+            command = command[:-1] + " " + header[j]
+        url_command = command
+m = re.search(r"--from-literal=" + re.escape(url_ref.get("key", "?")) + r"=(\S+)", url_command)
+documented_url = m.group(1).strip("'\"") if m else ""
+for name, value in shell_vars.items():
+    documented_url = documented_url.replace(f"${name}", value).replace(f"${{{name}}}", value)
+need(re.match(r"postgres(ql)?://", documented_url),
+     f"{PG}: the header's `kubectl create secret` gives the journal URL")
+need(not re.match(r"postgres(ql)?://[^/@]*:[^/@]*@", documented_url)
+     and "password=" not in documented_url, f"{PG}: a journal URL without a password")
+need("sslmode=verify-full" in documented_url, f"{PG}: TLS to the database, verified")
+pg_mounts = {m["mountPath"]: m for m in pg_c["volumeMounts"]}
+pg_secret_volumes = {v["name"]: v["secret"] for v in pg_pod["volumes"] if "secret" in v}
+password_file = pg_config.get("LOAN_GATEWAY_JOURNAL_PASSWORD_FILE", "")
+password_dir, password_name = password_file.rsplit("/", 1) if "/" in password_file else ("", "")
+password_mount = pg_mounts.get(password_dir, {})
+password_secret = pg_secret_volumes.get(password_mount.get("name"), {})
+need(password_secret and password_mount.get("readOnly") is True
+     and (not password_secret.get("items")
+          or any(item.get("path") == password_name for item in password_secret["items"])),
+     f"{PG}: the database password from a mounted Secret file")
+need(password_secret.get("secretName") == url_ref.get("name"),
+     f"{PG}: the database URL and its password from the one Secret")
+need(not any(re.search(r"PASSWORD$|SECRET|_KEY$", k) for k in pg_config),
+     f"{PG}: a secret in the ConfigMap")
+need(not any("PASSWORD" in e.get("name", "") and "value" in e for e in pg_c.get("env", [])),
+     f"{PG}: the database password as an environment value")
+for c in pg_pod["containers"]:
+    need(":" in c["image"] and not c["image"].endswith(":latest"),
+         f"{PG}: container {c['name']} image must be a pinned version, not :latest")
 
 compose = yaml.safe_load(open(f"{ROOT}/deploy/compose.yaml"))
 gw = compose["services"]["loan-gateway"]
