@@ -64,11 +64,12 @@ absl::StatusOr<SharedWeightStore::Count> PostgresWeightStore::Add(
   // Repeated on a new session when the old one turned out lost: an add that
   // had counted already counts twice, on the safe side.
   absl::StatusOr<PostgresRows> took = db_->ExecRepeatable(
-      "INSERT INTO uid_weight (minute, used) SELECT $1::bigint, $2::bigint + "
-      "$3::bigint WHERE $2::bigint + $3::bigint <= $4::bigint ON CONFLICT "
-      "(minute) DO UPDATE SET used = GREATEST(uid_weight.used, $2::bigint) + "
-      "$3::bigint WHERE GREATEST(uid_weight.used, $2::bigint) + $3::bigint <= "
-      "$4::bigint RETURNING used",
+      "INSERT INTO uid_weight (minute, used) SELECT $1::bigint, GREATEST(0, "
+      "$2::bigint + $3::bigint) WHERE $2::bigint + $3::bigint <= $4::bigint "
+      "ON CONFLICT (minute) DO UPDATE SET used = GREATEST(0, "
+      "GREATEST(uid_weight.used, $2::bigint) + $3::bigint) WHERE "
+      "GREATEST(uid_weight.used, $2::bigint) + $3::bigint <= $4::bigint "
+      "RETURNING used",
       {m, absl::StrCat(observed), absl::StrCat(weight), absl::StrCat(limit)});
   if (!took.ok()) return StoreError(took.status(), "write");
   Count count;

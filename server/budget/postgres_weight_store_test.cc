@@ -78,6 +78,28 @@ TEST_F(PostgresWeightStoreTest, BinancesCountRaisesTheSharedOne) {
   EXPECT_FALSE(there.TryReserve().ok()) << "3000 + 3000 + 3000 used";
 }
 
+// A call that waits for another gateway's turn of a risk unit reserves and
+// gives back on every try: what it gives back leaves the shared count with
+// its next reservation, so waiting never spends the account's weight.
+TEST_F(PostgresWeightStoreTest, WeightGivenBackLeavesTheSharedCount) {
+  auto here_store = OpenStore();
+  auto there_store = OpenStore();
+  ManualClock clock(kStart);
+  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                    here_store.get());
+  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                     there_store.get());
+  for (int tries = 0; tries < 100; ++tries) {
+    ASSERT_TRUE(here.TryReserve().ok()) << "try " << tries;
+    here.Release();
+  }
+  EXPECT_TRUE(here.TryReserve().ok());
+  EXPECT_TRUE(there.TryReserve().ok());
+  EXPECT_TRUE(there.TryReserve().ok()) << "3 borrows' weight, no more";
+  EXPECT_FALSE(there.TryReserve().ok());
+  EXPECT_FALSE(here.TryReserve().ok());
+}
+
 // The database away: nothing is reserved, so nothing is sent.
 TEST_F(PostgresWeightStoreTest, AnUnreadableCountRefusesTheReservation) {
   auto store = OpenStore();

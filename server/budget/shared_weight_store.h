@@ -21,7 +21,8 @@ class SharedWeightStore {
   };
   // Adds `weight` to `minute`'s count (first raised to `observed`, the
   // count Binance last reported to this gateway) unless that would pass
-  // `limit`. A `weight` of 0 reads the count.
+  // `limit`. A `weight` of 0 reads the count; a negative one gives weight
+  // back (never below 0).
   virtual absl::StatusOr<Count> Add(int64_t minute, int64_t weight,
                                     int64_t observed, int64_t limit) = 0;
 };

@@ -1,6 +1,7 @@
 #include "budget/weight_budget.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "contract/rule_error.h"
@@ -20,6 +21,7 @@ void WeightBudget::RollWindow() {
   if (minute != minute_) {
     minute_ = minute;
     used_ = 0;
+    owed_ = 0;  // Given back to a minute that is over.
   }
 }
 
@@ -40,14 +42,22 @@ absl::Status WeightBudget::Reserve(bool take, int64_t weight) {
 absl::Status WeightBudget::ReserveShared(bool take, int64_t weight) {
   int64_t minute = 0;
   int64_t observed = 0;
+  int64_t owed = 0;
   {
     absl::MutexLock lock(&mu_);
     RollWindow();
     minute = minute_;
     observed = used_;
+    if (take) std::swap(owed, owed_);
   }
+  // What this gateway gave back since its last reservation goes back with
+  // this one (Release makes no round trip of its own).
   absl::StatusOr<SharedWeightStore::Count> count =
-      shared_->Add(minute, take ? weight : 0, observed, limit_);
+      shared_->Add(minute, (take ? weight : 0) - owed, observed, limit_);
+  if (!count.ok() || (take && !count->taken)) {
+    absl::MutexLock lock(&mu_);
+    if (minute_ == minute) owed_ += owed;  // Still owed.
+  }
   if (!count.ok()) {
     return contract::RuleError(
         contract::RuleForLocal(contract::kJournalUnavailableEvent),
@@ -87,9 +97,12 @@ absl::Status WeightBudget::Spent(int64_t minute, int64_t used,
 }
 
 void WeightBudget::Release() {
-  if (shared_ != nullptr) return;
   absl::MutexLock lock(&mu_);
   RollWindow();
+  if (shared_ != nullptr) {
+    owed_ += cost_;  // Given back with the next reservation.
+    return;
+  }
   used_ = std::max<int64_t>(0, used_ - cost_);
 }
 

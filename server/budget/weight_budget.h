@@ -44,9 +44,9 @@ class WeightBudget {
   // Whether TryReserve would succeed now, taking nothing (validate_only).
   absl::Status CheckRoom() { return Reserve(/*take=*/false, cost_); }
 
-  // Gives a reservation back: the request provably never left. (Not to a
-  // shared count, which would cost a database round trip on the thread that
-  // saw the failure: it stays counted, on the safe side, for the minute.)
+  // Gives a reservation back: the request provably never left. A shared
+  // count gets it back with this gateway's next reservation (no database
+  // round trip on the thread that saw the failure, an HTTP one say).
   void Release();
 
   // Binance's count for the current minute (X-SAPI-USED-UID-WEIGHT-1M).
@@ -69,6 +69,8 @@ class WeightBudget {
   mutable absl::Mutex mu_;
   int64_t minute_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t used_ ABSL_GUARDED_BY(mu_) = 0;
+  // Given back and not yet subtracted from the shared count.
+  int64_t owed_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace loan_gateway

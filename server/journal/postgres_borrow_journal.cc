@@ -78,8 +78,11 @@ CREATE TABLE IF NOT EXISTS journal_replicas (
 UPDATE meta SET value = '3' WHERE name = 'schema_version' AND value = '2';
 )sql";
 
+// What kSchema makes (meta.schema_version).
+constexpr char kSchemaVersion[] = "3";
+
 // Advisory lock keys. The lease on reconciliation and the purge: a session
-// lock one gateway at a time holds ("loan-gw" in ASCII).
+// lock one gateway at a time holds.
 constexpr char kLeaseLock[] = "7308613712466637312";
 // The space of replica locks (two-key form: this, then the replica id):
 // a gateway holds its own for as long as its session lives.
@@ -242,8 +245,18 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
         "journal existed there, restore it: an empty one would forget every "
         "request_id and every borrow whose outcome is still unknown");
   }
-  if (absl::Status made = db_->ExecSchema(kSchema); !made.ok()) {
-    return JournalError(made, "schema");
+  // The DDL takes table locks that queue every other replica's statements
+  // behind running transactions: only when the schema is missing or old.
+  absl::StatusOr<PostgresRows> version =
+      exists->At(0, 0) == "t"
+          ? db_->Exec("SELECT value FROM meta WHERE name = 'schema_version'")
+          : absl::StatusOr<PostgresRows>(absl::NotFoundError("no tables"));
+  const bool current = version.ok() && version->size() == 1 &&
+                       version->At(0, 0) == kSchemaVersion;
+  if (!current) {
+    if (absl::Status made = db_->ExecSchema(kSchema); !made.ok()) {
+      return JournalError(made, "schema");
+    }
   }
   if (!writer_.load()) {
     return absl::UnavailableError(
@@ -322,13 +335,14 @@ absl::Status PostgresBorrowJournal::TryTakeReplicaLock(
     replica_id_.store(NewReplicaId());
   }
   writer_.store(true);
-  if (!was && opened_.load()) {
+  if (!opened_.load()) return absl::OkStatus();
+  if (!was) {
     LogLine("info", "journal_replica_lock_retaken")
         .Int("replica_id", replica_id())
         .Emit();
-    return RegisterReplica(session);
   }
-  return absl::OkStatus();
+  // Its row may have been forgotten while it looked dead.
+  return RegisterReplica(session);
 }
 
 absl::Status PostgresBorrowJournal::CheckWriter() {
@@ -691,6 +705,11 @@ absl::Status PostgresBorrowJournal::BeginAttempt(const AttemptRecord& a) {
       "SELECT 1 FROM borrows WHERE request_id = $1 AND state = 'PENDING' AND "
       "owner = $2::integer FOR UPDATE",
       {a.request_id, absl::StrCat(replica_id())});
+  if (!mine.ok() && absl::IsAborted(mine.status())) {
+    // Its row is locked past lock_timeout (reconciliation elsewhere): later.
+    return rollback(RiskUnitBusyElsewhere(
+        absl::StrCat(a.request_id, "'s record is locked by another gateway")));
+  }
   if (!mine.ok()) return rollback(JournalError(mine.status(), "write"));
   if (mine->size() != 1) {
     return rollback(absl::FailedPreconditionError(absl::StrCat(
@@ -828,10 +847,38 @@ absl::StatusOr<std::vector<JournalRecord>> PostgresBorrowJournal::List(
 
 absl::StatusOr<std::vector<JournalRecord>> PostgresBorrowJournal::Unsettled() {
   JournalGroupLock::Scoped lock(&mu_);
+  if (!mu_.InGroup()) {
+    if (absl::Status claimed = ClaimDeadOwnersRecords(); !claimed.ok()) {
+      return claimed;
+    }
+  }
   absl::StatusOr<std::vector<JournalRecord>> unsettled = UnsettledLocked();
   // Another replica's writes show here first: the index follows storage.
   if (unsettled.ok() && !mu_.InGroup()) unsettled_.Reset(*unsettled);
   return unsettled;
+}
+
+// A PENDING record whose owner looks dead is taken from it, committed, before
+// reconciliation reads its attempts: an owner that only lost its session for
+// a moment (a database restart) then finds it no longer its own and signs
+// nothing more for it (BeginAttempt), so "never signed" cannot turn false
+// behind reconciliation's back. Its direct outcome may still be written.
+absl::Status PostgresBorrowJournal::ClaimDeadOwnersRecords() {
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  absl::StatusOr<PostgresRows> claimed = db_->Exec(
+      absl::StrCat("UPDATE borrows SET owner = NULL WHERE state = 'PENDING' "
+                   "AND owner IS NOT NULL AND owner <> $1::integer AND NOT ",
+                   OwnerAlive("owner")),
+      {absl::StrCat(replica_id())});
+  if (!claimed.ok()) {
+    UndoWrite();
+    return JournalError(claimed.status(), "write");
+  }
+  if (absl::Status c = EndWrite(); !c.ok()) {
+    UndoWrite();
+    return c;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<JournalRecord>>

@@ -122,6 +122,7 @@ class PostgresBorrowJournal final : public BorrowJournal {
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<JournalRecord>> UnsettledLocked()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ClaimDeadOwnersRecords() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
                                              const std::string& request_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -56,6 +56,19 @@ class PostgresBorrowJournalTest
     }
     return done();
   }
+  // Ends the one session holding `journal`'s replica lock (its gateway
+  // lost its database connection for a moment, a restart say).
+  void EndSessionOf(const PostgresBorrowJournal& journal) {
+    auto admin = PostgresConnection::Open(pg_->url());
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    ASSERT_TRUE((*admin)
+                    ->Exec(absl::StrCat(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE "
+                        "locktype = 'advisory' AND classid = 1819174775 AND "
+                        "objsubid = 2 AND objid = ",
+                        journal.replica_id()))
+                    .ok());
+  }
   int64_t CommittedRows() {
     auto other = PostgresConnection::Open(pg_->url());
     if (!other.ok()) return -1;
@@ -159,6 +172,30 @@ TEST_F(PostgresBorrowJournalTest,
   EXPECT_EQ(a->LatestOpenWindowEnd(1001, "x2")->value_or(0), now + 5000)
       << "a dead gateway's attempt may have executed: its window counts";
   EXPECT_TRUE(a->BeginAttempt(journal_test::Attempt("x2", now)).ok());
+}
+
+// A live gateway that looked dead for a moment (its session lost) cannot
+// sign a record that reconciliation elsewhere took meanwhile: reconciliation
+// takes it, committed, before it reads the attempts, and the owner back finds
+// it no longer its own ("never signed" stays true).
+TEST_F(PostgresBorrowJournalTest, ReconciliationTakesADeadOwnersRecordFirst) {
+  auto a = OpenJournal();
+  auto b = OpenJournal();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
+  EndSessionOf(*a);
+  ASSERT_TRUE(Eventually([&] { return !(*b->Get("x"))->in_flight_elsewhere; }));
+  absl::StatusOr<std::vector<JournalRecord>> unsettled = b->Unsettled();
+  ASSERT_TRUE(unsettled.ok() && unsettled->size() == 1) << unsettled.status();
+  absl::Status sent = a->BeginAttempt(
+      journal_test::Attempt("x", absl::ToUnixMillis(absl::Now())));
+  EXPECT_EQ(sent.code(), absl::StatusCode::kFailedPrecondition) << sent;
+  EXPECT_TRUE(a->writer()) << "back, and alive again";
+  EXPECT_TRUE((*b->Attempts("x")).empty()) << "nothing to sign was journaled";
+  EXPECT_TRUE(
+      b->RecordOutcome("x", {.state = Outcome::kRejected, .reconciled = true})
+          .ok());
 }
 
 // A call whose outcome could not be written is no longer worked on: its

@@ -206,7 +206,7 @@ void PostgresConnection::Rollback() {
 }
 
 absl::Status PostgresConnection::ExecSchema(const std::string& sql) {
-  // Held to COMMIT ("loan-gw" in ASCII, then 1). The session's own
+  // Held to COMMIT (the journal's old schema key, kept). The session's own
   // synchronous_commit may be off (a weight count's): tables must last.
   absl::Status made = ExecScript(
       absl::StrCat("BEGIN; SET LOCAL synchronous_commit = on; SELECT "

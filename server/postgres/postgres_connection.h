@@ -79,8 +79,10 @@ class PostgresConnection {
   // went with the session).
   absl::StatusOr<PostgresRows> Query(
       const std::string& sql, const std::vector<std::string>& params = {});
-  // The same retry for a statement whose running twice is harmless (a
-  // weight count whose second add errs on the safe side).
+  // Query's one retry (only when the session turns out lost while idle,
+  // outside a transaction) for a statement that changes something but whose
+  // running twice is harmless (a weight count whose second add errs on the
+  // safe side).
   absl::StatusOr<PostgresRows> ExecRepeatable(
       const std::string& sql, const std::vector<std::string>& params = {}) {
     return Query(sql, params);

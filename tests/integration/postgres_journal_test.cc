@@ -215,13 +215,19 @@ TEST_F(PostgresJournalTest, ADatabaseOutageRefusesUnsignedAndHealsItself) {
 // the second waits for the first's to be journaled (never two operations of
 // one risk unit at Binance at once). When the first dies, the second goes on.
 TEST_F(PostgresJournalTest, TwoGatewaysBorrowSideBySide) {
-  std::unique_ptr<GatewayEnv> second = StartGatewaySharing(*env_);
+  // Room for the three borrows sent below and no more: waiting for the
+  // other gateway's turn must not spend the account's weight.
+  const std::vector<std::string> weight = {"--uid_weight_limit=9000"};
+  std::unique_ptr<GatewayEnv> gateway =
+      StartGatewaySharing(*env_, PolicyWithOperator(), weight);
+  std::unique_ptr<GatewayEnv> second =
+      StartGatewaySharing(*env_, PolicyWithOperator(), weight);
   env_->InjectFault(R"({"answer_delay_ms":1500})");
   BorrowRequest first = MakeBorrow(1001, "5");
   first.set_request_id("0b6f1c2a-9e0d-4b4e-8a9c-3f1a2b3c4d5e");
   BorrowResponse response;
   grpc::Status first_status;
-  std::thread slow([&] { first_status = env_->Borrow(first, &response); });
+  std::thread slow([&] { first_status = gateway->Borrow(first, &response); });
   absl::SleepFor(absl::Milliseconds(500));  // It is at Binance now.
   BorrowResponse same_unit;
   grpc::Status same_unit_status;
@@ -242,7 +248,7 @@ TEST_F(PostgresJournalTest, TwoGatewaysBorrowSideBySide) {
   EXPECT_EQ(state.overlapping_operations, 0);
   EXPECT_TRUE(
       absl::StrContains(second->GatewayLog(), "risk_unit_busy_elsewhere"));
-  for (GatewayEnv* env : {env_.get(), second.get()}) {
+  for (GatewayEnv* env : {gateway.get(), second.get()}) {
     CommandResult health = RunCommand(env->Loanctl({"health"}));
     EXPECT_TRUE(absl::StrContains(health.out, "SERVING") &&
                 !absl::StrContains(health.out, "NOT_SERVING"))
@@ -251,7 +257,7 @@ TEST_F(PostgresJournalTest, TwoGatewaysBorrowSideBySide) {
                                   "\nloan_gateway_journal_writer 1\n"));
   }
 
-  env_->KillGateway(SIGKILL);
+  gateway->KillGateway(SIGKILL);
   BorrowResponse after;
   grpc::Status goes_on = second->Borrow(MakeBorrow(1001, "7"), &after);
   ASSERT_TRUE(goes_on.ok()) << goes_on.error_message();
