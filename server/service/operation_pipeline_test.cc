@@ -547,6 +547,85 @@ TEST_F(OperationPipelineTest, AfterAnUnknownTheRiskUnitWaitsOutItsWindow) {
                    .Overlaps(binance::WindowOf(unknown_ts, 5000)));
 }
 
+// Another gateway sharing the journal holds the risk unit's turn: the call
+// keeps trying every 25 ms, sends once the turn is free, and its weight is
+// taken once (each refused try gave its reservation back).
+TEST_F(OperationPipelineTest, ATurnHeldElsewhereIsWaitedFor) {
+  SyncClock();
+  failing_journal_.busy_elsewhere = 3;
+  transport_.script.push_back(Answer(200, kSuccess));
+  std::unique_ptr<Pending> pending = Start(Request());
+  for (int tries = 0; tries < 3; ++tries) {
+    Settle();
+    ASSERT_EQ(scheduler_.tasks.size(), 1u) << "try " << tries;
+    EXPECT_EQ(scheduler_.delays.back(), absl::Milliseconds(25));
+    EXPECT_TRUE(transport_.sent.empty()) << "nothing sent while it is held";
+    scheduler_.RunAll();
+  }
+  ASSERT_TRUE(Await(*pending).ok());
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ(budget_.used(), 3000);
+}
+
+// Held elsewhere past the call's deadline: refused RISK_UNIT_BUSY with
+// RetryInfo, nothing sent, and the request_id may be tried again.
+TEST_F(OperationPipelineTest, ATurnHeldElsewhereTooLongIsRefusedUnsent) {
+  SyncClock();
+  failing_journal_.busy_elsewhere = 1000000;
+  deadline_ = clock_.now + absl::Seconds(2);
+  std::unique_ptr<Pending> pending = Start(Request());
+  for (int i = 0; i < 200 && !pending->done.HasBeenNotified(); ++i) {
+    Settle();
+    clock_.now += absl::Milliseconds(25);
+    scheduler_.RunAll();
+  }
+  absl::StatusOr<BorrowResponse> busy = Await(*pending);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(busy.status(), &info)) << busy.status();
+  EXPECT_EQ(info.reason(), "RISK_UNIT_BUSY");
+  google::rpc::RetryInfo retry;
+  EXPECT_TRUE(errors::GetDetail(busy.status(), &retry));
+  EXPECT_TRUE(transport_.sent.empty());
+  absl::StatusOr<std::optional<JournalRecord>> record =
+      journal_->Get(RequestIdOf(busy.status()));
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->state, Outcome::kRejected);
+  EXPECT_TRUE((*record)->retryable);
+}
+
+// A repeat of a request_id another gateway has in flight reads its record
+// until that call's outcome is journaled, then answers with it: never a
+// second borrow.
+TEST_F(OperationPipelineTest, ARepeatFollowsACallInFlightElsewhere) {
+  SyncClock();
+  const std::string id = "5d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
+  JournalRecord theirs;
+  theirs.request_id = id;
+  theirs.caller = "test";
+  theirs.group_id = 1001;
+  theirs.asset = "USDT";
+  theirs.amount = "10";
+  theirs.created = clock_.now;
+  ASSERT_TRUE(journal_->InsertIntent(theirs).ok());
+  failing_journal_.in_flight_elsewhere = id;
+  BorrowRequest repeat = Request();
+  repeat.set_request_id(id);
+  std::unique_ptr<Pending> pending = Start(repeat);
+  Settle();
+  scheduler_.RunAll();
+  Settle();
+  EXPECT_FALSE(pending->done.HasBeenNotified()) << "still in flight there";
+  ASSERT_TRUE(journal_
+                  ->RecordOutcome(id, {.state = Outcome::kSucceeded,
+                                       .transaction_id = "424242"})
+                  .ok());
+  scheduler_.RunAll();
+  absl::StatusOr<BorrowResponse> answer = Await(*pending);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->transaction_id(), "424242");
+  EXPECT_TRUE(transport_.sent.empty()) << "never sent here";
+}
+
 TEST_F(OperationPipelineTest,
        AWaitLongerThanTheDeadlineIsRefusedWithRetryInfo) {
   SyncClock();

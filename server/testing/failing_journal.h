@@ -12,7 +12,10 @@
 namespace loan_gateway::test_doubles {
 
 // Passes every call to `inner` unless the test made that kind of write fail,
-// in which case it returns UNAVAILABLE and writes nothing.
+// in which case it returns UNAVAILABLE and writes nothing. It can also play
+// another gateway sharing the journal: a risk unit's turn held elsewhere for
+// the next `busy_elsewhere` attempts, a request_id in flight elsewhere while
+// its record is PENDING.
 class FailingJournal : public BorrowJournal {
  public:
   explicit FailingJournal(BorrowJournal& inner) : inner_(inner) {}
@@ -20,11 +23,13 @@ class FailingJournal : public BorrowJournal {
   std::atomic<bool> fail_intent{false};
   std::atomic<bool> fail_attempt{false};
   std::atomic<bool> fail_outcome{false};
+  std::atomic<int> busy_elsewhere{0};
+  std::string in_flight_elsewhere;  // A request_id (set before the call).
 
   absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
       const JournalRecord& intent) override {
     if (fail_intent) return Failure();
-    return inner_.InsertIntent(intent);
+    return Elsewhere(inner_.InsertIntent(intent));
   }
   absl::StatusOr<OutcomeWritten> RecordOutcome(
       const std::string& request_id, const OutcomeToRecord& outcome) override {
@@ -33,6 +38,10 @@ class FailingJournal : public BorrowJournal {
   }
   absl::Status BeginAttempt(const AttemptRecord& attempt) override {
     if (fail_attempt) return Failure();
+    if (busy_elsewhere > 0) {
+      --busy_elsewhere;
+      return RiskUnitBusyElsewhere("held by another gateway (test)");
+    }
     return inner_.BeginAttempt(attempt);
   }
   absl::StatusOr<std::vector<AttemptRecord>> Attempts(
@@ -56,7 +65,7 @@ class FailingJournal : public BorrowJournal {
   bool writer() const override { return inner_.writer(); }
   absl::StatusOr<std::optional<JournalRecord>> Get(
       const std::string& request_id) override {
-    return inner_.Get(request_id);
+    return Elsewhere(inner_.Get(request_id));
   }
   UnsettledCount CountUnsettled(
       const std::function<bool(const std::string&)>& skip) const override {
@@ -94,6 +103,15 @@ class FailingJournal : public BorrowJournal {
   }
 
  private:
+  absl::StatusOr<std::optional<JournalRecord>> Elsewhere(
+      absl::StatusOr<std::optional<JournalRecord>> found) const {
+    if (found.ok() && found->has_value() &&
+        (*found)->request_id == in_flight_elsewhere &&
+        (*found)->state == Outcome::kPending) {
+      (*found)->in_flight_elsewhere = true;
+    }
+    return found;
+  }
   static absl::Status Failure() {
     return absl::UnavailableError("disk I/O error (test)");
   }
