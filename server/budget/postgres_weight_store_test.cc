@@ -34,70 +34,67 @@ class PostgresWeightStoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
   std::unique_ptr<ThrowawayPostgres> pg_;
+
+  // Two gateways' budgets, 3 borrows' weight a minute, on one count.
+  struct Gateways {
+    explicit Gateways(PostgresWeightStoreTest& test)
+        : here_store(test.OpenStore()),
+          there_store(test.OpenStore()),
+          here(clock, 9000, 3000, WeightBudget::Scope::kUid, here_store.get()),
+          there(clock, 9000, 3000, WeightBudget::Scope::kUid,
+                there_store.get()) {}
+    ManualClock clock{kStart};
+    std::unique_ptr<PostgresWeightStore> here_store;
+    std::unique_ptr<PostgresWeightStore> there_store;
+    WeightBudget here;
+    WeightBudget there;
+  };
 };
 
 // Three borrows' weight a minute between two gateways: the third
 // reservation, wherever it is asked, is the last; a new minute starts over.
 TEST_F(PostgresWeightStoreTest, TwoGatewaysShareOneMinutesWeight) {
-  auto here_store = OpenStore();
-  auto there_store = OpenStore();
-  ASSERT_NE(here_store, nullptr);
-  ASSERT_NE(there_store, nullptr);
-  ManualClock clock(kStart);
-  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                    here_store.get());
-  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                     there_store.get());
-  EXPECT_TRUE(here.TryReserve().ok());
-  EXPECT_TRUE(there.TryReserve().ok());
-  EXPECT_TRUE(there.CheckRoom().ok()) << "a dry run takes nothing";
-  EXPECT_TRUE(here.TryReserve().ok());
-  absl::Status spent = there.TryReserve();
+  Gateways g(*this);
+  ASSERT_NE(g.here_store, nullptr);
+  ASSERT_NE(g.there_store, nullptr);
+  EXPECT_TRUE(g.here.TryReserve().ok());
+  EXPECT_TRUE(g.there.TryReserve().ok());
+  EXPECT_TRUE(g.there.CheckRoom().ok()) << "a dry run takes nothing";
+  EXPECT_TRUE(g.here.TryReserve().ok());
+  absl::Status spent = g.there.TryReserve();
   EXPECT_EQ(spent.code(), absl::StatusCode::kResourceExhausted) << spent;
   EXPECT_NE(spent.message().find("9000 of 9000"), std::string::npos) << spent;
-  EXPECT_FALSE(here.CheckRoom().ok());
-  EXPECT_EQ(there.used(), 9000) << "its count mirrors the shared one";
-  clock.now += absl::Minutes(1);
-  EXPECT_TRUE(there.TryReserve().ok()) << "a new minute";
+  EXPECT_FALSE(g.here.CheckRoom().ok());
+  EXPECT_EQ(g.there.used(), 9000) << "its count mirrors the shared one";
+  g.clock.now += absl::Minutes(1);
+  EXPECT_TRUE(g.there.TryReserve().ok()) << "a new minute";
 }
 
 // What Binance reported to one gateway (its count includes every user of
 // the key) is carried into the shared count with that gateway's next
 // reservation.
 TEST_F(PostgresWeightStoreTest, BinancesCountRaisesTheSharedOne) {
-  auto here_store = OpenStore();
-  auto there_store = OpenStore();
-  ManualClock clock(kStart);
-  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                    here_store.get());
-  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                     there_store.get());
-  here.ObserveUsed(3000);  // Another user of the key spent a borrow's worth.
-  EXPECT_TRUE(here.TryReserve().ok());
-  EXPECT_TRUE(there.TryReserve().ok());
-  EXPECT_FALSE(there.TryReserve().ok()) << "3000 + 3000 + 3000 used";
+  Gateways g(*this);
+  g.here.ObserveUsed(3000);  // Another user of the key spent a borrow's worth.
+  EXPECT_TRUE(g.here.TryReserve().ok());
+  EXPECT_TRUE(g.there.TryReserve().ok());
+  EXPECT_FALSE(g.there.TryReserve().ok()) << "3000 + 3000 + 3000 used";
 }
 
 // A call that waits for another gateway's turn of a risk unit reserves and
 // gives back on every try: what it gives back leaves the shared count with
 // its next reservation, so waiting never spends the account's weight.
 TEST_F(PostgresWeightStoreTest, WeightGivenBackLeavesTheSharedCount) {
-  auto here_store = OpenStore();
-  auto there_store = OpenStore();
-  ManualClock clock(kStart);
-  WeightBudget here(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                    here_store.get());
-  WeightBudget there(clock, 9000, 3000, WeightBudget::Scope::kUid,
-                     there_store.get());
+  Gateways g(*this);
   for (int tries = 0; tries < 100; ++tries) {
-    ASSERT_TRUE(here.TryReserve().ok()) << "try " << tries;
-    here.Release();
+    ASSERT_TRUE(g.here.TryReserve().ok()) << "try " << tries;
+    g.here.Release();
   }
-  EXPECT_TRUE(here.TryReserve().ok());
-  EXPECT_TRUE(there.TryReserve().ok());
-  EXPECT_TRUE(there.TryReserve().ok()) << "3 borrows' weight, no more";
-  EXPECT_FALSE(there.TryReserve().ok());
-  EXPECT_FALSE(here.TryReserve().ok());
+  EXPECT_TRUE(g.here.TryReserve().ok());
+  EXPECT_TRUE(g.there.TryReserve().ok());
+  EXPECT_TRUE(g.there.TryReserve().ok()) << "3 borrows' weight, no more";
+  EXPECT_FALSE(g.there.TryReserve().ok());
+  EXPECT_FALSE(g.here.TryReserve().ok());
 }
 
 // The database away: nothing is reserved, so nothing is sent.

@@ -412,13 +412,20 @@ void OperationPipeline::AnswerFromJournal(const CallPtr& call,
     FollowElsewhere(call);
     return;
   }
+  AnswerNotKnownYet(
+      call,
+      "this request_id's borrow was interrupted and its outcome is not "
+      "settled yet; reconciliation is reading Binance's records. Do not "
+      "resend it");
+}
+
+// A repeat whose borrow's outcome nobody knows yet: UNKNOWN, never a
+// failure (it may have executed).
+void OperationPipeline::AnswerNotKnownYet(const CallPtr& call,
+                                          absl::string_view why) {
   call->outcome = Outcome::kUnknown;
-  Answer(call,
-         contract::RuleError(
-             contract::RuleForTransport(contract::kMaybeSentEvent),
-             "this request_id's borrow was interrupted and its outcome is not "
-             "settled yet; reconciliation is reading Binance's records. Do not "
-             "resend it"));
+  Answer(call, contract::RuleError(
+                   contract::RuleForTransport(contract::kMaybeSentEvent), why));
 }
 
 // [journal] A repeat of a request_id another gateway sharing the journal
@@ -428,14 +435,12 @@ void OperationPipeline::FollowElsewhere(const CallPtr& call) {
   const absl::Duration poll = absl::Milliseconds(50);
   const absl::Duration left = call->deadline - deps_.clock->Now();
   if (left - poll < FromProtoDuration(borrow_.min_call_deadline())) {
-    call->outcome = Outcome::kUnknown;
-    Answer(call,
-           contract::RuleError(
-               contract::RuleForTransport(contract::kMaybeSentEvent),
-               "this request_id's borrow is in flight at another gateway "
-               "sharing the journal and was not settled before this call's "
-               "deadline; its outcome is not known yet. Repeat the call with "
-               "the same request_id to read it (it is never borrowed twice)"));
+    AnswerNotKnownYet(
+        call,
+        "this request_id's borrow is in flight at another gateway sharing "
+        "the journal and was not settled before this call's deadline; its "
+        "outcome is not known yet. Repeat the call with the same request_id "
+        "to read it (it is never borrowed twice)");
     return;
   }
   deps_.scheduler->RunAfter(poll, [this, call] {
@@ -443,13 +448,11 @@ void OperationPipeline::FollowElsewhere(const CallPtr& call) {
       absl::StatusOr<std::optional<JournalRecord>> record =
           deps_.journal->Get(call->request_id);
       if (!record.ok() || !record->has_value()) {
-        call->outcome = Outcome::kUnknown;
-        Answer(call,
-               contract::RuleError(
-                   contract::RuleForTransport(contract::kMaybeSentEvent),
-                   "this request_id's borrow is in flight at another gateway "
-                   "and its record could not be read again; repeat the call "
-                   "with the same request_id to read its outcome"));
+        AnswerNotKnownYet(
+            call,
+            "this request_id's borrow is in flight at another gateway and "
+            "its record could not be read again; repeat the call with the "
+            "same request_id to read its outcome");
         return;
       }
       AnswerFromJournal(call, **record);

@@ -156,6 +156,7 @@ class OperationPipeline {
   void WaitForTurnElsewhere(const CallPtr& call, const absl::Status& busy);
   void HoldTurnFor(const CallPtr& call, absl::Duration wait);
   void FollowElsewhere(const CallPtr& call);
+  void AnswerNotKnownYet(const CallPtr& call, absl::string_view why);
   void AuditAttempt(const CallPtr& call, int64_t signed_ms);
   void Send(const CallPtr& call, int64_t signed_ms);
   void OnResult(const CallPtr& call, const HttpResult& result,
