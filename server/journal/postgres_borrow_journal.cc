@@ -376,6 +376,7 @@ absl::Status PostgresBorrowJournal::BeginGroup()
     return JournalError(begun, "begin");
   }
   group_failed_ = false;
+  savepoint_open_ = false;
   return absl::OkStatus();
 }
 
@@ -416,9 +417,14 @@ absl::Status PostgresBorrowJournal::BeginWrite() {
     return NotAliveError();
   }
   if (!mu_.InGroup()) return absl::OkStatus();
-  absl::StatusOr<PostgresRows> saved = db_->Exec("SAVEPOINT journal_write");
+  // The last write's savepoint is released here, in the same round trip.
+  absl::Status saved = db_->ExecScript(
+      savepoint_open_
+          ? "RELEASE SAVEPOINT journal_write; SAVEPOINT journal_write;"
+          : "SAVEPOINT journal_write;");
+  savepoint_open_ = saved.ok();
   if (!saved.ok()) group_failed_ = true;
-  return saved.ok() ? absl::OkStatus() : JournalError(saved.status(), "write");
+  return saved.ok() ? absl::OkStatus() : JournalError(saved, "write");
 }
 
 absl::Status PostgresBorrowJournal::EndWrite() {
@@ -426,11 +432,9 @@ absl::Status PostgresBorrowJournal::EndWrite() {
     absl::Status committed = db_->Commit();
     return committed.ok() ? committed : JournalError(committed, "commit");
   }
-  absl::StatusOr<PostgresRows> released =
-      db_->Exec("RELEASE SAVEPOINT journal_write");
-  if (!released.ok()) group_failed_ = true;
-  return released.ok() ? absl::OkStatus()
-                       : JournalError(released.status(), "write");
+  // Its savepoint stays until the next write's BeginWrite or the group's
+  // COMMIT releases it (a round trip saved; nothing undoes it meanwhile).
+  return absl::OkStatus();
 }
 
 void PostgresBorrowJournal::UndoWrite() {
@@ -438,6 +442,7 @@ void PostgresBorrowJournal::UndoWrite() {
     db_->Rollback();
     return;
   }
+  savepoint_open_ = false;
   if (!db_->connected() ||
       !db_->ExecScript("ROLLBACK TO SAVEPOINT journal_write; RELEASE SAVEPOINT "
                        "journal_write;")
@@ -614,35 +619,32 @@ absl::StatusOr<OutcomeWritten> PostgresBorrowJournal::RecordOutcome(
     written.reopened_request_id = *reopened;
   }
   // A settled outcome is never overwritten (e.g. reconciliation racing the
-  // call, on this replica or another).
+  // call, on this replica or another). Its attempts follow it, and the risk
+  // unit's turn goes with it: one statement, one round trip.
+  std::string mark;  // UNKNOWN and a reconciled REJECTED leave them open.
+  if (outcome.state == Outcome::kSucceeded) {
+    mark = std::string(AttemptStateName(AttemptState::kExecuted));
+  } else if (outcome.state == Outcome::kRejected && !outcome.reconciled) {
+    mark = std::string(AttemptStateName(AttemptState::kNotExecuted));
+  }
   absl::StatusOr<PostgresRows> s = db_->Exec(
-      "UPDATE borrows SET state = $1, reconciled = $2::boolean, retryable = "
-      "$3::boolean, transaction_id = $4, error = $5::bytea, updated_ms = "
-      "$6::bigint, note = NULL, result_amount = $7 WHERE request_id = $8 AND "
-      "(state = 'PENDING' OR (state = 'UNKNOWN' AND $2::boolean))",
+      "WITH settled AS (UPDATE borrows SET state = $1, reconciled = "
+      "$2::boolean, retryable = $3::boolean, transaction_id = $4, error = "
+      "$5::bytea, updated_ms = $6::bigint, note = NULL, result_amount = $7 "
+      "WHERE request_id = $8 AND (state = 'PENDING' OR (state = 'UNKNOWN' AND "
+      "$2::boolean)) RETURNING request_id), marked AS (UPDATE attempts SET "
+      "state = $9 WHERE $9 <> '' AND state = 'SENT' AND request_id IN (SELECT "
+      "request_id FROM settled)), turn AS (DELETE FROM risk_unit_turns WHERE "
+      "request_id IN (SELECT request_id FROM settled)) SELECT COUNT(*) FROM "
+      "settled",
       {std::string(OutcomeName(outcome.state)), Bool(outcome.reconciled),
        Bool(outcome.retryable), outcome.transaction_id,
        ByteaParam(outcome.error), absl::StrCat(NowMs()), outcome.result_amount,
-       request_id});
+       request_id, mark});
   if (!s.ok()) return rollback(JournalError(s.status(), "write"));
-  if (s->affected() != 1) {
+  if (s->At(0, 0) != "1") {
     return rollback(absl::FailedPreconditionError(
         absl::StrCat("journal has no unsettled intent ", request_id)));
-  }
-  absl::Status marked = absl::OkStatus();
-  if (outcome.state == Outcome::kSucceeded) {
-    marked =
-        MarkAttempts(request_id, AttemptState::kSent, AttemptState::kExecuted);
-  } else if (outcome.state == Outcome::kRejected && !outcome.reconciled) {
-    marked = MarkAttempts(request_id, AttemptState::kSent,
-                          AttemptState::kNotExecuted);
-  }
-  if (!marked.ok()) return rollback(marked);
-  // The risk unit's turn goes with the outcome, in its transaction.
-  if (absl::StatusOr<PostgresRows> given = db_->Exec(
-          "DELETE FROM risk_unit_turns WHERE request_id = $1", {request_id});
-      !given.ok()) {
-    return rollback(JournalError(given.status(), "write"));
   }
   if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   if (outcome.state == Outcome::kSucceeded ||
@@ -734,13 +736,13 @@ absl::Status PostgresBorrowJournal::BeginAttempt(const AttemptRecord& a) {
           "whose execution window has not passed")));
     }
   }
-  if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
-                                    AttemptState::kNotExecuted);
-      !s.ok()) {
-    return rollback(s);
-  }
+  // Earlier attempts are marked not executed in the same statement (both
+  // parts see one snapshot; the marking changes no seq).
   absl::StatusOr<PostgresRows> inserted = db_->Exec(
-      absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
+      absl::StrCat("WITH earlier AS (UPDATE attempts SET state = "
+                   "'NOT_EXECUTED' WHERE request_id = $1 AND state = 'SENT') "
+                   "INSERT INTO attempts (",
+                   kAttemptColumns,
                    ") SELECT $1, COALESCE(MAX(seq), 0) + 1, $2::bigint, $3, "
                    "$4, $5::bigint, $6::bigint, 'SENT', $7 FROM attempts "
                    "WHERE request_id = $1"),

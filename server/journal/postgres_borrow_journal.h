@@ -138,6 +138,9 @@ class PostgresBorrowJournal final : public BorrowJournal {
   JournalGroupLock mu_;
   std::unique_ptr<PostgresConnection> db_ ABSL_GUARDED_BY(mu_);
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // In a group: the last write's savepoint, released by the next BeginWrite
+  // (with its own, one round trip) or the group's COMMIT.
+  bool savepoint_open_ ABSL_GUARDED_BY(mu_) = false;
   // Whether this session holds the replica lock: set on every (re)connect
   // and by CheckWriter.
   std::atomic<bool> writer_{false};
