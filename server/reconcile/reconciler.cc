@@ -231,6 +231,12 @@ Reconciler::Pass Reconciler::RunOnce() {
   for (const JournalRecord& r : *unsettled) {
     if (stop_.HasBeenNotified())
       break;  // Shutting down: the next start resumes.
+    // A lease lost midway (its session lost, another gateway took it): the
+    // rest of the pass is the new holder's.
+    if (absl::StatusOr<bool> leads = deps_.journal->TryLeadReconciliation();
+        !leads.ok() || !*leads) {
+      break;
+    }
     if (deps_.in_flight && deps_.in_flight(r.request_id)) continue;
     ++pass.examined;
     switch (Reconcile(r)) {

@@ -10,6 +10,7 @@
 #include "config/gateway_config.h"
 #include "gtest/gtest.h"
 #include "journal/sqlite_borrow_journal.h"
+#include "testing/failing_journal.h"
 #include "testing/test_doubles.h"
 
 namespace loan_gateway {
@@ -193,6 +194,27 @@ TEST_F(ReconcilerTest, ALaterBorrowOfTheSameAmountIsNeverGivenToAnUnknownOne) {
   EXPECT_EQ(reconciler_->RunOnce().not_executed, 1);
   EXPECT_EQ((**journal_->Get("r1")).state, Outcome::kRejected);
   EXPECT_TRUE((**journal_->Get("r1")).transaction_id.empty());
+}
+
+// Of the gateways sharing a journal, only the lease holder settles; a pass
+// whose lease is lost midway stops at the next record.
+TEST_F(ReconcilerTest, OnlyTheLeaseHolderSettles) {
+  Journal("n1", "5", Outcome::kPending, /*sign=*/false);
+  Journal("n2", "6", Outcome::kPending, /*sign=*/false);
+  test_doubles::FailingJournal shared(*journal_);
+  Reconciler other(Upstream("https://b"), DefaultGatewayConfig().reconcile(),
+                   ReconcilerDeps{.transport = &transport_,
+                                  .binance_clock = &binance_clock_,
+                                  .credentials = {&api_key_, &signer_},
+                                  .journal = &shared,
+                                  .clock = &clock_});
+  shared.leads_for = 0;
+  EXPECT_EQ(other.RunOnce().examined, 0) << "another gateway leads";
+  EXPECT_EQ((**journal_->Get("n1")).state, Outcome::kPending);
+  shared.leads_for = 2;  // The pass's own ask, then one record's.
+  EXPECT_EQ(other.RunOnce().examined, 1) << "lost after the first record";
+  EXPECT_EQ((**journal_->Get("n1")).state, Outcome::kRejected);
+  EXPECT_EQ((**journal_->Get("n2")).state, Outcome::kPending);
 }
 
 TEST_F(ReconcilerTest, AnIntentNeverSignedIsNotExecutedWithoutAsking) {

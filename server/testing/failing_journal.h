@@ -25,6 +25,9 @@ class FailingJournal : public BorrowJournal {
   std::atomic<bool> fail_outcome{false};
   std::atomic<int> busy_elsewhere{0};
   std::string in_flight_elsewhere;  // A request_id (set before the call).
+  // Leads reconciliation for this many more asks, then another gateway
+  // does (negative: as `inner` says).
+  std::atomic<int> leads_for{-1};
 
   absl::StatusOr<std::optional<JournalRecord>> InsertIntent(
       const JournalRecord& intent) override {
@@ -95,7 +98,10 @@ class FailingJournal : public BorrowJournal {
     return inner_.LockCallerCaps(caller, asset);
   }
   absl::StatusOr<bool> TryLeadReconciliation() override {
-    return inner_.TryLeadReconciliation();
+    if (leads_for < 0) return inner_.TryLeadReconciliation();
+    if (leads_for == 0) return false;
+    --leads_for;
+    return true;
   }
   absl::Status ReleaseAbandoned(
       const std::function<bool(const std::string&)>& in_flight) override {
