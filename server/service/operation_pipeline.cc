@@ -443,7 +443,15 @@ void OperationPipeline::FollowElsewhere(const CallPtr& call) {
         "to read it (it is never borrowed twice)");
     return;
   }
+  {
+    absl::MutexLock lock(&mu_);
+    followers_elsewhere_.insert(call);
+  }
   deps_.scheduler->RunAfter(poll, [this, call] {
+    {
+      absl::MutexLock lock(&mu_);
+      if (followers_elsewhere_.erase(call) == 0) return;  // Answered: drain.
+    }
     deps_.journal_executor->Post([this, call] {
       absl::StatusOr<std::optional<JournalRecord>> record =
           deps_.journal->Get(call->request_id);
@@ -674,15 +682,29 @@ void OperationPipeline::Send(const CallPtr& call, int64_t signed_ms) {
 
 void OperationPipeline::BeginDrain() {
   std::vector<CallPtr> waiting;
+  std::vector<CallPtr> following;
   {
     absl::MutexLock lock(&mu_);
     admission_.BeginDrain();
     waiting.assign(window_waiters_.begin(), window_waiters_.end());
     window_waiters_.clear();
+    following.assign(followers_elsewhere_.begin(), followers_elsewhere_.end());
+    followers_elsewhere_.clear();
   }
   queue_.RefuseWaiting();
   for (const CallPtr& call : waiting) {
     Settle(call, Admission::DrainingError());
+  }
+  // A repeat following another gateway's call: its outcome is that call's
+  // to give, not ours to refuse (it may execute).
+  for (const CallPtr& call : following) {
+    deps_.journal_executor->Post([this, call] {
+      AnswerNotKnownYet(call,
+                        "this gateway is shutting down while this "
+                        "request_id's borrow is in flight at another gateway "
+                        "sharing the journal; repeat the call with the same "
+                        "request_id to read its outcome");
+    });
   }
 }
 

@@ -179,6 +179,8 @@ class OperationPipeline {
   mutable absl::Mutex mu_;
   // Calls holding their risk unit's turn while an earlier window passes.
   absl::flat_hash_set<CallPtr> window_waiters_ ABSL_GUARDED_BY(mu_);
+  // Repeats reading another gateway's call's record (FollowElsewhere).
+  absl::flat_hash_set<CallPtr> followers_elsewhere_ ABSL_GUARDED_BY(mu_);
   int unanswered_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int> requests_in_flight_{0};
 };

@@ -117,6 +117,20 @@ class OperationPipelineTest : public testing::Test {
     return Await(*Start(request));
   }
 
+  // `id`'s intent, journaled and in flight at another gateway sharing the
+  // journal (Request()'s borrow).
+  void JournalInFlightElsewhere(const std::string& id) {
+    JournalRecord theirs;
+    theirs.request_id = id;
+    theirs.caller = "test";
+    theirs.group_id = 1001;
+    theirs.asset = "USDT";
+    theirs.amount = "10";
+    theirs.created = clock_.now;
+    ASSERT_TRUE(journal_->InsertIntent(theirs).ok());
+    failing_journal_.in_flight_elsewhere = id;
+  }
+
   static BorrowRequest Request() {
     BorrowRequest r;
     r.set_group_id(1001);
@@ -599,15 +613,7 @@ TEST_F(OperationPipelineTest, ATurnHeldElsewhereTooLongIsRefusedUnsent) {
 TEST_F(OperationPipelineTest, ARepeatFollowsACallInFlightElsewhere) {
   SyncClock();
   const std::string id = "5d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
-  JournalRecord theirs;
-  theirs.request_id = id;
-  theirs.caller = "test";
-  theirs.group_id = 1001;
-  theirs.asset = "USDT";
-  theirs.amount = "10";
-  theirs.created = clock_.now;
-  ASSERT_TRUE(journal_->InsertIntent(theirs).ok());
-  failing_journal_.in_flight_elsewhere = id;
+  JournalInFlightElsewhere(id);
   BorrowRequest repeat = Request();
   repeat.set_request_id(id);
   std::unique_ptr<Pending> pending = Start(repeat);
@@ -624,6 +630,27 @@ TEST_F(OperationPipelineTest, ARepeatFollowsACallInFlightElsewhere) {
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(answer->transaction_id(), "424242");
   EXPECT_TRUE(transport_.sent.empty()) << "never sent here";
+}
+
+// A drain does not wait for another gateway's call: the repeat following it
+// is answered UNKNOWN at once (never refused: that call may execute).
+TEST_F(OperationPipelineTest, ADrainAnswersARepeatFollowingElsewhere) {
+  SyncClock();
+  const std::string id = "6e3d2c1b-0a9f-4b8c-9d7e-6f5a4b3c2d1e";
+  JournalInFlightElsewhere(id);
+  BorrowRequest repeat = Request();
+  repeat.set_request_id(id);
+  std::unique_ptr<Pending> pending = Start(repeat);
+  Settle();
+  ASSERT_EQ(scheduler_.tasks.size(), 1u);
+  pipeline_.BeginDrain();
+  absl::StatusOr<BorrowResponse> answer = Await(*pending);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnknown)
+      << answer.status();
+  scheduler_.RunAll();  // The poll that was due finds it answered.
+  Settle();
+  EXPECT_EQ((*journal_->Get(id))->state, Outcome::kPending)
+      << "the other gateway's record is untouched";
 }
 
 TEST_F(OperationPipelineTest,
