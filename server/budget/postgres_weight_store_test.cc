@@ -9,32 +9,24 @@
 #include "errors/error_details.h"
 #include "gtest/gtest.h"
 #include "testing/test_doubles.h"
-#include "throwaway_postgres.h"
+#include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
 namespace {
 
 using ::loan_gateway::test_doubles::ManualClock;
-using ::loan_gateway::testing::ThrowawayPostgres;
 
 // Whole minutes from here: a fresh count.
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'040);
 
-class PostgresWeightStoreTest : public ::testing::Test {
+class PostgresWeightStoreTest
+    : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> pg =
-        ThrowawayPostgres::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    pg_ = *std::move(pg);
-  }
   std::unique_ptr<PostgresWeightStore> OpenStore() {
     auto store = PostgresWeightStore::Open(pg_->url(), "");
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
-  std::unique_ptr<ThrowawayPostgres> pg_;
-
   // Two gateways' budgets, 3 borrows' weight a minute, on one count.
   struct Gateways {
     explicit Gateways(PostgresWeightStoreTest& test)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -35,6 +36,15 @@ class PostgresBorrowJournalTest
         PostgresBorrowJournal::Open(pg_->url(), {.create_if_missing = true});
     EXPECT_TRUE(opened.ok()) << opened.status();
     return opened.ok() ? *std::move(opened) : nullptr;
+  }
+  // Two gateways' journals on the one database (null when either fails).
+  std::pair<std::unique_ptr<PostgresBorrowJournal>,
+            std::unique_ptr<PostgresBorrowJournal>>
+  OpenTwoGateways() {
+    auto a = OpenJournal();
+    auto b = OpenJournal();
+    if (a == nullptr || b == nullptr) return {nullptr, nullptr};
+    return {std::move(a), std::move(b)};
   }
   // Ends every session of the journal's database but the caller's, as a
   // crashed replica's or a failed-over database's would end.
@@ -97,9 +107,7 @@ TEST_F(PostgresBorrowJournalTest,
 // there waits for it) and leaves it out of what it reconciles; once the
 // owner is gone it is reconciliation's, with no clock and no guess.
 TEST_F(PostgresBorrowJournalTest, APendingRecordIsItsLiveOwnersOnly) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   EXPECT_NE(a->replica_id(), b->replica_id());
   EXPECT_TRUE(a->CheckWriter().ok());
@@ -138,9 +146,7 @@ TEST_F(PostgresBorrowJournalTest, APendingRecordIsItsLiveOwnersOnly) {
 // the next one wait out its execution window).
 TEST_F(PostgresBorrowJournalTest,
        ARiskUnitHasOneOperationAtATimeAcrossGateways) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   const int64_t now = absl::ToUnixMillis(absl::Now());
   ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
@@ -179,9 +185,7 @@ TEST_F(PostgresBorrowJournalTest,
 // takes it, committed, before it reads the attempts, and the owner back finds
 // it no longer its own ("never signed" stays true).
 TEST_F(PostgresBorrowJournalTest, ReconciliationTakesADeadOwnersRecordFirst) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
   EndSessionOf(*a);
@@ -201,9 +205,7 @@ TEST_F(PostgresBorrowJournalTest, ReconciliationTakesADeadOwnersRecordFirst) {
 // A call whose outcome could not be written is no longer worked on: its
 // gateway hands the record to reconciliation, and the turn it held is free.
 TEST_F(PostgresBorrowJournalTest, AnAbandonedRecordIsReleased) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   const int64_t now = absl::ToUnixMillis(absl::Now());
   ASSERT_TRUE(a->InsertIntent(Intent("x")).ok());
@@ -222,9 +224,7 @@ TEST_F(PostgresBorrowJournalTest, AnAbandonedRecordIsReleased) {
 // Reconciliation and the purge: one gateway at a time, the next one takes
 // over when the holder's session ends.
 TEST_F(PostgresBorrowJournalTest, OneGatewayAtATimeLeadsReconciliation) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(*a->TryLeadReconciliation());
   EXPECT_FALSE(*b->TryLeadReconciliation());
@@ -236,9 +236,7 @@ TEST_F(PostgresBorrowJournalTest, OneGatewayAtATimeLeadsReconciliation) {
 // Two gateways checking one caller's caps take turns, each to the commit
 // of its group (which holds the intent the check let in).
 TEST_F(PostgresBorrowJournalTest, CapsChecksOfOneCallerTakeTurns) {
-  auto a = OpenJournal();
-  auto b = OpenJournal();
-  ASSERT_NE(a, nullptr);
+  auto [a, b] = OpenTwoGateways();
   ASSERT_NE(b, nullptr);
   EXPECT_FALSE(a->LockCallerCaps("c", "USDT").ok())
       << "outside a group the lock would not cover the intent";
