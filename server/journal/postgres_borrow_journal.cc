@@ -188,15 +188,6 @@ std::string OwnerAlive(absl::string_view owner) {
       ")::oid)");
 }
 
-// SQL: whether the turn row `turn` is held: the gateway that took it is
-// alive (it gives the turn back with the outcome, or with the record when
-// it stops working on it: ReleaseAbandoned). Read from the lock table, not
-// from other rows: a row lock's wait ends with the statement's old snapshot,
-// which would not see what the holder's transaction wrote beside the turn.
-std::string TurnHeld(absl::string_view turn) {
-  return OwnerAlive(absl::StrCat(turn, ".owner"));
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresBorrowJournal>>
@@ -451,6 +442,21 @@ void PostgresBorrowJournal::UndoWrite() {
   }
 }
 
+absl::StatusOr<PostgresRows> PostgresBorrowJournal::WriteStatement(
+    const std::string& sql, const std::vector<std::string>& params) {
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  absl::StatusOr<PostgresRows> wrote = db_->Exec(sql, params);
+  if (!wrote.ok()) {
+    UndoWrite();
+    return JournalError(wrote.status(), "write");
+  }
+  if (absl::Status c = EndWrite(); !c.ok()) {
+    UndoWrite();
+    return c;
+  }
+  return wrote;
+}
+
 std::string PostgresBorrowJournal::SelectRecords() const {
   return absl::StrCat(
       "SELECT ", kColumns,
@@ -660,9 +666,13 @@ absl::StatusOr<OutcomeWritten> PostgresBorrowJournal::RecordOutcome(
 }
 
 // The turn row is taken when it is free, this gateway's own (its queue gives
-// a risk unit to one call at a time), or held by nobody working any more.
-// Its row lock is held to the end of the transaction: a second gateway's try
-// waits for that commit, then sees the turn taken.
+// a risk unit to one call at a time), or its taker is dead (a taker alive
+// gives it back with the outcome, or with the record: ReleaseAbandoned).
+// Held is read from the lock table, not from other rows: a row lock's wait
+// ends with the statement's old snapshot, which would not see what the
+// holder's transaction wrote beside the turn. The row lock is held to the
+// end of the transaction: a second gateway's try waits for that commit,
+// then sees the turn taken.
 absl::Status PostgresBorrowJournal::TakeRiskUnitTurn(const AttemptRecord& a) {
   absl::StatusOr<PostgresRows> took = db_->Exec(
       absl::StrCat(
@@ -671,7 +681,7 @@ absl::Status PostgresBorrowJournal::TakeRiskUnitTurn(const AttemptRecord& a) {
           "(group_id) DO UPDATE SET owner = EXCLUDED.owner, request_id = "
           "EXCLUDED.request_id, since_ms = EXCLUDED.since_ms WHERE "
           "risk_unit_turns.owner = EXCLUDED.owner OR NOT ",
-          TurnHeld("risk_unit_turns"), " RETURNING 1"),
+          OwnerAlive("risk_unit_turns.owner"), " RETURNING 1"),
       {absl::StrCat(a.group_id), absl::StrCat(replica_id()), a.request_id,
        absl::StrCat(NowMs())});
   if (took.ok() && took->size() == 1) return absl::OkStatus();
@@ -785,7 +795,7 @@ PostgresBorrowJournal::LatestOpenWindowEnd(
                    "request_id <> $2 AND NOT EXISTS (SELECT 1 FROM "
                    "risk_unit_turns t WHERE t.request_id = a.request_id AND "
                    "t.owner <> $3::integer AND ",
-                   TurnHeld("t"), ")"),
+                   OwnerAlive("t.owner"), ")"),
       {absl::StrCat(group_id), except_request_id, absl::StrCat(replica_id())});
   if (!rows.ok()) return JournalError(rows.status(), "read");
   std::optional<std::string> latest = rows->At(0, 0);
@@ -796,19 +806,11 @@ PostgresBorrowJournal::LatestOpenWindowEnd(
 absl::Status PostgresBorrowJournal::SetNote(const std::string& request_id,
                                             const std::string& note) {
   JournalGroupLock::Scoped lock(&mu_);
-  if (absl::Status s = BeginWrite(); !s.ok()) return s;
-  absl::StatusOr<PostgresRows> s = db_->Exec(
+  absl::StatusOr<PostgresRows> s = WriteStatement(
       "UPDATE borrows SET note = $1 WHERE request_id = $2 AND state IN "
       "('PENDING', 'UNKNOWN') AND note IS DISTINCT FROM $1",
       {note, request_id});
-  if (!s.ok()) {
-    UndoWrite();
-    return JournalError(s.status(), "write");
-  }
-  if (absl::Status c = EndWrite(); !c.ok()) {
-    UndoWrite();
-    return c;
-  }
+  if (!s.ok()) return s.status();
   if (s->affected() == 1) unsettled_.MarkUnsettled(request_id, note);
   return absl::OkStatus();
 }
@@ -866,21 +868,13 @@ absl::StatusOr<std::vector<JournalRecord>> PostgresBorrowJournal::Unsettled() {
 // nothing more for it (BeginAttempt), so "never signed" cannot turn false
 // behind reconciliation's back. Its direct outcome may still be written.
 absl::Status PostgresBorrowJournal::ClaimDeadOwnersRecords() {
-  if (absl::Status s = BeginWrite(); !s.ok()) return s;
-  absl::StatusOr<PostgresRows> claimed = db_->Exec(
-      absl::StrCat("UPDATE borrows SET owner = NULL WHERE state = 'PENDING' "
-                   "AND owner IS NOT NULL AND owner <> $1::integer AND NOT ",
-                   OwnerAlive("owner")),
-      {absl::StrCat(replica_id())});
-  if (!claimed.ok()) {
-    UndoWrite();
-    return JournalError(claimed.status(), "write");
-  }
-  if (absl::Status c = EndWrite(); !c.ok()) {
-    UndoWrite();
-    return c;
-  }
-  return absl::OkStatus();
+  return WriteStatement(
+             absl::StrCat(
+                 "UPDATE borrows SET owner = NULL WHERE state = 'PENDING' AND "
+                 "owner IS NOT NULL AND owner <> $1::integer AND NOT ",
+                 OwnerAlive("owner")),
+             {absl::StrCat(replica_id())})
+      .status();
 }
 
 absl::StatusOr<std::vector<JournalRecord>>
@@ -941,16 +935,10 @@ absl::Status PostgresBorrowJournal::LockCallerCaps(const std::string& caller,
     return absl::UnavailableError(
         "journal: caps are checked only inside a group's transaction");
   }
-  if (absl::Status s = BeginWrite(); !s.ok()) return s;
-  absl::StatusOr<PostgresRows> locked =
-      db_->Exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kCapsSpace,
-                             "::integer, hashtext($1))"),
-                {absl::StrCat(caller, "\n", asset)});
-  if (!locked.ok()) {
-    UndoWrite();
-    return JournalError(locked.status(), "caps lock");
-  }
-  return EndWrite();
+  return WriteStatement(absl::StrCat("SELECT pg_advisory_xact_lock(",
+                                     kCapsSpace, "::integer, hashtext($1))"),
+                        {absl::StrCat(caller, "\n", asset)})
+      .status();
 }
 
 absl::StatusOr<bool> PostgresBorrowJournal::TryLeadReconciliation() {
@@ -979,20 +967,12 @@ absl::Status PostgresBorrowJournal::ReleaseAbandoned(
   for (int i = 0; i < mine->size(); ++i) {
     const std::string id = mine->At(i, 0).value_or("");
     if (in_flight && in_flight(id)) continue;
-    if (absl::Status s = BeginWrite(); !s.ok()) return s;
-    absl::StatusOr<PostgresRows> released = db_->Exec(
+    absl::StatusOr<PostgresRows> released = WriteStatement(
         "WITH turn AS (DELETE FROM risk_unit_turns WHERE request_id = $1 AND "
         "owner = $2::integer) UPDATE borrows SET owner = NULL WHERE "
         "request_id = $1 AND state = 'PENDING' AND owner = $2::integer",
         {id, absl::StrCat(replica_id())});
-    if (!released.ok()) {
-      UndoWrite();
-      return JournalError(released.status(), "write");
-    }
-    if (absl::Status c = EndWrite(); !c.ok()) {
-      UndoWrite();
-      return c;
-    }
+    if (!released.ok()) return released.status();
     LogLine("warn", "journal_record_released")
         .Str("request_id", id)
         .Str("effect", "no call works on it here: reconciliation settles it")

@@ -18,6 +18,7 @@
 namespace loan_gateway {
 
 class PostgresConnection;
+class PostgresRows;
 
 // The journal in a PostgreSQL database (--journal_url postgres://...), with
 // the SQLite journal's schema and rules: a record is durable when a write
@@ -112,6 +113,11 @@ class PostgresBorrowJournal final : public BorrowJournal {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // From storage: after a group that did not commit.
   void ReloadUnsettledIndex() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One statement as one write: its transaction, or its savepoint in the
+  // group's, undone when it fails.
+  absl::StatusOr<PostgresRows> WriteStatement(
+      const std::string& sql, const std::vector<std::string>& params)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TakeRiskUnitTurn(const AttemptRecord& attempt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // SELECT of a record's columns and whether another live gateway works on

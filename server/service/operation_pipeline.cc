@@ -433,8 +433,7 @@ void OperationPipeline::AnswerNotKnownYet(const CallPtr& call,
 // repeat here follows the call in flight. Never a second borrow.
 void OperationPipeline::FollowElsewhere(const CallPtr& call) {
   const absl::Duration poll = absl::Milliseconds(50);
-  const absl::Duration left = call->deadline - deps_.clock->Now();
-  if (left - poll < FromProtoDuration(borrow_.min_call_deadline())) {
+  if (!DeadlineAllows(*call, poll)) {
     AnswerNotKnownYet(
         call,
         "this request_id's borrow is in flight at another gateway sharing "
@@ -567,23 +566,39 @@ absl::StatusOr<absl::Duration> OperationPipeline::WindowWait(
   return absl::Milliseconds(std::max<int64_t>(0, first_allowed - now_ms));
 }
 
+// Whether the call still has --min_call_deadline left after waiting `wait`.
+bool OperationPipeline::DeadlineAllows(const OperationCall& call,
+                                       absl::Duration wait) const {
+  return call.deadline - deps_.clock->Now() - wait >=
+         FromProtoDuration(borrow_.min_call_deadline());
+}
+
+// [journal] RISK_UNIT_BUSY: the risk unit `why`, and the call's deadline
+// ends first. Nothing was sent; RetryInfo says when to try again.
+void OperationPipeline::RefuseRiskUnitBusy(const CallPtr& call,
+                                           absl::string_view why,
+                                           absl::Duration retry_after) {
+  absl::Status busy = contract::RuleError(
+      contract::RuleForLocal(contract::kRiskUnitBusyEvent),
+      absl::StrCat("risk unit ", call->borrow->group_id, " ", why,
+                   ", and the call's deadline ends first. Nothing was sent"),
+      {{"group_id", absl::StrCat(call->borrow->group_id)}});
+  errors::AttachRetryInfo(busy, retry_after);
+  Settle(call, busy);
+}
+
 // [journal] Holds the turn while the window passes, or refuses when the
 // caller's deadline ends first.
 void OperationPipeline::WaitForWindow(const CallPtr& call,
                                       absl::Duration wait) {
-  const absl::Duration left = call->deadline - deps_.clock->Now();
-  if (left - wait < FromProtoDuration(borrow_.min_call_deadline())) {
-    absl::Status busy = contract::RuleError(
-        contract::RuleForLocal(contract::kRiskUnitBusyEvent),
-        absl::StrCat("risk unit ", call->borrow->group_id,
-                     " has an earlier borrow whose outcome is unknown and "
+  if (!DeadlineAllows(*call, wait)) {
+    RefuseRiskUnitBusy(
+        call,
+        absl::StrCat("has an earlier borrow whose outcome is unknown and "
                      "which Binance could still execute for ",
                      absl::FormatDuration(wait),
-                     "; a borrow sent now could not be told apart from it, "
-                     "and the call's deadline ends first. Nothing was sent"),
-        {{"group_id", absl::StrCat(call->borrow->group_id)}});
-    errors::AttachRetryInfo(busy, wait);
-    Settle(call, busy);
+                     "; a borrow sent now could not be told apart from it"),
+        wait);
     return;
   }
   LogLine("info", "risk_unit_window_wait")
@@ -600,17 +615,12 @@ void OperationPipeline::WaitForWindow(const CallPtr& call,
 void OperationPipeline::WaitForTurnElsewhere(const CallPtr& call,
                                              const absl::Status& busy) {
   const absl::Duration poll = absl::Milliseconds(25);
-  const absl::Duration left = call->deadline - deps_.clock->Now();
-  if (left - poll < FromProtoDuration(borrow_.min_call_deadline())) {
-    absl::Status refused = contract::RuleError(
-        contract::RuleForLocal(contract::kRiskUnitBusyEvent),
-        absl::StrCat("risk unit ", call->borrow->group_id,
-                     " has an operation at Binance through another gateway "
-                     "sharing the journal, and the call's deadline ends "
-                     "before its outcome. Nothing was sent"),
-        {{"group_id", absl::StrCat(call->borrow->group_id)}});
-    errors::AttachRetryInfo(refused, absl::Seconds(1));
-    Settle(call, refused);
+  if (!DeadlineAllows(*call, poll)) {
+    RefuseRiskUnitBusy(call,
+                       "has an operation at Binance through another gateway "
+                       "sharing the journal, whose outcome is not journaled "
+                       "yet",
+                       absl::Seconds(1));
     return;
   }
   if (!call->waited_elsewhere) {

@@ -154,6 +154,9 @@ class OperationPipeline {
                                             int64_t now_ms) const;
   void WaitForWindow(const CallPtr& call, absl::Duration wait);
   void WaitForTurnElsewhere(const CallPtr& call, const absl::Status& busy);
+  bool DeadlineAllows(const OperationCall& call, absl::Duration wait) const;
+  void RefuseRiskUnitBusy(const CallPtr& call, absl::string_view why,
+                          absl::Duration retry_after);
   void HoldTurnFor(const CallPtr& call, absl::Duration wait);
   void FollowElsewhere(const CallPtr& call);
   void AnswerNotKnownYet(const CallPtr& call, absl::string_view why);
