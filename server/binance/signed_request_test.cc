@@ -77,7 +77,8 @@ TEST(BuildSignedRequestTest, WithARingEachRequestUsesThePairInForce) {
   WriteKeyFile(dir + "/api_key", "key-one");
   WriteKeyFile(dir + "/secret", "secret-one");
   absl::StatusOr<std::unique_ptr<KeyRing>> ring = KeyRing::Open(
-      dir + "/api_key", dir + "/secret", KeyType::kHmacSha256, absl::Hours(1));
+      dir + "/api_key", dir + "/secret", KeyType::kHmacSha256, absl::Hours(1),
+      /*watch=*/nullptr);
   ASSERT_TRUE(ring.ok()) << ring.status();
   auto signed_with = [&](const std::string& api_key,
                          const std::string& secret) {

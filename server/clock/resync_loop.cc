@@ -2,20 +2,13 @@
 
 #include <algorithm>
 
-#include "threads/thread_name.h"
-
 namespace loan_gateway {
 
-ResyncLoop::ResyncLoop(std::function<absl::Status()> sync, ResyncPolicy policy)
-    : thread_([this, sync = std::move(sync), policy] {
-        NameThisThread("lg-clock-sync");
-        Run(sync, policy);
-      }) {}
-
-ResyncLoop::~ResyncLoop() {
-  stop_.Notify();
-  thread_.join();
-}
+ResyncLoop::ResyncLoop(WatchThread& watch, std::function<absl::Status()> sync,
+                       ResyncPolicy policy)
+    : sync_(std::move(sync)),
+      policy_(policy),
+      check_(watch, [this] { return SyncOnce(); }) {}
 
 absl::Duration ResyncLoop::NextWait(const ResyncPolicy& policy,
                                     int failures_in_a_row) {
@@ -27,12 +20,9 @@ absl::Duration ResyncLoop::NextWait(const ResyncPolicy& policy,
   return std::min(wait, policy.max_retry);
 }
 
-void ResyncLoop::Run(const std::function<absl::Status()>& sync,
-                     ResyncPolicy policy) {
-  int failures = 0;
-  do {
-    failures = sync().ok() ? 0 : failures + 1;
-  } while (!stop_.WaitForNotificationWithTimeout(NextWait(policy, failures)));
+absl::Duration ResyncLoop::SyncOnce() {
+  failures_in_a_row_ = sync_().ok() ? 0 : failures_in_a_row_ + 1;
+  return NextWait(policy_, failures_in_a_row_);
 }
 
 }  // namespace loan_gateway

@@ -2,11 +2,10 @@
 #define LOAN_GATEWAY_SERVER_CLOCK_RESYNC_LOOP_H_
 
 #include <functional>
-#include <thread>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -19,13 +18,13 @@ struct ResyncPolicy {
   absl::Duration max_retry = absl::Seconds(1);
 };
 
-// Keeps the Binance server-time offset fresh on its own thread: `sync` now,
-// then every `interval`, retrying failures quickly. Stopped and joined on
-// destruction.
+// Keeps the Binance server-time offset fresh on `watch`: `sync` now, then
+// every `interval`, retrying failures quickly. Stopped on destruction (a
+// sync in progress finishes first).
 class ResyncLoop {
  public:
-  ResyncLoop(std::function<absl::Status()> sync, ResyncPolicy policy);
-  ~ResyncLoop();
+  ResyncLoop(WatchThread& watch, std::function<absl::Status()> sync,
+             ResyncPolicy policy);
 
   // The wait after a sync: the interval after success, the backoff after
   // `failures_in_a_row` failures.
@@ -33,9 +32,12 @@ class ResyncLoop {
                                  int failures_in_a_row);
 
  private:
-  void Run(const std::function<absl::Status()>& sync, ResyncPolicy policy);
-  absl::Notification stop_;
-  std::thread thread_;
+  absl::Duration SyncOnce();
+
+  const std::function<absl::Status()> sync_;
+  const ResyncPolicy policy_;
+  int failures_in_a_row_ = 0;  // The watch thread's only.
+  PeriodicCheck check_;        // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

@@ -22,15 +22,16 @@ TEST(ResyncLoopTest,
 
 TEST(ResyncLoopTest, RetriesUntilTheFirstSuccessThenSettles) {
   std::atomic<int> calls{0};
+  WatchThread watch("lg-test-watch");
   {
-    ResyncLoop loop(
-        [&] {
-          return ++calls < 4 ? absl::UnavailableError("not yet")
-                             : absl::OkStatus();
-        },
-        {.interval = absl::Hours(1),
-         .first_retry = absl::Milliseconds(5),
-         .max_retry = absl::Milliseconds(10)});
+    ResyncLoop loop(watch,
+                    [&] {
+                      return ++calls < 4 ? absl::UnavailableError("not yet")
+                                         : absl::OkStatus();
+                    },
+                    {.interval = absl::Hours(1),
+                     .first_retry = absl::Milliseconds(5),
+                     .max_retry = absl::Milliseconds(10)});
     absl::SleepFor(absl::Milliseconds(300));
   }
   EXPECT_EQ(calls.load(), 4);  // Three failures retried, then the interval.

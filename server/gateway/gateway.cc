@@ -129,12 +129,14 @@ absl::StatusOr<std::unique_ptr<BorrowJournal>> OpenJournal(
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
     const GatewayConfig& config) {
+  auto watch = std::make_unique<WatchThread>("lg-watch");
   // Its errors name the step: api_key_file, private_key_file or signer.
   absl::StatusOr<std::unique_ptr<KeyRing>> key_ring = KeyRing::Open(
       config.credentials().api_key_file(),
       config.credentials().private_key_file(),
       *ParseKeyType(config.credentials().key_type()),
-      FromProtoDuration(config.credentials().key_reload_interval()));
+      FromProtoDuration(config.credentials().key_reload_interval()),
+      watch.get());
   if (!key_ring.ok()) return key_ring.status();
   absl::StatusOr<std::unique_ptr<BorrowJournal>> journal =
       OpenJournal(config.journal());
@@ -157,7 +159,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
   }
   absl::StatusOr<std::unique_ptr<PolicyStore>> policy = PolicyStore::Open(
       config.access().policy_file(),
-      FromProtoDuration(config.access().policy_reload_interval()));
+      FromProtoDuration(config.access().policy_reload_interval()), watch.get());
   if (!policy.ok()) return InStep("policy", policy.status());
   if ((*policy)->Current() == nullptr) {
     LogLine("warn", "no_access_policy")
@@ -175,16 +177,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
       .Int("seq", static_cast<int64_t>(head.seq))
       .Str("sha256", head.sha256)
       .Emit();
-  return std::unique_ptr<Gateway>(
-      new Gateway(config, *std::move(key_ring), *std::move(journal),
-                  *std::move(policy), *std::move(audit), std::move(shared)));
+  return std::unique_ptr<Gateway>(new Gateway(
+      config, std::move(watch), *std::move(key_ring), *std::move(journal),
+      *std::move(policy), *std::move(audit), std::move(shared)));
 }
 
-Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
+Gateway::Gateway(const GatewayConfig& config,
+                 std::unique_ptr<WatchThread> watch,
+                 std::unique_ptr<KeyRing> key_ring,
                  std::unique_ptr<BorrowJournal> journal,
                  std::unique_ptr<PolicyStore> policy,
                  std::unique_ptr<AuditLog> audit, SharedStores shared)
     : config_(config),
+      watch_(std::move(watch)),
       key_ring_(std::move(key_ring)),
       journal_(std::move(journal)),
       shared_(std::move(shared)),
@@ -197,7 +202,7 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
                       static_cast<size_t>(config_.upstream().queue_limit())}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
-      resync_([this] { return Resync(binance_clock_); },
+      resync_(binance_poll_, [this] { return Resync(binance_clock_); },
               {.interval = FromProtoDuration(config_.clock().sync_interval())}),
       credentials_{.ring = key_ring_.get()},
       ip_budget_(clock_, config_.borrow().ip_weight_limit(),
@@ -205,6 +210,7 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
       reader_(BaseUrls(config_), config_.upstream().recv_window_ms(),
               transport_, binance_clock_, credentials_, &ip_budget_),
       probe_(
+          binance_poll_,
           [this] {
             return reader_
                 .Get(binance::kBorrowRecordsPath,
@@ -281,7 +287,7 @@ Gateway::Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
   policy_->OnReload(
       [this](const absl::Status& loaded) { AuditPolicy(loaded); });
   // Settles first whatever a previous process left open.
-  reconciler_.Start();
+  reconciler_.Start(binance_poll_);
 }
 
 // The journal executor's groups are the journal's transactions; a commit's
@@ -342,6 +348,7 @@ absl::Status Gateway::Start(std::function<void()> on_listener_stuck) {
   // signed read with this key.
   probe_.AwaitFirst(absl::Seconds(2));
   readiness_ = std::make_unique<ReadinessWatch>(
+      *watch_,
       std::vector<ReadinessWatch::Condition>{
           {"journal", [this] { return journal_->CheckWriter(); }},
           {"audit",
@@ -433,7 +440,7 @@ absl::Status Gateway::StartGrpc(std::function<void()> on_listener_stuck) {
       .Int("max_connections", config_.server().max_connections())
       .Emit();
   watchdog_ = std::make_unique<ListenerWatchdog>(
-      *acceptor_, absl::Seconds(2), 3, std::move(on_listener_stuck));
+      *watch_, *acceptor_, absl::Seconds(2), 3, std::move(on_listener_stuck));
   return absl::OkStatus();
 }
 

@@ -37,6 +37,7 @@
 #include "service/readiness_watch.h"
 #include "service/risk_unit_reader.h"
 #include "sign/key_ring.h"
+#include "threads/watch_thread.h"
 #include "transport/bounded_acceptor.h"
 
 namespace loan_gateway {
@@ -90,7 +91,8 @@ class Gateway {
   int unanswered_calls() const { return pipeline_.unanswered_calls(); }
 
  private:
-  Gateway(const GatewayConfig& config, std::unique_ptr<KeyRing> key_ring,
+  Gateway(const GatewayConfig& config, std::unique_ptr<WatchThread> watch,
+          std::unique_ptr<KeyRing> key_ring,
           std::unique_ptr<BorrowJournal> journal,
           std::unique_ptr<PolicyStore> policy, std::unique_ptr<AuditLog> audit,
           SharedStores shared);
@@ -103,6 +105,9 @@ class Gateway {
   GatewayGauges Gauges() const;
 
   const GatewayConfig config_;
+  // The local periodic checks, one after another: the key and policy files,
+  // readiness, the listener.
+  const std::unique_ptr<WatchThread> watch_;
   // The credit account's key (re-read when its files change): used by every
   // signed request below.
   const std::unique_ptr<KeyRing> key_ring_;
@@ -116,6 +121,12 @@ class Gateway {
   CurlMultiTransport transport_;
   BinanceClock binance_clock_;
   const absl::Status first_sync_;  // Before anything below may sign.
+  // The periodic reads of Binance (its time, the probe, reconciliation
+  // passes), one after another: apart from the local checks, which must not
+  // wait for an upstream that does not answer. A long reconciliation pass
+  // delays the next resync and probe by its length (each read in it is
+  // bounded by the upstream timeout).
+  WatchThread binance_poll_{"lg-binance-poll"};
   ResyncLoop resync_;
   const binance::Credentials credentials_;
   // This gateway's SAPI IP weight (12000 a minute): every signed read takes

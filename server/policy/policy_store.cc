@@ -1,7 +1,6 @@
 #include "policy/policy_store.h"
 
 #include "log/json_log.h"
-#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -15,7 +14,8 @@ bool SameFile(const struct stat& a, const struct stat& b) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(
-    const std::string& path, absl::Duration reload_interval) {
+    const std::string& path, absl::Duration reload_interval,
+    WatchThread* watch) {
   if (path.empty()) {
     return std::unique_ptr<PolicyStore>(new PolicyStore("", nullptr));
   }
@@ -27,10 +27,15 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(
       .Emit();
   std::unique_ptr<PolicyStore> store(new PolicyStore(
       path, std::make_shared<const AccessPolicy>(*std::move(first))));
-  store->watcher_ = std::thread([s = store.get(), reload_interval] {
-    NameThisThread("lg-policy-watch");
-    s->Watch(reload_interval);
-  });
+  if (watch != nullptr) {
+    store->watch_ = std::make_unique<PeriodicCheck>(
+        *watch,
+        [s = store.get(), reload_interval] {
+          s->CheckFile();
+          return reload_interval;
+        },
+        reload_interval);
+  }
   return store;
 }
 
@@ -38,11 +43,6 @@ PolicyStore::PolicyStore(std::string path,
                          std::shared_ptr<const AccessPolicy> first)
     : path_(std::move(path)), current_(std::move(first)) {
   if (!path_.empty()) stat(path_.c_str(), &seen_);
-}
-
-PolicyStore::~PolicyStore() {
-  stop_.Notify();
-  if (watcher_.joinable()) watcher_.join();
 }
 
 std::shared_ptr<const AccessPolicy> PolicyStore::Current() const {
@@ -92,17 +92,15 @@ absl::Status PolicyStore::Load() {
   return absl::OkStatus();
 }
 
-void PolicyStore::Watch(absl::Duration interval) {
-  while (!stop_.WaitForNotificationWithTimeout(interval)) {
-    struct stat now {};
-    if (stat(path_.c_str(), &now) != 0) continue;  // Mid-swap: next time.
-    bool changed;
-    {
-      absl::MutexLock lock(&mu_);
-      changed = !SameFile(now, seen_);
-    }
-    if (changed) (void)Reload();
+void PolicyStore::CheckFile() {
+  struct stat now {};
+  if (stat(path_.c_str(), &now) != 0) return;  // Mid-swap: next time.
+  bool changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = !SameFile(now, seen_);
   }
+  if (changed) (void)Reload();
 }
 
 absl::StatusOr<std::shared_ptr<const CallerRule>> PolicyStore::Admit(

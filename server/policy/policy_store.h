@@ -7,18 +7,18 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "policy/access_policy.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
 // The access policy in force, re-read when its file changes (checked every
-// `reload_interval`) or on Reload() (SIGHUP). A new file that does not load
+// `reload_interval` on `watch`; without one, only on Reload()) or on Reload()
+// (SIGHUP). A new file that does not load
 // is refused with a log line and counted; the last good policy stays in
 // force. With an empty path there is no policy: Current() is null, which
 // only the insecure sandbox accepts.
@@ -26,8 +26,9 @@ class PolicyStore {
  public:
   // The first load must succeed: a gateway does not start without a policy.
   static absl::StatusOr<std::unique_ptr<PolicyStore>> Open(
-      const std::string& path, absl::Duration reload_interval);
-  ~PolicyStore();
+      const std::string& path, absl::Duration reload_interval,
+      WatchThread* watch);
+  ~PolicyStore() = default;
 
   std::shared_ptr<const AccessPolicy> Current() const;
   // The caller's rule for `method` under the policy in force, sharing that
@@ -45,7 +46,8 @@ class PolicyStore {
 
  private:
   PolicyStore(std::string path, std::shared_ptr<const AccessPolicy> first);
-  void Watch(absl::Duration interval);
+  // One look at the file (on the watch thread).
+  void CheckFile();
   absl::Status Load();
 
   const std::string path_;
@@ -55,8 +57,7 @@ class PolicyStore {
   struct stat seen_ ABSL_GUARDED_BY(mu_) {};
   std::atomic<int64_t> failures_{0};
   std::function<void(const absl::Status&)> observer_ ABSL_GUARDED_BY(mu_);
-  absl::Notification stop_;
-  std::thread watcher_;
+  std::unique_ptr<PeriodicCheck> watch_;  // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

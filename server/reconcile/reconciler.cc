@@ -10,7 +10,6 @@
 #include "proto_time/proto_time.h"
 #include "reconcile/attribution.h"
 #include "reconcile/signed_reader.h"
-#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
@@ -21,24 +20,21 @@ Reconciler::Reconciler(const config::v1::UpstreamConfig& upstream,
 
 Reconciler::~Reconciler() {
   stop_.Notify();
-  if (thread_.joinable()) thread_.join();
+  passes_.reset();
 }
 
-void Reconciler::Start() {
-  thread_ = std::thread([this] {
-    NameThisThread("lg-reconcile");
-    do {
-      Pass pass = RunOnce();
-      if (pass.examined > 0) {
-        LogLine("info", "reconcile_pass")
-            .Int("examined", pass.examined)
-            .Int("executed", pass.executed)
-            .Int("not_executed", pass.not_executed)
-            .Int("unsettled", pass.unsettled)
-            .Emit();
-      }
-    } while (!stop_.WaitForNotificationWithTimeout(
-        FromProtoDuration(reconcile_.interval())));
+void Reconciler::Start(WatchThread& watch) {
+  passes_ = std::make_unique<PeriodicCheck>(watch, [this] {
+    Pass pass = RunOnce();
+    if (pass.examined > 0) {
+      LogLine("info", "reconcile_pass")
+          .Int("examined", pass.examined)
+          .Int("executed", pass.executed)
+          .Int("not_executed", pass.not_executed)
+          .Int("unsettled", pass.unsettled)
+          .Emit();
+    }
+    return FromProtoDuration(reconcile_.interval());
   });
 }
 

@@ -3,8 +3,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -18,6 +18,7 @@
 #include "journal/borrow_journal.h"
 #include "loan_gateway/config/v1/gateway_config.pb.h"
 #include "reconcile/attribution.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -46,11 +47,11 @@ class Reconciler {
   // records are kept.
   Reconciler(const config::v1::UpstreamConfig& upstream,
              const config::v1::ReconcileConfig& reconcile, ReconcilerDeps deps);
-  ~Reconciler();  // Stops the background thread.
+  ~Reconciler();  // Ends a pass in progress at its next record.
 
-  // Runs passes every `interval` on a thread, the first one at once (this
+  // Runs passes every `interval` on `watch`, the first one at once (this
   // settles what a previous process left behind).
-  void Start();
+  void Start(WatchThread& watch);
 
   struct Pass {
     int examined = 0;
@@ -81,7 +82,7 @@ class Reconciler {
   const config::v1::ReconcileConfig reconcile_;
   const ReconcilerDeps deps_;
   absl::Notification stop_;
-  std::thread thread_;
+  std::unique_ptr<PeriodicCheck> passes_;  // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

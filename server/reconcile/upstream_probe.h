@@ -3,12 +3,11 @@
 
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -20,9 +19,10 @@ namespace loan_gateway {
 // refused: -2014/-2015/-1022) in the log and in loan_gateway_upstream_ready.
 class UpstreamProbe {
  public:
-  // `read` performs the signed read; OK when Binance answered 200.
-  UpstreamProbe(std::function<absl::Status()> read, absl::Duration interval);
-  ~UpstreamProbe();
+  // `read` performs the signed read (on `watch`); OK when Binance answered
+  // 200.
+  UpstreamProbe(WatchThread& watch, std::function<absl::Status()> read,
+                absl::Duration interval);
 
   // The last probe's result (UNAVAILABLE "not probed yet" before the first).
   absl::Status status() const;
@@ -32,15 +32,16 @@ class UpstreamProbe {
   void AwaitFirst(absl::Duration timeout) const;
 
  private:
-  void Loop(absl::Duration interval);
+  // One read; the wait until the next.
+  absl::Duration ProbeOnce(absl::Duration interval);
 
   const std::function<absl::Status()> read_;
   mutable absl::Mutex mu_;
   absl::Status last_ ABSL_GUARDED_BY(mu_) =
       absl::UnavailableError("Binance not probed yet");
   bool probed_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Notification stop_;
-  std::thread thread_;
+  std::string last_logged_;  // The watch thread's only.
+  PeriodicCheck check_;      // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

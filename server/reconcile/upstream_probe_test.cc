@@ -12,7 +12,9 @@ namespace {
 
 TEST(UpstreamProbeTest, ReportsTheLastReadAndRetriesFailuresQuickly) {
   std::atomic<int> reads{0};
+  WatchThread watch("lg-test-watch");
   UpstreamProbe probe(
+      watch,
       [&] {
         return ++reads < 3 ? absl::UnavailableError("HTTP 404")
                            : absl::OkStatus();

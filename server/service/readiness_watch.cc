@@ -1,26 +1,24 @@
 #include "service/readiness_watch.h"
 
 #include "log/json_log.h"
-#include "threads/thread_name.h"
 
 namespace loan_gateway {
 
-ReadinessWatch::ReadinessWatch(std::vector<Condition> conditions,
+ReadinessWatch::ReadinessWatch(WatchThread& watch,
+                               std::vector<Condition> conditions,
                                std::function<void(bool)> set_serving,
                                absl::Duration every)
     : conditions_(std::move(conditions)),
       set_serving_(std::move(set_serving)),
-      held_(conditions_.size(), true) {
+      held_(conditions_.size(), true),
+      check_(
+          watch,
+          [this, every] {
+            CheckNow();
+            return every;
+          },
+          every) {
   CheckNow();
-  thread_ = std::thread([this, every] {
-    NameThisThread("lg-readiness");
-    Loop(every);
-  });
-}
-
-ReadinessWatch::~ReadinessWatch() {
-  Stop();
-  thread_.join();
 }
 
 void ReadinessWatch::Stop() {
@@ -49,15 +47,6 @@ bool ReadinessWatch::CheckNow() {
     set_serving_(all);
   }
   return all;
-}
-
-void ReadinessWatch::Loop(absl::Duration every) {
-  absl::MutexLock lock(&mu_);
-  while (!mu_.AwaitWithTimeout(absl::Condition(&stopped_), every)) {
-    mu_.Unlock();
-    CheckNow();
-    mu_.Lock();
-  }
 }
 
 }  // namespace loan_gateway

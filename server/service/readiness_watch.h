@@ -3,12 +3,12 @@
 
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -23,10 +23,10 @@ class ReadinessWatch {
     std::function<absl::Status()> check;
   };
 
-  ReadinessWatch(std::vector<Condition> conditions,
+  // Checks now, then every `every` on `watch`.
+  ReadinessWatch(WatchThread& watch, std::vector<Condition> conditions,
                  std::function<void(bool serving)> set_serving,
                  absl::Duration every);
-  ~ReadinessWatch();
 
   // From now on health is the drain's: set_serving is never called again.
   void Stop();
@@ -35,15 +35,13 @@ class ReadinessWatch {
   bool CheckNow();
 
  private:
-  void Loop(absl::Duration every);
-
   const std::vector<Condition> conditions_;
   const std::function<void(bool)> set_serving_;
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<bool> held_ ABSL_GUARDED_BY(mu_);
   int serving_ ABSL_GUARDED_BY(mu_) = -1;  // -1: not reported yet.
-  std::thread thread_;
+  PeriodicCheck check_;                    // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

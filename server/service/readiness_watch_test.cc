@@ -12,7 +12,9 @@ TEST(ReadinessWatchTest, ServesOnlyWhileEveryConditionHolds) {
   std::atomic<bool> clock_ok{false}, journal_ok{true};
   std::vector<bool> reported;
   absl::Mutex mu;
+  WatchThread thread("lg-test-watch");
   ReadinessWatch watch(
+      thread,
       {{"clock",
         [&] {
           return clock_ok ? absl::OkStatus()

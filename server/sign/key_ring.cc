@@ -5,7 +5,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "log/json_log.h"
-#include "threads/thread_name.h"
 
 namespace loan_gateway {
 namespace {
@@ -66,7 +65,7 @@ bool KeyRing::FileStats::SameAs(const FileStats& other) const {
 
 absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(
     const std::string& api_key_file, const std::string& private_key_file,
-    KeyType type, absl::Duration reload_interval) {
+    KeyType type, absl::Duration reload_interval, WatchThread* watch) {
   std::unique_ptr<KeyRing> ring(
       new KeyRing(api_key_file, private_key_file, type));
   FileStats read;
@@ -82,10 +81,14 @@ absl::StatusOr<std::unique_ptr<KeyRing>> KeyRing::Open(
     ring->current_ = *std::move(first);
     ring->seen_ = read;
   }
-  ring->watcher_ = std::thread([r = ring.get(), reload_interval] {
-    NameThisThread("lg-key-watch");
-    r->Watch(reload_interval);
-  });
+  if (watch != nullptr) {
+    ring->watch_ = std::make_unique<PeriodicCheck>(
+        *watch,
+        [r = ring.get(), reload_interval] {
+          return r->CheckFiles(reload_interval);
+        },
+        reload_interval);
+  }
   return ring;
 }
 
@@ -94,11 +97,6 @@ KeyRing::KeyRing(std::string api_key_file, std::string private_key_file,
     : api_key_file_(std::move(api_key_file)),
       private_key_file_(std::move(private_key_file)),
       type_(type) {}
-
-KeyRing::~KeyRing() {
-  stop_.Notify();
-  if (watcher_.joinable()) watcher_.join();
-}
 
 std::shared_ptr<const SigningKey> KeyRing::Current() const {
   absl::MutexLock lock(&mu_);
@@ -200,22 +198,22 @@ bool KeyRing::Changed(const FileStats& now) const {
   return !now.SameAs(seen_);
 }
 
-bool KeyRing::Settled(FileStats last) {
-  while (!stop_.WaitForNotificationWithTimeout(kSettle)) {
-    FileStats now;
-    if (!StatBoth(now)) return false;  // Mid-swap: the next poll sees it.
-    if (now.SameAs(last)) return true;
-    last = now;
+// A change is read only once both files stayed as they were for kSettle, so
+// that two renames a moment apart are read as one change; a file missing
+// (mid-swap) waits for the next look.
+absl::Duration KeyRing::CheckFiles(absl::Duration interval) {
+  FileStats now;
+  if (!StatBoth(now) || !Changed(now)) {
+    settling_.reset();
+    return interval;
   }
-  return false;
-}
-
-void KeyRing::Watch(absl::Duration interval) {
-  while (!stop_.WaitForNotificationWithTimeout(interval)) {
-    FileStats now;
-    if (!StatBoth(now) || !Changed(now)) continue;  // Mid-swap or unchanged.
-    if (Settled(now)) (void)Reload();
+  if (!settling_.has_value() || !now.SameAs(*settling_)) {
+    settling_ = now;
+    return kSettle;
   }
+  settling_.reset();
+  (void)Reload();
+  return interval;
 }
 
 }  // namespace loan_gateway

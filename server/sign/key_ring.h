@@ -7,15 +7,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "sign/secret.h"
 #include "sign/signer.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -30,7 +30,8 @@ struct SigningKey {
 };
 
 // The credit account's key in force, re-read when either key file changes
-// (checked every `reload_interval`) or on Reload() (SIGHUP). A change of
+// (checked every `reload_interval` on `watch`; without one, only on Reload())
+// or on Reload() (SIGHUP). A change of
 // either file reloads both. A new pair is checked before it replaces the old
 // one: both files read (owner and group only, like at start), the API key a
 // header-safe token, the private key parses, matches the key type and signs
@@ -52,8 +53,8 @@ class KeyRing {
   // The first load must succeed: a gateway does not start without a key.
   static absl::StatusOr<std::unique_ptr<KeyRing>> Open(
       const std::string& api_key_file, const std::string& private_key_file,
-      KeyType type, absl::Duration reload_interval);
-  ~KeyRing();
+      KeyType type, absl::Duration reload_interval, WatchThread* watch);
+  ~KeyRing() = default;
 
   KeyRing(const KeyRing&) = delete;
   KeyRing& operator=(const KeyRing&) = delete;
@@ -84,10 +85,8 @@ class KeyRing {
   bool StatBoth(FileStats& stats) const;
   // Either file is not what was last read.
   bool Changed(const FileStats& now) const;
-  // Waits until both files stay as `last` for a moment; false when stopped
-  // or a file went missing meanwhile.
-  bool Settled(FileStats last);
-  void Watch(absl::Duration interval);
+  // One look at the files (on the watch thread); the wait until the next.
+  absl::Duration CheckFiles(absl::Duration interval);
 
   const std::string api_key_file_;
   const std::string private_key_file_;
@@ -99,8 +98,10 @@ class KeyRing {
   std::atomic<int64_t> failures_{0};
   std::function<void(const absl::Status&, const std::string&)> observer_
       ABSL_GUARDED_BY(mu_);
-  absl::Notification stop_;
-  std::thread watcher_;
+  // A change seen and not read yet: read once the files stayed so for a
+  // moment (watch thread only).
+  std::optional<FileStats> settling_;
+  std::unique_ptr<PeriodicCheck> watch_;  // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

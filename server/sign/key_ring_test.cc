@@ -87,11 +87,12 @@ class KeyRingTest : public ::testing::Test {
   std::unique_ptr<KeyRing> OpenRing(KeyType type,
                                     absl::Duration interval = absl::Hours(1)) {
     absl::StatusOr<std::unique_ptr<KeyRing>> ring =
-        KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), type, interval);
+        KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), type, interval, &watch_);
     EXPECT_TRUE(ring.ok()) << ring.status();
     return ring.ok() ? *std::move(ring) : nullptr;
   }
 
+  WatchThread watch_{"lg-test-watch"};
   std::filesystem::path dir_;
 };
 
@@ -114,13 +115,14 @@ TEST_F(KeyRingTest, LoadsThePairAndNamesItByAFingerprintOnly) {
 
 TEST_F(KeyRingTest, TheFirstLoadMustSucceed) {
   EXPECT_EQ(KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), KeyType::kEd25519,
-                          absl::Seconds(1))
+                          absl::Seconds(1), &watch_)
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
   WritePair("api-key-one", TestData("rsa_test_key.pem"));
-  absl::StatusOr<std::unique_ptr<KeyRing>> wrong_type = KeyRing::Open(
-      ApiKeyFile(), PrivateKeyFile(), KeyType::kEd25519, absl::Seconds(1));
+  absl::StatusOr<std::unique_ptr<KeyRing>> wrong_type =
+      KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), KeyType::kEd25519,
+                    absl::Seconds(1), &watch_);
   ASSERT_FALSE(wrong_type.ok());
   EXPECT_TRUE(absl::StartsWith(wrong_type.status().message(), "signer: "))
       << wrong_type.status();
@@ -129,7 +131,7 @@ TEST_F(KeyRingTest, TheFirstLoadMustSucceed) {
                                std::filesystem::perms::others_read,
                                std::filesystem::perm_options::add);
   EXPECT_EQ(KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), KeyType::kRsa,
-                          absl::Seconds(1))
+                          absl::Seconds(1), &watch_)
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
@@ -138,8 +140,9 @@ TEST_F(KeyRingTest, TheFirstLoadMustSucceed) {
 // A line break inside the API key would end the X-MBX-APIKEY header early.
 TEST_F(KeyRingTest, AnApiKeyThatIsNotAHeaderSafeTokenIsRefused) {
   WritePair("api-key\nX-Injected: 1", "hmac-secret");
-  absl::StatusOr<std::unique_ptr<KeyRing>> ring = KeyRing::Open(
-      ApiKeyFile(), PrivateKeyFile(), KeyType::kHmacSha256, absl::Seconds(1));
+  absl::StatusOr<std::unique_ptr<KeyRing>> ring =
+      KeyRing::Open(ApiKeyFile(), PrivateKeyFile(), KeyType::kHmacSha256,
+                    absl::Seconds(1), &watch_);
   ASSERT_FALSE(ring.ok());
   EXPECT_TRUE(absl::StartsWith(ring.status().message(), "api_key_file: "))
       << ring.status();

@@ -277,46 +277,38 @@ std::optional<bool> BoundedAcceptor::SelfCheck(absl::Duration timeout) {
   return seen;
 }
 
-ListenerWatchdog::ListenerWatchdog(BoundedAcceptor& acceptor,
+ListenerWatchdog::ListenerWatchdog(WatchThread& watch,
+                                   BoundedAcceptor& acceptor,
                                    absl::Duration every, int failures,
                                    std::function<void()> on_stuck)
-    : on_stuck_(std::move(on_stuck)),
-      thread_([this, &acceptor, every, failures] {
-        NameThisThread("lg-watchdog");
-        Loop(acceptor, every, failures);
-      }) {}
+    : acceptor_(acceptor),
+      every_(every),
+      failures_(failures),
+      on_stuck_(std::move(on_stuck)),
+      check_(
+          watch,
+          [this] {
+            CheckOnce();
+            return every_;
+          },
+          every) {}
 
-ListenerWatchdog::~ListenerWatchdog() {
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
+void ListenerWatchdog::CheckOnce() {
+  const std::optional<bool> accepted = acceptor_.SelfCheck(every_);
+  if (!accepted.has_value()) return;  // Could not try: no verdict.
+  in_a_row_ = *accepted ? 0 : in_a_row_ + 1;
+  if (!*accepted) {
+    LogLine("warn", "listener_self_check_failed")
+        .Int("port", acceptor_.port())
+        .Int("failures_in_a_row", in_a_row_)
+        .Emit();
   }
-  thread_.join();
-}
-
-void ListenerWatchdog::Loop(BoundedAcceptor& acceptor, absl::Duration every,
-                            int failures) {
-  int in_a_row = 0;
-  absl::MutexLock lock(&mu_);
-  while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), every)) {
-    mu_.Unlock();
-    const std::optional<bool> accepted = acceptor.SelfCheck(every);
-    mu_.Lock();
-    if (!accepted.has_value()) continue;  // Could not try: no verdict.
-    in_a_row = *accepted ? 0 : in_a_row + 1;
-    if (!*accepted) {
-      LogLine("warn", "listener_self_check_failed")
-          .Int("port", acceptor.port())
-          .Int("failures_in_a_row", in_a_row)
-          .Emit();
-    }
-    if (in_a_row == failures) {
-      LogLine("error", "grpc_listener_stuck")
-          .Int("port", acceptor.port())
-          .Str("effect", "exiting so that the supervisor restarts the gateway")
-          .Emit();
-      on_stuck_();
-    }
+  if (in_a_row_ == failures_) {
+    LogLine("error", "grpc_listener_stuck")
+        .Int("port", acceptor_.port())
+        .Str("effect", "exiting so that the supervisor restarts the gateway")
+        .Emit();
+    on_stuck_();
   }
 }
 

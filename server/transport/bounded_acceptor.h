@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -101,16 +102,20 @@ class BoundedAcceptor {
 // non-zero and its supervisor restarts it rather than living on deaf.
 class ListenerWatchdog {
  public:
-  ListenerWatchdog(BoundedAcceptor& acceptor, absl::Duration every,
-                   int failures, std::function<void()> on_stuck);
-  ~ListenerWatchdog();
+  // Checks on `watch`, from `every` after now.
+  ListenerWatchdog(WatchThread& watch, BoundedAcceptor& acceptor,
+                   absl::Duration every, int failures,
+                   std::function<void()> on_stuck);
 
  private:
-  void Loop(BoundedAcceptor& acceptor, absl::Duration every, int failures);
-  std::function<void()> on_stuck_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  void CheckOnce();
+
+  BoundedAcceptor& acceptor_;
+  const absl::Duration every_;
+  const int failures_;
+  const std::function<void()> on_stuck_;
+  int in_a_row_ = 0;     // The watch thread's only.
+  PeriodicCheck check_;  // Last: stops before the rest goes.
 };
 
 }  // namespace loan_gateway

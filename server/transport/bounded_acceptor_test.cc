@@ -149,8 +149,9 @@ TEST(ListenerWatchdogTest, ReportsAStuckListenerOnceAfterFailuresInARow) {
   auto acceptor = StartAcceptor(handed, 10);
   absl::Mutex mu;
   int stuck = 0;
+  WatchThread watch("lg-test-watch");
   {
-    ListenerWatchdog healthy(*acceptor, absl::Milliseconds(30), 3, [&] {
+    ListenerWatchdog healthy(watch, *acceptor, absl::Milliseconds(30), 3, [&] {
       absl::MutexLock lock(&mu);
       ++stuck;
     });
@@ -159,7 +160,7 @@ TEST(ListenerWatchdogTest, ReportsAStuckListenerOnceAfterFailuresInARow) {
   EXPECT_EQ(stuck, 0);
   acceptor->PauseForTest(true);
   {
-    ListenerWatchdog watchdog(*acceptor, absl::Milliseconds(30), 3, [&] {
+    ListenerWatchdog watchdog(watch, *acceptor, absl::Milliseconds(30), 3, [&] {
       absl::MutexLock lock(&mu);
       ++stuck;
     });
