@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "audit/audit_line.h"
 #include "binance/borrow_outcome.h"
 #include "binance/borrow_response.h"
 #include "binance/signed_request.h"
@@ -75,6 +76,30 @@ void BM_ClassifyBorrowLimit(benchmark::State& state) {
     benchmark::DoNotOptimize(binance::ClassifyBorrowResult(result, borrow));
 }
 BENCHMARK(BM_ClassifyBorrowLimit);
+
+// The audit trail's line for a borrow's answer: its JSON and its SHA-256.
+void BM_FormatAuditLine(benchmark::State& state) {
+  audit::v1::AuditRecord record;
+  record.set_seq(114004);
+  record.mutable_time()->set_seconds(1796374552);
+  record.mutable_time()->set_nanos(632000000);
+  record.set_prev_sha256(std::string(64, 'a'));
+  record.set_kind(audit::v1::CALL_ANSWERED);
+  record.set_caller("spiffe://lg/ns/bench/sa/load");
+  record.set_method("Borrow");
+  record.set_decision(audit::v1::ALLOWED);
+  record.set_rule("callers[spiffe://lg/ns/bench/sa/load]");
+  record.set_reason("SUCCEEDED");
+  record.set_code("OK");
+  record.set_request_id("b503ca04-31e3-44ae-b840-a0fded2362f1");
+  record.set_group_id(1001);
+  record.set_asset("USDT");
+  record.set_amount("1.5");
+  record.set_outcome("SUCCEEDED");
+  record.set_transaction_id("12317283617");
+  for (auto _ : state) benchmark::DoNotOptimize(FormatAuditLine(record));
+}
+BENCHMARK(BM_FormatAuditLine);
 
 }  // namespace
 }  // namespace loan_gateway

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "audit/audit_record_json.h"
 #include "log/utf8.h"
 
 namespace loan_gateway {
@@ -87,10 +88,12 @@ std::string FirstLine(absl::string_view text) {
   return std::string(text.substr(0, text.find('\n')));
 }
 
-}  // namespace
-
-absl::StatusOr<AuditLine> FormatAuditLine(const AuditRecord& record) {
-  if (absl::Status time = CheckTime(record); !time.ok()) return time;
+// The record as protobuf's printer prints it: written directly when its
+// strings are plain, else by the printer, ill-formed UTF-8 repaired first.
+absl::StatusOr<std::string> RecordJson(const AuditRecord& record) {
+  if (std::optional<std::string> plain = PrintPlainAuditRecord(record)) {
+    return *std::move(plain);
+  }
   const std::optional<AuditRecord> repaired = RepairedUtf8(record);
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -101,11 +104,20 @@ absl::StatusOr<AuditLine> FormatAuditLine(const AuditRecord& record) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the audit record cannot be written as JSON: ", printed.ToString()));
   }
-  AuditLine line{.sha256 = Sha256Hex(json)};
+  return json;
+}
+
+}  // namespace
+
+absl::StatusOr<AuditLine> FormatAuditLine(const AuditRecord& record) {
+  if (absl::Status time = CheckTime(record); !time.ok()) return time;
+  absl::StatusOr<std::string> json = RecordJson(record);
+  if (!json.ok()) return json.status();
+  AuditLine line{.sha256 = Sha256Hex(*json)};
   if (line.sha256.empty()) {
     return absl::InternalError("OpenSSL cannot compute a SHA-256");
   }
-  line.text = absl::StrCat(kPrefix, json, kHashKey, line.sha256, kEnd, "\n");
+  line.text = absl::StrCat(kPrefix, *json, kHashKey, line.sha256, kEnd, "\n");
   return line;
 }
 
