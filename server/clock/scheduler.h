@@ -1,13 +1,10 @@
 #ifndef LOAN_GATEWAY_SERVER_CLOCK_SCHEDULER_H_
 #define LOAN_GATEWAY_SERVER_CLOCK_SCHEDULER_H_
 
-#include <cstdint>
 #include <functional>
-#include <map>
-#include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "threads/watch_thread.h"
 
 namespace loan_gateway {
 
@@ -20,22 +17,19 @@ class Scheduler {
   virtual void RunAfter(absl::Duration delay, std::function<void()> task) = 0;
 };
 
-// One thread for every delayed task of the process.
+// One thread for every delayed task of the process (the pipeline's window
+// waits and polls): a WatchThread of its own, so that no periodic check
+// delays them.
 class TimerThread : public Scheduler {
  public:
-  TimerThread();
-  ~TimerThread() override;  // Tasks not due yet are dropped.
+  ~TimerThread() override = default;  // Tasks not due yet are dropped.
 
-  void RunAfter(absl::Duration delay, std::function<void()> task) override;
+  void RunAfter(absl::Duration delay, std::function<void()> task) override {
+    thread_.RunAfter(delay, std::move(task));
+  }
 
  private:
-  void Loop();
-
-  absl::Mutex mu_;
-  std::multimap<absl::Time, std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;  // Wakes the loop for a new task.
-  std::thread thread_;
+  WatchThread thread_{"lg-timer"};
 };
 
 }  // namespace loan_gateway

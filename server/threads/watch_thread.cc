@@ -28,6 +28,15 @@ uint64_t WatchThread::Add(Check check, absl::Duration first_delay) {
   return id;
 }
 
+void WatchThread::RunAfter(absl::Duration delay, std::function<void()> task) {
+  Add(
+      [task = std::move(task)] {
+        task();
+        return absl::InfiniteDuration();
+      },
+      delay);
+}
+
 void WatchThread::Remove(uint64_t id) {
   absl::MutexLock lock(&mu_);
   checks_.erase(id);  // Its entry in due_ is skipped when it comes up.
@@ -66,7 +75,11 @@ void WatchThread::Loop() {
     const absl::Duration wait = check();
     mu_.Lock();
     running_ = 0;
-    if (checks_.count(id) > 0) due_.emplace(absl::Now() + wait, id);
+    if (wait == absl::InfiniteDuration()) {
+      checks_.erase(id);
+    } else if (checks_.count(id) > 0) {
+      due_.emplace(absl::Now() + wait, id);
+    }
   }
 }
 

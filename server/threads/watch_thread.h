@@ -15,7 +15,8 @@ namespace loan_gateway {
 // One thread for many periodic checks (files changed? the listener deaf?
 // Binance's time?), run one after another, rather than a sleeping thread for
 // each. A check returns how long to wait before its next run, so each keeps
-// its own rhythm (a quick retry after a failure, the interval after success).
+// its own rhythm (a quick retry after a failure, the interval after success);
+// one returning absl::InfiniteDuration() is done for good.
 // Checks may block briefly; one that waits on the network delays the others
 // on the same thread by as much, so the gateway keeps its local checks and
 // its upstream reads on two of these.
@@ -24,9 +25,14 @@ class WatchThread {
   using Check = std::function<absl::Duration()>;
 
   explicit WatchThread(const char* thread_name);
-  ~WatchThread();  // Every PeriodicCheck on it must be gone first.
+  // Every PeriodicCheck on it must be gone first; tasks of RunAfter not due
+  // yet are dropped.
+  ~WatchThread();
   WatchThread(const WatchThread&) = delete;
   WatchThread& operator=(const WatchThread&) = delete;
+
+  // Runs `task` once, after `delay`.
+  void RunAfter(absl::Duration delay, std::function<void()> task);
 
  private:
   friend class PeriodicCheck;

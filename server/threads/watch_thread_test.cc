@@ -69,6 +69,28 @@ TEST(WatchThreadTest, AFailingCheckDoesNotStopTheOthers) {
   EXPECT_GT(retries.load(), steady.load());
 }
 
+TEST(WatchThreadTest, ATaskRunsOnceAfterItsDelayBesideTheChecks) {
+  WatchThread thread("lg-test-watch");
+  std::atomic<int> once{0}, checks{0};
+  PeriodicCheck check(thread, [&] {
+    ++checks;
+    return absl::Milliseconds(5);
+  });
+  const absl::Time start = absl::Now();
+  absl::Notification ran;
+  absl::Time ran_at;
+  thread.RunAfter(absl::Milliseconds(60), [&] {
+    ++once;
+    ran_at = absl::Now();
+    ran.Notify();
+  });
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(once.load(), 1);
+  EXPECT_GE(ran_at - start, absl::Milliseconds(60));
+  EXPECT_GE(checks.load(), 5);
+}
+
 TEST(WatchThreadTest, ACheckMayRemoveItselfFromWithin) {
   WatchThread thread("lg-test-watch");
   absl::Notification removed;
