@@ -8,7 +8,8 @@ ResyncLoop::ResyncLoop(WatchThread& watch, std::function<absl::Status()> sync,
                        ResyncPolicy policy)
     : sync_(std::move(sync)),
       policy_(policy),
-      check_(watch, [this] { return SyncOnce(); }) {}
+      check_(
+          watch, [this] { return SyncOnce(); }, policy.first) {}
 
 absl::Duration ResyncLoop::NextWait(const ResyncPolicy& policy,
                                     int failures_in_a_row) {

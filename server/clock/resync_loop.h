@@ -16,11 +16,13 @@ struct ResyncPolicy {
   // egress is not ready at start must not refuse for a whole interval).
   absl::Duration first_retry = absl::Milliseconds(200);
   absl::Duration max_retry = absl::Seconds(1);
+  // Until the first sync: the interval when the caller has just synced.
+  absl::Duration first = absl::ZeroDuration();
 };
 
-// Keeps the Binance server-time offset fresh on `watch`: `sync` now, then
-// every `interval`, retrying failures quickly. Stopped on destruction (a
-// sync in progress finishes first).
+// Keeps the Binance server-time offset fresh on `watch`: `sync` after
+// `first`, then every `interval`, retrying failures quickly. Stopped on
+// destruction (a sync in progress finishes first).
 class ResyncLoop {
  public:
   ResyncLoop(WatchThread& watch, std::function<absl::Status()> sync,

@@ -202,8 +202,13 @@ Gateway::Gateway(const GatewayConfig& config,
                       static_cast<size_t>(config_.upstream().queue_limit())}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
+      // Synced at start: the next one after the interval, so that the
+      // probe's first read does not wait behind it.
       resync_(binance_poll_, [this] { return Resync(binance_clock_); },
-              {.interval = FromProtoDuration(config_.clock().sync_interval())}),
+              {.interval = FromProtoDuration(config_.clock().sync_interval()),
+               .first = first_sync_.ok()
+                            ? FromProtoDuration(config_.clock().sync_interval())
+                            : absl::ZeroDuration()}),
       credentials_{.ring = key_ring_.get()},
       ip_budget_(clock_, config_.borrow().ip_weight_limit(),
                  SignedReader::kRecordsWeight, WeightBudget::Scope::kIp),
@@ -287,7 +292,7 @@ Gateway::Gateway(const GatewayConfig& config,
   policy_->OnReload(
       [this](const absl::Status& loaded) { AuditPolicy(loaded); });
   // Settles first whatever a previous process left open.
-  reconciler_.Start(binance_poll_);
+  reconciler_.Start(reconcile_thread_);
 }
 
 // The journal executor's groups are the journal's transactions; a commit's

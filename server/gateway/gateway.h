@@ -105,8 +105,11 @@ class Gateway {
   GatewayGauges Gauges() const;
 
   const GatewayConfig config_;
-  // The local periodic checks, one after another: the key and policy files,
-  // readiness, the listener.
+  // The gateway's own periodic checks, one after another: the key and policy
+  // files, the listener's self-check and readiness. Readiness asks the
+  // journal, which with --journal_url is a query: a database that stopped
+  // answering holds this thread up to its session's timeouts, and the
+  // listener's check waits that long.
   const std::unique_ptr<WatchThread> watch_;
   // The credit account's key (re-read when its files change): used by every
   // signed request below.
@@ -121,11 +124,9 @@ class Gateway {
   CurlMultiTransport transport_;
   BinanceClock binance_clock_;
   const absl::Status first_sync_;  // Before anything below may sign.
-  // The periodic reads of Binance (its time, the probe, reconciliation
-  // passes), one after another: apart from the local checks, which must not
-  // wait for an upstream that does not answer. A long reconciliation pass
-  // delays the next resync and probe by its length (each read in it is
-  // bounded by the upstream timeout).
+  // The periodic reads of Binance (its time, the probe), one after another:
+  // apart from the local checks, which must not wait for an upstream that
+  // does not answer. Each read is bounded by the upstream timeout.
   WatchThread binance_poll_{"lg-binance-poll"};
   ResyncLoop resync_;
   const binance::Credentials credentials_;
@@ -152,6 +153,10 @@ class Gateway {
   // Journal reads and writes only, committed in groups (one fsync each).
   GroupCommitExecutor journal_executor_{JournalGroupHooks()};
   TimerThread scheduler_;  // Only the pipeline's window waits.
+  // Reconciliation passes, on a thread of their own: a pass has no bound
+  // (every unsettled record, pages of Binance's records each), and the probe
+  // must not wait for one while Binance is silent.
+  WatchThread reconcile_thread_{"lg-reconcile"};
   Reconciler reconciler_;
   LoanService service_;
   AdminService admin_;

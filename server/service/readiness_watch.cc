@@ -14,11 +14,16 @@ ReadinessWatch::ReadinessWatch(WatchThread& watch,
       check_(
           watch,
           [this, every] {
-            CheckNow();
+            if (!stopped()) CheckNow();
             return every;
           },
           every) {
   CheckNow();
+}
+
+bool ReadinessWatch::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
 }
 
 void ReadinessWatch::Stop() {

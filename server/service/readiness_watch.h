@@ -28,16 +28,19 @@ class ReadinessWatch {
                  std::function<void(bool serving)> set_serving,
                  absl::Duration every);
 
-  // From now on health is the drain's: set_serving is never called again.
+  // From now on health is the drain's: set_serving is never called again,
+  // and the periodic checks stop asking the conditions.
   void Stop();
 
   // Checks every condition now; returns whether all hold. Thread-safe.
   bool CheckNow();
 
  private:
+  bool stopped() const;
+
   const std::vector<Condition> conditions_;
   const std::function<void(bool)> set_serving_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<bool> held_ ABSL_GUARDED_BY(mu_);
   int serving_ ABSL_GUARDED_BY(mu_) = -1;  // -1: not reported yet.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
@@ -41,6 +42,30 @@ TEST(ReadinessWatchTest, ServesOnlyWhileEveryConditionHolds) {
   watch.CheckNow();  // The drain owns health now.
   absl::MutexLock lock(&mu);
   EXPECT_EQ(reported, (std::vector<bool>{false, true, false}));
+}
+
+// The drain owns health once stopped: the periodic checks stop asking the
+// conditions (with PostgreSQL, a query the drain's commits would wait for).
+TEST(ReadinessWatchTest, OnceStoppedTheConditionsAreNoLongerAsked) {
+  std::atomic<int> asked{0};
+  WatchThread thread("lg-test-watch");
+  ReadinessWatch watch(
+      thread,
+      {{"journal",
+        [&] {
+          ++asked;
+          return absl::OkStatus();
+        }}},
+      [](bool) {}, absl::Milliseconds(5));
+  for (int i = 0; i < 400 && asked.load() < 5; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(asked.load(), 5) << "asked every 5 ms until stopped";
+  watch.Stop();
+  absl::SleepFor(absl::Milliseconds(10));  // A check in progress ends.
+  const int at_stop = asked.load();
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(asked.load(), at_stop);
 }
 
 }  // namespace

@@ -99,9 +99,11 @@ TEST(WatchThreadTest, ACheckMayRemoveItselfFromWithin) {
   {
     absl::MutexLock lock(&mu);
     check = std::make_unique<PeriodicCheck>(thread, [&] {
-      absl::MutexLock lock(&mu);
-      check.reset();  // Must not wait for its own return.
-      removed.Notify();
+      {
+        absl::MutexLock lock(&mu);
+        check.reset();  // Must not wait for its own return.
+      }
+      removed.Notify();  // mu is not touched after this.
       return absl::Milliseconds(1);
     });
   }
