@@ -37,7 +37,13 @@ grpc::Status Send(GatewayEnv& env, const Op& op) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(5));
-  auto stub = InstitutionalLoan::NewStub(env.channel());
+  // Null once the test killed the gateway: a client that starts after the
+  // kill never reaches it (a stub on a null channel would crash the test).
+  std::shared_ptr<grpc::Channel> live = env.channel();
+  if (!live) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is down");
+  }
+  auto stub = InstitutionalLoan::NewStub(live);
   if (op.repay) {
     institutional_loan::v1::RepayRequest r;
     r.set_group_id(op.group);
