@@ -20,16 +20,24 @@ bool PrintedAsIs(absl::string_view text) {
   return true;
 }
 
+// Writes fields in order, skipping defaults as the printer does; remembers
+// whether every one was plain.
 class FieldWriter {
  public:
   explicit FieldWriter(std::string& out) : out_(out) {}
 
-  // False (and nothing written) when the printer would escape something.
-  bool String(absl::string_view name, const std::string& value) {
-    if (value.empty()) return true;
-    if (!PrintedAsIs(value)) return false;
+  bool plain() const { return plain_; }
+
+  void String(absl::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    if (!PrintedAsIs(value)) plain_ = false;
     Quoted(name, value);
-    return true;
+  }
+  // An enum by its name; one without a name is printed as a number by the
+  // printer: not plain.
+  void Enum(absl::string_view name, int value, const std::string& value_name) {
+    if (value_name.empty()) plain_ = false;
+    if (value != 0) Quoted(name, value_name);
   }
   void QuotedInteger(absl::string_view name, int64_t value) {
     if (value != 0) Quoted(name, absl::StrCat(value));
@@ -55,14 +63,12 @@ class FieldWriter {
 
   std::string& out_;
   bool first_ = true;
+  bool plain_ = true;
 };
 
 }  // namespace
 
 std::optional<std::string> PrintPlainAuditRecord(const AuditRecord& record) {
-  const std::string& kind = audit::v1::AuditKind_Name(record.kind());
-  const std::string& decision = audit::v1::Decision_Name(record.decision());
-  if (kind.empty() || decision.empty()) return std::nullopt;  // No name.
   std::string out = "{";
   out.reserve(512);
   FieldWriter w(out);
@@ -70,30 +76,26 @@ std::optional<std::string> PrintPlainAuditRecord(const AuditRecord& record) {
   if (record.has_time()) {
     w.Quoted("time", google::protobuf::util::TimeUtil::ToString(record.time()));
   }
-  if (!w.String("prev_sha256", record.prev_sha256())) return std::nullopt;
-  if (record.kind() != 0) w.Quoted("kind", kind);
-  if (!w.String("caller", record.caller()) ||
-      !w.String("method", record.method())) {
-    return std::nullopt;
-  }
-  if (record.decision() != 0) w.Quoted("decision", decision);
-  if (!w.String("rule", record.rule()) ||
-      !w.String("reason", record.reason()) ||
-      !w.String("code", record.code()) ||
-      !w.String("request_id", record.request_id())) {
-    return std::nullopt;
-  }
+  w.String("prev_sha256", record.prev_sha256());
+  w.Enum("kind", record.kind(), audit::v1::AuditKind_Name(record.kind()));
+  w.String("caller", record.caller());
+  w.String("method", record.method());
+  w.Enum("decision", record.decision(),
+         audit::v1::Decision_Name(record.decision()));
+  w.String("rule", record.rule());
+  w.String("reason", record.reason());
+  w.String("code", record.code());
+  w.String("request_id", record.request_id());
   w.QuotedInteger("group_id", record.group_id());
-  if (!w.String("asset", record.asset()) ||
-      !w.String("amount", record.amount()) ||
-      !w.String("outcome", record.outcome()) ||
-      !w.String("transaction_id", record.transaction_id())) {
-    return std::nullopt;
-  }
+  w.String("asset", record.asset());
+  w.String("amount", record.amount());
+  w.String("outcome", record.outcome());
+  w.String("transaction_id", record.transaction_id());
   w.Number("binance_code", record.binance_code());
   w.Bool("validate_only", record.validate_only());
   w.QuotedInteger("signed_ms", record.signed_ms());
-  if (!w.String("detail", record.detail())) return std::nullopt;
+  w.String("detail", record.detail());
+  if (!w.plain()) return std::nullopt;
   out += "}";
   return out;
 }
