@@ -19,6 +19,7 @@
 #include "config/gateway_config.h"
 #include "contract/error_table.h"
 #include "gateway/gateway.h"
+#include "journal/sqlite_audit_sink.h"
 #include "log/json_log.h"
 #include "log/library_log_routing.h"
 #include "proto_time/proto_time.h"
@@ -81,7 +82,10 @@ int VerifyAudit(const std::string& path) {
       absl::StartsWith(path, "postgresql://")) {
     return VerifyAuditTableAt(path);
   }
-  absl::StatusOr<AuditHead> head = VerifyAuditFile(path);
+  // A journal file: its audit_log table (--audit_in_journal).
+  const bool journal = IsSqliteFile(path);
+  absl::StatusOr<AuditHead> head =
+      journal ? VerifySqliteAuditTable(path) : VerifyAuditFile(path);
   if (!head.ok()) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(),
                  std::string(head.status().message()).c_str());
@@ -89,10 +93,11 @@ int VerifyAudit(const std::string& path) {
                                                                          : 2;
   }
   std::printf(
-      "%s: intact, %llu records; head seq %llu sha256 %s (compare it with "
-      "the audit_log_opened lines of the gateway's log: only lines cut from "
-      "the end cannot show in the chain itself)\n",
-      path.c_str(), static_cast<unsigned long long>(head->seq),
+      "%s%s: intact, %llu records; head seq %llu sha256 %s (compare it "
+      "with the audit_log_opened lines of the gateway's log: only lines cut "
+      "from the end cannot show in the chain itself)\n",
+      path.c_str(), journal ? " (table audit_log)" : "",
+      static_cast<unsigned long long>(head->seq),
       static_cast<unsigned long long>(head->seq), head->sha256.c_str());
   return 0;
 }

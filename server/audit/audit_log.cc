@@ -51,21 +51,39 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
     std::unique_ptr<AuditSink> sink, const Clock* clock) {
+  return OpenWith(std::move(sink), clock, /*driven=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenDriven(
+    std::unique_ptr<AuditSink> sink, const Clock* clock) {
+  if (!sink->recovers()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the audit log ", sink->name(),
+        " cannot follow a transaction: it does not recover from a failed one"));
+  }
+  return OpenWith(std::move(sink), clock, /*driven=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenWith(
+    std::unique_ptr<AuditSink> sink, const Clock* clock, bool driven) {
   absl::StatusOr<AuditHead> head = sink->Head();
   if (!head.ok()) return head.status();
   const bool reads_back = sink->reads_back();
-  std::unique_ptr<AuditLog> log(new AuditLog(std::move(sink), clock, *head));
+  std::unique_ptr<AuditLog> log(
+      new AuditLog(std::move(sink), clock, *head, driven));
   absl::Status opened = log->AppendAndWait(OpenedRecord(*head, reads_back));
   if (!opened.ok()) return opened;
   return log;
 }
 
 AuditLog::AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock,
-                   AuditHead head)
+                   AuditHead head, bool driven)
     : sink_(std::move(sink)),
       clock_(clock),
+      driven_(driven),
       tail_(head),
       head_(std::move(head)) {
+  if (driven_) return;
   writer_ = std::thread([this] {
     NameThisThread("lg-audit");
     Run();
@@ -73,6 +91,10 @@ AuditLog::AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock,
 }
 
 AuditLog::~AuditLog() {
+  if (driven_) {
+    WriteNow();
+    return;
+  }
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -82,19 +104,70 @@ AuditLog::~AuditLog() {
 
 void AuditLog::Append(AuditRecord record,
                       std::function<void(absl::Status)> done) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back({std::move(record), std::move(done)});
+  bool wake = false;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back({std::move(record), std::move(done)});
+    wake = driven_ && !woken_;
+    woken_ = woken_ || wake;
+  }
+  if (!wake) return;
+  absl::MutexLock lock(&waker_mu_);
+  const bool asked = wake_ && wake_();
+  if (asked) return;
+  // Inside the driver's group (its WriteQueued takes the queue), or no
+  // driver: the next Append asks again.
+  absl::MutexLock queue_lock(&mu_);
+  woken_ = false;
 }
 
 absl::Status AuditLog::AppendAndWait(AuditRecord record) {
+  bool now = false;
+  if (driven_) {
+    absl::MutexLock lock(&waker_mu_);
+    now = !wake_;
+  }
   absl::Notification finished;
   absl::Status result;
   Append(std::move(record), [&](absl::Status status) {
     result = std::move(status);
     finished.Notify();
   });
+  if (now) WriteNow();
   finished.WaitForNotification();
   return result;
+}
+
+void AuditLog::SetWaker(std::function<bool()> wake) {
+  absl::MutexLock waker_lock(&waker_mu_);
+  wake_ = std::move(wake);
+  bool waiting = false;
+  {
+    absl::MutexLock lock(&mu_);
+    waiting = wake_ && !queue_.empty();  // Queued before the driver came.
+    woken_ = waiting;
+  }
+  if (!waiting || wake_()) return;
+  absl::MutexLock lock(&mu_);
+  woken_ = false;
+}
+
+void AuditLog::WriteQueued() {
+  std::vector<Pending> batch = TakeQueue();
+  if (batch.empty()) return;
+  staged_ = Stage(std::move(batch));
+}
+
+void AuditLog::Committed(const absl::Status& committed) {
+  if (!staged_) return;
+  Staged staged = *std::move(staged_);
+  staged_.reset();
+  Settle(std::move(staged), committed);
+}
+
+void AuditLog::WriteNow() {
+  std::vector<Pending> batch = TakeQueue();
+  if (!batch.empty()) Settle(Stage(std::move(batch)), absl::OkStatus());
 }
 
 AuditHead AuditLog::head() const {
@@ -123,31 +196,49 @@ void AuditLog::Run() {
       if (queue_.empty()) return;  // Stopping, and everything is written.
       batch.swap(queue_);
     }
-    Commit(std::move(batch));
+    Settle(Stage(std::move(batch)), absl::OkStatus());
   }
 }
 
-void AuditLog::Commit(std::vector<Pending> batch) {
+std::vector<AuditLog::Pending> AuditLog::TakeQueue() {
+  std::vector<Pending> batch;
+  absl::MutexLock lock(&mu_);
+  batch.swap(queue_);
+  woken_ = false;
+  return batch;
+}
+
+AuditLog::Staged AuditLog::Stage(std::vector<Pending> batch) {
   if (resync_) Resync();
+  Staged staged{.batch = std::move(batch), .tail = tail_};
   std::string bytes;
   std::vector<ChainedAuditLine> lines;
-  AuditHead tail = tail_;
-  std::vector<absl::Status> results = Chain(batch, bytes, lines, tail);
+  staged.results = Chain(staged.batch, bytes, lines, staged.tail);
   if (!bytes.empty()) {
-    const absl::Status written = Write(lines, bytes);
-    for (absl::Status& result : results) {
-      if (result.ok()) result = written;
-    }
-    if (written.ok()) {
-      tail_ = tail;
-      absl::MutexLock lock(&mu_);
-      head_ = std::move(tail);
-    }
+    staged.wrote = true;
+    staged.written = Write(lines, bytes);
   }
+  return staged;
+}
+
+void AuditLog::Settle(Staged staged, const absl::Status& durable) {
+  absl::Status written = std::move(staged.written);
+  // Handed to the sink, but the transaction they went into did not commit.
+  if (staged.wrote && written.ok() && !durable.ok()) {
+    written = WriteFailed(durable);
+  }
+  if (staged.wrote && written.ok()) {
+    tail_ = staged.tail;
+    absl::MutexLock lock(&mu_);
+    head_ = std::move(staged.tail);
+  }
+  std::vector<Pending>& batch = staged.batch;
   for (size_t i = 0; i < batch.size(); ++i) {
+    absl::Status& result = staged.results[i];
+    if (result.ok()) result = written;
     // UNAVAILABLE comes only from the sink; the rest are bad records.
-    if (absl::IsUnavailable(results[i])) ++write_failures_;
-    if (batch[i].done) batch[i].done(std::move(results[i]));
+    if (absl::IsUnavailable(result)) ++write_failures_;
+    if (batch[i].done) batch[i].done(std::move(result));
   }
 }
 
@@ -191,6 +282,10 @@ absl::Status AuditLog::Write(const std::vector<ChainedAuditLine>& lines,
     ++batches_;
     return absl::OkStatus();
   }
+  return WriteFailed(appended);
+}
+
+absl::Status AuditLog::WriteFailed(const absl::Status& appended) {
   if (!sink_->recovers()) return MarkBroken(appended);
   // What was written is unknown until the sink is read again: nothing more
   // is chained (or signed) before that.

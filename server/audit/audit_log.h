@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,7 +49,17 @@ class AuditLog {
   // where the chain stands and goes on.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
       std::unique_ptr<AuditSink> sink, const Clock* clock);
-  // Writes what is queued, then stops the writer thread.
+  // The records as writes of the journal's own transactions
+  // (--audit_in_journal): no thread of its own, and one flush for a group's
+  // journal writes and audit records together instead of two. `sink`
+  // writes into the transaction open on the calling thread (or in one of
+  // its own outside one) and recovers(). AUDIT_OPENED is written at once,
+  // in a transaction of its own. Then a driver runs it: see SetWaker,
+  // WriteQueued and Committed.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> OpenDriven(
+      std::unique_ptr<AuditSink> sink, const Clock* clock);
+  // Writes what is queued, then stops the writer thread (driven: writes it
+  // in a transaction of its own; the driver must be gone).
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -62,8 +73,25 @@ class AuditLog {
   // be called once the destructor has begun.
   void Append(audit::v1::AuditRecord record,
               std::function<void(absl::Status)> done);
-  // Append, waiting for the outcome.
+  // Append, waiting for the outcome. Driven, only while a driver runs, or
+  // before one does (it then writes at once).
   absl::Status AppendAndWait(audit::v1::AuditRecord record);
+
+  // [driven] How a record appended outside the driver's transaction gets
+  // one soon: `wake` asks the driver for a group (the journal executor: an
+  // empty task), and returns false when the calling thread is inside one
+  // already (its WriteQueued takes the record). Called once per queue, not
+  // per record. nullptr detaches it (before the driver is destroyed): what
+  // is appended then waits for the destructor.
+  void SetWaker(std::function<bool()> wake);
+  // [driven; the driver's thread, in its transaction, after its writes]
+  // Chains what is queued and writes it through the sink.
+  void WriteQueued();
+  // [driven; after that transaction ended] OK: what WriteQueued wrote is
+  // durable, and its callers hear so (their `done` runs here). An error:
+  // none of it is, they hear UNAVAILABLE, and the next record follows the
+  // last durable one.
+  void Committed(const absl::Status& committed);
 
   // The last durable record. Worth logging where the file's writers cannot
   // reach: lines cut from the chain's end show only against it.
@@ -84,10 +112,28 @@ class AuditLog {
     std::function<void(absl::Status)> done;
   };
 
-  AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock, AuditHead head);
+  // A batch chained and handed to the sink, not yet known durable.
+  struct Staged {
+    std::vector<Pending> batch;
+    std::vector<absl::Status> results;  // Each record's, pending the write.
+    AuditHead tail;                     // The chain's end once durable.
+    bool wrote = false;                 // Lines went to the sink...
+    absl::Status written;               // ...and what it said.
+  };
+
+  AuditLog(std::unique_ptr<AuditSink> sink, const Clock* clock, AuditHead head,
+           bool driven);
+  static absl::StatusOr<std::unique_ptr<AuditLog>> OpenWith(
+      std::unique_ptr<AuditSink> sink, const Clock* clock, bool driven);
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Commit(std::vector<Pending> batch);
+  std::vector<Pending> TakeQueue();
+  // Chains `batch` and writes it through the sink.
+  Staged Stage(std::vector<Pending> batch);
+  // Moves the head when the write was durable, then tells each caller.
+  void Settle(Staged staged, const absl::Status& durable);
+  // Driven, with no driver: writes what is queued now.
+  void WriteNow();
   // Chains the batch's records after tail_ into `bytes`; each one's result
   // is OK (pending the write) or why it was not written.
   std::vector<absl::Status> Chain(std::vector<Pending>& batch,
@@ -96,12 +142,22 @@ class AuditLog {
                                   AuditHead& tail);
   absl::Status Write(const std::vector<ChainedAuditLine>& lines,
                      const std::string& bytes);
+  // Why nothing more is written: for good (a file), or until the sink says
+  // again where the chain stands (a database).
+  absl::Status WriteFailed(const absl::Status& appended);
   void Resync();
   absl::Status MarkBroken(const absl::Status& cause);
   absl::Status Failure() const;
 
   const std::unique_ptr<AuditSink> sink_;  // Writer thread only (and name).
   const Clock* const clock_;
+  const bool driven_;
+  // Driven: the batch between WriteQueued and Committed (driver thread).
+  std::optional<Staged> staged_;
+  // Driven: held while `wake_` runs, so that SetWaker(nullptr) returns only
+  // once no call into the driver is under way.
+  absl::Mutex waker_mu_;
+  std::function<bool()> wake_ ABSL_GUARDED_BY(waker_mu_);
   AuditHead tail_;  // The last record chained; writer thread only.
   // A recovering sink's failed write: the chain's end is read again before
   // anything more is chained (writer thread only).
@@ -110,11 +166,13 @@ class AuditLog {
   mutable absl::Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Driven: the driver was asked for a group that has not taken the queue.
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
   AuditHead head_ ABSL_GUARDED_BY(mu_);
   absl::Status broken_ ABSL_GUARDED_BY(mu_);  // The first write failure.
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> batches_{0};
-  std::thread writer_;
+  std::thread writer_;  // Not driven only.
 };
 
 }  // namespace loan_gateway

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "audit/audit_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -367,6 +368,179 @@ TEST_F(AuditLogTest, AFailedWriteBreaksTheLogForGood) {
   absl::StatusOr<std::unique_ptr<AuditLog>> reopened =
       AuditLog::Open(path_, &clock_);
   EXPECT_THAT(reopened.status().message(), HasSubstr("torn last line"));
+}
+
+// A database table as the journal's transactions write it: lines appended
+// inside a transaction are there only once it commits; outside one, at once.
+class TransactionalSink final : public AuditSink {
+ public:
+  absl::StatusOr<AuditHead> Head() override { return Recover(); }
+  bool reads_back() const override { return true; }
+  absl::Status Append(const std::vector<ChainedAuditLine>& lines,
+                      const std::string&) override {
+    for (const ChainedAuditLine& line : lines) {
+      (in_transaction ? pending : durable).push_back(line);
+    }
+    return absl::OkStatus();
+  }
+  bool recovers() const override { return true; }
+  absl::StatusOr<AuditHead> Recover() override {
+    if (durable.empty()) {
+      return AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
+    }
+    return AuditHead{.seq = durable.back().seq,
+                     .sha256 = durable.back().sha256};
+  }
+  const std::string& name() const override { return name_; }
+
+  // The transaction ends: its lines stay, or are gone.
+  void End(bool commit) {
+    if (commit) durable.insert(durable.end(), pending.begin(), pending.end());
+    pending.clear();
+    in_transaction = false;
+  }
+  std::string Text() const {
+    std::string text;
+    for (const ChainedAuditLine& line : durable) text += line.text;
+    return text;
+  }
+
+  bool in_transaction = false;
+  std::vector<ChainedAuditLine> pending;
+  std::vector<ChainedAuditLine> durable;
+
+ private:
+  const std::string name_ = "table audit_log";
+};
+
+// What the journal executor does for a driven log: its group's writes, the
+// queued records last, the commit, then the callers.
+class DrivenAuditLogTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto sink = std::make_unique<TransactionalSink>();
+    sink_ = sink.get();
+    absl::StatusOr<std::unique_ptr<AuditLog>> log =
+        AuditLog::OpenDriven(std::move(sink), &clock_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+    log_->SetWaker([this] {
+      ++wakes_;
+      return !in_group_;
+    });
+  }
+  void Group(bool commit) {
+    sink_->in_transaction = true;
+    log_->WriteQueued();
+    sink_->End(commit);
+    log_->Committed(commit ? absl::OkStatus()
+                           : absl::UnavailableError("disk I/O error"));
+  }
+  // Appends, keeping what its caller hears.
+  void AppendRecorded(const std::string& id) {
+    log_->Append(Answered(id), [this, id](absl::Status s) {
+      heard_.push_back(
+          absl::StrCat(id, " ", absl::StatusCodeToString(s.code())));
+    });
+  }
+
+  FixedClock clock_;
+  TransactionalSink* sink_ = nullptr;
+  std::unique_ptr<AuditLog> log_;
+  int wakes_ = 0;
+  bool in_group_ = false;
+  std::vector<std::string> heard_;
+};
+
+TEST_F(DrivenAuditLogTest, RecordsAreDurableWithTheDriversCommitNotBefore) {
+  // AUDIT_OPENED went in a transaction of its own, before any driver.
+  ASSERT_EQ(sink_->durable.size(), 1u);
+  AppendRecorded("r1");
+  AppendRecorded("r2");
+  EXPECT_EQ(wakes_, 1);  // One group asked for, however many records.
+  EXPECT_TRUE(heard_.empty());
+  sink_->in_transaction = true;
+  log_->WriteQueued();
+  EXPECT_EQ(sink_->pending.size(), 2u);
+  EXPECT_TRUE(heard_.empty());  // Written, not yet committed.
+  sink_->End(true);
+  log_->Committed(absl::OkStatus());
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
+  EXPECT_EQ(log_->head().seq, 3u);
+  std::istringstream chain(sink_->Text());
+  absl::StatusOr<AuditHead> verified = VerifyAuditChain(chain);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->seq, 3u);
+  EXPECT_EQ(verified->sha256, log_->head().sha256);
+  AppendRecorded("r3");
+  EXPECT_EQ(wakes_, 2);  // The queue was taken: the next record asks again.
+}
+
+TEST_F(DrivenAuditLogTest, AFailedCommitFailsItsRecordsAndTheChainGoesOn) {
+  AppendRecorded("r1");
+  Group(true);
+  AppendRecorded("r2");
+  AppendRecorded("r3");
+  Group(false);
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 UNAVAILABLE",
+                                              "r3 UNAVAILABLE"}));
+  EXPECT_EQ(log_->write_failures(), 2u);
+  EXPECT_EQ(log_->head().seq, 2u);
+  EXPECT_TRUE(log_->writable());  // A transaction is all or nothing.
+  // The next record follows the last durable one: no gap, no fork.
+  AppendRecorded("r4");
+  Group(true);
+  EXPECT_EQ(heard_.back(), "r4 OK");
+  EXPECT_EQ(log_->head().seq, 3u);
+  std::istringstream chain(sink_->Text());
+  absl::StatusOr<AuditHead> verified = VerifyAuditChain(chain);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->seq, 3u);
+  EXPECT_EQ(
+      RecordOf(std::string(absl::StripSuffix(sink_->durable.back().text, "\n")))
+          .request_id(),
+      "r4");
+}
+
+TEST_F(DrivenAuditLogTest, InsideAGroupTheRecordGoesWithItsWrites) {
+  in_group_ = true;  // The waker says the caller's own group takes it.
+  AppendRecorded("r1");
+  AppendRecorded("r2");
+  EXPECT_EQ(wakes_, 2);  // Not remembered as asked: each may ask again.
+  Group(true);
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
+}
+
+TEST_F(DrivenAuditLogTest, WithoutADriverTheDestructorWritesWhatIsQueued) {
+  log_->SetWaker(nullptr);
+  size_t durable_then = 0;
+  log_->Append(Answered("r1"), [&](absl::Status s) {
+    EXPECT_TRUE(s.ok()) << s;
+    durable_then = sink_->durable.size();  // The sink lives until after.
+  });
+  EXPECT_EQ(wakes_, 0);
+  EXPECT_EQ(durable_then, 0u);
+  log_.reset();
+  EXPECT_EQ(durable_then, 2u);
+}
+
+TEST(DrivenAuditLogOpenTest, RefusesASinkThatCannotFollowATransaction) {
+  FixedClock clock;
+  class FileLike final : public AuditSink {
+   public:
+    absl::StatusOr<AuditHead> Head() override { return AuditHead{}; }
+    bool reads_back() const override { return true; }
+    absl::Status Append(const std::vector<ChainedAuditLine>&,
+                        const std::string&) override {
+      return absl::OkStatus();
+    }
+    const std::string& name() const override { return name_; }
+
+   private:
+    const std::string name_ = "file";
+  };
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      AuditLog::OpenDriven(std::make_unique<FileLike>(), &clock).status()));
 }
 
 }  // namespace

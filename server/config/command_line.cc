@@ -160,7 +160,8 @@ std::string GatewayUsage() {
       "  --print_error_table\n      print the error contract as "
       "Markdown and exit\n  --print_settings_table\n      print "
       "the settings as Markdown and exit\n  --verify_audit FILE\n      "
-      "check an audit log's hash chain; name the first broken "
+      "check an audit log's hash chain (a file, a journal file's table, or "
+      "postgres://...); name the first broken "
       "record (exit 1) or print its head (exit 0)\n"
       "  --version\n  --help\n");
   return out;

@@ -147,5 +147,42 @@ TEST(GroupCommitExecutorTest, OutsideItsTasksNothingIsDeferred) {
   EXPECT_TRUE(ran);
 }
 
+// The audit records of a group are its last writes: written after its tasks,
+// told the commit's result before the tasks' deferred steps, in every group,
+// whether or not its transaction could be opened.
+TEST(GroupCommitExecutorTest, FinishingHooksFrameEveryCommit) {
+  GroupLog log;
+  for (absl::Status begin :
+       {absl::OkStatus(), absl::UnavailableError("cannot begin")}) {
+    CommitGroupHooks hooks =
+        LoggingHooks(log, absl::UnavailableError("disk full"), begin);
+    hooks.finish_writes = [&log] { log.Add("finish"); };
+    hooks.committed = [&log](const absl::Status& s) {
+      log.Add(absl::StrCat("committed ", s.message()));
+    };
+    GroupCommitExecutor executor(std::move(hooks));
+    executor.Post([&] {
+      executor.AfterCommit([&](const absl::Status& s) {
+        log.Add(absl::StrCat("deferred ", s.message()));
+      });
+    });
+  }
+  EXPECT_EQ(log.Take(), (std::vector<std::string>{
+                            "begin", "finish", "commit", "observed 1",
+                            "committed disk full", "deferred disk full",
+                            "begin", "finish", "committed ", "deferred "}));
+}
+
+TEST(GroupCommitExecutorTest, KnowsWhetherThisThreadIsInOneOfItsGroups) {
+  GroupLog log;
+  std::atomic<int> inside{0};
+  {
+    GroupCommitExecutor executor(LoggingHooks(log, absl::OkStatus()));
+    EXPECT_FALSE(executor.InGroup());
+    executor.Post([&] { inside = executor.InGroup() ? 1 : -1; });
+  }
+  EXPECT_EQ(inside.load(), 1);
+}
+
 }  // namespace
 }  // namespace loan_gateway

@@ -42,6 +42,8 @@ void GroupCommitExecutor::AfterCommit(
   after_commit_.push_back(std::move(then));
 }
 
+bool GroupCommitExecutor::InGroup() const { return running_group == this; }
+
 void GroupCommitExecutor::Loop() {
   while (true) {
     std::deque<std::function<void()>> group;
@@ -68,12 +70,14 @@ void GroupCommitExecutor::RunGroup(
   running_group = this;
   for (const std::function<void()>& task : tasks) task();
   running_group = nullptr;
+  if (hooks_.finish_writes) hooks_.finish_writes();
   absl::Status committed = absl::OkStatus();
   if (grouped) {
     const absl::Time started = absl::Now();
     committed = hooks_.commit();
     if (hooks_.observe) hooks_.observe(count, absl::Now() - started);
   }
+  if (hooks_.committed) hooks_.committed(committed);
   std::vector<std::function<void(const absl::Status&)>> deferred;
   deferred.swap(after_commit_);
   for (auto& then : deferred) then(committed);

@@ -21,6 +21,12 @@ struct CommitGroupHooks {
   std::function<absl::Status()> begin;
   // Commits the group: everything written is durable when it returns OK.
   std::function<absl::Status()> commit;
+  // Optional, for every group, begun or not: the group's last writes, after
+  // its tasks and before its commit (the audit records they appended)...
+  std::function<void()> finish_writes;
+  // ...and, after the commit (or after finish_writes when begin failed), its
+  // status, before the work the tasks deferred with AfterCommit.
+  std::function<void(const absl::Status&)> committed;
   // How many tasks a commit covered and how long it took (metrics).
   std::function<void(size_t tasks, absl::Duration commit)> observe;
 };
@@ -37,6 +43,9 @@ class GroupCommitExecutor final : public DurableExecutor {
 
   void Post(std::function<void()> task) override;
   void AfterCommit(std::function<void(const absl::Status&)> then) override;
+  // Whether this thread is running one of this executor's tasks: what it
+  // writes now goes into the running group.
+  bool InGroup() const;
 
  private:
   void Loop();

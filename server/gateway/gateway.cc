@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "halt/postgres_halt_store.h"
 #include "journal/postgres_borrow_journal.h"
+#include "journal/sqlite_audit_sink.h"
 #include "journal/sqlite_borrow_journal.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
@@ -89,11 +90,21 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
 }
 
 // --audit_log's file; with --journal_url and no --audit_log, a chain of this
-// process in the journal's database (no volume needed).
+// process in the journal's database (no volume needed); with
+// --audit_in_journal, rows of the SQLite journal, written in its groups.
 absl::StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(
-    const GatewayConfig& config) {
+    const GatewayConfig& config, BorrowJournal* journal) {
   // The audit log's clock stamps records; the system's, like the gateway's.
   static const SystemClock audit_clock;
+  if (config.access().audit_in_journal()) {
+    auto* sqlite = dynamic_cast<SqliteBorrowJournal*>(journal);
+    if (sqlite == nullptr) {
+      return absl::InvalidArgumentError(
+          "--audit_in_journal needs the SQLite journal");
+    }
+    return AuditLog::OpenDriven(std::make_unique<SqliteAuditSink>(sqlite),
+                                &audit_clock);
+  }
   if (config.access().audit_log().empty() && !config.journal().url().empty()) {
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
@@ -167,7 +178,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
              "insecure sandbox: every caller may borrow for any risk unit")
         .Emit();
   }
-  absl::StatusOr<std::unique_ptr<AuditLog>> audit = OpenAuditLog(config);
+  absl::StatusOr<std::unique_ptr<AuditLog>> audit =
+      OpenAuditLog(config, journal->get());
   if (!audit.ok()) return InStep("audit_log", audit.status());
   const AuditHead head = (*audit)->head();
   // The head, kept in the logs too: the one thing a chain cannot show
@@ -283,6 +295,15 @@ Gateway::Gateway(const GatewayConfig& config,
         .Str("effect", "no borrow is sent until ResumeBorrowing")
         .Emit();
   }
+  if (config_.access().audit_in_journal()) {
+    // A record appended outside the journal's groups gets one of its own
+    // (an empty task); one appended inside a group goes with its writes.
+    audit_->SetWaker([this] {
+      if (journal_executor_.InGroup()) return false;
+      journal_executor_.Post([] {});
+      return true;
+    });
+  }
   AuditPolicy(absl::OkStatus());
   AuditKey(absl::OkStatus(), key_ring_->Current()->fingerprint);
   key_ring_->OnReload(
@@ -297,13 +318,23 @@ Gateway::Gateway(const GatewayConfig& config,
 
 // The journal executor's groups are the journal's transactions; a commit's
 // time is the durable write a borrow waits for.
+// With --audit_in_journal the audit records appended in a group are its
+// last writes, and their callers hear of them once it committed.
 CommitGroupHooks Gateway::JournalGroupHooks() {
-  return {.begin = [this] { return journal_->BeginGroup(); },
-          .commit = [this] { return journal_->CommitGroup(); },
-          .observe =
-              [this](size_t, absl::Duration commit) {
-                metrics_.RecordJournalWrite(commit);
-              }};
+  CommitGroupHooks hooks = {
+      .begin = [this] { return journal_->BeginGroup(); },
+      .commit = [this] { return journal_->CommitGroup(); },
+      .observe =
+          [this](size_t, absl::Duration commit) {
+            metrics_.RecordJournalWrite(commit);
+          }};
+  if (config_.access().audit_in_journal()) {
+    hooks.finish_writes = [this] { audit_->WriteQueued(); };
+    hooks.committed = [this](const absl::Status& committed) {
+      audit_->Committed(committed);
+    };
+  }
+  return hooks;
 }
 
 // Which policy was in force when is part of what the trail must prove.

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "audit/audit_line.h"
 
 namespace loan_gateway {
 namespace {
@@ -57,6 +58,13 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+-- The audit trail, with --audit_in_journal: each line exactly as the file
+-- would hold it, committed with the journal writes of its group.
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq    INTEGER PRIMARY KEY,
+  sha256 TEXT NOT NULL,
+  line   TEXT NOT NULL
+);
 )sql";
 
 // Version 1 added attempts and notes. A journal written before it has no
@@ -473,6 +481,52 @@ void SqliteBorrowJournal::UndoWrite() {
       !Exec("ROLLBACK TO journal_write; RELEASE journal_write;").ok()) {
     group_failed_ = true;
   }
+}
+
+absl::Status SqliteBorrowJournal::AppendAuditLines(
+    const std::vector<ChainedAuditLine>& lines) {
+  JournalGroupLock::Scoped lock(&mu_);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  for (const ChainedAuditLine& line : lines) {
+    // The primary key refuses a seq written twice (a fork of the chain).
+    Statement insert(*statements_,
+                     "INSERT INTO audit_log (seq, sha256, line) VALUES (?, ?, "
+                     "?)");
+    insert.Bind(1, static_cast<int64_t>(line.seq));
+    insert.Bind(2, line.sha256);
+    insert.Bind(3, line.text);
+    if (!insert.ok() || insert.Step() != SQLITE_DONE) {
+      absl::Status error = insert.Error("audit write");
+      UndoWrite();
+      return error;
+    }
+  }
+  return EndWrite();
+}
+
+absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines() {
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement lines(*statements_, "SELECT line FROM audit_log ORDER BY seq");
+  if (!lines.ok()) return lines.Error("audit read");
+  std::string text;
+  int rc = SQLITE_ROW;
+  while ((rc = lines.Step()) == SQLITE_ROW) text += lines.Text(0);
+  if (rc != SQLITE_DONE) return lines.Error("audit read");
+  return text;
+}
+
+absl::StatusOr<AuditHead> SqliteBorrowJournal::LastAuditLine() {
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement last(*statements_,
+                 "SELECT seq, sha256 FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!last.ok()) return last.Error("audit read");
+  const int rc = last.Step();
+  if (rc == SQLITE_DONE) {
+    return AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
+  }
+  if (rc != SQLITE_ROW) return last.Error("audit read");
+  return AuditHead{.seq = static_cast<uint64_t>(last.Int(0)),
+                   .sha256 = last.Text(1)};
 }
 
 absl::Status SqliteBorrowJournal::CheckIntact() const {

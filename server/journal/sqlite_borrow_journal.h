@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "audit/audit_sink.h"
 #include "journal/borrow_journal.h"
 #include "journal/journal_group_lock.h"
 #include "journal/unsettled_index.h"
@@ -68,6 +69,13 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::Status CommitGroup() override;
 
   const std::string& path() const { return path_; }
+
+  // The audit trail's table (--audit_in_journal; SqliteAuditSink): a write
+  // like the others (a savepoint of the open group, or its own
+  // transaction), the whole chain's text in order, and its last line.
+  absl::Status AppendAuditLines(const std::vector<ChainedAuditLine>& lines);
+  absl::StatusOr<std::string> AuditLines();
+  absl::StatusOr<AuditHead> LastAuditLine();
 
  private:
   SqliteBorrowJournal(sqlite3* db, std::string path, int fd);

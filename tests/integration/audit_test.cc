@@ -3,6 +3,7 @@
 // log that cannot be written stops all signing (fail closed).
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,9 +88,12 @@ constexpr char kAuditPolicy[] = R"pb(
 )pb";
 
 // A real run: a borrow, a -27009, a refused stranger and a lookup are each
-// on the chain, with who, the rule that decided, and what came of it.
-TEST(AuditTrailTest, EveryDecisionIsRecordedAndTheChainVerifies) {
-  GatewayEnv env({.policy = kAuditPolicy});
+// on the chain, with who, the rule that decided, and what came of it; in the
+// file beside the journal, and as rows of the journal (--audit_in_journal).
+class AuditTrailPlaceTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(AuditTrailPlaceTest, EveryDecisionIsRecordedAndTheChainVerifies) {
+  GatewayEnv env({.policy = kAuditPolicy, .audit_in_journal = GetParam()});
   BorrowResponse borrowed;
   ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "10"), &borrowed).ok());
   BorrowResponse ignored;
@@ -156,11 +160,34 @@ TEST(AuditTrailTest, EveryDecisionIsRecordedAndTheChainVerifies) {
   EXPECT_EQ(ReadAudit(env.audit_log()).size(), audit.size() + 5)
       << "AUDIT_OPENED, POLICY_LOADED, KEY_LOADED, REQUEST_SIGNED, "
          "CALL_ANSWERED";
+  // One place only; in the journal, an edited row is named by its seq.
+  EXPECT_EQ(std::filesystem::exists(env.dir() + "/audit.jsonl"), !GetParam());
+  if (!GetParam()) return;
+  env.StopGateway();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(env.audit_log_path().c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "UPDATE audit_log SET line = replace(line, "
+                         "'\"amount\":\"10\"', '\"amount\":\"90\"')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_GT(sqlite3_changes(db), 0);
+  sqlite3_close(db);
+  const CommandResult tampered = Verify(env.audit_log_path());
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
+  EXPECT_TRUE(absl::StrContains(tampered.err,
+                                absl::StrCat("line ", signed_it->seq, " ")))
+      << tampered.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(FileOrJournal, AuditTrailPlaceTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "InTheJournal" : "InAFile";
+                         });
 
 // Edited, removed, reordered, inserted: `--verify_audit` names the line.
 TEST(AuditTrailTest, EveryKindOfTamperingIsDetected) {
-  GatewayEnv env;
+  GatewayEnv env({.audit_in_journal = false});
   BorrowResponse response;
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "1"), &response).ok());

@@ -115,6 +115,10 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
                                         std::string(journal) == "postgres")) {
     MakeJournalDatabase();
   }
+  const char* audit = std::getenv("LG_TEST_AUDIT");
+  audit_in_journal_ = journal_url_.empty() &&
+                      options.audit_in_journal.value_or(
+                          audit != nullptr && std::string(audit) == "journal");
   if (options.share_fake_of != nullptr) {
     ShareFakeOf(*options.share_fake_of);
   } else {
@@ -217,6 +221,19 @@ void GatewayEnv::MakeJournalDatabase() {
   ScanFor(password);
 }
 
+std::string GatewayEnv::audit_log() const {
+  if (!audit_in_journal_) {
+    return std::filesystem::exists(audit_log_path())
+               ? ReadWholeFile(audit_log_path())
+               : "";
+  }
+  if (!std::filesystem::exists(audit_log_path())) return "";
+  std::string text;
+  for (const auto& row : JournalRows("SELECT line FROM audit_log ORDER BY seq"))
+    text += row[0];
+  return text;
+}
+
 std::vector<std::vector<std::string>> GatewayEnv::JournalRows(
     const std::string& sql) const {
   std::vector<std::vector<std::string>> rows;
@@ -268,6 +285,7 @@ std::vector<std::string> GatewayEnv::JournalArgs() {
     if (!std::filesystem::exists(dir_ + "/journal.db")) {
       args.push_back("--create_journal");
     }
+    if (audit_in_journal_) args.push_back("--audit_in_journal");
     return args;
   }
   std::vector<std::string> args = {

@@ -52,6 +52,10 @@ struct EnvOptions {
   // on, which is how ctest runs the money-safety suites against both
   // journals (tests/CMakeLists.txt).
   std::optional<bool> postgres_journal;
+  // The audit trail as rows of journal.db (--audit_in_journal) instead of
+  // audit.jsonl; SQLite journal only. Unset: LG_TEST_AUDIT=journal in the
+  // environment turns it on (tests/CMakeLists.txt's "audit_in_journal." run).
+  std::optional<bool> audit_in_journal;
 };
 
 // The caller identity of the client certificate every GatewayEnv uses.
@@ -132,13 +136,14 @@ class GatewayEnv {
   std::string GatewayLog() const {
     return ReadWholeFile(dir_ + "/gateway.log");
   }
-  // The default --audit_log, beside the journal.
-  std::string audit_log_path() const { return dir_ + "/audit.jsonl"; }
-  std::string audit_log() const {
-    return std::filesystem::exists(audit_log_path())
-               ? ReadWholeFile(audit_log_path())
-               : "";
+  // The default --audit_log, beside the journal; with --audit_in_journal
+  // the journal, which --verify_audit also takes.
+  std::string audit_log_path() const {
+    return dir_ + (audit_in_journal_ ? "/journal.db" : "/audit.jsonl");
   }
+  // Its lines, from the file or the journal's table.
+  std::string audit_log() const;
+  bool audit_in_journal() const { return audit_in_journal_; }
   // Stops the gateway with SIGTERM; returns its exit status.
   int StopGateway();
   // Sends `signal` (e.g. SIGKILL) and waits; returns the exit status.
@@ -201,6 +206,7 @@ class GatewayEnv {
   std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
   std::string dir_;
   std::string journal_url_;  // Without the password; empty: journal.db.
+  bool audit_in_journal_ = false;
   bool journal_made_ = false;
   std::unique_ptr<TestPki> pki_;
   CertFiles server_cert_;

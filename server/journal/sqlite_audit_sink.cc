@@ -1,0 +1,89 @@
+#include "journal/sqlite_audit_sink.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace loan_gateway {
+namespace {
+
+absl::Status SinkError(const std::string& name, const absl::Status& status) {
+  return absl::UnavailableError(absl::StrCat(name, ": ", status.message()));
+}
+
+absl::StatusOr<AuditHead> VerifyText(const std::string& text) {
+  std::istringstream in(text);
+  return VerifyAuditChain(in);
+}
+
+}  // namespace
+
+SqliteAuditSink::SqliteAuditSink(SqliteBorrowJournal* journal)
+    : journal_(journal),
+      name_(absl::StrCat("table audit_log of journal ", journal->path())) {}
+
+absl::StatusOr<AuditHead> SqliteAuditSink::Head() {
+  absl::StatusOr<std::string> text = journal_->AuditLines();
+  if (!text.ok()) return SinkError(name_, text.status());
+  absl::StatusOr<AuditHead> head = VerifyText(*text);
+  if (head.ok() || !absl::IsFailedPrecondition(head.status())) {
+    return head.ok() ? head : SinkError(name_, head.status());
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("refusing to continue the audit log's ", name_, ": ",
+                   head.status().message()));
+}
+
+absl::Status SqliteAuditSink::Append(const std::vector<ChainedAuditLine>& lines,
+                                     const std::string&) {
+  absl::Status appended = journal_->AppendAuditLines(lines);
+  return appended.ok() ? appended : SinkError(name_, appended);
+}
+
+absl::StatusOr<AuditHead> SqliteAuditSink::Recover() {
+  absl::StatusOr<AuditHead> last = journal_->LastAuditLine();
+  return last.ok() ? last : SinkError(name_, last.status());
+}
+
+absl::StatusOr<AuditHead> VerifySqliteAuditTable(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int opened =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::string text;
+  absl::Status read = absl::OkStatus();
+  sqlite3_stmt* stmt = nullptr;
+  if (opened != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "SELECT line FROM audit_log ORDER BY seq", -1,
+                         &stmt, nullptr) != SQLITE_OK) {
+    read = absl::UnavailableError(absl::StrCat("cannot read table audit_log: ",
+                                               db ? sqlite3_errmsg(db) : "?"));
+  } else {
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      text.append(static_cast<const char*>(sqlite3_column_blob(stmt, 0)),
+                  sqlite3_column_bytes(stmt, 0));
+    }
+    if (rc != SQLITE_DONE) {
+      read = absl::UnavailableError(
+          absl::StrCat("cannot read table audit_log: ", sqlite3_errmsg(db)));
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  if (!read.ok()) return read;
+  return VerifyText(text);
+}
+
+bool IsSqliteFile(const std::string& path) {
+  static constexpr char kMagic[] = "SQLite format 3";  // With its NUL: 16.
+  char header[sizeof(kMagic)] = {};
+  std::ifstream in(path, std::ios::binary);
+  return in.read(header, sizeof(header)) &&
+         std::memcmp(header, kMagic, sizeof(kMagic)) == 0;
+}
+
+}  // namespace loan_gateway
