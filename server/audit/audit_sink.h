@@ -20,7 +20,7 @@ struct ChainedAuditLine {
 };
 
 // Where the audit log's lines are made durable: a file (FileAuditSink, the
-// default) or a table of the journal's database (PostgresAuditSink). Only
+// default) or a table of the journal's database (JournalAuditSink). Only
 // the log's writer thread calls it, one call at a time.
 class AuditSink {
  public:

@@ -189,6 +189,12 @@ std::string AuditLogPath(const GatewayConfig& config) {
              : config.access().audit_log();
 }
 
+bool AuditInJournal(const GatewayConfig& config) {
+  return config.access().audit_in_journal() ||
+         (config.access().audit_log().empty() &&
+          !config.journal().url().empty());
+}
+
 std::string HaltFilePath(const GatewayConfig& config) {
   return config.access().halt_file().empty()
              ? BesideJournal(config, "borrowing-halted")

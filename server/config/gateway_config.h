@@ -51,6 +51,10 @@ std::string RenderSettingsTableMarkdown();
 // and --halt_file (borrowing-halted).
 std::string AuditLogPath(const GatewayConfig& config);
 std::string HaltFilePath(const GatewayConfig& config);
+// Whether the audit trail is rows of the journal, written in its
+// transactions (--audit_in_journal, or --journal_url without --audit_log)
+// rather than AuditLogPath's file.
+bool AuditInJournal(const GatewayConfig& config);
 
 }  // namespace loan_gateway
 

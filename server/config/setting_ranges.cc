@@ -163,13 +163,11 @@ absl::Status ValidateSettingRelations(const GatewayConfig& c) {
   if (absl::Status access = ValidateAccess(c.access()); !access.ok()) {
     return access;
   }
-  // The trail is in one place: the journal's table, a file, or (with
-  // --journal_url) its database's table on a session of its own.
-  if (c.access().audit_in_journal() &&
-      (!c.access().audit_log().empty() || !c.journal().url().empty())) {
+  // The trail is in one place: the journal's table or a file.
+  if (c.access().audit_in_journal() && !c.access().audit_log().empty()) {
     return absl::InvalidArgumentError(
-        "--audit_in_journal keeps the audit trail in the SQLite journal: it "
-        "goes with neither --audit_log nor --journal_url");
+        "--audit_in_journal keeps the audit trail in the journal: it does not "
+        "go with --audit_log");
   }
   // A borrow in flight when SIGTERM arrives must be able to finish (and be
   // journaled and answered) within the drain.

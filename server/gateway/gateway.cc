@@ -6,7 +6,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "audit/postgres_audit_sink.h"
 #include "binance/borrow_records.h"
 #include "budget/postgres_weight_store.h"
 #include "config/command_line.h"
@@ -14,8 +13,8 @@
 #include "google/rpc/error_details.pb.h"
 #include "grpc/health/v1/health.pb.h"
 #include "halt/postgres_halt_store.h"
+#include "journal/journal_audit_sink.h"
 #include "journal/postgres_borrow_journal.h"
-#include "journal/sqlite_audit_sink.h"
 #include "journal/sqlite_borrow_journal.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
@@ -89,34 +88,29 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(
        .reload_interval = FromProtoDuration(access.tls_reload_interval())});
 }
 
-// --audit_log's file; with --journal_url and no --audit_log, a chain of this
-// process in the journal's database (no volume needed); with
-// --audit_in_journal, rows of the SQLite journal, written in its groups.
+// --audit_log's file; or rows of the journal's table audit_log, written in
+// its transactions (AuditInJournal): with --journal_url a chain of this
+// process (no volume needed), with --audit_in_journal the SQLite file's one.
 absl::StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(
     const GatewayConfig& config, BorrowJournal* journal) {
   // The audit log's clock stamps records; the system's, like the gateway's.
   static const SystemClock audit_clock;
-  if (config.access().audit_in_journal()) {
-    auto* sqlite = dynamic_cast<SqliteBorrowJournal*>(journal);
-    if (sqlite == nullptr) {
-      return absl::InvalidArgumentError(
-          "--audit_in_journal needs the SQLite journal");
-    }
-    return AuditLog::OpenDriven(std::make_unique<SqliteAuditSink>(sqlite),
-                                &audit_clock);
+  if (!AuditInJournal(config)) {
+    return AuditLog::Open(AuditLogPath(config), &audit_clock);
   }
-  if (config.access().audit_log().empty() && !config.journal().url().empty()) {
+  std::string chain;
+  std::string name =
+      absl::StrCat("table audit_log of journal ", config.journal().path());
+  if (!config.journal().url().empty()) {
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
-    absl::StatusOr<std::unique_ptr<PostgresAuditSink>> sink =
-        PostgresAuditSink::Open(config.journal().url(),
-                                config.journal().password_file(),
-                                absl::StrCat(host, "/", getpid(), "/",
-                                             absl::ToUnixMillis(absl::Now())));
-    if (!sink.ok()) return sink.status();
-    return AuditLog::Open(*std::move(sink), &audit_clock);
+    chain =
+        absl::StrCat(host, "/", getpid(), "/", absl::ToUnixMillis(absl::Now()));
+    name = absl::StrCat("table audit_log, chain ", chain);
   }
-  return AuditLog::Open(AuditLogPath(config), &audit_clock);
+  return AuditLog::OpenDriven(
+      std::make_unique<JournalAuditSink>(journal, chain, std::move(name)),
+      &audit_clock);
 }
 
 // The SQLite file, or a PostgreSQL database when --journal_url says so.
@@ -295,7 +289,7 @@ Gateway::Gateway(const GatewayConfig& config,
         .Str("effect", "no borrow is sent until ResumeBorrowing")
         .Emit();
   }
-  if (config_.access().audit_in_journal()) {
+  if (AuditInJournal(config_)) {
     // A record appended outside the journal's groups gets one of its own
     // (an empty task); one appended inside a group goes with its writes.
     audit_->SetWaker([this] {
@@ -318,8 +312,8 @@ Gateway::Gateway(const GatewayConfig& config,
 
 // The journal executor's groups are the journal's transactions; a commit's
 // time is the durable write a borrow waits for.
-// With --audit_in_journal the audit records appended in a group are its
-// last writes, and their callers hear of them once it committed.
+// With the audit trail in the journal the records appended in a group are
+// its last writes, and their callers hear of them once it committed.
 CommitGroupHooks Gateway::JournalGroupHooks() {
   CommitGroupHooks hooks = {
       .begin = [this] { return journal_->BeginGroup(); },
@@ -328,7 +322,7 @@ CommitGroupHooks Gateway::JournalGroupHooks() {
           [this](size_t, absl::Duration commit) {
             metrics_.RecordJournalWrite(commit);
           }};
-  if (config_.access().audit_in_journal()) {
+  if (AuditInJournal(config_)) {
     hooks.finish_writes = [this] { audit_->WriteQueued(); };
     hooks.committed = [this](const absl::Status& committed) {
       audit_->Committed(committed);

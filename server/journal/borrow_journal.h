@@ -13,6 +13,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "audit/audit_sink.h"
 #include "contract/outcome.h"
 
 namespace loan_gateway {
@@ -299,6 +300,31 @@ class BorrowJournal {
     return absl::UnimplementedError("this journal commits each write");
   }
   virtual absl::Status CommitGroup() { return absl::OkStatus(); }
+
+  // The audit trail as rows of the journal's table audit_log, each line as
+  // a file would hold it (JournalAuditSink): `chain` names one gateway
+  // process's chain in a database that several write ("" in a file only
+  // one process writes). Appending is a write like the others: inside the
+  // group open on this thread, it commits with the group's writes.
+  virtual absl::Status AppendAuditLines(
+      const std::string& /*chain*/,
+      const std::vector<ChainedAuditLine>& /*lines*/) {
+    return NoAuditTable();
+  }
+  // The chain's whole text, in order (to verify it).
+  virtual absl::StatusOr<std::string> AuditLines(const std::string& /*chain*/) {
+    return NoAuditTable();
+  }
+  // Its last line's seq and sha256 (genesis for an empty chain).
+  virtual absl::StatusOr<AuditHead> LastAuditLine(
+      const std::string& /*chain*/) {
+    return NoAuditTable();
+  }
+
+ private:
+  static absl::Status NoAuditTable() {
+    return absl::UnimplementedError("this journal has no audit table");
+  }
 };
 
 }  // namespace loan_gateway

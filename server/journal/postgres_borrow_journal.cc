@@ -3,6 +3,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "audit/audit_line.h"
 #include "log/json_log.h"
 #include "postgres/postgres_connection.h"
 
@@ -57,7 +60,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-INSERT INTO meta (name, value) VALUES ('schema_version', '3')
+INSERT INTO meta (name, value) VALUES ('schema_version', '4')
   ON CONFLICT (name) DO NOTHING;
 -- Version 3: gateways write side by side. A PENDING record's owner is the
 -- replica id of the gateway working on it; a risk unit's turn is a row.
@@ -76,10 +79,21 @@ CREATE TABLE IF NOT EXISTS journal_replicas (
   started_ms BIGINT NOT NULL
 );
 UPDATE meta SET value = '3' WHERE name = 'schema_version' AND value = '2';
+-- Version 4: the audit trail, written in the journal's transactions, one
+-- chain per gateway process (also what --audit_log-less gateways of
+-- version 3 made on a session of their own: the same rows).
+CREATE TABLE IF NOT EXISTS audit_log (
+  chain  TEXT COLLATE "C" NOT NULL,
+  seq    BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  line   TEXT NOT NULL,
+  PRIMARY KEY (chain, seq)
+);
+UPDATE meta SET value = '4' WHERE name = 'schema_version' AND value = '3';
 )sql";
 
 // What kSchema makes (meta.schema_version).
-constexpr char kSchemaVersion[] = "3";
+constexpr char kSchemaVersion[] = "4";
 
 // Advisory lock keys. The lease on reconciliation and the purge: a session
 // lock one gateway at a time holds.
@@ -882,7 +896,7 @@ PostgresBorrowJournal::UnsettledLocked() {
   absl::StatusOr<std::vector<JournalRecord>> unsettled =
       ReadRecords(absl::StrCat(SelectRecords(),
                                " FROM borrows WHERE state IN ('PENDING', "
-                               "'UNKNOWN') ORDER BY created_ms"),
+                               "'UNKNOWN') ORDER BY created_ms, request_id"),
                   {});
   if (!unsettled.ok()) return unsettled;
   // Another live gateway's calls in flight are its own to settle.
@@ -914,6 +928,67 @@ PostgresBorrowJournal::CallerBorrowsSince(const std::string& caller,
                    rows->At(i, 1).value_or("")});
   }
   return out;
+}
+
+// A statement for up to kAuditRowsPerInsert lines (three parameters each,
+// well under libpq's 65535), in the write's one savepoint.
+absl::Status PostgresBorrowJournal::AppendAuditLines(
+    const std::string& chain, const std::vector<ChainedAuditLine>& lines) {
+  constexpr size_t kAuditRowsPerInsert = 1000;
+  JournalGroupLock::Scoped lock(&mu_);
+  if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  for (size_t first = 0; first < lines.size(); first += kAuditRowsPerInsert) {
+    std::string sql =
+        "INSERT INTO audit_log (chain, seq, sha256, line) VALUES ";
+    std::vector<std::string> params = {chain};
+    const size_t end = std::min(lines.size(), first + kAuditRowsPerInsert);
+    for (size_t i = first; i < end; ++i) {
+      const size_t n = params.size();
+      absl::StrAppend(&sql, i == first ? "" : ", ", "($1, $", n + 1,
+                      "::bigint, $", n + 2, ", $", n + 3, ")");
+      params.push_back(absl::StrCat(lines[i].seq));
+      params.push_back(lines[i].sha256);
+      params.push_back(lines[i].text);
+    }
+    // The primary key refuses a second writer of one chain (a fork).
+    if (absl::StatusOr<PostgresRows> wrote = db_->Exec(sql, params);
+        !wrote.ok()) {
+      UndoWrite();
+      return JournalError(wrote.status(), "audit write");
+    }
+  }
+  if (absl::Status c = EndWrite(); !c.ok()) {
+    UndoWrite();
+    return c;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PostgresBorrowJournal::AuditLines(
+    const std::string& chain) {
+  JournalGroupLock::Scoped lock(&mu_);
+  absl::StatusOr<PostgresRows> rows = db_->Query(
+      "SELECT line FROM audit_log WHERE chain = $1 ORDER BY seq", {chain});
+  if (!rows.ok()) return JournalError(rows.status(), "audit read");
+  std::string text;
+  for (int i = 0; i < rows->size(); ++i) text += rows->At(i, 0).value_or("");
+  return text;
+}
+
+absl::StatusOr<AuditHead> PostgresBorrowJournal::LastAuditLine(
+    const std::string& chain) {
+  JournalGroupLock::Scoped lock(&mu_);
+  absl::StatusOr<PostgresRows> last = db_->Query(
+      "SELECT seq, sha256 FROM audit_log WHERE chain = $1 ORDER BY seq DESC "
+      "LIMIT 1",
+      {chain});
+  if (!last.ok()) return JournalError(last.status(), "audit read");
+  if (last->size() == 0) {
+    return AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
+  }
+  return AuditHead{.seq = static_cast<uint64_t>(
+                       std::atoll(last->At(0, 0).value_or("0").c_str())),
+                   .sha256 = last->At(0, 1).value_or("")};
 }
 
 absl::StatusOr<bool> PostgresBorrowJournal::TransactionClaimed(

@@ -87,6 +87,12 @@ class PostgresBorrowJournal final : public BorrowJournal {
   absl::StatusOr<bool> TryLeadReconciliation() override;
   absl::Status ReleaseAbandoned(
       const std::function<bool(const std::string&)>& in_flight) override;
+  // One chain per gateway process, several in one database.
+  absl::Status AppendAuditLines(
+      const std::string& chain,
+      const std::vector<ChainedAuditLine>& lines) override;
+  absl::StatusOr<std::string> AuditLines(const std::string& chain) override;
+  absl::StatusOr<AuditHead> LastAuditLine(const std::string& chain) override;
   absl::Status BeginGroup() override;
   absl::Status CommitGroup() override;
   // OK while the database answers and this gateway holds its replica lock

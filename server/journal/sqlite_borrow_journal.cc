@@ -265,6 +265,12 @@ absl::StatusOr<int> OpenJournalFile(const std::string& path,
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// One process writes a journal file: its audit trail is one chain.
+absl::Status OneChainOnly() {
+  return absl::InvalidArgumentError(
+      "the SQLite journal holds one audit chain, named \"\"");
+}
+
 // The pid a running gateway recorded in the journal it holds (best effort:
 // a read-only look, which WAL allows beside the writer).
 std::string HolderPid(const std::string& path) {
@@ -484,7 +490,8 @@ void SqliteBorrowJournal::UndoWrite() {
 }
 
 absl::Status SqliteBorrowJournal::AppendAuditLines(
-    const std::vector<ChainedAuditLine>& lines) {
+    const std::string& chain, const std::vector<ChainedAuditLine>& lines) {
+  if (!chain.empty()) return OneChainOnly();
   JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
   for (const ChainedAuditLine& line : lines) {
@@ -504,7 +511,9 @@ absl::Status SqliteBorrowJournal::AppendAuditLines(
   return EndWrite();
 }
 
-absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines() {
+absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines(
+    const std::string& chain) {
+  if (!chain.empty()) return OneChainOnly();
   JournalGroupLock::Scoped lock(&mu_);
   Statement lines(*statements_, "SELECT line FROM audit_log ORDER BY seq");
   if (!lines.ok()) return lines.Error("audit read");
@@ -515,7 +524,9 @@ absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines() {
   return text;
 }
 
-absl::StatusOr<AuditHead> SqliteBorrowJournal::LastAuditLine() {
+absl::StatusOr<AuditHead> SqliteBorrowJournal::LastAuditLine(
+    const std::string& chain) {
+  if (!chain.empty()) return OneChainOnly();
   JournalGroupLock::Scoped lock(&mu_);
   Statement last(*statements_,
                  "SELECT seq, sha256 FROM audit_log ORDER BY seq DESC LIMIT 1");
@@ -907,7 +918,7 @@ SqliteBorrowJournal::UnsettledLocked() {
       *statements_,
       absl::StrCat("SELECT ", kColumns,
                    " FROM borrows WHERE state IN ('PENDING', 'UNKNOWN') "
-                   "ORDER BY created_ms"));
+                   "ORDER BY created_ms, request_id"));
   if (!s.ok()) return s.Error("read");
   std::vector<JournalRecord> records;
   int rc;

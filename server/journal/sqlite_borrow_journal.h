@@ -11,7 +11,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "audit/audit_sink.h"
 #include "journal/borrow_journal.h"
 #include "journal/journal_group_lock.h"
 #include "journal/unsettled_index.h"
@@ -70,12 +69,12 @@ class SqliteBorrowJournal final : public BorrowJournal {
 
   const std::string& path() const { return path_; }
 
-  // The audit trail's table (--audit_in_journal; SqliteAuditSink): a write
-  // like the others (a savepoint of the open group, or its own
-  // transaction), the whole chain's text in order, and its last line.
-  absl::Status AppendAuditLines(const std::vector<ChainedAuditLine>& lines);
-  absl::StatusOr<std::string> AuditLines();
-  absl::StatusOr<AuditHead> LastAuditLine();
+  // One chain, "" (one process writes the file).
+  absl::Status AppendAuditLines(
+      const std::string& chain,
+      const std::vector<ChainedAuditLine>& lines) override;
+  absl::StatusOr<std::string> AuditLines(const std::string& chain) override;
+  absl::StatusOr<AuditHead> LastAuditLine(const std::string& chain) override;
 
  private:
   SqliteBorrowJournal(sqlite3* db, std::string path, int fd);

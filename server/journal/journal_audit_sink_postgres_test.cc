@@ -1,16 +1,17 @@
-// The audit log in the journal's database, on a real PostgreSQL the test
-// starts: a chain continues, an edited row is refused and named, a database
-// restart fails a batch only, and the log then goes on from where its chain
-// ends.
-#include "audit/postgres_audit_sink.h"
-
+// The audit log in the PostgreSQL journal's table, written through the
+// journal's own session, on a real PostgreSQL the test starts: a chain
+// continues, an edited row is refused and named, a database restart fails a
+// batch only, and the log then goes on from where its chain ends.
 #include <csignal>
 #include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "audit/audit_log.h"
+#include "audit/postgres_audit_table.h"
 #include "gtest/gtest.h"
+#include "journal/journal_audit_sink.h"
+#include "journal/postgres_borrow_journal.h"
 #include "postgres/postgres_connection.h"
 #include "throwaway_postgres_fixture.h"
 
@@ -32,14 +33,22 @@ audit::v1::AuditRecord Answered(const std::string& request_id) {
   return record;
 }
 
-class PostgresAuditSinkTest
+class PostgresJournalAuditTest
     : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
+  // A gateway's: the log on its journal, with no driver (each record in a
+  // transaction of its own; the journal's groups are sqlite_audit_sink's
+  // and the integration tests' part).
   absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(const std::string& chain) {
-    absl::StatusOr<std::unique_ptr<PostgresAuditSink>> sink =
-        PostgresAuditSink::Open(pg_->url(), "", chain);
-    if (!sink.ok()) return sink.status();
-    return AuditLog::Open(*std::move(sink), &clock_);
+    if (journal_ == nullptr) {
+      auto journal =
+          PostgresBorrowJournal::Open(pg_->url(), {.create_if_missing = true});
+      if (!journal.ok()) return journal.status();
+      journal_ = *std::move(journal);
+    }
+    return AuditLog::OpenDriven(
+        std::make_unique<JournalAuditSink>(journal_.get(), chain, chain),
+        &clock_);
   }
   void Exec(const std::string& sql) {
     auto db = PostgresConnection::Open(pg_->url());
@@ -48,9 +57,10 @@ class PostgresAuditSinkTest
   }
 
   FixedClock clock_;
+  std::unique_ptr<PostgresBorrowJournal> journal_;
 };
 
-TEST_F(PostgresAuditSinkTest, ChainsContinueVerifyAndAnEditIsNamed) {
+TEST_F(PostgresJournalAuditTest, ChainsContinueVerifyAndAnEditIsNamed) {
   {
     auto log = OpenLog("host-a/1/1");
     ASSERT_TRUE(log.ok()) << log.status();
@@ -89,7 +99,7 @@ TEST_F(PostgresAuditSinkTest, ChainsContinueVerifyAndAnEditIsNamed) {
 // A file's log fails closed for good after a failed write; a database's
 // fails that batch (nothing signed for it) and goes on once it can read
 // where its chain ends.
-TEST_F(PostgresAuditSinkTest, ADatabaseRestartFailsABatchThenTheLogGoesOn) {
+TEST_F(PostgresJournalAuditTest, ADatabaseRestartFailsABatchThenTheLogGoesOn) {
   auto log = OpenLog("host-a/1/1");
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_TRUE((*log)->AppendAndWait(Answered("before")).ok());
@@ -99,6 +109,11 @@ TEST_F(PostgresAuditSinkTest, ADatabaseRestartFailsABatchThenTheLogGoesOn) {
   EXPECT_EQ((*log)->AppendAndWait(Answered("still")).code(),
             absl::StatusCode::kUnavailable);
   ASSERT_TRUE(pg_->Restart().ok());
+  // What readiness does every second: the journal's new session takes this
+  // gateway's replica lock again before it writes.
+  for (int i = 0; i < 50 && !journal_->CheckWriter().ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   ASSERT_TRUE((*log)->AppendAndWait(Answered("after")).ok());
   EXPECT_TRUE((*log)->writable());
   EXPECT_EQ((*log)->head().seq, 3u) << "AUDIT_OPENED, before, after";

@@ -1,6 +1,6 @@
 // The audit trail as rows of the SQLite journal, driven by the journal's own
 // group commit: the real journal file, the real executor, the real log.
-#include "journal/sqlite_audit_sink.h"
+#include "journal/journal_audit_sink.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include "executor/group_commit_executor.h"
 #include "gtest/gtest.h"
 #include "journal/journal_test_records.h"
+#include "journal/sqlite_borrow_journal.h"
 
 namespace loan_gateway {
 namespace {
@@ -35,7 +36,7 @@ audit::v1::AuditRecord Answered(const std::string& request_id) {
   return record;
 }
 
-class SqliteAuditSinkTest : public testing::Test {
+class JournalAuditSinkTest : public testing::Test {
  protected:
   void SetUp() override {
     path_ = (std::filesystem::temp_directory_path() /
@@ -55,7 +56,8 @@ class SqliteAuditSinkTest : public testing::Test {
   }
   std::unique_ptr<AuditLog> OpenLog() {
     auto log = AuditLog::OpenDriven(
-        std::make_unique<SqliteAuditSink>(journal_.get()), &clock_);
+        std::make_unique<JournalAuditSink>(journal_.get(), "", "audit_log"),
+        &clock_);
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? *std::move(log) : nullptr;
   }
@@ -72,7 +74,7 @@ class SqliteAuditSinkTest : public testing::Test {
   std::unique_ptr<SqliteBorrowJournal> journal_;
 };
 
-TEST_F(SqliteAuditSinkTest, RecordsCommitWithTheGroupsJournalWrites) {
+TEST_F(JournalAuditSinkTest, RecordsCommitWithTheGroupsJournalWrites) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
   {
@@ -106,7 +108,7 @@ TEST_F(SqliteAuditSinkTest, RecordsCommitWithTheGroupsJournalWrites) {
   EXPECT_EQ(verified->sha256, log->head().sha256);
 }
 
-TEST_F(SqliteAuditSinkTest, AReopenedJournalContinuesTheChain) {
+TEST_F(JournalAuditSinkTest, AReopenedJournalContinuesTheChain) {
   AuditHead first;
   {
     std::unique_ptr<AuditLog> log = OpenLog();
@@ -122,7 +124,7 @@ TEST_F(SqliteAuditSinkTest, AReopenedJournalContinuesTheChain) {
   EXPECT_EQ(verified->seq, 3u);
 }
 
-TEST_F(SqliteAuditSinkTest, AnEditedRowIsRefusedAndNamed) {
+TEST_F(JournalAuditSinkTest, AnEditedRowIsRefusedAndNamed) {
   { ASSERT_NE(OpenLog(), nullptr); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
@@ -136,14 +138,15 @@ TEST_F(SqliteAuditSinkTest, AnEditedRowIsRefusedAndNamed) {
   EXPECT_TRUE(absl::IsFailedPrecondition(verified.status()))
       << verified.status();
   auto reopened = AuditLog::OpenDriven(
-      std::make_unique<SqliteAuditSink>(journal_.get()), &clock_);
+      std::make_unique<JournalAuditSink>(journal_.get(), "", "audit_log"),
+      &clock_);
   EXPECT_TRUE(absl::IsFailedPrecondition(reopened.status()));
   EXPECT_TRUE(absl::StrContains(reopened.status().message(), "audit_log"))
       << reopened.status();
 }
 
-TEST_F(SqliteAuditSinkTest, ASeqWrittenTwiceIsRefusedAndNothingChanges) {
-  SqliteAuditSink sink(journal_.get());
+TEST_F(JournalAuditSinkTest, ASeqWrittenTwiceIsRefusedAndNothingChanges) {
+  JournalAuditSink sink(journal_.get(), "", "audit_log");
   absl::StatusOr<AuditLine> line = FormatAuditLine(Answered("r1"));
   ASSERT_TRUE(line.ok());
   const ChainedAuditLine row = {
@@ -156,7 +159,7 @@ TEST_F(SqliteAuditSinkTest, ASeqWrittenTwiceIsRefusedAndNothingChanges) {
   EXPECT_EQ(last->seq, 1u);
 }
 
-TEST_F(SqliteAuditSinkTest, TellsAJournalFileFromAnAuditFile) {
+TEST_F(JournalAuditSinkTest, TellsAJournalFileFromAnAuditFile) {
   EXPECT_TRUE(IsSqliteFile(path_));
   const std::string text = path_ + ".jsonl";
   std::ofstream(text) << "{}\n";

@@ -1,4 +1,4 @@
-#include "journal/sqlite_audit_sink.h"
+#include "journal/journal_audit_sink.h"
 
 #include <sqlite3.h>
 
@@ -22,12 +22,12 @@ absl::StatusOr<AuditHead> VerifyText(const std::string& text) {
 
 }  // namespace
 
-SqliteAuditSink::SqliteAuditSink(SqliteBorrowJournal* journal)
-    : journal_(journal),
-      name_(absl::StrCat("table audit_log of journal ", journal->path())) {}
+JournalAuditSink::JournalAuditSink(BorrowJournal* journal, std::string chain,
+                                   std::string name)
+    : journal_(journal), chain_(std::move(chain)), name_(std::move(name)) {}
 
-absl::StatusOr<AuditHead> SqliteAuditSink::Head() {
-  absl::StatusOr<std::string> text = journal_->AuditLines();
+absl::StatusOr<AuditHead> JournalAuditSink::Head() {
+  absl::StatusOr<std::string> text = journal_->AuditLines(chain_);
   if (!text.ok()) return SinkError(name_, text.status());
   absl::StatusOr<AuditHead> head = VerifyText(*text);
   if (head.ok() || !absl::IsFailedPrecondition(head.status())) {
@@ -38,14 +38,14 @@ absl::StatusOr<AuditHead> SqliteAuditSink::Head() {
                    head.status().message()));
 }
 
-absl::Status SqliteAuditSink::Append(const std::vector<ChainedAuditLine>& lines,
-                                     const std::string&) {
-  absl::Status appended = journal_->AppendAuditLines(lines);
+absl::Status JournalAuditSink::Append(
+    const std::vector<ChainedAuditLine>& lines, const std::string&) {
+  absl::Status appended = journal_->AppendAuditLines(chain_, lines);
   return appended.ok() ? appended : SinkError(name_, appended);
 }
 
-absl::StatusOr<AuditHead> SqliteAuditSink::Recover() {
-  absl::StatusOr<AuditHead> last = journal_->LastAuditLine();
+absl::StatusOr<AuditHead> JournalAuditSink::Recover() {
+  absl::StatusOr<AuditHead> last = journal_->LastAuditLine(chain_);
   return last.ok() ? last : SinkError(name_, last.status());
 }
 
