@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """bench/floor's table: each figure's median over the rounds, with its spread.
 
-Reads the JSON lines bench/floor wrote ({"round", "name", ...figures}) and
-prints one Markdown table: the references (A, B, D), their sum (the floor),
+Reads the JSON lines bench/floor wrote ({"round", "name", ...figures}), and
+what to call the gateway's C rows, and prints one Markdown table: the references (A, B, D), their sum (the floor),
 the gateway (C) against it, and the rest.
 """
 import json
@@ -15,7 +15,8 @@ def main():
     for line in open(sys.argv[1]):
         r = json.loads(line)
         results.setdefault(r["name"], []).append(r)
-    header = sys.argv[2]
+    c_label = sys.argv[2]
+    header = sys.argv[3]
 
     def values(name, key):
         return [r[key] for r in results.get(name, []) if key in r]
@@ -88,7 +89,7 @@ def main():
          f"{floor50:.3f} ms / {floor99:.3f} ms"),
     ]
     if "C1" in results:
-        rows += gateway_rows("C", "C (audit file)")
+        rows += gateway_rows("C", c_label)
     if "CJ1" in results:
         rows += gateway_rows("CJ", "C′ (audit in the journal)")
     rows.append(
