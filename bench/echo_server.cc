@@ -1,7 +1,10 @@
 // A bare gRPC unary echo on the callback API, plaintext or mutual TLS: the
 // floor's "A" (bench/floor). Prints its port to --port_file and serves
-// until killed.
+// until killed. --answer_elsewhere answers from a thread pool of the
+// gateway's kind instead of gRPC's own thread, as the gateway answers (what
+// that costs gRPC is bench/floor's A′).
 //   echo_server --listen 127.0.0.1:0 --port_file F [--cert C --key K --ca CA]
+//               [--answer_elsewhere]
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -10,10 +13,16 @@
 #include <sstream>
 
 #include "echo/v1/echo.grpc.pb.h"
+#include "executor/thread_pool_executor.h"
 
 namespace {
 
 class EchoService final : public bench::echo::v1::EchoService::CallbackService {
+ public:
+  explicit EchoService(loan_gateway::Executor* answerer)
+      : answerer_(answerer) {}
+
+ private:
   grpc::ServerUnaryReactor* Echo(
       grpc::CallbackServerContext* context,
       const bench::echo::v1::EchoRequest* request,
@@ -22,9 +31,15 @@ class EchoService final : public bench::echo::v1::EchoService::CallbackService {
     response->set_amount(request->amount());
     response->set_request_id(request->request_id());
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
+    if (answerer_ == nullptr) {
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      answerer_->Post([reactor] { reactor->Finish(grpc::Status::OK); });
+    }
     return reactor;
   }
+
+  loan_gateway::Executor* const answerer_;
 };
 
 std::string ReadFile(const std::string& path) {
@@ -44,6 +59,9 @@ int Run(int argc, char** argv) {
   app.add_option("--cert", cert, "server certificate: mutual TLS with --ca");
   app.add_option("--key", key);
   app.add_option("--ca", ca, "the CA client certificates must chain to");
+  bool answer_elsewhere = false;
+  app.add_flag("--answer_elsewhere", answer_elsewhere,
+               "answer from a pool of 2 threads, as the gateway does");
   CLI11_PARSE(app, argc, argv);
   std::shared_ptr<grpc::ServerCredentials> credentials =
       grpc::InsecureServerCredentials();
@@ -54,7 +72,11 @@ int Run(int argc, char** argv) {
     options.pem_key_cert_pairs.push_back({ReadFile(key), ReadFile(cert)});
     credentials = grpc::SslServerCredentials(options);
   }
-  EchoService service;
+  std::unique_ptr<loan_gateway::ThreadPoolExecutor> pool;
+  if (answer_elsewhere) {
+    pool = std::make_unique<loan_gateway::ThreadPoolExecutor>(2, "echo-answer");
+  }
+  EchoService service(pool.get());
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, credentials, &port);

@@ -1,8 +1,11 @@
 // HTTPS requests through libcurl, each slot keeping its connection alive:
 // the floor's "B" (one POST at a time to nginx), and the Binance fake's own
-// ceiling (many at once). Prints one line of JSON.
+// ceiling (many at once). With --gateway_transport, one POST at a time
+// through the gateway's own CurlMultiTransport instead (its thread, a new
+// easy handle a request, its pool): B′, what the gateway's HTTP side adds to
+// B with nothing else running. Prints one line of JSON.
 //   https_post --url https://127.0.0.1:8443/path --ca ca.pem [--data BODY]
-//              [--calls N] [--concurrency C]
+//              [--calls N] [--concurrency C] [--gateway_transport]
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +14,9 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "http/curl_multi_transport.h"
 
 namespace {
 
@@ -25,6 +31,42 @@ struct Slot {
 
 }  // namespace
 
+// One request at a time through the gateway's transport: Send → done.
+int RunGatewayTransport(const std::string& url, const std::string& ca,
+                        const std::string& data, int calls) {
+  loan_gateway::CurlMultiTransport transport({.ca_file = ca});
+  std::vector<double> ms;
+  int failed = 0;
+  const Clock::time_point started = Clock::now();
+  for (int i = 0; i < calls; ++i) {
+    loan_gateway::HttpRequest request;
+    request.method = loan_gateway::HttpRequest::Method::kPost;
+    request.url = url;
+    request.headers = {"X-MBX-APIKEY: bench-api-key"};
+    request.body = data;
+    absl::Notification done;
+    const Clock::time_point sent = Clock::now();
+    transport.Send(
+        std::move(request), [&](const loan_gateway::HttpResult& result) {
+          if (result.status != 200) ++failed;
+          ms.push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - sent)
+                  .count());
+          done.Notify();
+        });
+    done.WaitForNotification();
+  }
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - started).count();
+  std::sort(ms.begin(), ms.end());
+  std::printf(
+      "{\"calls\":%d,\"concurrency\":1,\"failed\":%d,\"throughput\":%.1f,"
+      "\"p50_ms\":%.4f,\"p99_ms\":%.4f}\n",
+      calls, failed, calls / seconds, ms[ms.size() / 2],
+      ms[ms.size() * 99 / 100]);
+  return failed == 0 ? 0 : 1;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"https_post: keep-alive HTTPS requests through libcurl"};
   std::string url, ca, data;
@@ -34,8 +76,12 @@ int Run(int argc, char** argv) {
   app.add_option("--data", data, "a form body: POST it (else GET)");
   app.add_option("--calls", calls);
   app.add_option("--concurrency", concurrency);
+  bool gateway_transport = false;
+  app.add_flag("--gateway_transport", gateway_transport,
+               "one POST at a time through the gateway's CurlMultiTransport");
   CLI11_PARSE(app, argc, argv);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (gateway_transport) return RunGatewayTransport(url, ca, data, calls);
   CURLM* multi = curl_multi_init();
   curl_slist* headers = curl_slist_append(
       nullptr, "Content-Type: application/x-www-form-urlencoded");
