@@ -50,9 +50,9 @@ class AuditLog {
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
       std::unique_ptr<AuditSink> sink, const Clock* clock);
   // The records as writes of the journal's own transactions
-  // (--audit_in_journal): no thread of its own, and one flush for a group's
-  // journal writes and audit records together instead of two. `sink`
-  // writes into the transaction open on the calling thread (or in one of
+  // (--audit_in_journal, --journal_url): no thread of its own, and one flush
+  // for a group's journal writes and audit records together instead of two.
+  // `sink` writes into the transaction open on the calling thread (or in one of
   // its own outside one) and recovers(). AUDIT_OPENED is written at once,
   // in a transaction of its own. Then a driver runs it: see SetWaker,
   // WriteQueued and Committed.
@@ -73,16 +73,18 @@ class AuditLog {
   // be called once the destructor has begun.
   void Append(audit::v1::AuditRecord record,
               std::function<void(absl::Status)> done);
-  // Append, waiting for the outcome. Driven, only while a driver runs, or
-  // before one does (it then writes at once).
+  // Append, waiting for the outcome. Driven: before SetWaker it writes at
+  // once, on this thread (what Open does); after, never on the driver's
+  // thread (it would wait for its own group), and not while SetWaker runs.
   absl::Status AppendAndWait(audit::v1::AuditRecord record);
 
   // [driven] How a record appended outside the driver's transaction gets
   // one soon: `wake` asks the driver for a group (the journal executor: an
   // empty task), and returns false when the calling thread is inside one
   // already (its WriteQueued takes the record). Called once per queue, not
-  // per record. nullptr detaches it (before the driver is destroyed): what
-  // is appended then waits for the destructor.
+  // per record. nullptr detaches it (once the driver has stopped, before it
+  // is destroyed): what is appended then waits for the destructor, whose
+  // writing runs its `done` late.
   void SetWaker(std::function<bool()> wake);
   // [driven; the driver's thread, in its transaction, after its writes]
   // Chains what is queued and writes it through the sink.

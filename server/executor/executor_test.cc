@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -171,6 +173,29 @@ TEST(GroupCommitExecutorTest, FinishingHooksFrameEveryCommit) {
                             "begin", "finish", "commit", "observed 1",
                             "committed disk full", "deferred disk full",
                             "begin", "finish", "committed ", "deferred "}));
+}
+
+// What a task posts while the executor drains still runs; `stopped` comes
+// after the last of it.
+TEST(GroupCommitExecutorTest, StoppedComesAfterEveryTaskPostedWhileDraining) {
+  GroupLog log;
+  {
+    CommitGroupHooks hooks = LoggingHooks(log, absl::OkStatus());
+    hooks.stopped = [&log] { log.Add("stopped"); };
+    auto executor = std::make_unique<GroupCommitExecutor>(std::move(hooks));
+    GroupCommitExecutor* raw = executor.get();
+    raw->Post([&log, raw] {
+      raw->AfterCommit([&log, raw](const absl::Status&) {
+        raw->Post([&log] { log.Add("posted while draining"); });
+      });
+    });
+    executor.reset();
+  }
+  std::vector<std::string> events = log.Take();
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[events.size() - 1], "stopped");
+  EXPECT_NE(std::find(events.begin(), events.end(), "posted while draining"),
+            events.end());
 }
 
 TEST(GroupCommitExecutorTest, KnowsWhetherThisThreadIsInOneOfItsGroups) {

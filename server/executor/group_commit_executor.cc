@@ -26,6 +26,7 @@ GroupCommitExecutor::~GroupCommitExecutor() {
     stopping_ = true;
   }
   thread_.join();
+  if (hooks_.stopped) hooks_.stopped();
 }
 
 void GroupCommitExecutor::Post(std::function<void()> task) {

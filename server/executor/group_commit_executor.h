@@ -27,6 +27,10 @@ struct CommitGroupHooks {
   // ...and, after the commit (or after finish_writes when begin failed), its
   // status, before the work the tasks deferred with AfterCommit.
   std::function<void(const absl::Status&)> committed;
+  // Optional: once the executor's thread has run its last task and stopped,
+  // in the destructor, before the executor is gone (what posts to it must
+  // stop doing so here).
+  std::function<void()> stopped;
   // How many tasks a commit covered and how long it took (metrics).
   std::function<void(size_t tasks, absl::Duration commit)> observe;
 };

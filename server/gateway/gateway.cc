@@ -327,6 +327,10 @@ CommitGroupHooks Gateway::JournalGroupHooks() {
     hooks.committed = [this](const absl::Status& committed) {
       audit_->Committed(committed);
     };
+    // Records appended while the executor drains still get their groups;
+    // one appended after its thread stopped waits for the audit log's
+    // destructor, which writes it.
+    hooks.stopped = [this] { audit_->SetWaker(nullptr); };
   }
   return hooks;
 }

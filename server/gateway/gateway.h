@@ -152,13 +152,6 @@ class Gateway {
                                     "lg-call"};  // Signing, sending, answering.
   // Journal reads and writes only, committed in groups (one fsync each).
   GroupCommitExecutor journal_executor_{JournalGroupHooks()};
-  // Detaches the audit log from the journal executor just before that stops
-  // (declared after it, so destroyed first): a record appended later waits
-  // for the audit log's destructor, which writes it.
-  struct AuditWakerDetach {
-    AuditLog* audit;
-    ~AuditWakerDetach() { audit->SetWaker(nullptr); }
-  } audit_waker_detach_{audit_.get()};
   TimerThread scheduler_;  // Only the pipeline's window waits.
   // Reconciliation passes, on a thread of their own: a pass has no bound
   // (every unsettled record, pages of Binance's records each), and the probe

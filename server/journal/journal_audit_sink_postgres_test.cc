@@ -37,8 +37,8 @@ class PostgresJournalAuditTest
     : public ::loan_gateway::testing::WithThrowawayPostgres {
  protected:
   // A gateway's: the log on its journal, with no driver (each record in a
-  // transaction of its own; the journal's groups are sqlite_audit_sink's
-  // and the integration tests' part).
+  // transaction of its own; the journal's groups are journal_audit_sink_test's
+  // part, and with PostgreSQL the integration tests' "postgres." runs).
   absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(const std::string& chain) {
     if (journal_ == nullptr) {
       auto journal =

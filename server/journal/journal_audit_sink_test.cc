@@ -66,7 +66,33 @@ class JournalAuditSinkTest : public testing::Test {
     return {.begin = [this] { return journal_->BeginGroup(); },
             .commit = [this] { return journal_->CommitGroup(); },
             .finish_writes = [log] { log->WriteQueued(); },
-            .committed = [log](const absl::Status& s) { log->Committed(s); }};
+            .committed = [log](const absl::Status& s) { log->Committed(s); },
+            .stopped = [log] { log->SetWaker(nullptr); }};
+  }
+
+  // As the gateway does: a record appended outside a group gets one.
+  static void DriveBy(GroupCommitExecutor& executor, AuditLog& log) {
+    log.SetWaker([&executor] {
+      if (executor.InGroup()) return false;
+      executor.Post([] {});
+      return true;
+    });
+  }
+  // Rows another connection sees: committed ones only (WAL).
+  int64_t CountCommitted(const std::string& from_where) {
+    sqlite3* db = nullptr;
+    int64_t count = -1;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_prepare_v2(db, ("SELECT COUNT(*) FROM " + from_where).c_str(),
+                           -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      count = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return count;
   }
 
   TestClock clock_;
@@ -79,33 +105,73 @@ TEST_F(JournalAuditSinkTest, RecordsCommitWithTheGroupsJournalWrites) {
   ASSERT_NE(log, nullptr);
   {
     GroupCommitExecutor executor(Hooks(log.get()));
-    log->SetWaker([&executor] {
-      if (executor.InGroup()) return false;
-      executor.Post([] {});
-      return true;
-    });
+    DriveBy(executor, *log);
     absl::Notification durable;
-    bool journal_durable = false;
+    int64_t intents_then = -1;
+    int64_t rows_then = -1;
     executor.Post([&] {
       ASSERT_TRUE(journal_->InsertIntent(Intent("b1")).ok());
       log->Append(Answered("b1"), [&](absl::Status s) {
-        // The commit that made the record durable made the intent so too.
+        // Told only once committed: another connection (which sees no
+        // uncommitted row) finds both the intent and the record.
         EXPECT_TRUE(s.ok()) << s;
-        journal_durable = journal_->Get("b1")->has_value();
+        intents_then = CountCommitted("borrows WHERE request_id = 'b1'");
+        rows_then = CountCommitted("audit_log");
         durable.Notify();
       });
+      // Not before: the group has not committed yet.
+      EXPECT_EQ(CountCommitted("borrows WHERE request_id = 'b1'"), 0);
     });
     ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
-    EXPECT_TRUE(journal_durable);
+    EXPECT_EQ(intents_then, 1);
+    EXPECT_EQ(rows_then, 2);  // AUDIT_OPENED and b1's.
     // From outside a group: the waker gets it one.
     EXPECT_TRUE(log->AppendAndWait(Answered("query")).ok());
-    log->SetWaker(nullptr);
   }
   EXPECT_EQ(log->head().seq, 3u);
   absl::StatusOr<AuditHead> verified = VerifySqliteAuditTable(path_);
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->seq, 3u);
   EXPECT_EQ(verified->sha256, log->head().sha256);
+}
+
+// A row the group cannot write (here a seq another writer took) fails its
+// record's caller, not the group's journal writes; the log then goes on from
+// the table's end, where the verifier names the intruder.
+TEST_F(JournalAuditSinkTest, AnAuditRowThatCannotBeWrittenFailsOnlyItsCaller) {
+  std::unique_ptr<AuditLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other,
+                         "INSERT INTO audit_log (seq, sha256, line) VALUES (2, "
+                         "'ab', 'not a record\n')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+  {
+    GroupCommitExecutor executor(Hooks(log.get()));
+    DriveBy(executor, *log);
+    absl::Notification heard;
+    absl::Status refused;
+    executor.Post([&] {
+      ASSERT_TRUE(journal_->InsertIntent(Intent("b2")).ok());
+      log->Append(Answered("b2"), [&](absl::Status s) {
+        refused = s;
+        heard.Notify();
+      });
+    });
+    ASSERT_TRUE(heard.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+    EXPECT_EQ(CountCommitted("borrows WHERE request_id = 'b2'"), 1);
+    EXPECT_EQ(log->write_failures(), 1u);
+    EXPECT_TRUE(log->AppendAndWait(Answered("next")).ok());
+  }
+  EXPECT_EQ(log->head().seq, 3u) << "after the table's end, seq 2";
+  absl::StatusOr<AuditHead> verified = VerifySqliteAuditTable(path_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(verified.status()));
+  EXPECT_TRUE(absl::StrContains(verified.status().message(), "line 2"))
+      << verified.status();
 }
 
 TEST_F(JournalAuditSinkTest, AReopenedJournalContinuesTheChain) {

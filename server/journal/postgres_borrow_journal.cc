@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_open ON attempts(group_id, state, asset);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-INSERT INTO meta (name, value) VALUES ('schema_version', '4')
+INSERT INTO meta (name, value) VALUES ('schema_version', '3')
   ON CONFLICT (name) DO NOTHING;
 -- Version 3: gateways write side by side. A PENDING record's owner is the
 -- replica id of the gateway working on it; a risk unit's turn is a row.
@@ -79,9 +79,14 @@ CREATE TABLE IF NOT EXISTS journal_replicas (
   started_ms BIGINT NOT NULL
 );
 UPDATE meta SET value = '3' WHERE name = 'schema_version' AND value = '2';
--- Version 4: the audit trail, written in the journal's transactions, one
--- chain per gateway process (also what --audit_log-less gateways of
--- version 3 made on a session of their own: the same rows).
+)sql";
+
+// The audit trail, written in the journal's transactions, one chain per
+// gateway process: the table gateways before 2026-12-04 made on a session of
+// their own, the same rows. Made at every start, as they did, and without a
+// schema version of its own: a version older gateways do not know would make
+// them run their whole schema (its table locks) at every start.
+constexpr char kAuditSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS audit_log (
   chain  TEXT COLLATE "C" NOT NULL,
   seq    BIGINT NOT NULL,
@@ -89,11 +94,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
   line   TEXT NOT NULL,
   PRIMARY KEY (chain, seq)
 );
-UPDATE meta SET value = '4' WHERE name = 'schema_version' AND value = '3';
 )sql";
 
 // What kSchema makes (meta.schema_version).
-constexpr char kSchemaVersion[] = "4";
+constexpr char kSchemaVersion[] = "3";
 
 // Advisory lock keys. The lease on reconciliation and the purge: a session
 // lock one gateway at a time holds.
@@ -262,6 +266,9 @@ absl::Status PostgresBorrowJournal::Prepare(bool create_if_missing) {
     if (absl::Status made = db_->ExecSchema(kSchema); !made.ok()) {
       return JournalError(made, "schema");
     }
+  }
+  if (absl::Status made = db_->ExecSchema(kAuditSchema); !made.ok()) {
+    return JournalError(made, "schema");
   }
   if (!writer_.load()) {
     return absl::UnavailableError(

@@ -494,6 +494,7 @@ absl::Status SqliteBorrowJournal::AppendAuditLines(
   if (!chain.empty()) return OneChainOnly();
   JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
+  absl::Status written = absl::OkStatus();
   for (const ChainedAuditLine& line : lines) {
     // The primary key refuses a seq written twice (a fork of the chain).
     Statement insert(*statements_,
@@ -503,12 +504,15 @@ absl::Status SqliteBorrowJournal::AppendAuditLines(
     insert.Bind(2, line.sha256);
     insert.Bind(3, line.text);
     if (!insert.ok() || insert.Step() != SQLITE_DONE) {
-      absl::Status error = insert.Error("audit write");
-      UndoWrite();
-      return error;
+      written = insert.Error("audit write");
+      break;
     }
   }
-  return EndWrite();
+  // Undone (the statement reset first) when it failed or did not commit: a
+  // transaction left open would show later reads rows that are not durable.
+  if (written.ok()) written = EndWrite();
+  if (!written.ok()) UndoWrite();
+  return written;
 }
 
 absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines(
