@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "audit/audit_line.h"
@@ -79,6 +80,11 @@ absl::StatusOr<AuditHead> VerifyAuditChain(std::istream& in) {
         absl::StrCat("cannot read the audit log after line ", line_number));
   }
   return head;
+}
+
+absl::StatusOr<AuditHead> VerifyAuditText(const std::string& text) {
+  std::istringstream in(text);
+  return VerifyAuditChain(in);
 }
 
 absl::StatusOr<AuditHead> VerifyAuditFile(const std::string& path) {

@@ -27,6 +27,9 @@ struct AuditHead {
 // every start). Unavailable when `in` cannot be read.
 absl::StatusOr<AuditHead> VerifyAuditChain(std::istream& in);
 
+// The same for a chain's whole text (a table's rows, concatenated).
+absl::StatusOr<AuditHead> VerifyAuditText(const std::string& text);
+
 // The same for the file at `path`; Unavailable when it cannot be opened.
 absl::StatusOr<AuditHead> VerifyAuditFile(const std::string& path);
 

@@ -1,7 +1,5 @@
 #include "audit/postgres_audit_table.h"
 
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "postgres/postgres_connection.h"
 
@@ -16,8 +14,7 @@ absl::StatusOr<AuditHead> VerifyChain(PostgresConnection& db,
   if (!rows.ok()) return rows.status();
   std::string text;
   for (int i = 0; i < rows->size(); ++i) text += rows->At(i, 0).value_or("");
-  std::istringstream in(text);
-  return VerifyAuditChain(in);
+  return VerifyAuditText(text);
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,11 +12,6 @@ namespace {
 
 absl::Status SinkError(const std::string& name, const absl::Status& status) {
   return absl::UnavailableError(absl::StrCat(name, ": ", status.message()));
-}
-
-absl::StatusOr<AuditHead> VerifyText(const std::string& text) {
-  std::istringstream in(text);
-  return VerifyAuditChain(in);
 }
 
 }  // namespace
@@ -29,7 +23,7 @@ JournalAuditSink::JournalAuditSink(BorrowJournal* journal, std::string chain,
 absl::StatusOr<AuditHead> JournalAuditSink::Head() {
   absl::StatusOr<std::string> text = journal_->AuditLines(chain_);
   if (!text.ok()) return SinkError(name_, text.status());
-  absl::StatusOr<AuditHead> head = VerifyText(*text);
+  absl::StatusOr<AuditHead> head = VerifyAuditText(*text);
   if (head.ok() || !absl::IsFailedPrecondition(head.status())) {
     return head.ok() ? head : SinkError(name_, head.status());
   }
@@ -75,7 +69,7 @@ absl::StatusOr<AuditHead> VerifySqliteAuditTable(const std::string& path) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   if (!read.ok()) return read;
-  return VerifyText(text);
+  return VerifyAuditText(text);
 }
 
 bool IsSqliteFile(const std::string& path) {

@@ -78,6 +78,15 @@ class JournalAuditSinkTest : public testing::Test {
       return true;
     });
   }
+  // Another writer of the file than the journal: an intruder's statement.
+  bool ExecElsewhere(const std::string& sql) {
+    sqlite3* db = nullptr;
+    const bool done =
+        sqlite3_open(path_.c_str(), &db) == SQLITE_OK &&
+        sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(db);
+    return done;
+  }
   // Rows another connection sees: committed ones only (WAL).
   int64_t CountCommitted(const std::string& from_where) {
     sqlite3* db = nullptr;
@@ -141,14 +150,9 @@ TEST_F(JournalAuditSinkTest, RecordsCommitWithTheGroupsJournalWrites) {
 TEST_F(JournalAuditSinkTest, AnAuditRowThatCannotBeWrittenFailsOnlyItsCaller) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other,
-                         "INSERT INTO audit_log (seq, sha256, line) VALUES (2, "
-                         "'ab', 'not a record\n')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(other);
+  ASSERT_TRUE(ExecElsewhere(
+      "INSERT INTO audit_log (seq, sha256, line) VALUES (2, 'ab', 'not a "
+      "record\n')"));
   {
     GroupCommitExecutor executor(Hooks(log.get()));
     DriveBy(executor, *log);
@@ -192,14 +196,9 @@ TEST_F(JournalAuditSinkTest, AReopenedJournalContinuesTheChain) {
 
 TEST_F(JournalAuditSinkTest, AnEditedRowIsRefusedAndNamed) {
   { ASSERT_NE(OpenLog(), nullptr); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "UPDATE audit_log SET line = replace(line, "
-                         "'new chain', 'old chain') WHERE seq = 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_TRUE(ExecElsewhere(
+      "UPDATE audit_log SET line = replace(line, 'new chain', 'old chain') "
+      "WHERE seq = 1"));
   absl::StatusOr<AuditHead> verified = VerifySqliteAuditTable(path_);
   EXPECT_TRUE(absl::IsFailedPrecondition(verified.status()))
       << verified.status();
