@@ -88,6 +88,8 @@ class SqliteBorrowJournal final : public BorrowJournal {
   // Journal mode, schema and a first write on a freshly opened connection.
   absl::Status Prepare(bool durable_file);
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One statement, through the statement cache (no parsing after the first).
+  absl::Status Run(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<JournalRecord>> GetLocked(
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

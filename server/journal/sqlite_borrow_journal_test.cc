@@ -175,5 +175,57 @@ TEST_F(BorrowJournalTest, AJournalFromBeforeAttemptsGetsConservativeOnes) {
   EXPECT_EQ(journal_->Attempts("u")->size(), 1u);
 }
 
+// Only attempts that may still execute are looked up by risk unit: an index
+// of every attempt made each borrow's commits write a page per risk unit.
+TEST_F(BorrowJournalTest, OnlyTheOpenAttemptsAreIndexedByRiskUnit) {
+  auto indexes = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    std::vector<std::string> names;
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT name FROM sqlite_master WHERE type = 'index' "
+                       "AND tbl_name = 'attempts' AND sql IS NOT NULL "
+                       "ORDER BY name",
+                       -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      names.emplace_back(
+          reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+    }
+    sqlite3_finalize(s);
+    for (const char* query :
+         {"SELECT * FROM attempts WHERE group_id = 1 AND state = 'SENT' AND "
+          "asset = 'USDT'",
+          "SELECT MAX(signed_ms) FROM attempts WHERE group_id = 1 AND "
+          "state = 'SENT' AND request_id != 'x'"}) {
+      sqlite3_prepare_v2(db, absl::StrCat("EXPLAIN QUERY PLAN ", query).c_str(),
+                         -1, &s, nullptr);
+      std::string plan;
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+      }
+      sqlite3_finalize(s);
+      EXPECT_TRUE(absl::StrContains(plan, "attempts_sent")) << query << plan;
+    }
+    sqlite3_close(db);
+    return names;
+  };
+  EXPECT_EQ(indexes(), std::vector<std::string>{"attempts_sent"});
+  journal_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX attempts_open ON attempts(group_id, "
+                         "state, asset);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();  // A journal an older gateway wrote loses its index of all.
+  EXPECT_EQ(indexes(), std::vector<std::string>{"attempts_sent"});
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 5000)).ok());
+  EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
+}
+
 }  // namespace
 }  // namespace loan_gateway

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,6 +201,11 @@ void BoundedAcceptor::AcceptOne() {
     Refuse(fd);
     return;
   }
+  // gRPC sets TCP_NODELAY on the connections it accepts itself, not on
+  // those handed to it: without it, Nagle holds a response's last frames
+  // back until the caller acknowledges the first ones.
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   struct stat st {};
   if (fstat(fd, &st) == 0) handed_[fd] = st.st_ino;
   open_connections_ = static_cast<int64_t>(handed_.size());
