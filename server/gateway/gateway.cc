@@ -271,14 +271,15 @@ Gateway::Gateway(const GatewayConfig& config,
                          return pipeline_.WorkingOn(id);
                        }}),
       service_(pipeline_, *journal_, !config_.access().insecure_plaintext(),
-               *policy_, audit_.get(), &risk_units_),
+               *policy_, audit_.get(), &risk_units_, &call_executor_),
       admin_({.halt = &halt_,
               .policy = policy_.get(),
               .clock = &clock_,
               .certificates_required = !config_.access().insecure_plaintext(),
               .requests_in_flight =
                   [this] { return pipeline_.requests_in_flight(); },
-              .audit = audit_.get()}),
+              .audit = audit_.get(),
+              .answers = &call_executor_}),
       reflection_v1_(ServedServices()),
       reflection_v1alpha_(ServedServices()) {
   if (std::optional<HaltRecord> halt = halt_.Current()) {

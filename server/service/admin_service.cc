@@ -63,8 +63,8 @@ grpc::ServerUnaryReactor* AdminService::Answer(
     return reactor;
   }
   deps_.audit->Append(std::move(record),
-                      [reactor, status](const absl::Status&) {
-                        reactor->Finish(ToGrpcStatus(status));
+                      [this, reactor, status](const absl::Status&) {
+                        FinishOn(deps_.answers, reactor, status);
                       });
   return reactor;
 }

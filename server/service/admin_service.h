@@ -5,6 +5,7 @@
 
 #include "audit/audit_log.h"
 #include "clock/clock.h"
+#include "executor/executor.h"
 #include "halt/borrowing_halt.h"
 #include "loan_gateway/admin/v1/gateway_admin.grpc.pb.h"
 #include "policy/policy_store.h"
@@ -23,6 +24,9 @@ class AdminService final : public admin::v1::GatewayAdmin::CallbackService {
     // Requests at Binance not answered yet (they finish while halted).
     std::function<int()> requests_in_flight;
     AuditLog* audit = nullptr;  // Every call recorded before it is answered.
+    // Where an answer that waited for its record is finished (the call
+    // executor; inline when null, in tests): see FinishOn.
+    Executor* answers = nullptr;
   };
   explicit AdminService(Deps deps) : deps_(std::move(deps)) {}
 

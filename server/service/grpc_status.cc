@@ -13,4 +13,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       rpc_status.SerializeAsString());
 }
 
+void FinishOn(Executor* answers, grpc::ServerUnaryReactor* reactor,
+              const absl::Status& answer) {
+  if (answers == nullptr) {
+    reactor->Finish(ToGrpcStatus(answer));
+    return;
+  }
+  answers->Post([reactor, answer] { reactor->Finish(ToGrpcStatus(answer)); });
+}
+
 }  // namespace loan_gateway

@@ -1,11 +1,38 @@
 #include "service/grpc_status.h"
 
+#include <thread>
+#include <vector>
+
 #include "errors/error_details.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
 namespace {
+
+// Keeps what is posted, to run it later on a thread of the test's choosing.
+class RecordingExecutor : public Executor {
+ public:
+  void Post(std::function<void()> task) override {
+    tasks.push_back(std::move(task));
+  }
+  std::vector<std::function<void()>> tasks;
+};
+
+// Not bound to a call: Finish is kept until one is (never, here).
+class UnboundReactor : public grpc::ServerUnaryReactor {
+ public:
+  void OnDone() override {}
+};
+
+TEST(FinishOnTest, AnAnswerIsFinishedOnTheAnswerExecutorNotHere) {
+  RecordingExecutor answers;
+  UnboundReactor reactor;
+  FinishOn(&answers, &reactor, absl::NotFoundError("no such borrow"));
+  ASSERT_EQ(answers.tasks.size(), 1u) << "nothing finished on this thread";
+  std::thread elsewhere(answers.tasks.front());
+  elsewhere.join();
+}
 
 TEST(ToGrpcStatusTest, CarriesCodeMessageAndEveryDetail) {
   absl::Status status =

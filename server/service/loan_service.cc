@@ -197,17 +197,18 @@ void LoanService::FinishAudited(grpc::ServerUnaryReactor* reactor,
     reactor->Finish(ToGrpcStatus(answer));
     return;
   }
-  audit_->Append(
-      std::move(record), [reactor, answer](const absl::Status& written) {
-        if (written.ok()) {
-          reactor->Finish(ToGrpcStatus(answer));
-          return;
-        }
-        reactor->Finish(ToGrpcStatus(contract::ErrorForRule(
-            contract::RuleForQuery(contract::kQueryAuditUnavailableEvent),
-            "the audit log cannot be written, so the gateway answers nothing",
-            {}, std::nullopt, "", "")));
-      });
+  audit_->Append(std::move(record), [this, reactor,
+                                     answer](const absl::Status& written) {
+    FinishOn(
+        answers_, reactor,
+        written.ok()
+            ? answer
+            : contract::ErrorForRule(
+                  contract::RuleForQuery(contract::kQueryAuditUnavailableEvent),
+                  "the audit log cannot be written, so the gateway "
+                  "answers nothing",
+                  {}, std::nullopt, "", ""));
+  });
 }
 
 grpc::ServerUnaryReactor* LoanService::ListOperations(

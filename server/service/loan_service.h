@@ -2,6 +2,7 @@
 #define LOAN_GATEWAY_SERVER_SERVICE_LOAN_SERVICE_H_
 
 #include "audit/audit_log.h"
+#include "executor/executor.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "journal/borrow_journal.h"
 #include "policy/policy_store.h"
@@ -41,15 +42,20 @@ class LoanService final : public RawLoanService {
   // answer.
   // `reader` (optional in tests: then GetMaxBorrowable is UNIMPLEMENTED)
   // reads risk units at Binance.
+  // `answers` (the call executor; optional in tests: then inline) finishes
+  // an audited answer, never the thread that made its record durable: with
+  // the trail in the journal that is the journal's, which only journals.
   LoanService(OperationPipeline& pipeline, BorrowJournal& journal,
               bool certificates_required, const PolicyStore& policy,
-              AuditLog* audit = nullptr, RiskUnitReader* reader = nullptr)
+              AuditLog* audit = nullptr, RiskUnitReader* reader = nullptr,
+              Executor* answers = nullptr)
       : pipeline_(pipeline),
         journal_(journal),
         certificates_required_(certificates_required),
         policy_(policy),
         audit_(audit),
-        reader_(reader) {}
+        reader_(reader),
+        answers_(answers) {}
 
   grpc::ServerUnaryReactor* Borrow(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -109,6 +115,7 @@ class LoanService final : public RawLoanService {
   const PolicyStore& policy_;
   AuditLog* const audit_;
   RiskUnitReader* const reader_;
+  Executor* const answers_;
 };
 
 // The journal's record as the API shows it.
