@@ -369,8 +369,15 @@ absl::Status SqliteBorrowJournal::Prepare(bool durable_file) {
       return absl::UnavailableError(
           absl::StrCat("journal ", path_, " is read-only"));
     }
+    // The WAL checkpoint runs inside the commit that crosses the limit. At
+    // SQLite's default (1,000 pages) every ~50th one-caller borrow paid it,
+    // which put it in the p99; at 4,000 (one wal-index segment) every
+    // ~200th does, at a cost that grows less than the interval (a hot page
+    // is copied once per checkpoint). Measured interleaved on one machine:
+    // one-caller p99 3.3-3.8 -> 2.1-2.3 ms, the same maximum and throughput.
     for (const char* sql :
-         {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
+         {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+          "PRAGMA wal_autocheckpoint=4000;"}) {
       if (absl::Status s = Exec(sql); !s.ok()) return s;
     }
   }
