@@ -316,7 +316,7 @@ absl::Status LockExclusively(int fd, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
-    const std::string& path, JournalOpenOptions options) {
+    const std::string& path, const JournalOpenOptions& options) {
   absl::StatusOr<int> fd = OpenJournalFile(path, options.create_if_missing);
   if (!fd.ok()) return fd.status();
   if (absl::Status locked = LockExclusively(*fd, path); !locked.ok()) {

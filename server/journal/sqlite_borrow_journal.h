@@ -31,7 +31,7 @@ class SqliteBorrowJournal final : public BorrowJournal {
   // Opens the journal at `path` (mode 0600), creating it only when
   // `options.create_if_missing`. Fails when it cannot be written.
   static absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> Open(
-      const std::string& path, JournalOpenOptions options = {});
+      const std::string& path, const JournalOpenOptions& options = {});
   // The same schema and rules in memory, gone with the object: for tests of
   // the stages above the journal.
   static absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> OpenInMemory();

@@ -123,6 +123,7 @@ TEST(BoundedAcceptorTest, KeepsAcceptingAfterRunningOutOfDescriptors) {
   Handed handed;
   auto acceptor = StartAcceptor(handed, 1000);
   std::vector<int> clients;
+  clients.reserve(10);
   for (int i = 0; i < 10; ++i) {
     clients.push_back(socket(AF_INET, SOCK_STREAM, 0));
   }
