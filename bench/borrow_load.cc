@@ -5,6 +5,7 @@
 //   borrow_load --target 127.0.0.1:50051 --calls 5000 --concurrency 64
 //               [--method borrow|invalid|echo] [--json]
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -101,11 +102,22 @@ class Load {
       : start_(std::move(start)), calls_(calls), concurrency_(concurrency) {}
 
   void Run() {
+    const double cpu_before = CpuSeconds();
     started_ = Clock::now();
     for (int i = 0; i < concurrency_; ++i) StartOne();
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return finished_ == calls_; });
     elapsed_ = Clock::now() - started_;
+    cpu_seconds_ = CpuSeconds() - cpu_before;
+  }
+
+  // This process's own CPU (all threads): what the load generator takes
+  // from the cores it shares with what it measures.
+  static double CpuSeconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
   }
 
   void Report(bool json) const {
@@ -119,9 +131,10 @@ class Load {
       std::printf(
           "{\"calls\":%d,\"concurrency\":%d,\"seconds\":%.3f,"
           "\"throughput\":%.1f,\"p50_ms\":%.4f,\"p90_ms\":%.4f,"
-          "\"p99_ms\":%.4f,\"max_ms\":%.4f,\"codes\":{",
+          "\"p99_ms\":%.4f,\"max_ms\":%.4f,\"client_cpu_us_per_call\":%.1f,"
+          "\"codes\":{",
           calls_, concurrency_, seconds, calls_ / seconds, pct(0.5), pct(0.9),
-          pct(0.99), ms.back());
+          pct(0.99), ms.back(), cpu_seconds_ * 1e6 / calls_);
       const char* separator = "";
       for (const auto& [code, n] : codes_) {
         std::printf("%s\"%d\":%d", separator, code, n);
@@ -174,6 +187,7 @@ class Load {
   std::map<int, int> codes_;
   Clock::time_point started_;
   Clock::duration elapsed_{};
+  double cpu_seconds_ = 0;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@ what to call the gateway's C rows, and prints one Markdown table: the references
 the gateway (C) against it, and the rest.
 """
 import json
+import os
 import statistics
 import sys
 
@@ -54,6 +55,18 @@ def main():
         return ((f"**{statistics.median(ratios):.2f}** "
                  f"({min(ratios):.2f}–{max(ratios):.2f})") if ratios else "—")
 
+    # The CPU a borrow may take at 10k/s once the load generator and nginx,
+    # on the same cores, took theirs.
+    def budget_cell(name):
+        left = [os.cpu_count() * 100 - r["client_cpu_us_per_call"]
+                - r["upstream_cpu_us_per_call"] for r in results.get(name, [])
+                if "client_cpu_us_per_call" in r and "upstream_cpu_us_per_call" in r]
+        if not left:
+            return "—"
+        spread = f" ({min(left):.0f}–{max(left):.0f})" if len(left) > 1 else ""
+        return (f"{statistics.median(left):.0f} µs{spread}, "
+                "against the CPU target of 150 µs + the signature")
+
     # C: the audit trail in a file; C′: in the journal's commits.
     def gateway_rows(c, label):
         r = "R" + c[1:]
@@ -64,23 +77,37 @@ def main():
             (f"{label} p99 ÷ floor p99 (target ≤ 2)", ratio_cell(c + "1", "p99_ms")),
             (f"{label}: gateway CPU per borrow, 1 caller (utime+stime)",
              cell(c + "1", "cpu_us_per_call", "µs", 0)),
+            (f"{label}: 1 caller, every vCPU kept awake by a nice-19 busy loop — p50 / p99",
+             cell(c + "1S", "p50_ms", "ms") + " / " + cell(c + "1S", "p99_ms", "ms")),
             (f"{label}: 64 callers over 64 risk units — throughput (target ≥ 10k)",
              cell(c + "64", "throughput", "borrows/s", 0)),
             (f"{label}: 64 callers — p50 / p99",
              cell(c + "64", "p50_ms", "ms", 2) + " / " + cell(c + "64", "p99_ms", "ms", 2)),
             (f"{label}: gateway CPU per borrow, 64 callers",
              cell(c + "64", "cpu_us_per_call", "µs", 0)),
+            (f"{label}: 64 callers — the load generator's / nginx's CPU per borrow",
+             cell(c + "64", "client_cpu_us_per_call", "µs", 0) + " / "
+             + cell(c + "64", "upstream_cpu_us_per_call", "µs", 0)),
+            (f"{label}: what 10k borrows/s would leave the gateway on these cores "
+             "(cores × 100 µs − load generator − nginx)", budget_cell(c + "64")),
             (f"{label}: local refusals (invalid amount), 64 callers — throughput",
              cell(r + "64", "throughput", "calls/s", 0)),
             (f"{label}: local refusals ÷ echo throughput (target ≥ 0.60)",
              refusal_cell(r + "64")),
+            (f"{label}: local refusals — the gateway's / the load generator's CPU per refusal",
+             cell(r + "64", "cpu_us_per_call", "µs", 0) + " / "
+             + cell(r + "64", "client_cpu_us_per_call", "µs", 0)),
         ]
 
     rows = [
         ("A: bare gRPC echo, 1 caller, mutual TLS — p50 / p99",
          cell("A1", "p50_ms", "ms") + " / " + cell("A1", "p99_ms", "ms")),
+        ("A: 1 caller, every vCPU kept awake by a nice-19 busy loop — p50 / p99",
+         cell("A1S", "p50_ms", "ms") + " / " + cell("A1S", "p99_ms", "ms")),
         ("A: bare gRPC echo, 64 callers — throughput",
          cell("A64", "throughput", "calls/s", 0)),
+        ("A: 64 callers — the load generator's CPU per echo",
+         cell("A64", "client_cpu_us_per_call", "µs", 0)),
         ("A′: the same echo answered from another thread, as the gateway answers — p50 / p99",
          cell("E1", "p50_ms", "ms") + " / " + cell("E1", "p99_ms", "ms")),
         ("A′: 64 callers — throughput",
