@@ -408,7 +408,15 @@ absl::Status SqliteBorrowJournal::Migrate() {
       return version.Error("read");
     current = version.Int(0);
   }
-  if (current >= kSchemaVersion) return Exec(kSchema);
+  if (current >= kSchemaVersion) {
+    // One transaction: a crash between an index's DROP and its successor's
+    // CREATE leaves neither.
+    if (absl::Status s = Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+    absl::Status s = Exec(kSchema);
+    if (s.ok()) s = Exec("COMMIT;");
+    if (!s.ok()) Exec("ROLLBACK;").IgnoreError();
+    return s;
+  }
   bool legacy = false;
   {
     Statement had_borrows(*statements_,

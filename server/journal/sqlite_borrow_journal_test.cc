@@ -193,11 +193,12 @@ TEST_F(BorrowJournalTest, OnlyTheOpenAttemptsAreIndexedByRiskUnit) {
           reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
     }
     sqlite3_finalize(s);
+    // The journal's own lookups (OpenAttempts, LatestOpenWindowEnd).
     for (const char* query :
-         {"SELECT * FROM attempts WHERE group_id = 1 AND state = 'SENT' AND "
-          "asset = 'USDT'",
-          "SELECT MAX(signed_ms) FROM attempts WHERE group_id = 1 AND "
-          "state = 'SENT' AND request_id != 'x'"}) {
+         {"SELECT * FROM attempts WHERE group_id = ? AND state = 'SENT' AND "
+          "asset = ? ORDER BY signed_ms",
+          "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
+          "group_id = ? AND state = 'SENT' AND request_id != ?"}) {
       sqlite3_prepare_v2(db, absl::StrCat("EXPLAIN QUERY PLAN ", query).c_str(),
                          -1, &s, nullptr);
       std::string plan;
@@ -220,7 +221,8 @@ TEST_F(BorrowJournalTest, OnlyTheOpenAttemptsAreIndexedByRiskUnit) {
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  Reopen();  // A journal an older gateway wrote loses its index of all.
+  // A journal an older gateway wrote loses its index of all.
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(indexes(), std::vector<std::string>{"attempts_sent"});
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 5000)).ok());
