@@ -13,17 +13,13 @@
 #include "journal/journal_audit_sink.h"
 #include "journal/postgres_borrow_journal.h"
 #include "postgres/postgres_connection.h"
+#include "testing/test_doubles.h"
 #include "throwaway_postgres_fixture.h"
 
 namespace loan_gateway {
 namespace {
 
 using ::loan_gateway::testing::ThrowawayPostgres;
-
-class FixedClock : public Clock {
- public:
-  absl::Time Now() const override { return absl::FromUnixSeconds(1700000000); }
-};
 
 audit::v1::AuditRecord Answered(const std::string& request_id) {
   audit::v1::AuditRecord record;
@@ -56,7 +52,7 @@ class PostgresJournalAuditTest
     ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
   }
 
-  FixedClock clock_;
+  test_doubles::ManualClock clock_{absl::FromUnixSeconds(1700000000)};
   std::unique_ptr<PostgresBorrowJournal> journal_;
 };
 

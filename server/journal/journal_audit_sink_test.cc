@@ -17,16 +17,12 @@
 #include "gtest/gtest.h"
 #include "journal/journal_test_records.h"
 #include "journal/sqlite_borrow_journal.h"
+#include "testing/test_doubles.h"
 
 namespace loan_gateway {
 namespace {
 
 using ::loan_gateway::journal_test::Intent;
-
-class TestClock : public Clock {
- public:
-  absl::Time Now() const override { return absl::FromUnixSeconds(1.7e9); }
-};
 
 audit::v1::AuditRecord Answered(const std::string& request_id) {
   audit::v1::AuditRecord record;
@@ -104,7 +100,7 @@ class JournalAuditSinkTest : public testing::Test {
     return count;
   }
 
-  TestClock clock_;
+  test_doubles::ManualClock clock_{absl::FromUnixSeconds(1700000000)};
   std::string path_;
   std::unique_ptr<SqliteBorrowJournal> journal_;
 };
