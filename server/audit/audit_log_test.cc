@@ -430,11 +430,18 @@ class DrivenAuditLogTest : public testing::Test {
     });
   }
   void Group(bool commit) {
+    const absl::Status committed = Commit(commit);
+    log_->Durable(committed);
+  }
+  // A group committed and not yet known durable (its flush comes apart).
+  absl::Status Commit(bool commit) {
     sink_->in_transaction = true;
     log_->WriteQueued();
     sink_->End(commit);
-    log_->Committed(commit ? absl::OkStatus()
-                           : absl::UnavailableError("disk I/O error"));
+    const absl::Status committed =
+        commit ? absl::OkStatus() : absl::UnavailableError("disk I/O error");
+    log_->Committed(committed);
+    return committed;
   }
   // Appends, keeping what its caller hears.
   void AppendRecorded(const std::string& id) {
@@ -445,11 +452,12 @@ class DrivenAuditLogTest : public testing::Test {
   }
 
   FixedClock clock_;
+  // Before the log: its destructor writes what is left and tells callers.
+  std::vector<std::string> heard_;
   TransactionalSink* sink_ = nullptr;
   std::unique_ptr<AuditLog> log_;
   int wakes_ = 0;
   bool in_group_ = false;
-  std::vector<std::string> heard_;
 };
 
 TEST_F(DrivenAuditLogTest, RecordsAreDurableWithTheDriversCommitNotBefore) {
@@ -465,6 +473,8 @@ TEST_F(DrivenAuditLogTest, RecordsAreDurableWithTheDriversCommitNotBefore) {
   EXPECT_TRUE(heard_.empty());  // Written, not yet committed.
   sink_->End(true);
   log_->Committed(absl::OkStatus());
+  EXPECT_TRUE(heard_.empty());  // Committed, not yet known durable.
+  log_->Durable(absl::OkStatus());
   EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
   EXPECT_EQ(log_->head().seq, 3u);
   std::istringstream chain(sink_->Text());
@@ -500,6 +510,42 @@ TEST_F(DrivenAuditLogTest, AFailedCommitFailsItsRecordsAndTheChainGoesOn) {
       RecordOf(std::string(absl::StripSuffix(sink_->durable.back().text, "\n")))
           .request_id(),
       "r4");
+}
+
+// The SQLite journal syncs its log apart from the commit: the next group
+// chains on a committed group's records before they are durable, and the
+// callers of each hear once it is, in order.
+TEST_F(DrivenAuditLogTest, AGroupChainsOnTheLastCommittedOneBeforeItIsDurable) {
+  AppendRecorded("r1");
+  ASSERT_TRUE(Commit(true).ok());
+  AppendRecorded("r2");
+  ASSERT_TRUE(Commit(true).ok());
+  EXPECT_TRUE(heard_.empty());
+  log_->Durable(absl::OkStatus());
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK"}));
+  EXPECT_EQ(log_->head().seq, 2u);
+  log_->Durable(absl::OkStatus());
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
+  EXPECT_EQ(log_->head().seq, 3u);
+  std::istringstream chain(sink_->Text());
+  absl::StatusOr<AuditHead> verified = VerifyAuditChain(chain);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->seq, 3u);
+}
+
+// Committed, but the sync failed: the lines may vanish, so nothing may chain
+// on them. The log stops for good, as for a file it cannot write.
+TEST_F(DrivenAuditLogTest, RecordsCommittedButNotMadeDurableStopTheLog) {
+  AppendRecorded("r1");
+  ASSERT_TRUE(Commit(true).ok());
+  log_->Durable(absl::UnavailableError("fdatasync failed"));
+  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 UNAVAILABLE"}));
+  EXPECT_FALSE(log_->writable());
+  EXPECT_EQ(log_->head().seq, 1u);
+  AppendRecorded("r2");
+  Group(true);
+  EXPECT_EQ(heard_.back(), "r2 UNAVAILABLE");
+  EXPECT_EQ(log_->head().seq, 1u);
 }
 
 TEST_F(DrivenAuditLogTest, InsideAGroupTheRecordGoesWithItsWrites) {

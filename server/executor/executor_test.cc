@@ -170,9 +170,126 @@ TEST(GroupCommitExecutorTest, FinishingHooksFrameEveryCommit) {
     });
   }
   EXPECT_EQ(log.Take(), (std::vector<std::string>{
-                            "begin", "finish", "commit", "observed 1",
-                            "committed disk full", "deferred disk full",
-                            "begin", "finish", "committed ", "deferred "}));
+                            "begin", "finish", "commit", "committed disk full",
+                            "observed 1", "deferred disk full", "begin",
+                            "finish", "committed ", "deferred "}));
+}
+
+// With a flush hook (the SQLite journal's log sync) a group's commit does
+// not make it durable: its AfterCommit steps wait for a flush, which runs
+// beside the next group (lg-flush) when that group is already waiting.
+TEST(GroupCommitExecutorTest, TheNextGroupRunsWhileTheLastIsFlushed) {
+  GroupLog log;
+  absl::Notification first_running, release_first, in_flush, release_flush,
+      second_ran;
+  std::atomic<int> flushes{0};
+  CommitGroupHooks hooks = LoggingHooks(log, absl::OkStatus());
+  hooks.flush = [&] {
+    log.Add("flush");
+    if (++flushes == 1) {
+      in_flush.Notify();
+      release_flush.WaitForNotification();
+    }
+    return absl::OkStatus();
+  };
+  hooks.durable = [&log](const absl::Status& s) {
+    log.Add(absl::StrCat("durable ", s.ok()));
+  };
+  std::atomic<int> commits{0};
+  absl::Notification second_committed;
+  hooks.commit = [&, commit = hooks.commit] {
+    absl::Status committed = commit();
+    if (++commits == 2) second_committed.Notify();
+    return committed;
+  };
+  {
+    GroupCommitExecutor executor(std::move(hooks));
+    executor.Post([&] {
+      first_running.Notify();
+      release_first.WaitForNotification();
+      executor.AfterCommit([&](const absl::Status& s) {
+        log.Add(absl::StrCat("deferred 1 ", s.ok()));
+      });
+    });
+    first_running.WaitForNotification();
+    executor.Post([&] {
+      in_flush.WaitForNotification();  // The first group's, still under way.
+      log.Add("task 2");
+      executor.AfterCommit([&](const absl::Status& s) {
+        log.Add(absl::StrCat("deferred 2 ", s.ok()));
+      });
+      second_ran.Notify();
+    });
+    release_first.Notify();
+    ASSERT_TRUE(in_flush.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_TRUE(second_ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_TRUE(
+        second_committed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    release_flush.Notify();
+  }
+  // The flusher's first "flush" may come before or after the second
+  // group's "begin"; the rest is in this order.
+  std::vector<std::string> events = log.Take();
+  events.erase(std::find(events.begin(), events.end(), "flush"));
+  EXPECT_EQ(events, (std::vector<std::string>{
+                        "begin", "commit", "begin", "task 2", "commit",
+                        "observed 1", "durable 1", "deferred 1 1", "flush",
+                        "observed 1", "durable 1", "deferred 2 1"}));
+  EXPECT_EQ(flushes.load(), 2);
+}
+
+// One flush for every group committed before it; its failure is each one's.
+TEST(GroupCommitExecutorTest, AFailedFlushReachesEveryGroupItCovered) {
+  GroupLog log;
+  absl::Notification first_running, release_first;
+  CommitGroupHooks hooks = LoggingHooks(log, absl::OkStatus());
+  hooks.flush = [] { return absl::UnavailableError("fdatasync failed"); };
+  {
+    GroupCommitExecutor executor(std::move(hooks));
+    executor.Post([&] {
+      first_running.Notify();
+      release_first.WaitForNotification();
+    });
+    first_running.WaitForNotification();
+    for (int i = 0; i < 2; ++i) {
+      executor.Post([&, i] {
+        executor.AfterCommit([&, i](const absl::Status& s) {
+          log.Add(absl::StrCat("deferred ", i, " ", s.message()));
+        });
+      });
+    }
+    release_first.Notify();
+  }
+  std::vector<std::string> events = log.Take();
+  EXPECT_EQ(
+      std::count(events.begin(), events.end(), "deferred 0 fdatasync failed"),
+      1);
+  EXPECT_EQ(
+      std::count(events.begin(), events.end(), "deferred 1 fdatasync failed"),
+      1);
+}
+
+// When nothing else is waiting the executor's own thread flushes: a one-caller
+// borrow pays no hand-off to the flusher.
+TEST(GroupCommitExecutorTest, AnIdleExecutorFlushesOnItsOwnThread) {
+  std::thread::id flushed_on;
+  std::thread::id ran_on;
+  absl::Notification deferred_ran;
+  {
+    GroupCommitExecutor executor({.begin = [] { return absl::OkStatus(); },
+                                  .commit = [] { return absl::OkStatus(); },
+                                  .flush =
+                                      [&] {
+                                        flushed_on = std::this_thread::get_id();
+                                        return absl::OkStatus();
+                                      }});
+    executor.Post([&] {
+      ran_on = std::this_thread::get_id();
+      executor.AfterCommit([&](const absl::Status&) { deferred_ran.Notify(); });
+    });
+    ASSERT_TRUE(deferred_ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+  EXPECT_EQ(flushed_on, ran_on);
 }
 
 // What a task posts while the executor drains still runs; `stopped` comes
