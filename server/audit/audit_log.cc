@@ -159,34 +159,10 @@ void AuditLog::WriteQueued() {
 }
 
 void AuditLog::Committed(const absl::Status& committed) {
-  std::optional<Staged> staged = std::move(staged_);
+  if (!staged_) return;
+  Staged staged = *std::move(staged_);
   staged_.reset();
-  if (staged && staged->wrote && staged->written.ok()) {
-    if (committed.ok()) {
-      tail_ = staged->tail;  // Chained on before it is durable: in order.
-    } else {
-      staged->written = WriteFailed(committed);
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  committed_.push_back(std::move(staged));
-}
-
-void AuditLog::Durable(const absl::Status& durable) {
-  std::optional<Staged> staged;
-  {
-    absl::MutexLock lock(&mu_);
-    if (committed_.empty()) return;
-    staged = std::move(committed_.front());
-    committed_.pop_front();
-  }
-  if (!staged) return;
-  if (staged->wrote && staged->written.ok() && !durable.ok()) {
-    // Committed, and perhaps not on disk: later records would chain on
-    // lines that may vanish.
-    staged->written = MarkBroken(durable);
-  }
-  Tell(*std::move(staged));
+  Settle(std::move(staged), committed);
 }
 
 void AuditLog::WriteNow() {
@@ -251,14 +227,8 @@ void AuditLog::Settle(Staged staged, const absl::Status& durable) {
   if (staged.wrote && written.ok() && !durable.ok()) {
     written = WriteFailed(durable);
   }
-  if (staged.wrote && written.ok()) tail_ = staged.tail;
-  staged.written = std::move(written);
-  Tell(std::move(staged));
-}
-
-void AuditLog::Tell(Staged staged) {
-  const absl::Status& written = staged.written;
   if (staged.wrote && written.ok()) {
+    tail_ = staged.tail;
     absl::MutexLock lock(&mu_);
     head_ = std::move(staged.tail);
   }

@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -90,15 +89,11 @@ class AuditLog {
   // [driven; the driver's thread, in its transaction, after its writes]
   // Chains what is queued and writes it through the sink.
   void WriteQueued();
-  // [driven; the driver's thread, after that transaction ended] OK: what
-  // WriteQueued wrote is committed, and the next record follows it. An
-  // error: none of it is, and the next record follows the last durable one.
+  // [driven; after that transaction ended] OK: what WriteQueued wrote is
+  // durable, and its callers hear so (their `done` runs here). An error:
+  // none of it is, they hear UNAVAILABLE, and the next record follows the
+  // last durable one.
   void Committed(const absl::Status& committed);
-  // [driven; once that transaction is durable, or known not to be: once per
-  // Committed, in the same order, on any thread] Its callers hear it (their
-  // `done` runs here): OK, or UNAVAILABLE. A commit that could not be made
-  // durable (a failed sync of the journal) stops the log for good.
-  void Durable(const absl::Status& durable);
 
   // The last durable record. Worth logging where the file's writers cannot
   // reach: lines cut from the chain's end show only against it.
@@ -139,8 +134,6 @@ class AuditLog {
   Staged Stage(std::vector<Pending> batch);
   // Moves the head when the write was durable, then tells each caller.
   void Settle(Staged staged, const absl::Status& durable);
-  // The head moved to a durable batch's end, and each caller told.
-  void Tell(Staged staged);
   // Driven, with no driver: writes what is queued now.
   void WriteNow();
   // Chains the batch's records after tail_ into `bytes`; each one's result
@@ -161,11 +154,8 @@ class AuditLog {
   const std::unique_ptr<AuditSink> sink_;  // Writer thread only (and name).
   const Clock* const clock_;
   const bool driven_;
-  // Driven: the batch between WriteQueued and Committed (driver thread)...
+  // Driven: the batch between WriteQueued and Committed (driver thread).
   std::optional<Staged> staged_;
-  // ...and from Committed to Durable, one entry per commit (none written:
-  // empty), oldest first.
-  std::deque<std::optional<Staged>> committed_ ABSL_GUARDED_BY(mu_);
   // Driven: held while `wake_` runs, so that SetWaker(nullptr) returns only
   // once no call into the driver is under way.
   absl::Mutex waker_mu_;

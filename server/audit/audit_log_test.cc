@@ -430,18 +430,11 @@ class DrivenAuditLogTest : public testing::Test {
     });
   }
   void Group(bool commit) {
-    const absl::Status committed = Commit(commit);
-    log_->Durable(committed);
-  }
-  // A group committed and not yet known durable (its flush comes apart).
-  absl::Status Commit(bool commit) {
     sink_->in_transaction = true;
     log_->WriteQueued();
     sink_->End(commit);
-    const absl::Status committed =
-        commit ? absl::OkStatus() : absl::UnavailableError("disk I/O error");
-    log_->Committed(committed);
-    return committed;
+    log_->Committed(commit ? absl::OkStatus()
+                           : absl::UnavailableError("disk I/O error"));
   }
   // Appends, keeping what its caller hears.
   void AppendRecorded(const std::string& id) {
@@ -473,8 +466,6 @@ TEST_F(DrivenAuditLogTest, RecordsAreDurableWithTheDriversCommitNotBefore) {
   EXPECT_TRUE(heard_.empty());  // Written, not yet committed.
   sink_->End(true);
   log_->Committed(absl::OkStatus());
-  EXPECT_TRUE(heard_.empty());  // Committed, not yet known durable.
-  log_->Durable(absl::OkStatus());
   EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
   EXPECT_EQ(log_->head().seq, 3u);
   std::istringstream chain(sink_->Text());
@@ -510,42 +501,6 @@ TEST_F(DrivenAuditLogTest, AFailedCommitFailsItsRecordsAndTheChainGoesOn) {
       RecordOf(std::string(absl::StripSuffix(sink_->durable.back().text, "\n")))
           .request_id(),
       "r4");
-}
-
-// The SQLite journal syncs its log apart from the commit: the next group
-// chains on a committed group's records before they are durable, and the
-// callers of each hear once it is, in order.
-TEST_F(DrivenAuditLogTest, AGroupChainsOnTheLastCommittedOneBeforeItIsDurable) {
-  AppendRecorded("r1");
-  ASSERT_TRUE(Commit(true).ok());
-  AppendRecorded("r2");
-  ASSERT_TRUE(Commit(true).ok());
-  EXPECT_TRUE(heard_.empty());
-  log_->Durable(absl::OkStatus());
-  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK"}));
-  EXPECT_EQ(log_->head().seq, 2u);
-  log_->Durable(absl::OkStatus());
-  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 OK", "r2 OK"}));
-  EXPECT_EQ(log_->head().seq, 3u);
-  std::istringstream chain(sink_->Text());
-  absl::StatusOr<AuditHead> verified = VerifyAuditChain(chain);
-  ASSERT_TRUE(verified.ok()) << verified.status();
-  EXPECT_EQ(verified->seq, 3u);
-}
-
-// Committed, but the sync failed: the lines may vanish, so nothing may chain
-// on them. The log stops for good, as for a file it cannot write.
-TEST_F(DrivenAuditLogTest, RecordsCommittedButNotMadeDurableStopTheLog) {
-  AppendRecorded("r1");
-  ASSERT_TRUE(Commit(true).ok());
-  log_->Durable(absl::UnavailableError("fdatasync failed"));
-  EXPECT_EQ(heard_, (std::vector<std::string>{"r1 UNAVAILABLE"}));
-  EXPECT_FALSE(log_->writable());
-  EXPECT_EQ(log_->head().seq, 1u);
-  AppendRecorded("r2");
-  Group(true);
-  EXPECT_EQ(heard_.back(), "r2 UNAVAILABLE");
-  EXPECT_EQ(log_->head().seq, 1u);
 }
 
 TEST_F(DrivenAuditLogTest, InsideAGroupTheRecordGoesWithItsWrites) {

@@ -312,18 +312,13 @@ Gateway::Gateway(const GatewayConfig& config,
 }
 
 // The journal executor's groups are the journal's transactions; a commit's
-// time to durable is the write a borrow waits for. The SQLite file syncs
-// its log apart from the commit (lg-flush), so the next group runs meanwhile.
+// time is the durable write a borrow waits for.
 // With the audit trail in the journal the records appended in a group are
-// its last writes, and their callers hear of them once it is durable.
+// its last writes, and their callers hear of them once it committed.
 CommitGroupHooks Gateway::JournalGroupHooks() {
   CommitGroupHooks hooks = {
       .begin = [this] { return journal_->BeginGroup(); },
       .commit = [this] { return journal_->CommitGroup(); },
-      .flush = journal_->FlushesApart() ? std::function<absl::Status()>([this] {
-        return journal_->FlushCommitted();
-      })
-                                        : nullptr,
       .observe =
           [this](size_t, absl::Duration commit) {
             metrics_.RecordJournalWrite(commit);
@@ -332,9 +327,6 @@ CommitGroupHooks Gateway::JournalGroupHooks() {
     hooks.finish_writes = [this] { audit_->WriteQueued(); };
     hooks.committed = [this](const absl::Status& committed) {
       audit_->Committed(committed);
-    };
-    hooks.durable = [this](const absl::Status& durable) {
-      audit_->Durable(durable);
     };
     // Records appended while the executor drains still get their groups;
     // one appended after its thread stopped waits for the audit log's

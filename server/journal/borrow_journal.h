@@ -153,9 +153,6 @@ struct JournalOpenOptions {
   bool create_if_missing = false;
   // A database journal's password, from a file (PostgresBorrowJournal).
   std::string password_file;
-  // SQLite: how its write-ahead log is synced (::fdatasync when empty);
-  // tests put faults here.
-  std::function<int(int fd)> wal_sync;
 };
 
 // BeginAttempt's refusal when another live gateway sharing the journal holds
@@ -296,21 +293,13 @@ class BorrowJournal {
   // Group commit (executor/group_commit_executor.h): between BeginGroup and
   // CommitGroup, the writes of the thread that began the group share one
   // transaction, each in a savepoint of its own (a write that fails undoes
-  // only itself), and are durable only once CommitGroup returns OK (and,
-  // where FlushesApart, once FlushCommitted has too); other threads' calls
-  // wait for the commit (and read only what is durable). A journal that
-  // cannot group says so from BeginGroup, and each write then commits, and
-  // is durable, by itself.
+  // only itself), and are durable only once CommitGroup returns OK; other
+  // threads' calls wait for the commit. A journal that cannot group says so
+  // from BeginGroup, and each write then commits by itself.
   virtual absl::Status BeginGroup() {
     return absl::UnimplementedError("this journal commits each write");
   }
   virtual absl::Status CommitGroup() { return absl::OkStatus(); }
-  // Whether CommitGroup leaves its writes to be made durable by
-  // FlushCommitted (the SQLite file syncs its write-ahead log apart from the
-  // commit, so the next group runs during the sync).
-  virtual bool FlushesApart() const { return false; }
-  // Makes every group committed so far durable (one sync for all of them).
-  virtual absl::Status FlushCommitted() { return absl::OkStatus(); }
 
   // The audit trail as rows of the journal's table audit_log, each line as
   // a file would hold it (JournalAuditSink): `chain` names one gateway

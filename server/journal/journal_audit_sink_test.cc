@@ -61,10 +61,8 @@ class JournalAuditSinkTest : public testing::Test {
   CommitGroupHooks Hooks(AuditLog* log) {
     return {.begin = [this] { return journal_->BeginGroup(); },
             .commit = [this] { return journal_->CommitGroup(); },
-            .flush = [this] { return journal_->FlushCommitted(); },
             .finish_writes = [log] { log->WriteQueued(); },
             .committed = [log](const absl::Status& s) { log->Committed(s); },
-            .durable = [log](const absl::Status& s) { log->Durable(s); },
             .stopped = [log] { log->SetWaker(nullptr); }};
   }
 

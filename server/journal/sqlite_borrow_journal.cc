@@ -339,44 +339,8 @@ absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
   if (absl::Status s = journal->Prepare(/*durable_file=*/true); !s.ok()) {
     return s;
   }
-  if (absl::Status s = journal->FlushApart(options.wal_sync); !s.ok()) {
-    return s;
-  }
   if (absl::Status s = journal->LoadIndexAtOpen(); !s.ok()) return s;
   return journal;
-}
-
-// From here a commit writes the log and WalFlusher syncs it: the schema and
-// the write at open were committed at synchronous=FULL, durable already.
-absl::Status SqliteBorrowJournal::FlushApart(WalFlusher::SyncFn sync) {
-  JournalGroupLock::Scoped lock(&mu_);
-  {
-    // A file system without WAL support left the journal in rollback mode,
-    // where only synchronous=FULL makes a commit durable: it stays so.
-    Statement mode(*statements_, "PRAGMA journal_mode");
-    if (!mode.ok() || mode.Step() != SQLITE_ROW) return mode.Error("read");
-    if (mode.Text(0) != "wal") return absl::OkStatus();
-  }
-  const char* wal = sqlite3_filename_wal(sqlite3_db_filename(db_, "main"));
-  absl::StatusOr<std::unique_ptr<WalFlusher>> flusher =
-      WalFlusher::Open(wal == nullptr ? "" : wal, std::move(sync));
-  if (!flusher.ok()) return flusher.status();
-  if (absl::Status s = Exec("PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
-  wal_ = *std::move(flusher);
-  return absl::OkStatus();
-}
-
-bool SqliteBorrowJournal::FlushesApart() const { return wal_ != nullptr; }
-
-absl::Status SqliteBorrowJournal::FlushCommitted() {
-  return wal_ == nullptr ? absl::OkStatus() : wal_->FlushCommitted();
-}
-
-// A commit outside a group: durable before the write returns, as with
-// synchronous=FULL (one sync, shared with any under way).
-absl::Status SqliteBorrowJournal::CommittedAlone() {
-  return wal_ == nullptr ? absl::OkStatus()
-                         : wal_->AwaitDurable(wal_->Committed());
 }
 
 absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>>
@@ -476,7 +440,6 @@ absl::Status SqliteBorrowJournal::Migrate() {
 
 SqliteBorrowJournal::~SqliteBorrowJournal() {
   JournalGroupLock::Scoped lock(&mu_);
-  if (wal_ != nullptr) wal_->FlushCommitted().IgnoreError();
   statements_.reset();  // Finalized before the connection closes.
   sqlite3_close(db_);
   ::close(fd_);
@@ -497,9 +460,7 @@ absl::Status SqliteBorrowJournal::LoadIndexAtOpen() {
 // the group has not committed, or add its own writes to it.
 absl::Status SqliteBorrowJournal::BeginGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   mu_.BeginGroup();
-  absl::Status s = FlushFailure();
-  if (s.ok()) s = Run("BEGIN IMMEDIATE");
-  if (!s.ok()) {
+  if (absl::Status s = Run("BEGIN IMMEDIATE"); !s.ok()) {
     mu_.EndGroup();
     return s;
   }
@@ -516,7 +477,6 @@ absl::Status SqliteBorrowJournal::CommitGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           ? absl::UnavailableError(
                 "journal: a write failed in a way that undid its group")
           : Run("COMMIT");
-  if (committed.ok() && wal_ != nullptr) wal_->Committed();
   if (!committed.ok()) {
     if (sqlite3_get_autocommit(db_) == 0) Run("ROLLBACK").IgnoreError();
     // The group's writes had updated the index; storage has the truth.
@@ -526,15 +486,8 @@ absl::Status SqliteBorrowJournal::CommitGroup() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return committed;
 }
 
-absl::Status SqliteBorrowJournal::FlushFailure() const {
-  return wal_ == nullptr ? absl::OkStatus() : wal_->failure();
-}
-
 absl::Status SqliteBorrowJournal::BeginWrite() {
-  if (!mu_.InGroup()) {
-    if (absl::Status failed = FlushFailure(); !failed.ok()) return failed;
-    return Run("BEGIN IMMEDIATE");
-  }
+  if (!mu_.InGroup()) return Run("BEGIN IMMEDIATE");
   // SQLite ends a transaction by itself on some errors (a full disk, an
   // I/O error): the group's earlier writes are gone, and a write now would
   // commit on its own, out of the group. Neither may look durable.
@@ -547,10 +500,7 @@ absl::Status SqliteBorrowJournal::BeginWrite() {
 }
 
 absl::Status SqliteBorrowJournal::EndWrite() {
-  if (!mu_.InGroup()) {
-    if (absl::Status s = Run("COMMIT"); !s.ok()) return s;
-    return CommittedAlone();
-  }
+  if (!mu_.InGroup()) return Run("COMMIT");
   absl::Status released = Run("RELEASE journal_write");
   if (!released.ok()) group_failed_ = true;
   return released;
@@ -597,33 +547,30 @@ absl::Status SqliteBorrowJournal::AppendAuditLines(
 absl::StatusOr<std::string> SqliteBorrowJournal::AuditLines(
     const std::string& chain) {
   if (!chain.empty()) return OneChainOnly();
-  return DurableRead([&]() -> absl::StatusOr<std::string> {
-    Statement lines(*statements_, "SELECT line FROM audit_log ORDER BY seq");
-    if (!lines.ok()) return lines.Error("audit read");
-    std::string text;
-    int rc = SQLITE_ROW;
-    while ((rc = lines.Step()) == SQLITE_ROW) text += lines.Text(0);
-    if (rc != SQLITE_DONE) return lines.Error("audit read");
-    return text;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement lines(*statements_, "SELECT line FROM audit_log ORDER BY seq");
+  if (!lines.ok()) return lines.Error("audit read");
+  std::string text;
+  int rc = SQLITE_ROW;
+  while ((rc = lines.Step()) == SQLITE_ROW) text += lines.Text(0);
+  if (rc != SQLITE_DONE) return lines.Error("audit read");
+  return text;
 }
 
 absl::StatusOr<AuditHead> SqliteBorrowJournal::LastAuditLine(
     const std::string& chain) {
   if (!chain.empty()) return OneChainOnly();
-  return DurableRead([&]() -> absl::StatusOr<AuditHead> {
-    Statement last(
-        *statements_,
-        "SELECT seq, sha256 FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (!last.ok()) return last.Error("audit read");
-    const int rc = last.Step();
-    if (rc == SQLITE_DONE) {
-      return AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
-    }
-    if (rc != SQLITE_ROW) return last.Error("audit read");
-    return AuditHead{.seq = static_cast<uint64_t>(last.Int(0)),
-                     .sha256 = last.Text(1)};
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement last(*statements_,
+                 "SELECT seq, sha256 FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!last.ok()) return last.Error("audit read");
+  const int rc = last.Step();
+  if (rc == SQLITE_DONE) {
+    return AuditHead{.sha256 = std::string(kAuditGenesisSha256)};
+  }
+  if (rc != SQLITE_ROW) return last.Error("audit read");
+  return AuditHead{.seq = static_cast<uint64_t>(last.Int(0)),
+                   .sha256 = last.Text(1)};
 }
 
 absl::Status SqliteBorrowJournal::CheckIntact() const {
@@ -683,9 +630,8 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::GetLocked(
 
 absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::Get(
     const std::string& request_id) {
-  return DurableRead([&]() -> absl::StatusOr<std::optional<JournalRecord>> {
-    return GetLocked(request_id);
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  return GetLocked(request_id);
 }
 
 absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
@@ -907,57 +853,52 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::Attempts(
     const std::string& request_id) {
-  return DurableRead([&]() -> absl::StatusOr<std::vector<AttemptRecord>> {
-    Statement s(*statements_,
-                absl::StrCat("SELECT ", kAttemptColumns,
-                             " FROM attempts WHERE request_id = ? "
-                             "ORDER BY seq"));
-    if (!s.ok()) return s.Error("read");
-    s.Bind(1, request_id);
-    std::vector<AttemptRecord> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
-    if (rc != SQLITE_DONE) return s.Error("read");
-    return out;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_, absl::StrCat("SELECT ", kAttemptColumns,
+                                         " FROM attempts WHERE request_id = ? "
+                                         "ORDER BY seq"));
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, request_id);
+  std::vector<AttemptRecord> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
 }
 
 absl::StatusOr<std::vector<AttemptRecord>> SqliteBorrowJournal::OpenAttempts(
     int64_t group_id, const std::string& asset) {
-  return DurableRead([&]() -> absl::StatusOr<std::vector<AttemptRecord>> {
-    Statement s(*statements_,
-                absl::StrCat("SELECT ", kAttemptColumns,
-                             " FROM attempts WHERE group_id = ? AND "
-                             "state = 'SENT' AND asset = ? "
-                             "ORDER BY signed_ms"));
-    if (!s.ok()) return s.Error("read");
-    s.Bind(1, group_id).Bind(2, asset);
-    std::vector<AttemptRecord> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
-    if (rc != SQLITE_DONE) return s.Error("read");
-    return out;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_,
+              absl::StrCat("SELECT ", kAttemptColumns,
+                           " FROM attempts WHERE group_id = ? AND "
+                           "state = 'SENT' AND asset = ? "
+                           "ORDER BY signed_ms"));
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, group_id).Bind(2, asset);
+  std::vector<AttemptRecord> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadAttempt(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
 }
 
 absl::StatusOr<std::optional<int64_t>> SqliteBorrowJournal::LatestOpenWindowEnd(
     int64_t group_id, const std::string& except_request_id) {
-  return DurableRead([&]() -> absl::StatusOr<std::optional<int64_t>> {
-    Statement s(*statements_,
-                "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
-                "group_id = ? AND state = 'SENT' AND request_id != ?");
-    if (!s.ok()) return s.Error("read");
-    s.Bind(1, group_id).Bind(2, except_request_id);
-    if (s.Step() != SQLITE_ROW) return s.Error("read");
-    if (s.IsNull(0)) return std::optional<int64_t>();
-    return std::optional<int64_t>(s.Int(0));
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_,
+              "SELECT MAX(signed_ms + recv_window_ms) FROM attempts WHERE "
+              "group_id = ? AND state = 'SENT' AND request_id != ?");
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, group_id).Bind(2, except_request_id);
+  if (s.Step() != SQLITE_ROW) return s.Error("read");
+  if (s.IsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(s.Int(0));
 }
 
 absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
                                           const std::string& note) {
   JournalGroupLock::Scoped lock(&mu_);
-  if (absl::Status failed = FlushFailure(); !failed.ok()) return failed;
   Statement s(*statements_,
               "UPDATE borrows SET note = ? WHERE request_id = ? AND state IN "
               "('PENDING', 'UNKNOWN') AND note IS NOT ?");
@@ -965,7 +906,7 @@ absl::Status SqliteBorrowJournal::SetNote(const std::string& request_id,
   s.Bind(1, note).Bind(2, request_id).Bind(3, note);
   if (s.Step() != SQLITE_DONE) return s.Error("write");
   if (sqlite3_changes(db_) == 1) unsettled_.MarkUnsettled(request_id, note);
-  return mu_.InGroup() ? absl::OkStatus() : CommittedAlone();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
@@ -981,40 +922,38 @@ absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::List(
   if (q.after) {
     where.push_back("(created_ms < ? OR (created_ms = ? AND request_id < ?))");
   }
-  return DurableRead([&]() -> absl::StatusOr<std::vector<JournalRecord>> {
-    Statement s(*statements_,
-                absl::StrCat("SELECT ", kColumns, " FROM borrows",
-                             where.empty() ? "" : " WHERE ",
-                             absl::StrJoin(where, " AND "),
-                             " ORDER BY created_ms DESC, request_id DESC "
-                             "LIMIT ?"));
-    if (!s.ok()) return s.Error("read");
-    int i = 0;
-    if (q.group_id) s.Bind(++i, *q.group_id);
-    if (q.asset) s.Bind(++i, *q.asset);
-    if (q.state) s.Bind(++i, std::string(OutcomeName(*q.state)));
-    if (q.caller) s.Bind(++i, *q.caller);
-    if (q.created_from) s.Bind(++i, absl::ToUnixMillis(*q.created_from));
-    if (q.created_before) s.Bind(++i, absl::ToUnixMillis(*q.created_before));
-    if (q.after) {
-      const int64_t created = absl::ToUnixMillis(q.after->created);
-      s.Bind(i + 1, created).Bind(i + 2, created);
-      s.Bind(i + 3, q.after->request_id);
-      i += 3;
-    }
-    s.Bind(++i, static_cast<int64_t>(q.limit));
-    std::vector<JournalRecord> records;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) records.push_back(ReadRecord(s));
-    if (rc != SQLITE_DONE) return s.Error("read");
-    return records;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_,
+              absl::StrCat("SELECT ", kColumns, " FROM borrows",
+                           where.empty() ? "" : " WHERE ",
+                           absl::StrJoin(where, " AND "),
+                           " ORDER BY created_ms DESC, request_id DESC "
+                           "LIMIT ?"));
+  if (!s.ok()) return s.Error("read");
+  int i = 0;
+  if (q.group_id) s.Bind(++i, *q.group_id);
+  if (q.asset) s.Bind(++i, *q.asset);
+  if (q.state) s.Bind(++i, std::string(OutcomeName(*q.state)));
+  if (q.caller) s.Bind(++i, *q.caller);
+  if (q.created_from) s.Bind(++i, absl::ToUnixMillis(*q.created_from));
+  if (q.created_before) s.Bind(++i, absl::ToUnixMillis(*q.created_before));
+  if (q.after) {
+    const int64_t created = absl::ToUnixMillis(q.after->created);
+    s.Bind(i + 1, created).Bind(i + 2, created);
+    s.Bind(i + 3, q.after->request_id);
+    i += 3;
+  }
+  s.Bind(++i, static_cast<int64_t>(q.limit));
+  std::vector<JournalRecord> records;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) records.push_back(ReadRecord(s));
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return records;
 }
 
 absl::StatusOr<std::vector<JournalRecord>> SqliteBorrowJournal::Unsettled() {
-  return DurableRead([&]() -> absl::StatusOr<std::vector<JournalRecord>> {
-    return UnsettledLocked();
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  return UnsettledLocked();
 }
 
 absl::StatusOr<std::vector<JournalRecord>>
@@ -1050,40 +989,37 @@ absl::StatusOr<std::vector<CallerBorrow>>
 SqliteBorrowJournal::CallerBorrowsSince(const std::string& caller,
                                         const std::string& asset,
                                         absl::Time since) {
-  return DurableRead([&]() -> absl::StatusOr<std::vector<CallerBorrow>> {
-    Statement s(*statements_,
-                "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
-                "asset = ? AND created_ms >= ? AND state != 'REJECTED' AND "
-                "kind = 'BORROW'");
-    if (!s.ok()) return s.Error("read");
-    s.Bind(1, caller).Bind(2, asset).Bind(3, absl::ToUnixMillis(since));
-    std::vector<CallerBorrow> out;
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      out.push_back({absl::FromUnixMillis(s.Int(0)), s.Text(1)});
-    }
-    if (rc != SQLITE_DONE) return s.Error("read");
-    return out;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_,
+              "SELECT created_ms, amount FROM borrows WHERE caller = ? AND "
+              "asset = ? AND created_ms >= ? AND state != 'REJECTED' AND "
+              "kind = 'BORROW'");
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, caller).Bind(2, asset).Bind(3, absl::ToUnixMillis(since));
+  std::vector<CallerBorrow> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    out.push_back({absl::FromUnixMillis(s.Int(0)), s.Text(1)});
+  }
+  if (rc != SQLITE_DONE) return s.Error("read");
+  return out;
 }
 
 absl::StatusOr<bool> SqliteBorrowJournal::TransactionClaimed(
     const std::string& transaction_id) {
-  return DurableRead([&]() -> absl::StatusOr<bool> {
-    Statement s(*statements_,
-                "SELECT 1 FROM borrows WHERE transaction_id = ? AND "
-                "transaction_id != '' LIMIT 1");
-    if (!s.ok()) return s.Error("read");
-    s.Bind(1, transaction_id);
-    const int rc = s.Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return s.Error("read");
-    return rc == SQLITE_ROW;
-  });
+  JournalGroupLock::Scoped lock(&mu_);
+  Statement s(*statements_,
+              "SELECT 1 FROM borrows WHERE transaction_id = ? AND "
+              "transaction_id != '' LIMIT 1");
+  if (!s.ok()) return s.Error("read");
+  s.Bind(1, transaction_id);
+  const int rc = s.Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return s.Error("read");
+  return rc == SQLITE_ROW;
 }
 
 absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
   JournalGroupLock::Scoped lock(&mu_);
-  if (absl::Status failed = FlushFailure(); !failed.ok()) return failed;
   Statement s(*statements_,
               "DELETE FROM borrows WHERE state IN ('SUCCEEDED', 'REJECTED') "
               "AND updated_ms < ?");
@@ -1097,9 +1033,6 @@ absl::StatusOr<int> SqliteBorrowJournal::PurgeSettledBefore(absl::Time cutoff) {
                        "(SELECT request_id FROM borrows)");
     if (!attempts.ok() || attempts.Step() != SQLITE_DONE)
       return attempts.Error("write");
-  }
-  if (!mu_.InGroup()) {
-    if (absl::Status durable = CommittedAlone(); !durable.ok()) return durable;
   }
   return purged;
 }

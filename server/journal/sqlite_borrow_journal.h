@@ -14,7 +14,6 @@
 #include "journal/borrow_journal.h"
 #include "journal/journal_group_lock.h"
 #include "journal/unsettled_index.h"
-#include "journal/wal_flusher.h"
 
 struct sqlite3;
 
@@ -22,14 +21,11 @@ namespace loan_gateway {
 
 class StatementCache;
 
-// The journal in one SQLite file, in WAL mode; the file is held exclusively
+// The journal in one SQLite file, in WAL mode with synchronous=FULL, so a
+// record is on disk when a write returns; the file is held exclusively
 // (flock) by one gateway at a time. One connection behind a mutex, its
-// statements prepared once. Writes may be grouped into one transaction
-// (BeginGroup), whose commit is made durable apart (FlushCommitted: one
-// fdatasync of the write-ahead log for every group committed before it,
-// WalFlusher) so that the next group runs meanwhile. A write outside a group
-// is durable when it returns, and a read outside one returns only what is
-// durable; other threads wait for a group's commit.
+// statements prepared once. Writes may be grouped into one transaction and
+// one fsync (BeginGroup); other threads then wait for the group's commit.
 class SqliteBorrowJournal final : public BorrowJournal {
  public:
   // Opens the journal at `path` (mode 0600), creating it only when
@@ -70,8 +66,6 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<int> PurgeSettledBefore(absl::Time cutoff) override;
   absl::Status BeginGroup() override;
   absl::Status CommitGroup() override;
-  bool FlushesApart() const override;
-  absl::Status FlushCommitted() override;
 
   const std::string& path() const { return path_; }
 
@@ -93,30 +87,6 @@ class SqliteBorrowJournal final : public BorrowJournal {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Journal mode, schema and a first write on a freshly opened connection.
   absl::Status Prepare(bool durable_file);
-  // A file journal's commits from here on: synchronous=NORMAL, the
-  // write-ahead log synced by wal_.
-  absl::Status FlushApart(WalFlusher::SyncFn sync);
-  // The commit just made outside a group, made durable.
-  absl::Status CommittedAlone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A failed sync of the log, which stops every later write.
-  absl::Status FlushFailure() const;
-  // Runs `read` under the lock. On another thread than the open group's it
-  // returns only once what it could see is durable: the last group may be
-  // committed and not yet flushed.
-  template <typename Read>
-  auto DurableRead(Read read) -> decltype(read()) {
-    uint64_t seen = 0;
-    auto result = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      JournalGroupLock::Scoped lock(&mu_);
-      if (wal_ != nullptr && !mu_.InGroup()) seen = wal_->last_committed();
-      return read();
-    }();
-    if (seen == 0 || !result.ok()) return result;
-    if (absl::Status durable = wal_->AwaitDurable(seen); !durable.ok()) {
-      return durable;
-    }
-    return result;
-  }
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One statement, through the statement cache (no parsing after the first).
   absl::Status Run(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -141,9 +111,6 @@ class SqliteBorrowJournal final : public BorrowJournal {
   // A write of the open group failed in a way that undid the group.
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
   UnsettledIndex unsettled_;
-  // Syncs the write-ahead log (a file journal; none in memory). Set once at
-  // open, before any other thread uses the journal.
-  std::unique_ptr<WalFlusher> wal_;
 };
 
 }  // namespace loan_gateway

@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -41,27 +39,12 @@ class BorrowJournalTest : public testing::Test {
   }
   void Reopen() {
     journal_.reset();
-    auto opened = SqliteBorrowJournal::Open(
-        path_, {.create_if_missing = true, .wal_sync = [this](int fd) {
-                  ++wal_syncs_;
-                  if (!fail_wal_sync_.load()) return ::fdatasync(fd);
-                  errno = EIO;
-                  return -1;
-                }});
+    auto opened = SqliteBorrowJournal::Open(path_, {.create_if_missing = true});
     ASSERT_TRUE(opened.ok()) << opened.status();
     journal_ = *std::move(opened);
-    wal_syncs_ = 0;
-  }
-  // One group of writes, committed (not yet flushed).
-  void CommitIntentInGroup(const std::string& request_id) {
-    ASSERT_TRUE(journal_->BeginGroup().ok());
-    EXPECT_TRUE(journal_->InsertIntent(Intent(request_id)).ok());
-    ASSERT_TRUE(journal_->CommitGroup().ok());
   }
 
   std::string path_;
-  std::atomic<int> wal_syncs_{0};
-  std::atomic<bool> fail_wal_sync_{false};
   std::unique_ptr<SqliteBorrowJournal> journal_;
 };
 
@@ -244,58 +227,6 @@ TEST_F(BorrowJournalTest, OnlyTheOpenAttemptsAreIndexedByRiskUnit) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_->BeginAttempt(Attempt("a", 5000)).ok());
   EXPECT_EQ(journal_->OpenAttempts(1001, "USDT")->size(), 1u);
-}
-
-// A group's commit writes the log; its sync comes apart (FlushCommitted),
-// so the journal thread can run the next group meanwhile.
-TEST_F(BorrowJournalTest, AGroupsCommitIsSyncedApartOnceForEveryGroupBefore) {
-  EXPECT_TRUE(journal_->FlushesApart());
-  CommitIntentInGroup("g1");
-  CommitIntentInGroup("g2");
-  EXPECT_EQ(wal_syncs_.load(), 0);
-  ASSERT_TRUE(journal_->FlushCommitted().ok());
-  EXPECT_EQ(wal_syncs_.load(), 1);
-  ASSERT_TRUE(journal_->FlushCommitted().ok());  // Nothing new to sync.
-  EXPECT_EQ(wal_syncs_.load(), 1);
-}
-
-// Outside a group each write is durable when it returns, as before.
-TEST_F(BorrowJournalTest, AWriteOutsideAGroupIsSyncedBeforeItReturns) {
-  ASSERT_TRUE(journal_->InsertIntent(Intent("alone")).ok());
-  EXPECT_EQ(wal_syncs_.load(), 1);
-  ASSERT_TRUE(journal_->SetNote("alone", "a note").ok());
-  EXPECT_EQ(wal_syncs_.load(), 2);
-}
-
-// A reader on another thread (GetBorrow's) never answers from a group that
-// is committed but not yet on disk: it syncs it first.
-TEST_F(BorrowJournalTest, AReadOutsideTheGroupReturnsOnlyWhatIsDurable) {
-  CommitIntentInGroup("read");
-  EXPECT_EQ(wal_syncs_.load(), 0);
-  absl::StatusOr<std::optional<JournalRecord>> read = journal_->Get("read");
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_TRUE(read->has_value());
-  EXPECT_EQ(wal_syncs_.load(), 1);
-  // Inside a group (the journal thread's own reads) nothing waits: what the
-  // group does with it reaches no one before the group is flushed.
-  ASSERT_TRUE(journal_->BeginGroup().ok());
-  EXPECT_TRUE(journal_->Get("read").ok());
-  ASSERT_TRUE(journal_->CommitGroup().ok());
-  EXPECT_EQ(wal_syncs_.load(), 1);
-}
-
-// After a failed sync the kernel may have dropped what it could not write:
-// nothing more is written, and nothing read is given out as durable.
-TEST_F(BorrowJournalTest, AFailedSyncStopsTheJournalsWritesAndReads) {
-  CommitIntentInGroup("lost");
-  fail_wal_sync_ = true;
-  absl::Status flushed = journal_->FlushCommitted();
-  EXPECT_TRUE(absl::IsUnavailable(flushed)) << flushed;
-  fail_wal_sync_ = false;
-  EXPECT_EQ(journal_->BeginGroup(), flushed);
-  EXPECT_EQ(journal_->InsertIntent(Intent("after")).status(), flushed);
-  EXPECT_EQ(journal_->Get("lost").status(), flushed);
-  EXPECT_EQ(journal_->SetNote("lost", "n"), flushed);
 }
 
 }  // namespace

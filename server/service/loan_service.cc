@@ -248,9 +248,7 @@ absl::Status LoanService::LookUp(
     errors::AttachDetail(status, bad);
     return status;
   }
-  // A primary-key read. It returns only what is durable: if the journal's
-  // last group is committed and not yet synced, it waits for (or makes)
-  // that sync, at most one fdatasync, as it once waited for the commit.
+  // A primary-key read; no fsync, so it is fine on this thread.
   absl::StatusOr<std::optional<JournalRecord>> record =
       journal_.Get(CanonicalRequestId(request.request_id()));
   if (!record.ok()) {
