@@ -83,6 +83,10 @@ def main():
              cell(c + "64", "throughput", "borrows/s", 0)),
             (f"{label}: 64 callers — p50 / p99",
              cell(c + "64", "p50_ms", "ms", 2) + " / " + cell(c + "64", "p99_ms", "ms", 2)),
+            (f"{label}: 64 callers — the gateway's own time (its handler to its answer) / "
+             "of it, the exchange with nginx — p50",
+             cell(c + "64", "gateway_total_p50_ms", "ms", 2) + " / "
+             + cell(c + "64", "gateway_upstream_p50_ms", "ms", 2)),
             (f"{label}: gateway CPU per borrow, 64 callers",
              cell(c + "64", "cpu_us_per_call", "µs", 0)),
             (f"{label}: 64 callers — the load generator's / nginx's CPU per borrow",
