@@ -68,8 +68,8 @@ def main():
                 "against the CPU target of 150 µs + the signature")
 
     # C: the audit trail in a file; C′: in the journal's commits.
-    def gateway_rows(c, label):
-        r = "R" + c[1:]
+    def gateway_rows(c, label, r=None):
+        r = r or "R" + c[1:]
         return [
             (f"{label}: the gateway's Borrow, 1 caller — p50 / p99",
              cell(c + "1", "p50_ms", "ms") + " / " + cell(c + "1", "p99_ms", "ms")),
@@ -131,6 +131,20 @@ def main():
         rows += gateway_rows("C", c_label)
     if "CJ1" in results:
         rows += gateway_rows("CJ", "C′ (audit in the journal)")
+    # M: the floor's parts composed with the gateway's own parts and none of
+    # its features; M0: the same, all on gRPC's thread (one caller).
+    if "M1" in results:
+        m = "M (the floor composed: the gateway's parts and threads, none of its features)"
+        m0 = "M0 (the same, every stage on gRPC's thread)"
+        rows += [r for r in gateway_rows("M", m, "RM")
+                 if "busy loop" not in r[0] and "own time" not in r[0]]
+        rows += [
+            (f"{m0}: 1 caller — p50 / p99",
+             cell("M01", "p50_ms", "ms") + " / " + cell("M01", "p99_ms", "ms")),
+            (f"{m0} p50 ÷ floor p50", ratio_cell("M01", "p50_ms")),
+            (f"{m0} p99 ÷ floor p99", ratio_cell("M01", "p99_ms")),
+            (f"{m0}: CPU per borrow, 1 caller", cell("M01", "cpu_us_per_call", "µs", 0)),
+        ]
     rows.append(
         ("the project's Python fake, GET /api/v3/time, 64 at once — its ceiling",
          cell("F64", "throughput", "requests/s", 0)))
