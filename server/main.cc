@@ -1,6 +1,7 @@
 // loan-gateway: the gRPC service that signs borrows for a Binance
 // institutional-loan credit account. See README.md for flags and behaviour.
 #include <curl/curl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -175,6 +176,13 @@ int main(int argc, char** argv) {
   // (a node made and removed per Mutex): a few per cent of a call's CPU.
   // The tests keep the check on; the binary does not pay for it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // glibc gives the free top of a thread's heap back to the kernel once it
+  // passes 128 KiB. The journal thread's SQLite savepoints passed it on every
+  // borrow: a madvise(MADV_DONTNEED) a borrow, each interrupting the other
+  // vCPU to flush its TLB. Kept up to 64 MiB a heap instead: at 64 callers
+  // 11-17 % more borrows a second and 30-40 us less CPU a borrow (README,
+  // Performance). Memory freed by a burst is reused, not returned.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
   if (std::optional<std::string> audit =
           loan_gateway::VerifyAuditPath(argc, argv)) {
