@@ -1,5 +1,11 @@
 #include "api/asset_code.h"
 
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "api/request_id.h"
 #include "gtest/gtest.h"
 
@@ -22,12 +28,36 @@ TEST(AssetCodeTest, BothWays) {
   EXPECT_EQ(AssetFromCode(""), ASSET_UNSPECIFIED);
 }
 
-TEST(RequestIdTest, AVersion4UuidEachTime) {
+TEST(RequestIdTest, AVersion7UuidEachTime) {
+  const int64_t before = absl::ToUnixMillis(absl::Now());
   const std::string a = NewRequestId();
-  EXPECT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[14], '4');
+  const int64_t after = absl::ToUnixMillis(absl::Now());
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[8], '-');
+  EXPECT_EQ(a[13], '-');
+  EXPECT_EQ(a[14], '7');
   EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << a;
+  // Its first 48 bits are the time it was made, in milliseconds.
+  const int64_t ms = std::stoll(a.substr(0, 8) + a.substr(9, 4), nullptr, 16);
+  EXPECT_GE(ms, before);
+  EXPECT_LE(ms, after);
   EXPECT_NE(a, NewRequestId());
+}
+
+TEST(RequestIdTest, LaterIdsSortAfterEarlierOnes) {
+  const std::string earlier = NewRequestId();
+  absl::SleepFor(absl::Milliseconds(2));
+  EXPECT_LT(earlier, NewRequestId());
+}
+
+TEST(RequestIdTest, NoTwoAlikeWithinOneMillisecond) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 100000; ++i) ids.insert(NewRequestId());
+  EXPECT_EQ(ids.size(), 100000u);
+  for (const std::string& id : ids) {
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos)
+        << id;
+  }
 }
 
 }  // namespace

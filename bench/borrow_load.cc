@@ -3,8 +3,10 @@
 // gateway's Borrow, a Borrow it refuses locally (an invalid amount), and
 // bench/echo_server's bare Echo, so bench/floor compares like with like.
 //   borrow_load --target 127.0.0.1:50051 --calls 5000 --concurrency 64
-//               [--method borrow|invalid|echo] [--json]
+//               [--method borrow|invalid|echo] [--request_ids gateway|v4]
+//               [--json]
 #include <grpcpp/grpcpp.h>
+#include <openssl/rand.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "echo/v1/echo.grpc.pb.h"
@@ -60,23 +63,42 @@ std::vector<std::shared_ptr<typename Service::Stub>> StubsOf(
   return stubs;
 }
 
+// A random (version 4) UUID, as a caller with a UUID library of its own
+// would send: the gateway's generated ids and its client's are version 7, in
+// time order, which the journal's indexes take at their end.
+std::string RandomV4RequestId() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof(b));
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  char text[37];
+  std::snprintf(text, sizeof(text),
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                "%02x%02x%02x%02x%02x%02x",
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+                b[10], b[11], b[12], b[13], b[14], b[15]);
+  return text;
+}
+
 StartCall Borrows(const Channels& channels, int64_t groups,
-                  const std::string& amount, int deadline_s) {
+                  const std::string& amount, int deadline_s,
+                  bool v4_request_ids) {
   auto stubs = StubsOf<institutional_loan::v1::InstitutionalLoan>(channels);
-  return
-      [stubs, groups, amount, deadline_s](int index, const Finished& finished) {
-        auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
-        auto* call = new BorrowCall;
-        call->request.set_group_id(1001 + index % groups);
-        call->request.set_asset(institutional_loan::v1::ASSET_USDT);
-        call->request.set_amount(amount);
-        call->context.set_deadline(Deadline(deadline_s));
-        stub->async()->Borrow(&call->context, &call->request, &call->response,
-                              [call, finished](const grpc::Status& status) {
-                                delete call;
-                                finished(status);
-                              });
-      };
+  return [stubs, groups, amount, deadline_s, v4_request_ids](
+             int index, const Finished& finished) {
+    auto& stub = stubs[static_cast<size_t>(index) % stubs.size()];
+    auto* call = new BorrowCall;
+    call->request.set_group_id(1001 + index % groups);
+    call->request.set_asset(institutional_loan::v1::ASSET_USDT);
+    call->request.set_amount(amount);
+    if (v4_request_ids) call->request.set_request_id(RandomV4RequestId());
+    call->context.set_deadline(Deadline(deadline_s));
+    stub->async()->Borrow(&call->context, &call->request, &call->response,
+                          [call, finished](const grpc::Status& status) {
+                            delete call;
+                            finished(status);
+                          });
+  };
 }
 
 StartCall Echoes(const Channels& channels, int deadline_s) {
@@ -214,6 +236,11 @@ int Run(int argc, char** argv) {
                  "(bench/echo_server)")
       ->check(CLI::IsMember({"borrow", "invalid", "echo"}));
   app.add_option("--amount", amount, "each borrow's amount");
+  std::string request_ids = "gateway";
+  app.add_option("--request_ids", request_ids,
+                 "gateway: none sent, the gateway makes each (version 7); "
+                 "v4: a random version 4 UUID each, as a caller's own")
+      ->check(CLI::IsMember({"gateway", "v4"}));
   app.add_option("--deadline_s", deadline_s, "each call's deadline");
   app.add_option("--connections", connections,
                  "spread calls over this many connections (a server caps "
@@ -236,7 +263,7 @@ int Run(int argc, char** argv) {
       method == "echo"
           ? Echoes(channels, deadline_s)
           : Borrows(channels, groups, method == "invalid" ? "-1" : amount,
-                    deadline_s);
+                    deadline_s, request_ids == "v4");
   Load load(std::move(start), calls, concurrency);
   load.Run();
   load.Report(json);

@@ -89,6 +89,10 @@ def main():
              + cell(c + "64", "gateway_upstream_p50_ms", "ms", 2)),
             (f"{label}: gateway CPU per borrow, 64 callers",
              cell(c + "64", "cpu_us_per_call", "µs", 0)),
+            (f"{label}: 64 callers, each borrow with the caller's own random "
+             "(version 4) request_id — throughput / gateway CPU per borrow",
+             cell(c + "64V4", "throughput", "borrows/s", 0) + " / "
+             + cell(c + "64V4", "cpu_us_per_call", "µs", 0)),
             (f"{label}: 64 callers — the load generator's / nginx's CPU per borrow",
              cell(c + "64", "client_cpu_us_per_call", "µs", 0) + " / "
              + cell(c + "64", "upstream_cpu_us_per_call", "µs", 0)),
@@ -137,7 +141,7 @@ def main():
         m = "M (the floor composed: the gateway's parts and threads, none of its features)"
         m0 = "M0 (the same, every stage on gRPC's thread)"
         rows += [r for r in gateway_rows("M", m, "RM")
-                 if "busy loop" not in r[0] and "own time" not in r[0]]
+                 if not any(w in r[0] for w in ("busy loop", "own time", "version 4"))]
         rows += [
             (f"{m0}: 1 caller — p50 / p99",
              cell("M01", "p50_ms", "ms") + " / " + cell("M01", "p99_ms", "ms")),

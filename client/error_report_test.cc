@@ -124,10 +124,10 @@ TEST(DecodeErrorTest, HumanAndJsonOutput) {
   EXPECT_EQ(bare.reason_code, institutional_loan::v1::ERROR_REASON_UNSPECIFIED);
 }
 
-TEST(NewRequestIdTest, IsAVersion4Uuid) {
+TEST(NewRequestIdTest, IsAVersion7Uuid) {
   const std::string id = NewRequestId();
   ASSERT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '4');
+  EXPECT_EQ(id[14], '7');
   EXPECT_NE(NewRequestId(), id);
 }
 

@@ -89,7 +89,7 @@ BorrowError ClassifyError(const grpc::Status& status);
 int ExitCodeFor(const BorrowErrorKind& kind);
 
 struct BorrowOptions {
-  std::string request_id;  // Generated (UUID v4) when empty.
+  std::string request_id;  // Generated (UUID v7) when empty.
   absl::Duration deadline = absl::Seconds(30);
   int max_attempts = 3;
   absl::Duration max_retry_wait = absl::Seconds(5);
