@@ -239,6 +239,18 @@ AttemptRecord ReadAttempt(const Statement& s) {
   return a;
 }
 
+// Binds an attempt's fields as ?1 (request_id) and ?2..?7 (group_id, asset,
+// amount, signed_ms, recv_window_ms, kind): both of BeginAttempt's inserts.
+Statement& BindAttempt(Statement& s, const AttemptRecord& a) {
+  return s.Bind(1, a.request_id)
+      .Bind(2, a.group_id)
+      .Bind(3, a.asset)
+      .Bind(4, a.amount)
+      .Bind(5, a.signed_ms)
+      .Bind(6, a.recv_window_ms)
+      .Bind(7, std::string(OperationKindName(a.kind)));
+}
+
 // Opens (or, when allowed, creates) the file with mode 0600 before SQLite
 // does: SQLite gives its -wal and -shm files the database file's mode.
 absl::StatusOr<int> OpenJournalFile(const std::string& path,
@@ -827,26 +839,33 @@ absl::Status SqliteBorrowJournal::BeginAttempt(const AttemptRecord& a) {
     UndoWrite();
     return status;
   };
-  if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
-                                    AttemptState::kNotExecuted);
-      !s.ok()) {
-    return rollback(s);
+  // Most requests are sent once: seq 1 still free means the request has no
+  // attempts at all (they are only ever deleted all together), so nothing to
+  // supersede, and one insert is the whole write.
+  Statement first(*statements_,
+                  absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
+                               ") VALUES (?, 1, ?, ?, ?, ?, ?, 'SENT', ?) "
+                               "ON CONFLICT DO NOTHING"));
+  BindAttempt(first, a);
+  if (!first.ok() || first.Step() != SQLITE_DONE) {
+    return rollback(first.Error("write"));
   }
-  Statement insert(
-      *statements_,
-      absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
-                   ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
-                   "?, 'SENT', ? FROM attempts WHERE request_id = ?"));
-  insert.Bind(1, a.request_id)
-      .Bind(2, a.group_id)
-      .Bind(3, a.asset)
-      .Bind(4, a.amount)
-      .Bind(5, a.signed_ms)
-      .Bind(6, a.recv_window_ms)
-      .Bind(7, std::string(OperationKindName(a.kind)))
-      .Bind(8, a.request_id);
-  if (!insert.ok() || insert.Step() != SQLITE_DONE)
-    return rollback(insert.Error("write"));
+  if (sqlite3_changes(db_) == 0) {
+    if (absl::Status s = MarkAttempts(a.request_id, AttemptState::kSent,
+                                      AttemptState::kNotExecuted);
+        !s.ok()) {
+      return rollback(s);
+    }
+    Statement next(
+        *statements_,
+        absl::StrCat("INSERT INTO attempts (", kAttemptColumns,
+                     ") SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, "
+                     "?, 'SENT', ? FROM attempts WHERE request_id = ?"));
+    BindAttempt(next, a).Bind(8, a.request_id);
+    if (!next.ok() || next.Step() != SQLITE_DONE) {
+      return rollback(next.Error("write"));
+    }
+  }
   if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
   return absl::OkStatus();
 }
