@@ -22,22 +22,27 @@
 #include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "api/request_id.h"
 #include "binance/borrow_response.h"
 #include "binance/signed_request.h"
 #include "executor/group_commit_executor.h"
 #include "executor/thread_pool_executor.h"
 #include "http/curl_multi_transport.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
+#include "runtime/runtime_tuning.h"
 #include "service/grpc_status.h"
 #include "sign/signer.h"
 #include "validate/borrow_request_validator.h"
@@ -49,9 +54,12 @@ using institutional_loan::v1::BorrowResponse;
 using loan_gateway::HttpRequest;
 using loan_gateway::HttpResult;
 
-// One table, one row a write, as bench/sqlite_commit's D commits them.
+// One table, one row a write, as bench/sqlite_commit's D commits them, keyed
+// by the request's id (the gateway's idempotency key) with the kind of row.
 class RowJournal {
  public:
+  RowJournal(const RowJournal&) = delete;
+  RowJournal& operator=(const RowJournal&) = delete;
   explicit RowJournal(const std::string& path) {
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK ||
         sqlite3_exec(db_,
@@ -60,8 +68,10 @@ class RowJournal {
                      "kind TEXT, group_id INTEGER, amount TEXT, "
                      "created_ms INTEGER);",
                      nullptr, nullptr, nullptr) != SQLITE_OK ||
-        sqlite3_prepare_v2(db_, "INSERT INTO rows VALUES (?, ?, ?, ?, ?)", -1,
-                           &insert_, nullptr) != SQLITE_OK) {
+        sqlite3_prepare_v2(db_,
+                           "INSERT INTO rows VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT (id) DO NOTHING",
+                           -1, &insert_, nullptr) != SQLITE_OK) {
       throw std::runtime_error("cannot open the journal " + path);
     }
   }
@@ -74,9 +84,9 @@ class RowJournal {
                ? absl::OkStatus()
                : absl::InternalError(sqlite3_errmsg(db_));
   }
-  absl::Status Insert(const char* kind, int64_t group_id,
-                      const std::string& amount) {
-    const std::string id = std::to_string(++rows_) + "-" + kind;
+  absl::Status Insert(const std::string& request_id, const char* kind,
+                      int64_t group_id, const std::string& amount) {
+    const std::string id = request_id + "/" + kind;
     sqlite3_bind_text(insert_, 1, id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(insert_, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(insert_, 3, group_id);
@@ -88,11 +98,11 @@ class RowJournal {
                              : absl::InternalError(sqlite3_errmsg(db_));
   }
   // A row in a transaction of its own (the inline stages).
-  absl::Status Commit(const char* kind, int64_t group_id,
-                      const std::string& amount) {
+  absl::Status Commit(const std::string& request_id, const char* kind,
+                      int64_t group_id, const std::string& amount) {
     absl::MutexLock lock(&mu_);
     absl::Status status = Exec("BEGIN IMMEDIATE");
-    if (status.ok()) status = Insert(kind, group_id, amount);
+    if (status.ok()) status = Insert(request_id, kind, group_id, amount);
     if (status.ok()) return Exec("COMMIT");
     Exec("ROLLBACK").IgnoreError();
     return status;
@@ -101,7 +111,6 @@ class RowJournal {
  private:
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
-  int64_t rows_ = 0;
   absl::Mutex mu_;
 };
 
@@ -138,17 +147,19 @@ size_t Collect(char* data, size_t size, size_t items, void* out) {
   return size * items;
 }
 
-// One blocking POST on the calling thread, its connection kept alive.
+// One blocking POST on the calling thread through one handle, its
+// connection kept alive whichever of gRPC's threads calls (one caller).
 HttpResult PostInline(const HttpRequest& request, const std::string& ca_file) {
-  thread_local std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(
-      curl_easy_init(), curl_easy_cleanup);
+  static absl::Mutex mu(absl::kConstInit);
+  static CURL* const handle = curl_easy_init();
+  absl::MutexLock lock(&mu);
   curl_slist* headers = nullptr;
   for (const std::string& header : request.headers) {
     headers = curl_slist_append(headers, header.c_str());
   }
   HttpResult result;
-  CURL* handle = easy.get();
   curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, 10000L);
   curl_easy_setopt(handle, CURLOPT_CAINFO, ca_file.c_str());
   curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.c_str());
@@ -183,25 +194,32 @@ class MinimalLoanService final
                                    BorrowResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     auto valid = loan_gateway::ValidateBorrowRequest(*request);
+    // As the gateway: the caller's idempotency key, or one made here.
+    std::string id = request->request_id().empty()
+                         ? loan_gateway::api::NewRequestId()
+                         : request->request_id();
+    response->set_request_id(id);
     if (inline_stages_) {
-      reactor->Finish(BorrowInline(valid, *request, response));
+      reactor->Finish(BorrowInline(valid, id, *request, response));
     } else if (!valid.ok()) {
-      Refuse(reactor, valid.status(), *request);
+      Refuse(reactor, valid.status(), id, *request);
     } else {
-      Journal("intent", *request,
-              [this, reactor, request, response, valid = *std::move(valid)] {
-                SignAndSend(reactor, valid, *request, response);
-              });
+      Journal(
+          "intent", id, *request,
+          [this, reactor, id, request, response, valid = *std::move(valid)] {
+            SignAndSend(reactor, valid, id, *request, response);
+          });
     }
     return reactor;
   }
 
   grpc::Status BorrowInline(
       const absl::StatusOr<loan_gateway::ValidBorrow>& valid,
-      const BorrowRequest& request, BorrowResponse* response) {
+      const std::string& id, const BorrowRequest& request,
+      BorrowResponse* response) {
     const char* kind = valid.ok() ? "intent" : "refusal";
     absl::Status row =
-        rows_->Commit(kind, request.group_id(), request.amount());
+        rows_->Commit(id, kind, request.group_id(), request.amount());
     if (!row.ok()) return loan_gateway::ToGrpcStatus(row);
     if (!valid.ok()) return loan_gateway::ToGrpcStatus(valid.status());
     auto signed_request = SignedBorrow(*valid, *upstream_);
@@ -209,18 +227,18 @@ class MinimalLoanService final
       return loan_gateway::ToGrpcStatus(signed_request.status());
     }
     const HttpResult result = PostInline(*signed_request, upstream_->ca_file);
-    row = rows_->Commit("outcome", request.group_id(), request.amount());
+    row = rows_->Commit(id, "outcome", request.group_id(), request.amount());
     if (!row.ok()) return loan_gateway::ToGrpcStatus(row);
     return Answer(result, request, response);
   }
 
   // Writes a row in the journal's next group; `then` runs on the call pool
   // once the group holding it is durable (what the gateway waits for).
-  void Journal(const char* kind, const BorrowRequest& request,
-               std::function<void()> then) {
-    journal_->Post([this, kind, group_id = request.group_id(),
+  void Journal(const char* kind, const std::string& id,
+               const BorrowRequest& request, std::function<void()> then) {
+    journal_->Post([this, kind, id, group_id = request.group_id(),
                     amount = request.amount(), then = std::move(then)] {
-      absl::Status row = rows_->Insert(kind, group_id, amount);
+      absl::Status row = rows_->Insert(id, kind, group_id, amount);
       journal_->AfterCommit([this, row, then](const absl::Status& committed) {
         if (!row.ok() || !committed.ok()) {
           std::fprintf(stderr, "minimal_gateway: the journal failed\n");
@@ -232,24 +250,25 @@ class MinimalLoanService final
   }
 
   void Refuse(grpc::ServerUnaryReactor* reactor, absl::Status refusal,
-              const BorrowRequest& request) {
-    Journal("refusal", request, [reactor, refusal = std::move(refusal)] {
+              const std::string& id, const BorrowRequest& request) {
+    Journal("refusal", id, request, [reactor, refusal = std::move(refusal)] {
       reactor->Finish(loan_gateway::ToGrpcStatus(refusal));
     });
   }
 
   void SignAndSend(grpc::ServerUnaryReactor* reactor,
                    const loan_gateway::ValidBorrow& valid,
-                   const BorrowRequest& request, BorrowResponse* response) {
+                   const std::string& id, const BorrowRequest& request,
+                   BorrowResponse* response) {
     auto signed_request = SignedBorrow(valid, *upstream_);
     if (!signed_request.ok()) {
       reactor->Finish(loan_gateway::ToGrpcStatus(signed_request.status()));
       return;
     }
-    transport_->Send(*std::move(signed_request), [this, reactor, &request,
+    transport_->Send(*std::move(signed_request), [this, reactor, id, &request,
                                                   response](HttpResult result) {
       auto answer = std::make_shared<HttpResult>(std::move(result));
-      Journal("outcome", request, [reactor, answer, &request, response] {
+      Journal("outcome", id, request, [reactor, answer, &request, response] {
         reactor->Finish(Answer(*answer, request, response));
       });
     });
@@ -258,9 +277,11 @@ class MinimalLoanService final
   RowJournal* const rows_;
   Upstream* const upstream_;
   const bool inline_stages_;
-  std::unique_ptr<loan_gateway::CurlMultiTransport> transport_;
+  // Destroyed transport first (what it still completes is journaled), then
+  // the journal (what it runs posts to the call pool), then the pool.
   std::unique_ptr<loan_gateway::ThreadPoolExecutor> calls_;
   std::unique_ptr<loan_gateway::GroupCommitExecutor> journal_;
+  std::unique_ptr<loan_gateway::CurlMultiTransport> transport_;
 };
 
 std::string ReadFile(const std::string& path) {
@@ -273,6 +294,8 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 int Run(int argc, char** argv) {
+  // The gateway's own process settings, so that what differs is its features.
+  loan_gateway::TuneRuntime();
   CLI::App app{"minimal_gateway: a borrow's floor, composed"};
   std::string listen = "127.0.0.1:0", port_file, cert, key, ca, journal;
   std::string private_key_file, stages = "gateway";

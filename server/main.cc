@@ -1,7 +1,6 @@
 // loan-gateway: the gRPC service that signs borrows for a Binance
 // institutional-loan credit account. See README.md for flags and behaviour.
 #include <curl/curl.h>
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "log/json_log.h"
 #include "log/library_log_routing.h"
 #include "proto_time/proto_time.h"
+#include "runtime/runtime_tuning.h"
 #include "sign/process_hardening.h"
 #include "transport/open_file_limit.h"
 
@@ -172,17 +172,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  // Debian's absl checks every Mutex's lock order against a global graph
-  // (a node made and removed per Mutex): a few per cent of a call's CPU.
-  // The tests keep the check on; the binary does not pay for it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // glibc gives the free top of a thread's heap back to the kernel once it
-  // passes 128 KiB. The journal thread's SQLite savepoints passed it on every
-  // borrow: a madvise(MADV_DONTNEED) a borrow, each interrupting the other
-  // vCPU to flush its TLB. Kept up to 64 MiB a heap instead: at 64 callers
-  // 11-17 % more borrows a second and 30-40 us less CPU a borrow (README,
-  // Performance). Memory freed by a burst is reused, not returned.
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // The allocator's trim threshold and absl's lock-order check: see
+  // runtime/runtime_tuning.h.
+  const bool runtime_tuned = loan_gateway::TuneRuntime();
 
   if (std::optional<std::string> audit =
           loan_gateway::VerifyAuditPath(argc, argv)) {
@@ -190,6 +182,11 @@ int main(int argc, char** argv) {
   }
   loan_gateway::InitJsonLog();
   loan_gateway::RouteLibraryLogsToJson();
+  if (!runtime_tuned) {
+    loan_gateway::LogLine("warn", "heap_trim_threshold")
+        .Str("effect", "glibc refused it and keeps its default")
+        .Emit();
+  }
   if (absl::Status hardened = loan_gateway::HardenProcessForSecrets();
       !hardened.ok()) {
     loan_gateway::LogLine("warn", "process_hardening")

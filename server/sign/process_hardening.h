@@ -12,7 +12,8 @@ namespace loan_gateway {
 // a crash nor another process of the same user (/proc/PID/mem, ptrace)
 // carries the key away; and OpenSSL's secure heap (locked in memory,
 // excluded from dumps) for the private key OpenSSL holds.
-absl::Status HardenProcessForSecrets(size_t secure_heap_bytes = 64 * 1024);
+absl::Status HardenProcessForSecrets(size_t secure_heap_bytes = size_t{64}
+                                                                << 10);
 
 }  // namespace loan_gateway
 
