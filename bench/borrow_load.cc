@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -68,7 +69,7 @@ std::vector<std::shared_ptr<typename Service::Stub>> StubsOf(
 // time order, which the journal's indexes take at their end.
 std::string RandomV4RequestId() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof(b));
+  if (RAND_bytes(b, sizeof(b)) != 1) std::abort();  // No entropy.
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
   char text[37];
