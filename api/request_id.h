@@ -9,10 +9,12 @@ namespace loan_gateway::api {
 // then 74 random bits from OpenSSL's CSPRNG. The request_id the gateway
 // gives a call without one, and the client gives each borrow. Two must never
 // collide (a collision would answer one borrow with another's outcome), so
-// no seeded PRNG: 74 random bits within a millisecond. In time order, so the
-// journal's request_id indexes grow at their end: the borrows of one group
-// commit share a leaf page there, where random (version 4) ids put each on
-// a page of its own, read and written again (README, Performance).
+// no seeded PRNG: 74 random bits within a millisecond, which also keep an id
+// unguessable by another caller (the time it was made is not secret). In
+// time order, so the journal's request_id indexes grow at their end: the
+// borrows of one group commit share a leaf page there, where random
+// (version 4) ids put each on a page of its own, read and written again
+// (README, Performance).
 std::string NewRequestId();
 
 }  // namespace loan_gateway::api
