@@ -9,9 +9,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
+#include "bench_server.h"
 #include "echo/v1/echo.grpc.pb.h"
 #include "executor/thread_pool_executor.h"
 
@@ -42,13 +41,6 @@ class EchoService final : public bench::echo::v1::EchoService::CallbackService {
   loan_gateway::Executor* const answerer_;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -64,31 +56,15 @@ int Run(int argc, char** argv) {
                "answer from a pool of 2 threads, as the gateway does");
   CLI11_PARSE(app, argc, argv);
   std::shared_ptr<grpc::ServerCredentials> credentials =
-      grpc::InsecureServerCredentials();
-  if (!cert.empty()) {
-    grpc::SslServerCredentialsOptions options(
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    options.pem_root_certs = ReadFile(ca);
-    options.pem_key_cert_pairs.push_back({ReadFile(key), ReadFile(cert)});
-    credentials = grpc::SslServerCredentials(options);
-  }
+      cert.empty() ? grpc::InsecureServerCredentials()
+                   : bench::MutualTls(ca, cert, key);
   std::unique_ptr<loan_gateway::ThreadPoolExecutor> pool;
   if (answer_elsewhere) {
     pool = std::make_unique<loan_gateway::ThreadPoolExecutor>(2, "echo-answer");
   }
   EchoService service(pool.get());
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, credentials, &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) {
-    std::fprintf(stderr, "echo_server: cannot listen on %s\n", listen.c_str());
-    return 1;
-  }
-  std::ofstream(port_file) << port << "\n";
-  server->Wait();
-  return 0;
+  return bench::ServeUntilKilled("echo_server", &service, listen, credentials,
+                                 port_file);
 }
 
 int main(int argc, char** argv) {

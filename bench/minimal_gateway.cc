@@ -24,10 +24,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/request_id.h"
+#include "bench_server.h"
 #include "binance/borrow_response.h"
 #include "binance/signed_request.h"
 #include "executor/group_commit_executor.h"
@@ -284,13 +283,6 @@ class MinimalLoanService final
   std::unique_ptr<loan_gateway::CurlMultiTransport> transport_;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 int Run(int argc, char** argv) {
@@ -316,7 +308,7 @@ int Run(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   auto signer = loan_gateway::MakeSigner(
       loan_gateway::KeyType::kEd25519,
-      loan_gateway::Secret(ReadFile(private_key_file)));
+      loan_gateway::Secret(bench::ReadFile(private_key_file)));
   if (!signer.ok()) {
     std::fprintf(stderr, "minimal_gateway: %s\n",
                  std::string(signer.status().message()).c_str());
@@ -325,23 +317,8 @@ int Run(int argc, char** argv) {
   upstream.signer = *std::move(signer);
   RowJournal rows(journal);
   MinimalLoanService service(&rows, &upstream, stages == "inline");
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = ReadFile(ca);
-  options.pem_key_cert_pairs.push_back({ReadFile(key), ReadFile(cert)});
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::SslServerCredentials(options), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) {
-    std::fprintf(stderr, "minimal_gateway: cannot listen on %s\n",
-                 listen.c_str());
-    return 1;
-  }
-  std::ofstream(port_file) << port << "\n";
-  server->Wait();
-  return 0;
+  return bench::ServeUntilKilled("minimal_gateway", &service, listen,
+                                 bench::MutualTls(ca, cert, key), port_file);
 }
 
 int main(int argc, char** argv) {
