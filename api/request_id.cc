@@ -23,6 +23,10 @@ std::string NewRequestId() {
   }
   bytes[6] = (bytes[6] & 0x0F) | 0x70;  // Version 7.
   bytes[8] = (bytes[8] & 0x3F) | 0x80;  // RFC 9562 variant.
+  return UuidText(bytes);
+}
+
+std::string UuidText(const std::array<unsigned char, 16>& bytes) {
   const std::string hex = absl::BytesToHexString(absl::string_view(
       reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-",

@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_API_REQUEST_ID_H_
 #define LOAN_GATEWAY_API_REQUEST_ID_H_
 
+#include <array>
 #include <string>
 
 namespace loan_gateway::api {
@@ -16,6 +17,9 @@ namespace loan_gateway::api {
 // (version 4) ids put each on a page of its own, read and written again
 // (README, Performance).
 std::string NewRequestId();
+
+// 16 bytes as a UUID's text: lowercase hex, 8-4-4-4-12.
+std::string UuidText(const std::array<unsigned char, 16>& bytes);
 
 }  // namespace loan_gateway::api
 

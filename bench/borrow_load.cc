@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "api/request_id.h"
 #include "echo/v1/echo.grpc.pb.h"
 #include "gateway_channel.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
@@ -68,17 +70,11 @@ std::vector<std::shared_ptr<typename Service::Stub>> StubsOf(
 // would send: the gateway's generated ids and its client's are version 7, in
 // time order, which the journal's indexes take at their end.
 std::string RandomV4RequestId() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) std::abort();  // No entropy.
-  b[6] = (b[6] & 0x0F) | 0x40;
-  b[8] = (b[8] & 0x3F) | 0x80;
-  char text[37];
-  std::snprintf(text, sizeof(text),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                "%02x%02x%02x%02x%02x%02x",
-                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-                b[10], b[11], b[12], b[13], b[14], b[15]);
-  return text;
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), b.size()) != 1) std::abort();  // No entropy.
+  b[6] = (b[6] & 0x0F) | 0x40;                            // Version 4.
+  b[8] = (b[8] & 0x3F) | 0x80;                            // RFC 9562 variant.
+  return loan_gateway::api::UuidText(b);
 }
 
 StartCall Borrows(const Channels& channels, int64_t groups,

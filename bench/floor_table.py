@@ -68,14 +68,18 @@ def main():
                 "against the CPU target of 150 µs + the signature")
 
     # C: the audit trail in a file; C′: in the journal's commits.
+    # minimal: M, which is not the gateway ("its"), has no log line and no
+    # run with the callers' own ids.
     def gateway_rows(c, label, r=None, minimal=False):
         r = r or "R" + c[1:]
+        its, it = ("its", "it") if minimal else ("the gateway's", "the gateway")
+        cpu = "its CPU" if minimal else "gateway CPU"
         rows = [
-            (f"{label}: the gateway's Borrow, 1 caller — p50 / p99",
+            (f"{label}: {its} Borrow, 1 caller — p50 / p99",
              cell(c + "1", "p50_ms", "ms") + " / " + cell(c + "1", "p99_ms", "ms")),
             (f"{label} p50 ÷ floor p50 (target ≤ 1.25)", ratio_cell(c + "1", "p50_ms")),
             (f"{label} p99 ÷ floor p99 (target ≤ 2)", ratio_cell(c + "1", "p99_ms")),
-            (f"{label}: gateway CPU per borrow, 1 caller (utime+stime)",
+            (f"{label}: {cpu} per borrow, 1 caller (utime+stime)",
              cell(c + "1", "cpu_us_per_call", "µs", 0)),
             (f"{label}: 1 caller, every vCPU kept awake by a nice-19 busy loop — p50 / p99",
              cell(c + "1S", "p50_ms", "ms") + " / " + cell(c + "1S", "p99_ms", "ms")),
@@ -83,39 +87,35 @@ def main():
              cell(c + "64", "throughput", "borrows/s", 0)),
             (f"{label}: 64 callers — p50 / p99",
              cell(c + "64", "p50_ms", "ms", 2) + " / " + cell(c + "64", "p99_ms", "ms", 2)),
-            (f"{label}: 64 callers — the gateway's own time (its handler to its answer) / "
-             "of it, the exchange with nginx — p50",
-             cell(c + "64", "gateway_total_p50_ms", "ms", 2) + " / "
-             + cell(c + "64", "gateway_upstream_p50_ms", "ms", 2)),
-            (f"{label}: gateway CPU per borrow, 64 callers",
-             cell(c + "64", "cpu_us_per_call", "µs", 0)),
-            (f"{label}: 64 callers, each borrow with the caller's own random "
-             "(version 4) request_id — throughput / gateway CPU per borrow",
-             cell(c + "64V4", "throughput", "borrows/s", 0) + " / "
-             + cell(c + "64V4", "cpu_us_per_call", "µs", 0)),
+        ]
+        if not minimal:
+            rows.append(
+                (f"{label}: 64 callers — the gateway's own time (its handler to its answer) / "
+                 "of it, the exchange with nginx — p50",
+                 cell(c + "64", "gateway_total_p50_ms", "ms", 2) + " / "
+                 + cell(c + "64", "gateway_upstream_p50_ms", "ms", 2)))
+        rows.append((f"{label}: {cpu} per borrow, 64 callers",
+                     cell(c + "64", "cpu_us_per_call", "µs", 0)))
+        if not minimal:
+            rows.append(
+                (f"{label}: 64 callers, each borrow with the caller's own random "
+                 "(version 4) request_id — throughput / gateway CPU per borrow",
+                 cell(c + "64V4", "throughput", "borrows/s", 0) + " / "
+                 + cell(c + "64V4", "cpu_us_per_call", "µs", 0)))
+        return rows + [
             (f"{label}: 64 callers — the load generator's / nginx's CPU per borrow",
              cell(c + "64", "client_cpu_us_per_call", "µs", 0) + " / "
              + cell(c + "64", "upstream_cpu_us_per_call", "µs", 0)),
-            (f"{label}: what 10k borrows/s would leave the gateway on these cores "
+            (f"{label}: what 10k borrows/s would leave {it} on these cores "
              "(cores × 100 µs − load generator − nginx)", budget_cell(c + "64")),
             (f"{label}: local refusals (invalid amount), 64 callers — throughput",
              cell(r + "64", "throughput", "calls/s", 0)),
             (f"{label}: local refusals ÷ echo throughput (target ≥ 0.60)",
              refusal_cell(r + "64")),
-            (f"{label}: local refusals — the gateway's / the load generator's CPU per refusal",
+            (f"{label}: local refusals — {its} / the load generator's CPU per refusal",
              cell(r + "64", "cpu_us_per_call", "µs", 0) + " / "
              + cell(r + "64", "client_cpu_us_per_call", "µs", 0)),
         ]
-        if not minimal:
-            return rows
-        # M has no log line, no busy-loop run and no second id run; it is
-        # not the gateway.
-        skip = ("own time", "version 4")
-        return [(n.replace("the gateway's Borrow", "its Borrow")
-                 .replace("gateway CPU", "its CPU")
-                 .replace("leave the gateway", "leave it")
-                 .replace("the gateway's / the load", "its / the load"), v)
-                for n, v in rows if not any(w in n for w in skip)]
 
     rows = [
         ("A: bare gRPC echo, 1 caller, mutual TLS — p50 / p99",
