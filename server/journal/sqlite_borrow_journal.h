@@ -1,6 +1,7 @@
 #ifndef LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
 #define LOAN_GATEWAY_SERVER_JOURNAL_SQLITE_BORROW_JOURNAL_H_
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -79,10 +80,20 @@ class SqliteBorrowJournal final : public BorrowJournal {
  private:
   SqliteBorrowJournal(sqlite3* db, std::string path, int fd);
 
-  // One write's transaction: its own, or a savepoint inside the group's.
+  // A write of one statement needs no transaction or savepoint of its own
+  // (SQLite undoes a statement that fails): only, inside a group, the
+  // group's transaction still open, and after a failure, the group marked
+  // undone when SQLite ended its transaction.
+  absl::Status CheckGroupOpen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FailedWrite(absl::Status status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One write of several statements: its own transaction, or a savepoint
+  // inside the group's.
   absl::Status BeginWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EndWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UndoWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CheckIntact, looked up once per group (at its begin) inside one.
+  absl::Status CheckIntactForWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<JournalRecord>> UnsettledLocked()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Journal mode, schema and a first write on a freshly opened connection.
@@ -110,6 +121,11 @@ class SqliteBorrowJournal final : public BorrowJournal {
   std::unique_ptr<StatementCache> statements_ ABSL_GUARDED_BY(mu_);
   // A write of the open group failed in a way that undid the group.
   bool group_failed_ ABSL_GUARDED_BY(mu_) = false;
+  // CheckIntact at the open group's begin: its writes need no other look.
+  absl::Status group_intact_ ABSL_GUARDED_BY(mu_);
+  // MarkAttempts' statement for each (from, to), made on first use.
+  std::array<std::array<std::string, 3>, 3> mark_attempts_sql_
+      ABSL_GUARDED_BY(mu_);
   UnsettledIndex unsettled_;
 };
 
