@@ -34,6 +34,8 @@ class LogLine {
   const std::string& json() const { return json_; }
 
  private:
+  void Key(absl::string_view key);
+
   std::string level_;
   std::string json_;
 };
@@ -42,6 +44,8 @@ class LogLine {
 // valid JSON: each ill-formed UTF-8 subpart becomes \ufffd, control
 // characters (C0, DEL, C1) and U+2028/U+2029 become \u escapes.
 std::string JsonQuote(absl::string_view text);
+// The same, appended to `out`.
+void AppendJsonQuoted(std::string* out, absl::string_view text);
 
 }  // namespace loan_gateway
 

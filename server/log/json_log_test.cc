@@ -5,6 +5,9 @@
 #include <sstream>
 #include <string>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway {
@@ -138,6 +141,33 @@ TEST(LogLineTest, BuildsOneJsonObject) {
           R"("event":"borrow","request_id":"r\"1","group_id":7,"total_ms":1.500)"),
       std::string::npos)
       << json;
+}
+
+TEST(JsonQuoteTest, AppendsAfterWhatIsThere) {
+  std::string out = "{\"k\":";
+  AppendJsonQuoted(&out, "plain \xC3\xA9 \"q\" \x01 end");
+  EXPECT_EQ(out, "{\"k\":\"plain \xC3\xA9 \\\"q\\\" \\u0001 end\"");
+}
+
+// The second is formatted once and reused: each line still carries its own
+// milliseconds, and a new second its own text.
+TEST(LogLineTest, StampsEachLineToTheMillisecondInUtc) {
+  const absl::Time before = absl::Now();
+  const std::string json = LogLine("info", "e").json();
+  const std::string expected_second =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone());
+  EXPECT_THAT(json, testing::MatchesRegex(
+                        R"(\{"ts":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:)"
+                        R"([0-9]{2}:[0-9]{2}\.[0-9]{3}Z","level":"info",)"
+                        R"("event":"e")"));
+  const std::string stamped = json.substr(7, 19);
+  EXPECT_TRUE(stamped == expected_second ||
+              stamped == absl::FormatTime("%Y-%m-%dT%H:%M:%S", before,
+                                          absl::UTCTimeZone()))
+      << json;
+  absl::SleepFor(absl::Milliseconds(1100));
+  const std::string later = LogLine("info", "e").json();
+  EXPECT_NE(later.substr(7, 19), stamped) << later;
 }
 
 }  // namespace
