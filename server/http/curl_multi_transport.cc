@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -41,8 +42,21 @@ namespace {
 
 // All active transfers, touched only by the loop thread.
 thread_local std::set<void*>* active_transfers = nullptr;
-// Every socket libcurl has open (connections it may reuse): loop thread only.
-thread_local std::set<curl_socket_t>* open_sockets = nullptr;
+// Every socket libcurl has open (connections it may reuse), with its local
+// port once the kernel gave it one (0 before): loop thread only.
+thread_local std::map<curl_socket_t, uint16_t>* open_sockets = nullptr;
+
+// The socket's local port, 0 while it has none.
+uint16_t LocalPort(curl_socket_t socket) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(socket, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    return 0;
+  }
+  return ntohs(local.ss_family == AF_INET6
+                   ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
+                   : reinterpret_cast<sockaddr_in&>(local).sin_port);
+}
 
 size_t ReadBody(char* buffer, size_t size, size_t items, void* user) {
   auto* t = static_cast<CurlMultiTransport::Transfer*>(user);
@@ -108,16 +122,11 @@ int CheckReusedConnection(void* user, char*, char*, int, int local_port) {
     return CURL_PREREQFUNC_OK;
   }
   // libcurl does not name the socket of a reused connection; its local port
-  // finds it among the ones it opened through us.
-  for (curl_socket_t socket : *open_sockets) {
-    sockaddr_storage local{};
-    socklen_t len = sizeof(local);
-    if (getsockname(socket, reinterpret_cast<sockaddr*>(&local), &len) != 0)
-      continue;
-    const uint16_t port =
-        ntohs(local.ss_family == AF_INET6
-                  ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
-                  : reinterpret_cast<sockaddr_in&>(local).sin_port);
+  // finds it among the ones it opened through us (each socket's port asked
+  // of the kernel once: a getsockname for every open socket was a call's
+  // worth of system calls on each send).
+  for (auto& [socket, port] : *open_sockets) {
+    if (port == 0) port = LocalPort(socket);
     if (port != local_port) continue;
     pollfd pfd{.fd = socket, .events = POLLIN, .revents = 0};
     if (poll(&pfd, 1, 0) == 0) return CURL_PREREQFUNC_OK;
@@ -130,7 +139,9 @@ int CheckReusedConnection(void* user, char*, char*, int, int local_port) {
 curl_socket_t OpenSocket(void*, curlsocktype, curl_sockaddr* address) {
   const curl_socket_t socket = ::socket(
       address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (socket != CURL_SOCKET_BAD && open_sockets) open_sockets->insert(socket);
+  if (socket != CURL_SOCKET_BAD && open_sockets) {
+    open_sockets->insert_or_assign(socket, 0);
+  }
   return socket;
 }
 
@@ -359,7 +370,7 @@ void CurlMultiTransport::FinishDone() {
 void CurlMultiTransport::Loop() {
   std::set<void*> active;
   active_transfers = &active;
-  std::set<curl_socket_t> sockets;
+  std::map<curl_socket_t, uint16_t> sockets;
   open_sockets = &sockets;
   while (true) {
     StartPending();
