@@ -806,13 +806,36 @@ absl::StatusOr<std::string> SqliteBorrowJournal::ReopenHolderOf(
   return holder;
 }
 
+absl::Status SqliteBorrowJournal::UpdateOutcome(const std::string& request_id,
+                                                const OutcomeToRecord& outcome,
+                                                bool* transaction_held) {
+  Statement s(
+      *statements_,
+      "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
+      "transaction_id = ?, error = ?, updated_ms = ?, note = NULL, "
+      "result_amount = ? WHERE request_id = ? AND (state = 'PENDING' OR "
+      "(state = 'UNKNOWN' AND ?))");
+  if (!s.ok()) return s.Error("write");
+  s.Bind(1, std::string(OutcomeName(outcome.state)))
+      .Bind(2, int64_t{outcome.reconciled})
+      .Bind(3, int64_t{outcome.retryable});
+  s.Bind(4, outcome.transaction_id)
+      .BindBlob(5, outcome.error)
+      .Bind(6, NowMs())
+      .Bind(7, outcome.result_amount)
+      .Bind(8, request_id)
+      .Bind(9, int64_t{outcome.reconciled});
+  if (s.Step() == SQLITE_DONE) return absl::OkStatus();
+  // The only unique index an outcome can break is the transaction id's.
+  *transaction_held = sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE;
+  return s.Error("write");
+}
+
 absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     const std::string& request_id, const OutcomeToRecord& outcome) {
   const Outcome state = outcome.state;
   const bool reconciled = outcome.reconciled;
-  const bool retryable = outcome.retryable;
   const std::string& transaction_id = outcome.transaction_id;
-  const std::string& error = outcome.error;
   JournalGroupLock::Scoped lock(&mu_);
   if (absl::Status s = BeginWrite(); !s.ok()) return s;
   auto rollback = [&](absl::Status status) {
@@ -820,29 +843,20 @@ absl::StatusOr<OutcomeWritten> SqliteBorrowJournal::RecordOutcome(
     return status;
   };
   OutcomeWritten written;
-  if (state == Outcome::kSucceeded && !reconciled && !transaction_id.empty()) {
+  bool transaction_held = false;
+  absl::Status updated = UpdateOutcome(request_id, outcome, &transaction_held);
+  if (transaction_held && state == Outcome::kSucceeded && !reconciled &&
+      !transaction_id.empty()) {
+    // Binance's direct answer names a transaction another record holds:
+    // only now is that record looked up (and, if reconciliation gave it the
+    // transaction, reopened); a read before every success cost more.
     absl::StatusOr<std::string> reopened =
         ReopenHolderOf(transaction_id, request_id);
     if (!reopened.ok()) return rollback(reopened.status());
     written.reopened_request_id = *reopened;
+    updated = UpdateOutcome(request_id, outcome, &transaction_held);
   }
-  Statement s(
-      *statements_,
-      "UPDATE borrows SET state = ?, reconciled = ?, retryable = ?, "
-      "transaction_id = ?, error = ?, updated_ms = ?, note = NULL, "
-      "result_amount = ? WHERE request_id = ? AND (state = 'PENDING' OR "
-      "(state = 'UNKNOWN' AND ?))");
-  if (!s.ok()) return rollback(s.Error("write"));
-  s.Bind(1, std::string(OutcomeName(state)))
-      .Bind(2, int64_t{reconciled})
-      .Bind(3, int64_t{retryable});
-  s.Bind(4, transaction_id)
-      .BindBlob(5, error)
-      .Bind(6, NowMs())
-      .Bind(7, outcome.result_amount)
-      .Bind(8, request_id)
-      .Bind(9, int64_t{reconciled});
-  if (s.Step() != SQLITE_DONE) return rollback(s.Error("write"));
+  if (!updated.ok()) return rollback(updated);
   if (sqlite3_changes(db_) != 1) {
     // Never overwrite a settled outcome (e.g. reconciliation racing the call).
     return rollback(absl::FailedPreconditionError(

@@ -107,6 +107,13 @@ class SqliteBorrowJournal final : public BorrowJournal {
   absl::StatusOr<std::string> ReopenHolderOf(const std::string& transaction_id,
                                              const std::string& request_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RecordOutcome's update of the record. On an error, `*transaction_held`
+  // says whether it was another record holding the outcome's transaction id
+  // (the statement is undone either way).
+  absl::Status UpdateOutcome(const std::string& request_id,
+                             const OutcomeToRecord& outcome,
+                             bool* transaction_held)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MarkAttempts(const std::string& request_id, AttemptState from,
                             AttemptState to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The index of unsettled records, from storage once (at open), then kept
