@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "audit/audit_line.h"
+#include "journal/wal_write_combining_vfs.h"
 
 namespace loan_gateway {
 namespace {
@@ -356,7 +357,9 @@ absl::StatusOr<std::unique_ptr<SqliteBorrowJournal>> SqliteBorrowJournal::Open(
   }
   sqlite3* db = nullptr;
   // Never SQLITE_OPEN_CREATE: the file exists by now, and must.
-  if (sqlite3_open_v2(path.c_str(), &db, kOpenFlags, nullptr) != SQLITE_OK) {
+  // SQLite's WAL frames reach the file a group commit at a time.
+  if (sqlite3_open_v2(path.c_str(), &db, kOpenFlags, WalWriteCombiningVfs()) !=
+      SQLITE_OK) {
     std::string error = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     ::close(*fd);
