@@ -124,6 +124,26 @@ TEST_F(BorrowJournalTest, ADeletedOrReplacedJournalRefusesWhatLeadsToSigning) {
   std::filesystem::remove(path_ + ".moved");
 }
 
+// Inside a group the file is looked at once, when the group begins: a
+// group begun after the file went refuses its intents and attempts, and
+// one begun with the file back takes them again.
+TEST_F(BorrowJournalTest, AGroupBegunOnAMovedJournalRefusesWhatLeadsToSigning) {
+  ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
+  std::filesystem::rename(path_, path_ + ".moved");
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  EXPECT_FALSE(journal_->InsertIntent(Intent("b")).ok());
+  EXPECT_FALSE(journal_->BeginAttempt(Attempt("a", 1)).ok());
+  EXPECT_TRUE(journal_->CommitGroup().ok()) << "nothing written";
+  std::filesystem::rename(path_ + ".moved", path_);
+  ASSERT_TRUE(journal_->BeginGroup().ok());
+  EXPECT_TRUE(journal_->InsertIntent(Intent("b")).ok());
+  EXPECT_TRUE(journal_->BeginAttempt(Attempt("a", 1)).ok());
+  ASSERT_TRUE(journal_->CommitGroup().ok());
+  Reopen();
+  EXPECT_TRUE((*journal_->Get("b")).has_value()) << "committed in the group";
+  EXPECT_EQ(journal_->Attempts("a")->size(), 1u);
+}
+
 TEST_F(BorrowJournalTest, AJournalThatCannotTakeAWriteFailsToOpen) {
   journal_.reset();
   sqlite3* db = nullptr;
