@@ -18,15 +18,27 @@ constexpr size_t kMaxHeld = 0x1ffff;
 // The default VFS, which does all the work.
 sqlite3_vfs* real_vfs = nullptr;
 
+// A WAL frame's header: the page number, then (non-zero only in a
+// transaction's last frame) the database's size in pages after the commit.
+constexpr int kFrameHeaderSize = 24;
+
 // A WAL file as SQLite holds it: this header (our methods), then the
-// default VFS's own file.
-struct alignas(16) WalFile {
+// default VFS's own file. SQLite places it 8-byte aligned (after its Wal).
+struct WalFile {
   sqlite3_file base;
   std::string* held;  // Written by SQLite, not yet handed to the file.
   sqlite3_int64 held_offset;
+  // The last write was a commit frame's header: its page ends the
+  // transaction.
+  bool commit_page_next;
+  // Held bytes that could not be written: every call SQLite checks fails
+  // with this until one has (SQLite ignores what some calls that flush
+  // return, e.g. file-control hints), so no sync reports them durable.
+  int lost;
 
   sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
 };
+static_assert(sizeof(WalFile) % 8 == 0, "the default VFS's file follows it");
 
 WalFile* Wal(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
 sqlite3_file* Real(sqlite3_file* file) { return Wal(file)->real(); }
@@ -34,36 +46,70 @@ const sqlite3_io_methods& RealMethods(sqlite3_file* file) {
   return *Real(file)->pMethods;
 }
 
-// Hands what is held to the file, in one write.
+// Hands what is held to the file, in one write. A failure is kept in
+// `lost` (the bytes are gone) as well as returned; while it is, nothing
+// more is held.
 int Flush(sqlite3_file* file) {
   WalFile* wal = Wal(file);
+  if (wal->lost != SQLITE_OK) {
+    wal->held->clear();
+    return wal->lost;
+  }
   if (wal->held->empty()) return SQLITE_OK;
   const int rc = RealMethods(file).xWrite(Real(file), wal->held->data(),
                                           static_cast<int>(wal->held->size()),
                                           wal->held_offset);
   wal->held->clear();
+  wal->lost = rc;
   return rc;
+}
+
+// Flush for a call whose result SQLite acts on: a loss it is told of is
+// then its own (it fails the transaction), and the file usable again.
+int FlushAndReport(sqlite3_file* file) {
+  const int rc = Flush(file);
+  Wal(file)->lost = SQLITE_OK;
+  return rc;
+}
+
+bool IsCommitFrameHeader(const void* data, int amount) {
+  if (amount != kFrameHeaderSize) return false;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  return (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
 }
 
 int Write(sqlite3_file* file, const void* data, int amount,
           sqlite3_int64 offset) {
   WalFile* wal = Wal(file);
+  if (wal->lost != SQLITE_OK) {
+    wal->commit_page_next = false;
+    return FlushAndReport(file);  // This write fails its transaction.
+  }
   std::string& held = *wal->held;
   const auto size = static_cast<size_t>(amount);
-  if (!held.empty() &&
+  const bool follows =
+      !held.empty() &&
       offset == wal->held_offset + static_cast<sqlite3_int64>(held.size()) &&
-      held.size() + size <= kMaxHeld) {
-    held.append(static_cast<const char*>(data), size);
-    return SQLITE_OK;
+      held.size() + size <= kMaxHeld;
+  if (!follows) {
+    // Anything else (the WAL restarted at its top, a frame written again)
+    // goes to the file only after what was written before it.
+    if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+    if (size > kMaxHeld) {
+      wal->commit_page_next = false;
+      return RealMethods(file).xWrite(Real(file), data, amount, offset);
+    }
+    wal->held_offset = offset;
   }
-  // Anything else (the WAL restarted at its top, a frame written again)
-  // goes to the file only after what was written before it.
-  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
-  if (size > kMaxHeld) {
-    return RealMethods(file).xWrite(Real(file), data, amount, offset);
+  held.append(static_cast<const char*>(data), size);
+  if (wal->commit_page_next) {
+    // A transaction's last frame is complete: its frames go to the file
+    // now, before SQLite publishes them in the wal-index to other
+    // connections, whether or not it syncs at each commit.
+    wal->commit_page_next = false;
+    return FlushAndReport(file);
   }
-  held.assign(static_cast<const char*>(data), size);
-  wal->held_offset = offset;
+  wal->commit_page_next = IsCommitFrameHeader(data, amount);
   return SQLITE_OK;
 }
 
@@ -75,22 +121,22 @@ int Close(sqlite3_file* file) {
 }
 
 int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
-  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
+  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xRead(Real(file), out, amount, offset);
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
-  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
+  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xTruncate(Real(file), size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
-  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
+  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xSync(Real(file), flags);
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
-  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
+  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xFileSize(Real(file), size);
 }
 
@@ -185,6 +231,8 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags,
   if (rc != SQLITE_OK) return rc;
   wal->held = new std::string;
   wal->held_offset = 0;
+  wal->commit_page_next = false;
+  wal->lost = SQLITE_OK;
   wal->base.pMethods = &kWalMethods;
   return SQLITE_OK;
 }

@@ -7,11 +7,13 @@ namespace loan_gateway {
 // that is the default VFS except for WAL files: SQLite writes each WAL frame
 // as two pwrite calls (its 24-byte header, then the page), ~30 a group
 // commit; this VFS keeps consecutive writes to a WAL file in memory and
-// hands them to the file as one write, before SQLite syncs, reads, sizes,
-// truncates or closes it, or when a write does not follow the last one.
-// Nothing SQLite counts on changes: what a sync returns durable was written
-// before it, and every read sees every write made before it. nullptr (the
-// default VFS) if SQLite would not register it.
+// hands them to the file as one write when a transaction's last frame is
+// complete, before SQLite syncs, reads, sizes, truncates or closes the
+// file, or when a write does not follow the last one. A commit's frames are
+// in the file before SQLite publishes them to other connections, and every
+// read sees every earlier write. Held bytes that fail to reach the file fail
+// the next call whose result SQLite acts on, so no sync reports them
+// durable. nullptr (the default VFS) if SQLite would not register it.
 const char* WalWriteCombiningVfs();
 
 }  // namespace loan_gateway

@@ -113,6 +113,18 @@ TEST_F(WalWriteCombiningVfsTest, EachCommitIsInTheFileForAnotherReader) {
   EXPECT_EQ(Text(db_, "PRAGMA integrity_check"), "ok");
 }
 
+// Without a sync at each commit, SQLite publishes a commit's frames to other
+// connections (in the wal-index) right after writing them: they must be in
+// the file by then.
+TEST_F(WalWriteCombiningVfsTest, ACommitIsInTheFileWithoutASyncToo) {
+  Exec(db_, "PRAGMA synchronous=NORMAL");
+  for (int round = 0; round < 20; ++round) {
+    Insert(round * 10, round * 10 + 10);
+    EXPECT_EQ(RowsAnotherReaderSees(), round * 10 + 10) << round;
+  }
+  EXPECT_EQ(Text(db_, "PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(WalWriteCombiningVfsTest, ReadsBackWhatItSpilledBeforeTheCommit) {
   // A page cache of a few pages makes SQLite write frames to the WAL in the
   // middle of the transaction and read them back from there.
