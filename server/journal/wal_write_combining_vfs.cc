@@ -31,9 +31,12 @@ struct WalFile {
   // The last write was a commit frame's header: its page ends the
   // transaction.
   bool commit_page_next;
-  // Held bytes that could not be written: every call SQLite checks fails
-  // with this until one has (SQLite ignores what some calls that flush
-  // return, e.g. file-control hints), so no sync reports them durable.
+  // Held bytes that could not be written: every later write, sync, read,
+  // size and truncate fails with this until the file is closed (the journal
+  // fails closed). Cleared on being reported, it could be forgotten while
+  // SQLite still counts the lost frames (a statement-level rollback keeps
+  // frames spilled earlier in the transaction), and a later commit would
+  // be synced after a hole.
   int lost;
 
   sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
@@ -64,14 +67,6 @@ int Flush(sqlite3_file* file) {
   return rc;
 }
 
-// Flush for a call whose result SQLite acts on: a loss it is told of is
-// then its own (it fails the transaction), and the file usable again.
-int FlushAndReport(sqlite3_file* file) {
-  const int rc = Flush(file);
-  Wal(file)->lost = SQLITE_OK;
-  return rc;
-}
-
 bool IsCommitFrameHeader(const void* data, int amount) {
   if (amount != kFrameHeaderSize) return false;
   const auto* bytes = static_cast<const unsigned char*>(data);
@@ -83,7 +78,7 @@ int Write(sqlite3_file* file, const void* data, int amount,
   WalFile* wal = Wal(file);
   if (wal->lost != SQLITE_OK) {
     wal->commit_page_next = false;
-    return FlushAndReport(file);  // This write fails its transaction.
+    return wal->lost;
   }
   std::string& held = *wal->held;
   const auto size = static_cast<size_t>(amount);
@@ -94,7 +89,7 @@ int Write(sqlite3_file* file, const void* data, int amount,
   if (!follows) {
     // Anything else (the WAL restarted at its top, a frame written again)
     // goes to the file only after what was written before it.
-    if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+    if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
     if (size > kMaxHeld) {
       wal->commit_page_next = false;
       return RealMethods(file).xWrite(Real(file), data, amount, offset);
@@ -107,7 +102,7 @@ int Write(sqlite3_file* file, const void* data, int amount,
     // now, before SQLite publishes them in the wal-index to other
     // connections, whether or not it syncs at each commit.
     wal->commit_page_next = false;
-    return FlushAndReport(file);
+    return Flush(file);
   }
   wal->commit_page_next = IsCommitFrameHeader(data, amount);
   return SQLITE_OK;
@@ -121,22 +116,22 @@ int Close(sqlite3_file* file) {
 }
 
 int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
-  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xRead(Real(file), out, amount, offset);
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
-  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xTruncate(Real(file), size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
-  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xSync(Real(file), flags);
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
-  if (const int rc = FlushAndReport(file); rc != SQLITE_OK) return rc;
+  if (const int rc = Flush(file); rc != SQLITE_OK) return rc;
   return RealMethods(file).xFileSize(Real(file), size);
 }
 

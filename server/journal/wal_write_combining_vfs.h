@@ -12,8 +12,9 @@ namespace loan_gateway {
 // file, or when a write does not follow the last one. A commit's frames are
 // in the file before SQLite publishes them to other connections, and every
 // read sees every earlier write. Held bytes that fail to reach the file fail
-// the next call whose result SQLite acts on, so no sync reports them
-// durable. nullptr (the default VFS) if SQLite would not register it.
+// every later write, sync, read, size and truncate of it until it is closed
+// (fail closed: no sync ever reports them durable). nullptr (the default VFS)
+// if SQLite would not register it.
 const char* WalWriteCombiningVfs();
 
 }  // namespace loan_gateway
