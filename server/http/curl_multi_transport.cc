@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -106,6 +107,24 @@ int WatchTraffic(CURL*, curl_infotype type, char*, size_t, void* user) {
   return 0;
 }
 
+// Whether the transfer's connection speaks HTTP/2 (ALPN chose "h2"). There,
+// bytes waiting on a reused connection are the answers of its other streams
+// or frames libcurl reads itself before it opens a stream (a server that
+// closes says GOAWAY first, and libcurl opens no stream after it), not a sign
+// of a dead connection.
+bool Multiplexed(CURL* easy) {
+  curl_tlssessioninfo* tls = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK ||
+      tls == nullptr || tls->backend != CURLSSLBACKEND_OPENSSL ||
+      tls->internals == nullptr) {
+    return false;
+  }
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(static_cast<SSL*>(tls->internals), &protocol, &length);
+  return length == 2 && std::memcmp(protocol, "h2", 2) == 0;
+}
+
 // Called once the connection is ready and before any byte of the request is
 // sent. An idle kept-alive connection whose server has closed it may still
 // pass libcurl's own liveness check (a TLS close_notify is data, not EOF):
@@ -129,7 +148,9 @@ int CheckReusedConnection(void* user, char*, char*, int, int local_port) {
     if (port == 0) port = LocalPort(socket);
     if (port != local_port) continue;
     pollfd pfd{.fd = socket, .events = POLLIN, .revents = 0};
-    if (poll(&pfd, 1, 0) == 0) return CURL_PREREQFUNC_OK;
+    if (poll(&pfd, 1, 0) == 0 || Multiplexed(t->easy)) {
+      return CURL_PREREQFUNC_OK;
+    }
     t->stale_connection = true;
     return CURL_PREREQFUNC_ABORT;
   }
@@ -288,6 +309,9 @@ void CurlMultiTransport::Start(Transfer* t) {
   curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, CloseSocket);
+  // While the first connection's protocol is unknown, wait for it rather
+  // than open one for each call of a burst: over HTTP/2 they all share it.
+  curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
   if (t->fresh_connect) curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
   t->header_list = curl_slist_append(t->header_list, "Expect:");
   for (const std::string& h : t->request.headers) {

@@ -127,6 +127,10 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
     for (const std::string& fault : options.faults_before_gateway)
       InjectFault(fault);
   }
+  if (options.http2_front) {
+    front_ = std::make_unique<Http2Front>(dir_, dir_ + "/tls", fake_url_,
+                                          options.front_idle_timeout_s);
+  }
   StartGateway(options_);
 }
 
@@ -134,6 +138,7 @@ GatewayEnv::~GatewayEnv() {
   ResetChannel();
   gateway_.reset();
   ScanForSecrets();
+  front_.reset();
   fake_.reset();
   // Kept for a post-mortem when the test failed or LG_KEEP_TEST_DIRS is set.
   if (!::testing::Test::HasFailure() &&
@@ -299,8 +304,9 @@ std::vector<std::string> GatewayEnv::JournalArgs() {
 void GatewayEnv::StartGateway(const EnvOptions& options) {
   const std::string dead =
       absl::StrCat("https://127.0.0.1:", FreePortThatRefuses());
-  std::string urls = fake_url_ + options.upstream_path;
-  if (options.unreachable_first_url) urls = dead + "," + fake_url_;
+  const std::string& upstream = front_ ? front_->url() : fake_url_;
+  std::string urls = upstream + options.upstream_path;
+  if (options.unreachable_first_url) urls = dead + "," + upstream;
   if (options.only_unreachable_urls) urls = dead + "," + dead;
   std::vector<std::string> argv = {
       GATEWAY_BINARY,

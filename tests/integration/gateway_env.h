@@ -14,6 +14,7 @@
 
 #include "absl/time/clock.h"
 #include "child_process.h"
+#include "http2_front.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "test_pki.h"
 
@@ -56,6 +57,10 @@ struct EnvOptions {
   // audit.jsonl; SQLite journal only. Unset: LG_TEST_AUDIT=journal in the
   // environment turns it on (tests/CMakeLists.txt's "audit_in_journal." run).
   std::optional<bool> audit_in_journal;
+  // The gateway reaches the fake through nginx speaking HTTP/2 (Http2Front),
+  // which closes a connection idle for `front_idle_timeout_s`.
+  bool http2_front = false;
+  int front_idle_timeout_s = 75;
 };
 
 // The caller identity of the client certificate every GatewayEnv uses.
@@ -157,6 +162,8 @@ class GatewayEnv {
   void RestartChannel();
   const std::string& metrics_url() const { return metrics_url_; }
   const std::string& fake_url() const { return fake_url_; }
+  // The HTTP/2 front (EnvOptions::http2_front), or nullptr.
+  const Http2Front* front() const { return front_.get(); }
   // Binance goes away (its process ends; its sockets close).
   void StopFake(int signal) {
     if (fake_ != nullptr) fake_->Stop(signal);
@@ -219,6 +226,7 @@ class GatewayEnv {
   std::string extra_output_;
   std::vector<std::string> extra_secrets_;
   std::unique_ptr<ChildProcess> fake_;
+  std::unique_ptr<Http2Front> front_;
   std::unique_ptr<ChildProcess> gateway_;
   mutable std::mutex
       channel_mu_;  // Calls may be in flight while the gateway restarts.
