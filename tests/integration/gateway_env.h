@@ -164,6 +164,7 @@ class GatewayEnv {
   const std::string& fake_url() const { return fake_url_; }
   // The HTTP/2 front (EnvOptions::http2_front), or nullptr.
   const Http2Front* front() const { return front_.get(); }
+  Http2Front* front() { return front_.get(); }
   // Binance goes away (its process ends; its sockets close).
   void StopFake(int signal) {
     if (fake_ != nullptr) fake_->Stop(signal);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -108,6 +109,14 @@ Http2Front::Http2Front(const std::string& dir, const std::string& tls_dir,
                              ReadWholeFile(dir_ + "/nginx.out"));
   }
   url_ = absl::StrCat("https://127.0.0.1:", port);
+}
+
+void Http2Front::Kill() {
+  const std::string master = std::to_string(nginx_->pid());
+  std::istringstream workers(
+      ReadWholeFile("/proc/" + master + "/task/" + master + "/children"));
+  for (pid_t worker = 0; workers >> worker;) kill(worker, SIGKILL);
+  nginx_->Stop(SIGKILL);
 }
 
 std::vector<FrontRequest> Http2Front::Requests() const {

@@ -34,6 +34,9 @@ class Http2Front {
   Http2Front& operator=(const Http2Front&) = delete;
 
   const std::string& url() const { return url_; }
+  // The front dies at once (SIGKILL to its worker and master): every
+  // connection to it drops, streams open on them included.
+  void Kill();
   // Every request so far, in the order the front finished them.
   std::vector<FrontRequest> Requests() const;
 

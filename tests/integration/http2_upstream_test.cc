@@ -37,13 +37,10 @@ EnvOptions FrontedBy(int idle_timeout_s) {
         {"--risk-unit", absl::StrCat(group, ":USDT=5000")});
     absl::StrAppend(&groups, groups.empty() ? "" : ", ", group);
   }
-  options.policy =
-      absl::StrCat(R"pb(callers { identity: ")pb", kTestCaller, R"pb(                                                                     "
-    methods: [ "Borrow", "GetBorrow" ]
-    group_ids: [ 1001, 1002,)pb",
-                   groups, R"pb(                                 ]
-    assets: [ ASSET_USDT, ASSET_USDC ]
-  })pb");
+  options.policy = absl::StrCat("callers {\n  identity: \"", kTestCaller,
+                                "\"\n  methods: [ \"Borrow\", \"GetBorrow\" "
+                                "]\n  group_ids: [ 1001, 1002, ",
+                                groups, " ]\n  assets: [ ASSET_USDT ]\n}\n");
   return options;
 }
 
@@ -142,6 +139,29 @@ TEST(Http2UpstreamTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
   ASSERT_EQ(borrows.size(), 2u);
   EXPECT_NE(borrows[0].connection, borrows[1].connection)
       << "the idle connection was not closed: nothing was tested";
+}
+
+// The connection dies while a borrow's stream is open, its request sent and
+// executed: the answer is UNKNOWN (it may have executed), never "nothing was
+// sent", and the borrow is not sent again.
+TEST(Http2UpstreamTest, AConnectionLostWithABorrowInFlightIsUnknownNotUnsent) {
+  GatewayEnv env(FrontedBy(75));
+  env.InjectFault(R"({"answer_delay_ms":3000})");
+  grpc::Status status;
+  std::thread caller([&env, &status] {
+    BorrowResponse response;
+    status = env.Borrow(MakeBorrow(1001, "7"), &response);
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (env.State().borrows.empty() && absl::Now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(env.State().borrows.size(), 1u) << "the borrow never executed";
+  env.front()->Kill();
+  caller.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN)
+      << status.error_message();
+  EXPECT_EQ(env.State().received_borrow, 1);
 }
 
 }  // namespace
