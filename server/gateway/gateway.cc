@@ -201,11 +201,12 @@ Gateway::Gateway(const GatewayConfig& config,
       shared_(std::move(shared)),
       policy_(std::move(policy)),
       audit_(std::move(audit)),
-      transport_({.ca_file = config_.upstream().ca_file(),
-                  .max_connections =
-                      static_cast<size_t>(config_.upstream().max_connections()),
-                  .queue_limit =
-                      static_cast<size_t>(config_.upstream().queue_limit())}),
+      transport_(
+          {.ca_file = config_.upstream().ca_file(),
+           .max_connections =
+               static_cast<size_t>(config_.upstream().max_connections()),
+           .queue_limit = static_cast<size_t>(config_.upstream().queue_limit()),
+           .http2 = config_.upstream().http2()}),
       binance_clock_(clock_, transport_, BaseUrls(config_)),
       first_sync_(SyncClockAtStart(binance_clock_)),
       // Synced at start: the next one after the interval, so that the

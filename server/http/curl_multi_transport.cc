@@ -309,9 +309,14 @@ void CurlMultiTransport::Start(Transfer* t) {
   curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, OpenSocket);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, CloseSocket);
-  // While the first connection's protocol is unknown, wait for it rather
-  // than open one for each call of a burst: over HTTP/2 they all share it.
-  curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  if (options_.http2) {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    // While the first connection's protocol is unknown, wait for it rather
+    // than open one for each call of a burst: over HTTP/2 they all share it.
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  }
   if (t->fresh_connect) curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
   t->header_list = curl_slist_append(t->header_list, "Expect:");
   for (const std::string& h : t->request.headers) {

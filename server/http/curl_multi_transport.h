@@ -23,6 +23,11 @@ struct CurlTransportOptions {
   size_t max_connections = 64;
   // Requests that may wait; beyond it Send refuses at once (queue_full).
   size_t queue_limit = 16384;
+  // HTTP/2 where the upstream offers it (ALPN), calls multiplexed on one
+  // connection; false: HTTP/1.1. A stream the upstream refuses (as it closes
+  // a connection) ends kMaybeSent: libcurl would resend it by rewinding the
+  // body, which it cannot tell from a resend after the server may have acted.
+  bool http2 = false;
 };
 
 // HttpTransport on one libcurl multi handle driven by one thread: every

@@ -128,8 +128,9 @@ GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {
       InjectFault(fault);
   }
   if (options.http2_front) {
-    front_ = std::make_unique<Http2Front>(dir_, dir_ + "/tls", fake_url_,
-                                          options.front_idle_timeout_s);
+    front_ = std::make_unique<Http2Front>(
+        dir_, dir_ + "/tls", fake_url_, options.front_idle_timeout_s,
+        options.front_requests_per_connection);
   }
   StartGateway(options_);
 }

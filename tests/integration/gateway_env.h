@@ -57,10 +57,12 @@ struct EnvOptions {
   // audit.jsonl; SQLite journal only. Unset: LG_TEST_AUDIT=journal in the
   // environment turns it on (tests/CMakeLists.txt's "audit_in_journal." run).
   std::optional<bool> audit_in_journal;
-  // The gateway reaches the fake through nginx speaking HTTP/2 (Http2Front),
-  // which closes a connection idle for `front_idle_timeout_s`.
+  // The gateway reaches the fake through nginx offering HTTP/2 (Http2Front),
+  // which closes a connection idle for `front_idle_timeout_s` or after
+  // `front_requests_per_connection` requests.
   bool http2_front = false;
   int front_idle_timeout_s = 75;
+  int front_requests_per_connection = 1000000;
 };
 
 // The caller identity of the client certificate every GatewayEnv uses.

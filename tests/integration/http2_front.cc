@@ -65,7 +65,7 @@ http {
   uwsgi_temp_path @DIR@/uwsgi;
   scgi_temp_path @DIR@/scgi;
   keepalive_timeout @IDLE@s;
-  keepalive_requests 1000000;  # nginx's 1,000 would close with GOAWAY.
+  keepalive_requests @REQUESTS@;
   server {
     listen 127.0.0.1:@PORT@ ssl http2;
     ssl_certificate @TLS@/server.pem;
@@ -85,16 +85,18 @@ http {
 }  // namespace
 
 Http2Front::Http2Front(const std::string& dir, const std::string& tls_dir,
-                       const std::string& upstream, int idle_timeout_s)
+                       const std::string& upstream, int idle_timeout_s,
+                       int requests_per_connection)
     : dir_(dir + "/front") {
   std::filesystem::create_directories(dir_);
   const int port = FreeLoopbackPort();
-  const std::string config =
-      absl::StrReplaceAll(kConfig, {{"@DIR@", dir_},
-                                    {"@TLS@", tls_dir},
-                                    {"@UPSTREAM@", upstream},
-                                    {"@IDLE@", absl::StrCat(idle_timeout_s)},
-                                    {"@PORT@", absl::StrCat(port)}});
+  const std::string config = absl::StrReplaceAll(
+      kConfig, {{"@DIR@", dir_},
+                {"@TLS@", tls_dir},
+                {"@UPSTREAM@", upstream},
+                {"@IDLE@", absl::StrCat(idle_timeout_s)},
+                {"@REQUESTS@", absl::StrCat(requests_per_connection)},
+                {"@PORT@", absl::StrCat(port)}});
   std::ofstream(dir_ + "/nginx.conf") << config;
   nginx_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{"/usr/sbin/nginx", "-c", dir_ + "/nginx.conf",

@@ -28,8 +28,11 @@ class Http2Front {
   // `tls_dir`: the fake's server.pem and server.key, which the front
   // presents; `upstream`: the fake's https URL; `idle_timeout_s`: after this
   // long without a stream the front closes a connection (GOAWAY).
+  // `requests_per_connection`: after this many requests the front closes a
+  // connection (GOAWAY over HTTP/2, "Connection: close" over HTTP/1.1).
   Http2Front(const std::string& dir, const std::string& tls_dir,
-             const std::string& upstream, int idle_timeout_s);
+             const std::string& upstream, int idle_timeout_s,
+             int requests_per_connection);
   Http2Front(const Http2Front&) = delete;
   Http2Front& operator=(const Http2Front&) = delete;
 

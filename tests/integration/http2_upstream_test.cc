@@ -1,7 +1,9 @@
 // The gateway against an upstream that offers HTTP/2 (nginx in front of the
-// Binance fake): libcurl negotiates "h2" by ALPN and multiplexes calls on one
-// connection. Each answer must be what it is over HTTP/1.1, each borrow
-// executed once, and a connection the upstream closed must not cost a borrow.
+// Binance fake). With --upstream_http2 libcurl negotiates "h2" by ALPN and
+// multiplexes calls on one connection: each answer must be what it is over
+// HTTP/1.1, each borrow executed once, a connection the upstream closed must
+// not cost a borrow, and a stream lost or refused is UNKNOWN, never resent.
+// Without the flag the gateway speaks HTTP/1.1 to the same upstream.
 #include <set>
 #include <thread>
 #include <vector>
@@ -22,14 +24,23 @@ constexpr char kBorrowPath[] = "/sapi/v1/margin/loan-group/borrow";
 constexpr int kFirstGroup = 5001;
 constexpr int kGroups = 32;
 
+struct Front {
+  bool http2 = true;  // --upstream_http2
+  int idle_timeout_s = 75;
+  int requests_per_connection = 1000000;
+};
+
 // kGroups risk units of their own, and the UID weight of a minute raised on
 // both sides (Binance's 180,000 is 60 borrows): one borrow is in flight per
 // risk unit, so concurrent borrows need as many units.
-EnvOptions FrontedBy(int idle_timeout_s) {
-  EnvOptions options{.fake_args = {"--uid-weight-limit=1000000000"},
-                     .gateway_args = {"--uid_weight_limit=1000000000"},
-                     .http2_front = true,
-                     .front_idle_timeout_s = idle_timeout_s};
+EnvOptions FrontedBy(const Front& front) {
+  EnvOptions options{
+      .fake_args = {"--uid-weight-limit=1000000000"},
+      .gateway_args = {"--uid_weight_limit=1000000000"},
+      .http2_front = true,
+      .front_idle_timeout_s = front.idle_timeout_s,
+      .front_requests_per_connection = front.requests_per_connection};
+  if (front.http2) options.gateway_args.push_back("--upstream_http2");
   std::string groups;
   for (int group = kFirstGroup; group < kFirstGroup + kGroups; ++group) {
     options.fake_args.insert(
@@ -44,6 +55,31 @@ EnvOptions FrontedBy(int idle_timeout_s) {
   return options;
 }
 
+// Every risk unit's caller borrows `rounds` times, again as soon as it is
+// answered (calls start while other streams' answers arrive on a shared
+// connection); a caller stops at an answer other than OK (an UNKNOWN holds
+// its risk unit until it is reconciled). Every answer, in no order.
+std::vector<grpc::Status> BorrowOnEveryUnit(GatewayEnv& env, int rounds) {
+  std::vector<std::vector<grpc::Status>> statuses(kGroups);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kGroups; ++i) {
+    callers.emplace_back([&env, &statuses, rounds, i] {
+      for (int round = 0; round < rounds; ++round) {
+        BorrowResponse response;
+        statuses[i].push_back(
+            env.Borrow(MakeBorrow(kFirstGroup + i, "1"), &response));
+        if (!statuses[i].back().ok()) return;
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  std::vector<grpc::Status> all;
+  for (const auto& of_caller : statuses) {
+    all.insert(all.end(), of_caller.begin(), of_caller.end());
+  }
+  return all;
+}
+
 std::vector<FrontRequest> Borrows(const GatewayEnv& env) {
   std::vector<FrontRequest> borrows;
   for (const FrontRequest& r : env.front()->Requests()) {
@@ -53,7 +89,7 @@ std::vector<FrontRequest> Borrows(const GatewayEnv& env) {
 }
 
 TEST(Http2UpstreamTest, ABorrowAndALimitErrorAnswerAsOverHttp11) {
-  GatewayEnv env(FrontedBy(75));
+  GatewayEnv env(FrontedBy({}));
   BorrowResponse ok;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "12.5"), &ok);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -81,32 +117,12 @@ TEST(Http2UpstreamTest, ABorrowAndALimitErrorAnswerAsOverHttp11) {
 // Answers of other streams waiting on a shared connection are not a dead
 // connection: no call is stopped and sent again on a connection of its own.
 TEST(Http2UpstreamTest, ConcurrentBorrowsShareOneConnectionEachExecutedOnce) {
-  GatewayEnv env(FrontedBy(75));
-  std::vector<int> groups;
-  for (int group = kFirstGroup; group < kFirstGroup + kGroups; ++group) {
-    groups.push_back(group);
-  }
-  // Each caller borrows again as soon as it is answered: calls start while
-  // other streams' answers arrive on the shared connection.
+  GatewayEnv env(FrontedBy({}));
   constexpr int kRounds = 30;
-  std::vector<std::vector<grpc::Status>> statuses(groups.size());
-  std::vector<std::thread> callers;
-  for (size_t i = 0; i < groups.size(); ++i) {
-    callers.emplace_back([&env, &statuses, &groups, i] {
-      for (int round = 0; round < kRounds; ++round) {
-        BorrowResponse response;
-        statuses[i].push_back(
-            env.Borrow(MakeBorrow(groups[i], "1"), &response));
-      }
-    });
+  for (const grpc::Status& s : BorrowOnEveryUnit(env, kRounds)) {
+    EXPECT_TRUE(s.ok()) << s.error_message();
   }
-  for (std::thread& caller : callers) caller.join();
-  for (const auto& of_caller : statuses) {
-    for (const grpc::Status& s : of_caller) {
-      EXPECT_TRUE(s.ok()) << s.error_message();
-    }
-  }
-  const size_t total = groups.size() * kRounds;
+  const size_t total = kGroups * kRounds;
   FakeState state = env.State();
   EXPECT_EQ(state.borrows.size(), total);
   EXPECT_EQ(state.received_borrow, static_cast<int64_t>(total));
@@ -124,7 +140,7 @@ TEST(Http2UpstreamTest, ConcurrentBorrowsShareOneConnectionEachExecutedOnce) {
 // The front closes an idle connection (GOAWAY, then close_notify and FIN):
 // the next borrow goes on a new connection, answered, executed once.
 TEST(Http2UpstreamTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
-  GatewayEnv env(FrontedBy(1));
+  GatewayEnv env(FrontedBy({.idle_timeout_s = 1}));
   BorrowResponse first;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "3"), &first);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -145,7 +161,7 @@ TEST(Http2UpstreamTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
 // executed: the answer is UNKNOWN (it may have executed), never "nothing was
 // sent", and the borrow is not sent again.
 TEST(Http2UpstreamTest, AConnectionLostWithABorrowInFlightIsUnknownNotUnsent) {
-  GatewayEnv env(FrontedBy(75));
+  GatewayEnv env(FrontedBy({}));
   env.InjectFault(R"({"answer_delay_ms":3000})");
   grpc::Status status;
   std::thread caller([&env, &status] {
@@ -162,6 +178,45 @@ TEST(Http2UpstreamTest, AConnectionLostWithABorrowInFlightIsUnknownNotUnsent) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN)
       << status.error_message();
   EXPECT_EQ(env.State().received_borrow, 1);
+}
+
+// The front closes each connection after 40 requests (GOAWAY): streams the
+// gateway opened before the GOAWAY reached it are refused, not processed.
+// libcurl would send each again by rewinding its body, which the gateway
+// refuses: such a borrow is UNKNOWN (reconciliation later finds it was not
+// executed), and nothing reaches Binance twice.
+TEST(Http2UpstreamTest, StreamsRefusedAtAGoawayAreUnknownAndNeverResent) {
+  GatewayEnv env(FrontedBy({.requests_per_connection = 40}));
+  const std::vector<grpc::Status> statuses = BorrowOnEveryUnit(env, 15);
+  int succeeded = 0;
+  for (const grpc::Status& s : statuses) {
+    EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::UNKNOWN)
+        << s.error_code() << " " << s.error_message();
+    succeeded += s.ok() ? 1 : 0;
+  }
+  FakeState state = env.State();
+  EXPECT_LE(state.received_borrow, static_cast<int64_t>(statuses.size()));
+  EXPECT_EQ(state.borrows.size(), static_cast<size_t>(state.received_borrow));
+  EXPECT_GE(state.borrows.size(), static_cast<size_t>(succeeded));
+  std::set<long> connections;
+  for (const FrontRequest& r : Borrows(env)) connections.insert(r.connection);
+  EXPECT_GT(connections.size(), 2u) << "the front closed no connection";
+}
+
+// Without --upstream_http2 the same front is spoken to in HTTP/1.1, where a
+// closing connection says so on its last answer ("Connection: close"): no
+// borrow is lost to the rotation.
+TEST(Http2UpstreamTest, WithoutTheFlagHttp11AndNoBorrowLostToARotation) {
+  GatewayEnv env(FrontedBy({.http2 = false, .requests_per_connection = 40}));
+  const std::vector<grpc::Status> statuses = BorrowOnEveryUnit(env, 15);
+  for (const grpc::Status& s : statuses) {
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  }
+  EXPECT_EQ(statuses.size(), static_cast<size_t>(kGroups * 15));
+  EXPECT_EQ(env.State().received_borrow, static_cast<int64_t>(statuses.size()));
+  const std::vector<FrontRequest> borrows = Borrows(env);
+  ASSERT_EQ(borrows.size(), statuses.size());
+  for (const FrontRequest& r : borrows) EXPECT_EQ(r.protocol, "HTTP/1.1");
 }
 
 }  // namespace
