@@ -62,6 +62,7 @@ EnvOptions FrontedBy(const Front& front) {
 std::vector<grpc::Status> BorrowOnEveryUnit(GatewayEnv& env, int rounds) {
   std::vector<std::vector<grpc::Status>> statuses(kGroups);
   std::vector<std::thread> callers;
+  callers.reserve(kGroups);
   for (int i = 0; i < kGroups; ++i) {
     callers.emplace_back([&env, &statuses, rounds, i] {
       for (int round = 0; round < rounds; ++round) {
@@ -122,7 +123,7 @@ TEST(Http2UpstreamTest, ConcurrentBorrowsShareOneConnectionEachExecutedOnce) {
   for (const grpc::Status& s : BorrowOnEveryUnit(env, kRounds)) {
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
-  const size_t total = kGroups * kRounds;
+  const size_t total = static_cast<size_t>(kGroups) * kRounds;
   FakeState state = env.State();
   EXPECT_EQ(state.borrows.size(), total);
   EXPECT_EQ(state.received_borrow, static_cast<int64_t>(total));
