@@ -138,10 +138,13 @@ TEST(Http2UpstreamTest, ConcurrentBorrowsShareOneConnectionEachExecutedOnce) {
                                     << connections.size() << " connections";
 }
 
-// The front closes an idle connection (GOAWAY, then close_notify and FIN):
-// the next borrow goes on a new connection, answered, executed once.
-TEST(Http2UpstreamTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
-  GatewayEnv env(FrontedBy({.idle_timeout_s = 1}));
+// The front closes an idle connection (over HTTP/2 GOAWAY, then
+// close_notify and FIN; over HTTP/1.1 close_notify and FIN): the next borrow
+// goes on a new connection, answered, executed once.
+class IdleCloseTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IdleCloseTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
+  GatewayEnv env(FrontedBy({.http2 = GetParam(), .idle_timeout_s = 1}));
   BorrowResponse first;
   grpc::Status status = env.Borrow(MakeBorrow(1001, "3"), &first);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -154,9 +157,15 @@ TEST(Http2UpstreamTest, ABorrowAfterTheUpstreamClosedAnIdleConnection) {
   ASSERT_EQ(state.borrows.size(), 2u);
   const std::vector<FrontRequest> borrows = Borrows(env);
   ASSERT_EQ(borrows.size(), 2u);
+  EXPECT_EQ(borrows[0].protocol, GetParam() ? "HTTP/2.0" : "HTTP/1.1");
   EXPECT_NE(borrows[0].connection, borrows[1].connection)
       << "the idle connection was not closed: nothing was tested";
 }
+
+INSTANTIATE_TEST_SUITE_P(Http2AndHttp11, IdleCloseTest, ::testing::Bool(),
+                         [](const auto& info) {
+                           return info.param ? "Http2" : "Http11";
+                         });
 
 // The connection dies while a borrow's stream is open, its request sent and
 // executed: the answer is UNKNOWN (it may have executed), never "nothing was
