@@ -108,10 +108,11 @@ int WatchTraffic(CURL*, curl_infotype type, char*, size_t, void* user) {
 }
 
 // Whether the transfer's connection speaks HTTP/2 (ALPN chose "h2"). There,
-// bytes waiting on a reused connection are the answers of its other streams
-// or frames libcurl reads itself before it opens a stream (a server that
-// closes says GOAWAY first, and libcurl opens no stream after it), not a sign
-// of a dead connection.
+// bytes waiting on a reused connection are mostly the answers of its other
+// streams, not a sign of a dead connection; an end of stream or an error
+// still is. (libcurl reads an idle connection's frames, a GOAWAY included,
+// before it reuses it, but not a busy one's: a stream opened there before a
+// GOAWAY is read is refused, and ends kMaybeSent, as no rewind is allowed.)
 bool Multiplexed(CURL* easy) {
   curl_tlssessioninfo* tls = nullptr;
   if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK ||
@@ -147,10 +148,10 @@ int CheckReusedConnection(void* user, char*, char*, int, int local_port) {
   for (auto& [socket, port] : *open_sockets) {
     if (port == 0) port = LocalPort(socket);
     if (port != local_port) continue;
-    pollfd pfd{.fd = socket, .events = POLLIN, .revents = 0};
-    if (poll(&pfd, 1, 0) == 0 || Multiplexed(t->easy)) {
-      return CURL_PREREQFUNC_OK;
-    }
+    pollfd pfd{.fd = socket, .events = POLLIN | POLLRDHUP, .revents = 0};
+    if (poll(&pfd, 1, 0) == 0) return CURL_PREREQFUNC_OK;
+    const bool closing = (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    if (!closing && Multiplexed(t->easy)) return CURL_PREREQFUNC_OK;
     t->stale_connection = true;
     return CURL_PREREQFUNC_ABORT;
   }

@@ -113,12 +113,11 @@ Http2Front::Http2Front(const std::string& dir, const std::string& tls_dir,
   url_ = absl::StrCat("https://127.0.0.1:", port);
 }
 
-void Http2Front::Kill() {
+void Http2Front::KillWorker() {
   const std::string master = std::to_string(nginx_->pid());
   std::istringstream workers(
       ReadWholeFile("/proc/" + master + "/task/" + master + "/children"));
   for (pid_t worker = 0; workers >> worker;) kill(worker, SIGKILL);
-  nginx_->Stop(SIGKILL);
 }
 
 std::vector<FrontRequest> Http2Front::Requests() const {

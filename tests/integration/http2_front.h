@@ -37,9 +37,10 @@ class Http2Front {
   Http2Front& operator=(const Http2Front&) = delete;
 
   const std::string& url() const { return url_; }
-  // The front dies at once (SIGKILL to its worker and master): every
-  // connection to it drops, streams open on them included.
-  void Kill();
+  // The front's worker dies at once (SIGKILL): every connection to it
+  // drops, streams open on them included; the master starts a new worker on
+  // the same port, so a request sent again would still arrive.
+  void KillWorker();
   // Every request so far, in the order the front finished them.
   std::vector<FrontRequest> Requests() const;
 

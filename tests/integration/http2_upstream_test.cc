@@ -169,7 +169,11 @@ INSTANTIATE_TEST_SUITE_P(Http2AndHttp11, IdleCloseTest, ::testing::Bool(),
 
 // The connection dies while a borrow's stream is open, its request sent and
 // executed: the answer is UNKNOWN (it may have executed), never "nothing was
-// sent", and the borrow is not sent again.
+// sent"; the fake received it once (the front's master starts a new worker
+// on the same port at once, so a resend could arrive; libcurl 7.88 does not
+// resend a stream lost this way even when a rewind is allowed, so this
+// guards the answer, not the rewind refusal: the reset-after-read tests of
+// borrow_integration_test and the crash tests do that, over HTTP/1.1).
 TEST(Http2UpstreamTest, AConnectionLostWithABorrowInFlightIsUnknownNotUnsent) {
   GatewayEnv env(FrontedBy({}));
   env.InjectFault(R"({"answer_delay_ms":3000})");
@@ -183,7 +187,7 @@ TEST(Http2UpstreamTest, AConnectionLostWithABorrowInFlightIsUnknownNotUnsent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_EQ(env.State().borrows.size(), 1u) << "the borrow never executed";
-  env.front()->Kill();
+  env.front()->KillWorker();
   caller.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN)
       << status.error_message();
@@ -204,10 +208,18 @@ TEST(Http2UpstreamTest, StreamsRefusedAtAGoawayAreUnknownAndNeverResent) {
         << s.error_code() << " " << s.error_message();
     succeeded += s.ok() ? 1 : 0;
   }
+  // libcurl 7.88 with nginx: 16-18 UNKNOWN in 480 borrows, so the path ran.
+  EXPECT_LT(succeeded, static_cast<int>(statuses.size()))
+      << "no stream was refused: nothing was tested";
   FakeState state = env.State();
   EXPECT_LE(state.received_borrow, static_cast<int64_t>(statuses.size()));
   EXPECT_EQ(state.borrows.size(), static_cast<size_t>(state.received_borrow));
-  EXPECT_GE(state.borrows.size(), static_cast<size_t>(succeeded));
+  // A refused stream was not processed: only the answered borrows executed.
+  EXPECT_EQ(state.borrows.size(), static_cast<size_t>(succeeded));
+  const std::set<std::string> signatures(state.signatures.begin(),
+                                         state.signatures.end());
+  EXPECT_EQ(signatures.size(), state.signatures.size())
+      << "a signed request reached the fake twice";
   std::set<long> connections;
   for (const FrontRequest& r : Borrows(env)) connections.insert(r.connection);
   EXPECT_GT(connections.size(), 2u) << "the front closed no connection";
