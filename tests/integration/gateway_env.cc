@@ -84,18 +84,20 @@ institutional_loan::v1::BorrowRequest MakeBorrow(
   return r;
 }
 
-// The ErrorInfo reason and outcome of a status (empty when it has none).
-std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s) {
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& s) {
   google::rpc::Status rpc;
-  if (!rpc.ParseFromString(s.error_details())) return {};
+  google::rpc::ErrorInfo info;
+  if (!rpc.ParseFromString(s.error_details())) return info;
   for (const auto& any : rpc.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) {
-      auto it = info.metadata().find("outcome");
-      return {info.reason(), it == info.metadata().end() ? "" : it->second};
-    }
+    if (any.UnpackTo(&info)) return info;
   }
-  return {};
+  return info;
+}
+
+std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s) {
+  const google::rpc::ErrorInfo info = ErrorInfoOf(s);
+  auto it = info.metadata().find("outcome");
+  return {info.reason(), it == info.metadata().end() ? "" : it->second};
 }
 
 GatewayEnv::GatewayEnv(const EnvOptions& options) : options_(options) {

@@ -14,6 +14,7 @@
 
 #include "absl/time/clock.h"
 #include "child_process.h"
+#include "google/rpc/error_details.pb.h"
 #include "http2_front.h"
 #include "institutional_loan/v1/institutional_loan.grpc.pb.h"
 #include "test_pki.h"
@@ -236,6 +237,8 @@ class GatewayEnv {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+// The ErrorInfo among a status's details (empty when it has none).
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& s);
 // The ErrorInfo reason and outcome of a status (empty when it has none).
 std::pair<std::string, std::string> ReasonAndOutcome(const grpc::Status& s);
 

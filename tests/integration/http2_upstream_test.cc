@@ -10,8 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway_env.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
 namespace loan_gateway::testing {
@@ -98,12 +96,7 @@ TEST(Http2UpstreamTest, ABorrowAndALimitErrorAnswerAsOverHttp11) {
   BorrowResponse refused;
   status = env.Borrow(MakeBorrow(1002, "100.00000001"), &refused);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  google::rpc::Status rpc;
-  ASSERT_TRUE(rpc.ParseFromString(status.error_details()));
-  google::rpc::ErrorInfo info;
-  for (const auto& any : rpc.details()) {
-    if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&info);
-  }
+  const google::rpc::ErrorInfo info = ErrorInfoOf(status);
   EXPECT_EQ(info.reason(), "BORROW_LIMIT_EXCEEDED");
   EXPECT_EQ(info.metadata().at("binance_code"), "-27009");
   EXPECT_EQ(info.metadata().at("http_status"), "400");
