@@ -35,12 +35,18 @@ inline std::shared_ptr<grpc::ServerCredentials> MutualTls(
 
 // Serves `service` on `listen`, writes the port it got to `port_file`, and
 // waits until the process is killed. Returns 1 when it cannot listen.
+// `max_concurrent_streams` > 0 sets the calls a connection may carry at once
+// (HTTP/2 SETTINGS), as the gateway's --grpc_max_concurrent_streams does.
 inline int ServeUntilKilled(
     const char* name, grpc::Service* service, const std::string& listen,
     std::shared_ptr<grpc::ServerCredentials> credentials,
-    const std::string& port_file) {
+    const std::string& port_file, int max_concurrent_streams = 0) {
   int port = 0;
   grpc::ServerBuilder builder;
+  if (max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               max_concurrent_streams);
+  }
   builder.AddListeningPort(listen, std::move(credentials), &port);
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
