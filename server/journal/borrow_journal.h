@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "audit/audit_sink.h"
 #include "contract/outcome.h"
+#include "identity/same_caller.h"
 
 namespace loan_gateway {
 
@@ -43,9 +44,20 @@ struct JournalRecord {
   // repeat waits for that call's outcome, reconciliation leaves it alone.
   bool in_flight_elsewhere = false;
 
+  // The same caller asking the same thing: a repeat of this record, never a
+  // new borrow. Another caller's request_id is never its own.
   bool SameIntent(const JournalRecord& other) const {
-    return kind == other.kind && group_id == other.group_id &&
-           asset == other.asset && amount == other.amount;
+    return SameCaller(caller, other.caller) && kind == other.kind &&
+           group_id == other.group_id && asset == other.asset &&
+           amount == other.amount;
+  }
+  // Whether `intent`, a repeat of this record, is attempted again (back to
+  // PENDING, a new borrow at Binance): only a rejection that executed nothing
+  // and said when to try again, repeated by its caller unchanged. Such a
+  // repeat is a new borrow for the caller's rolling caps too.
+  bool AttemptedAgainBy(const JournalRecord& intent) const {
+    return state == Outcome::kRejected && retryable && !reconciled &&
+           SameIntent(intent);
   }
 };
 

@@ -171,6 +171,9 @@ TEST_P(BorrowJournalContractTest, RepeatReturnsTheExistingRecord) {
   EXPECT_EQ((*again)->amount, "10") << "the first intent stands";
 }
 
+// A retryable rejection is tried again by its own caller only: another caller
+// repeating the request_id gets the record (for a refusal), never a new
+// attempt under the first caller's name.
 TEST_P(BorrowJournalContractTest, OnlyARetryableRejectionMayBeTriedAgain) {
   ASSERT_TRUE(journal_->InsertIntent(Intent("a")).ok());
   ASSERT_TRUE(journal_
@@ -178,6 +181,13 @@ TEST_P(BorrowJournalContractTest, OnlyARetryableRejectionMayBeTriedAgain) {
                                         .retryable = true,
                                         .error = "e"})
                   .ok());
+  JournalRecord other = Intent("a");
+  other.caller = "another";
+  auto refused = journal_->InsertIntent(other);
+  ASSERT_TRUE(refused.ok());
+  ASSERT_TRUE(refused->has_value()) << "the record, not a new attempt";
+  EXPECT_EQ((*refused)->caller, "test");
+  EXPECT_EQ((*journal_->Get("a"))->state, Outcome::kRejected);
   auto retry = journal_->InsertIntent(Intent("a"));
   ASSERT_TRUE(retry.ok());
   EXPECT_FALSE(retry->has_value()) << "back to PENDING for another attempt";

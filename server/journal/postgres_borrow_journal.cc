@@ -555,9 +555,7 @@ PostgresBorrowJournal::InsertIntent(const JournalRecord& intent) {
           "journal: a conflicting request_id could not be read"));
     }
     const JournalRecord& old = **existing;
-    const bool retry = old.state == Outcome::kRejected && old.retryable &&
-                       !old.reconciled && old.SameIntent(intent);
-    if (!retry) {
+    if (!old.AttemptedAgainBy(intent)) {
       if (absl::Status c = EndWrite(); !c.ok()) return rollback(c);
       return existing;
     }

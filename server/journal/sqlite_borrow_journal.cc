@@ -723,9 +723,7 @@ absl::StatusOr<std::optional<JournalRecord>> SqliteBorrowJournal::InsertIntent(
           "journal: a conflicting request_id could not be read");
     }
     const JournalRecord& old = **existing;
-    const bool retry = old.state == Outcome::kRejected && old.retryable &&
-                       !old.reconciled && old.SameIntent(intent);
-    if (!retry) return existing;
+    if (!old.AttemptedAgainBy(intent)) return existing;
     Statement s(
         *statements_,
         "UPDATE borrows SET state = 'PENDING', retryable = 0, error = NULL, "

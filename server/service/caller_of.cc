@@ -2,6 +2,7 @@
 
 #include "contract/rule_error.h"
 #include "identity/identity_cache.h"
+#include "identity/same_caller.h"
 
 namespace loan_gateway {
 namespace {
@@ -20,7 +21,7 @@ absl::StatusOr<std::string> CallerOf(const grpc::ServerContextBase& context,
   std::vector<grpc::string_ref> pem;
   if (auth != nullptr) pem = auth->FindPropertyValues("x509_pem_cert");
   if (pem.empty() && !certificates_required) {
-    return "insecure:" + context.peer();
+    return std::string(kInsecureCallerPrefix) + context.peer();
   }
   absl::StatusOr<std::string> identity =
       pem.empty() ? absl::UnauthenticatedError("no client certificate")

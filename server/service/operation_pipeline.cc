@@ -10,6 +10,7 @@
 #include "contract/rule_error.h"
 #include "errors/error_details.h"
 #include "executor/durable_join.h"
+#include "identity/same_caller.h"
 #include "log/json_log.h"
 #include "proto_time/proto_time.h"
 #include "service/call_audit.h"
@@ -76,6 +77,19 @@ OutcomeToRecord FailureToRecord(const OperationCall& call,
       record.state == Outcome::kRejected && RetryDelayOf(status).has_value();
   record.error = errors::ToRpcStatus(status).SerializeAsString();
   return record;
+}
+
+// What `call` asks the journal to hold: its intent, as of `created`.
+JournalRecord IntentOf(const OperationCall& call, absl::Time created) {
+  JournalRecord intent;
+  intent.kind = call.kind;
+  intent.request_id = call.request_id;
+  intent.caller = call.caller;
+  intent.group_id = call.borrow->group_id;
+  intent.asset = call.borrow->asset_name;
+  intent.amount = call.borrow->amount.text();
+  intent.created = created;
+  return intent;
 }
 
 }  // namespace
@@ -305,8 +319,13 @@ absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
   absl::StatusOr<std::optional<JournalRecord>> existing =
       deps_.journal->Get(call.request_id);
   if (!existing.ok()) return JournalUnavailable(existing.status());
-  if (existing->has_value()) return absl::OkStatus();
   const absl::Time now = deps_.clock->Now();
+  // A repeat is answered from the journal, unless it is attempted again: a
+  // new borrow, counted like any other (the rejection it repeats is not).
+  if (existing->has_value() &&
+      !(*existing)->AttemptedAgainBy(IntentOf(call, now))) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::vector<CallerBorrow>> borrows =
       deps_.journal->CallerBorrowsSince(call.caller, asset, now - window);
   if (!borrows.ok()) return JournalUnavailable(borrows.status());
@@ -325,14 +344,7 @@ void OperationPipeline::JournalIntent(const CallPtr& call) {
     Answer(call, within);
     return;
   }
-  JournalRecord intent;
-  intent.kind = call->kind;
-  intent.request_id = call->request_id;
-  intent.caller = call->caller;
-  intent.group_id = call->borrow->group_id;
-  intent.asset = call->borrow->asset_name;
-  intent.amount = call->borrow->amount.text();
-  intent.created = deps_.clock->Now();
+  const JournalRecord intent = IntentOf(*call, deps_.clock->Now());
   // A concurrent call with the same id (already claimed) finds the journaled
   // intent below and follows it.
   const bool claimed = intents_.Claim(call);
@@ -363,12 +375,17 @@ void OperationPipeline::JournalIntent(const CallPtr& call) {
 void OperationPipeline::AnswerFromJournal(const CallPtr& call,
                                           const JournalRecord& record) {
   call->replayed = true;
-  JournalRecord asked;
-  asked.kind = call->kind;
-  asked.group_id = call->borrow->group_id;
-  asked.asset = call->borrow->asset_name;
-  asked.amount = call->borrow->amount.text();
-  if (!record.SameIntent(asked)) {
+  if (!SameCaller(record.caller, call->caller)) {
+    // Another caller's borrow: nothing of it is told (GetBorrow answers
+    // NOT_FOUND for it), and it is never followed, answered or retried.
+    Answer(call, contract::RuleError(
+                     contract::RuleForLocal(contract::kRequestIdConflictEvent),
+                     absl::StrCat("request_id ", record.request_id,
+                                  " is already in use; use a new request_id "
+                                  "for a new borrow")));
+    return;
+  }
+  if (!record.SameIntent(IntentOf(*call, record.created))) {
     Answer(call,
            contract::RuleError(
                contract::RuleForLocal(contract::kRequestIdConflictEvent),

@@ -84,11 +84,12 @@ class OperationPipelineTest : public testing::Test {
     std::optional<absl::StatusOr<BorrowResponse>> out;
   };
   std::unique_ptr<Pending> Start(const BorrowRequest& request,
-                                 std::function<bool()> caller_gone = nullptr) {
+                                 std::function<bool()> caller_gone = nullptr,
+                                 const std::string& caller = "test") {
     auto pending = std::make_unique<Pending>();
     Pending* p = pending.get();
     pipeline_.Borrow(
-        request, "test", deadline_,
+        request, caller, deadline_,
         [p](absl::StatusOr<BorrowResponse> r) {
           p->out = std::move(r);
           p->done.Notify();
@@ -493,6 +494,9 @@ TEST_F(OperationPipelineTest, UnknownOutcomeIsStoredAndRepeatedNeverResent) {
   EXPECT_EQ((*journal_->Get(request.request_id()))->state, Outcome::kUnknown);
 }
 
+// A retryable rejection is tried again by its own caller only: another
+// caller's repeat is a conflict that tells nothing of that borrow and is
+// never a second attempt of it.
 TEST_F(OperationPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
   SyncClock();
   transport_.script.push_back(
@@ -501,6 +505,14 @@ TEST_F(OperationPipelineTest, RetryableRejectionMayBeTriedAgainWithTheSameId) {
   BorrowRequest request = Request();
   request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
   EXPECT_EQ(Run(request).status().code(), absl::StatusCode::kAborted);
+  absl::StatusOr<BorrowResponse> theirs =
+      Await(*Start(request, nullptr, "another"));
+  EXPECT_EQ(theirs.status().code(), absl::StatusCode::kAlreadyExists);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(errors::GetDetail(theirs.status(), &info));
+  EXPECT_EQ(info.reason(), "REQUEST_ID_CONFLICT");
+  EXPECT_FALSE(info.metadata().contains("existing_amount"));
+  EXPECT_EQ(transport_.sent.size(), 1u) << "not tried again for another";
   EXPECT_TRUE(Run(request).ok());
   EXPECT_EQ(transport_.sent.size(), 2u);
 }

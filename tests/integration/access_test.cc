@@ -414,5 +414,58 @@ TEST(AccessPolicyTest, GetBorrowShowsACallerOnlyItsOwnBorrows) {
   EXPECT_TRUE(look_up(&auditor).ok());
 }
 
+// A request_id is its caller's. Another caller repeating it learns nothing
+// of that borrow (no answer, no details) and cannot try its rejection again
+// under the first caller's name; the first caller's own repeat of a rejection
+// is a new borrow, within its rolling cap like any other.
+TEST(AccessPolicyTest, ARequestIdIsItsCallersAndATryAgainCountsAgainstTheCap) {
+  GatewayEnv env({.policy = absl::StrCat(kLimitedPolicy, R"pb(
+                    callers {
+                      identity: "spiffe://lg/ns/desk/sa/other"
+                      methods: [ "Borrow", "GetBorrow" ]
+                      group_ids: [ 1001 ]
+                      assets: [ ASSET_USDT ]
+                      max_amount_per_call: "100"
+                    }
+                  )pb")});
+  const CertFiles other = env.pki().Issue(
+      "other", {.subject_alt_names = "URI:spiffe://lg/ns/desk/sa/other"});
+  BorrowRequest borrowed = MakeBorrow(1001, "100");
+  borrowed.set_request_id("00000000-0000-4000-8000-000000000001");
+  BorrowResponse response;
+  ASSERT_TRUE(env.Borrow(borrowed, &response).ok());
+  BorrowResponse theirs;
+  const grpc::Status taken = BorrowOn(env.ChannelAs(&other), borrowed, &theirs);
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(ReasonAndOutcome(taken).first, "REQUEST_ID_CONFLICT");
+  EXPECT_TRUE(theirs.transaction_id().empty());
+  EXPECT_FALSE(
+      absl::StrContains(taken.error_message(), response.transaction_id()));
+  EXPECT_FALSE(ErrorInfoOf(taken).metadata().contains("existing_amount"));
+
+  // Binance refuses the next one, nothing executed, "try again" (-27025).
+  env.InjectFault(R"({"status":400,"code":-27025})");
+  BorrowRequest refused = MakeBorrow(1001, "100");
+  refused.set_request_id("00000000-0000-4000-8000-000000000002");
+  ASSERT_EQ(ReasonAndOutcome(env.Borrow(refused, &response)).first,
+            "PREVIOUS_TRANSACTION_PENDING");
+  EXPECT_EQ(ReasonAndOutcome(BorrowOn(env.ChannelAs(&other), refused)).first,
+            "REQUEST_ID_CONFLICT")
+      << "not tried again under the first caller's name";
+  EXPECT_EQ(env.State().received_borrow, 2);
+
+  // 200 of the caller's 250 an hour, then its repeat of the refused 100.
+  ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "100"), &response).ok());
+  const grpc::Status over = env.Borrow(refused, &response);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << over.error_message();
+  EXPECT_EQ(ReasonAndOutcome(over).first, "CALLER_CAP_REACHED");
+  EXPECT_EQ(env.State().received_borrow, 3) << "the repeat was not sent";
+  EXPECT_EQ(env.State().borrows.size(), 2u);
+  institutional_loan::v1::GetBorrowResponse record;
+  ASSERT_TRUE(env.GetBorrow(refused.request_id(), &record).ok());
+  EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_REJECTED);
+}
+
 }  // namespace
 }  // namespace loan_gateway::testing
