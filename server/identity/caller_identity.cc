@@ -8,6 +8,10 @@
 #include <memory>
 #include <optional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "identity/same_caller.h"
+
 namespace loan_gateway {
 namespace {
 
@@ -49,9 +53,7 @@ std::optional<std::string> SubjectCommonName(X509* cert) {
   return text;
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> IdentityFromCertificatePem(absl::string_view pem) {
+absl::StatusOr<std::string> FirstNameOf(absl::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   std::unique_ptr<X509, X509Free> cert(
       PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
@@ -68,6 +70,20 @@ absl::StatusOr<std::string> IdentityFromCertificatePem(absl::string_view pem) {
   if (auto cn = SubjectCommonName(cert.get()); cn && !cn->empty()) return *cn;
   return absl::UnauthenticatedError(
       "the client certificate names no caller (no URI or DNS SAN, no CN)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> IdentityFromCertificatePem(absl::string_view pem) {
+  absl::StatusOr<std::string> identity = FirstNameOf(pem);
+  // That prefix names the callers without a certificate, who are one caller
+  // (identity/same_caller.h): a certificate may not join them.
+  if (identity.ok() && absl::StartsWith(*identity, kInsecureCallerPrefix)) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the client certificate names \"", *identity, "\", but \"",
+        kInsecureCallerPrefix, "\" names only callers without a certificate"));
+  }
+  return identity;
 }
 
 }  // namespace loan_gateway

@@ -59,6 +59,19 @@ TEST_F(CallerIdentityTest, ACertificateNamingNobodyIsRefused) {
   EXPECT_EQ(none.status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// "insecure:" names the callers without a certificate, one caller for the
+// journal's request_ids: a certificate may not pass for one of them.
+TEST_F(CallerIdentityTest, ACertificateCannotNameAnUnnamedCaller) {
+  for (const CertSubject& subject :
+       {CertSubject{.common_name = "insecure:ipv4:127.0.0.1:1"},
+        CertSubject{.subject_alt_names = "URI:insecure:ipv4:10.0.0.7:2"}}) {
+    absl::StatusOr<std::string> refused = IdentityOf(subject);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated)
+        << subject.common_name << subject.subject_alt_names;
+  }
+  EXPECT_EQ(*IdentityOf({.common_name = "desk-insecure:7"}), "desk-insecure:7");
+}
+
 TEST_F(CallerIdentityTest, TheCacheRemembersEachCertificatesCaller) {
   IdentityCache cache(/*capacity=*/2);
   const std::string a = ReadFileText(

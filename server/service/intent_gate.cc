@@ -1,5 +1,7 @@
 #include "service/intent_gate.h"
 
+#include "identity/same_caller.h"
+
 namespace loan_gateway {
 
 bool IntentGate::Claim(const std::shared_ptr<OperationCall>& call) {
@@ -17,7 +19,11 @@ bool IntentGate::Follow(const std::string& request_id,
                         std::shared_ptr<OperationCall> follower) {
   absl::MutexLock lock(&mu_);
   auto it = claims_.find(request_id);
-  if (it == claims_.end()) return false;
+  // Another caller's call is never followed: its answer is not this one's.
+  if (it == claims_.end() ||
+      !SameCaller(it->second.call->caller, follower->caller)) {
+    return false;
+  }
   it->second.followers.push_back(std::move(follower));
   return true;
 }

@@ -25,7 +25,8 @@ class IntentGate {
   void Unclaim(const OperationCall& call);
 
   // Adds `follower` to the call working on `request_id`; false when none is
-  // (it was interrupted: the journal says what is known).
+  // (it was interrupted: the journal says what is known) or when that call
+  // is another caller's.
   bool Follow(const std::string& request_id,
               std::shared_ptr<OperationCall> follower);
 

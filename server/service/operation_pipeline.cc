@@ -220,7 +220,8 @@ void OperationPipeline::Start(OperationKind kind, const BorrowRequest& request,
 // nothing written: the caps, a journaled request_id (its stored answer, or
 // its conflict), the last checks and the weight (not taken).
 void OperationPipeline::DryRun(const CallPtr& call) {
-  if (absl::Status within = CheckCaps(*call); !within.ok()) {
+  std::optional<JournalRecord> answer_from;
+  if (absl::Status within = CheckCaps(*call, &answer_from); !within.ok()) {
     Answer(call, within);
     return;
   }
@@ -301,7 +302,8 @@ void OperationPipeline::Refuse(absl::Status status, std::string caller,
 // both pass on the same room, and a restart reads what counted before it.
 // A repeat of a journaled request_id is not a new borrow: it is let through
 // to its journaled answer.
-absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
+absl::Status OperationPipeline::CheckCaps(
+    const OperationCall& call, std::optional<JournalRecord>* answer_from) {
   // Caps limit what a caller borrows; a repay only lowers what is owed.
   if (call.rule == nullptr ||
       !binance::MoneyOperationOf(call.kind).adds_liability) {
@@ -324,6 +326,7 @@ absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
   // new borrow, counted like any other (the rejection it repeats is not).
   if (existing->has_value() &&
       !(*existing)->AttemptedAgainBy(IntentOf(call, now))) {
+    *answer_from = **existing;
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<CallerBorrow>> borrows =
@@ -340,24 +343,34 @@ absl::Status OperationPipeline::CheckCaps(const OperationCall& call) {
 }
 
 void OperationPipeline::JournalIntent(const CallPtr& call) {
-  if (absl::Status within = CheckCaps(*call); !within.ok()) {
+  // Another call of this process works on the request_id: this one follows
+  // it, or the answer it journaled, and writes nothing (its intent would
+  // reopen a rejection settled a moment ago, with nothing left to send it).
+  if (!intents_.Claim(call)) {
+    FollowClaimed(call);
+    return;
+  }
+  std::optional<JournalRecord> answer_from;
+  if (absl::Status within = CheckCaps(*call, &answer_from); !within.ok()) {
+    intents_.Unclaim(*call);
     Answer(call, within);
     return;
   }
-  const JournalRecord intent = IntentOf(*call, deps_.clock->Now());
-  // A concurrent call with the same id (already claimed) finds the journaled
-  // intent below and follows it.
-  const bool claimed = intents_.Claim(call);
-  absl::StatusOr<std::optional<JournalRecord>> existing =
-      deps_.journal->InsertIntent(intent);
+  // A repeat the caps did not count is answered from the record they read:
+  // an intent written now could reopen it (another gateway may have settled
+  // it since) into a borrow nobody counted.
+  absl::StatusOr<std::optional<JournalRecord>> existing = answer_from;
+  if (!answer_from.has_value()) {
+    existing = deps_.journal->InsertIntent(IntentOf(*call, deps_.clock->Now()));
+  }
   if (!existing.ok()) {
     intents_.Unclaim(*call);
     Answer(call, JournalUnavailable(existing.status()));
     return;
   }
-  if (existing->has_value() || !claimed) {
+  if (existing->has_value()) {
     intents_.Unclaim(*call);
-    AnswerFromJournal(call, existing->has_value() ? **existing : intent);
+    AnswerFromJournal(call, **existing);
     return;
   }
   Move(*call, OperationStage::kQueued);
@@ -371,6 +384,22 @@ void OperationPipeline::JournalIntent(const CallPtr& call) {
   if (!queued.ok()) Settle(call, queued);
 }
 
+// [journal] A call whose request_id another call of this process works on.
+void OperationPipeline::FollowClaimed(const CallPtr& call) {
+  absl::StatusOr<std::optional<JournalRecord>> record =
+      deps_.journal->Get(call->request_id);
+  if (!record.ok()) {
+    Answer(call, JournalUnavailable(record.status()));
+    return;
+  }
+  // The claimant journals its intent in the task that claims it, so the
+  // record is there; without it, the call follows its claimant (if that is
+  // the same caller: IntentGate::Follow).
+  AnswerFromJournal(call, record->has_value()
+                              ? **record
+                              : IntentOf(*call, deps_.clock->Now()));
+}
+
 // [journal] A repeat of a journaled request_id: never a second borrow.
 void OperationPipeline::AnswerFromJournal(const CallPtr& call,
                                           const JournalRecord& record) {
@@ -380,9 +409,12 @@ void OperationPipeline::AnswerFromJournal(const CallPtr& call,
     // NOT_FOUND for it), and it is never followed, answered or retried.
     Answer(call, contract::RuleError(
                      contract::RuleForLocal(contract::kRequestIdConflictEvent),
-                     absl::StrCat("request_id ", record.request_id,
-                                  " is already in use; use a new request_id "
-                                  "for a new borrow")));
+                     absl::StrCat(
+                         "request_id ", record.request_id,
+                         " belongs to another caller's operation; nothing was "
+                         "sent. A caller's request_ids are its own: if that "
+                         "operation is yours, your certificate names another "
+                         "identity than when it was made")));
     return;
   }
   if (!record.SameIntent(IntentOf(*call, record.created))) {

@@ -147,7 +147,13 @@ class OperationPipeline {
   absl::Status PreFlight(const OperationCall& call) const;
   void JournalIntent(const CallPtr& call);
   void DryRun(const CallPtr& call);
-  absl::Status CheckCaps(const OperationCall& call);
+  // The caller's rolling caps for `call`'s intent. When the journal holds
+  // its request_id and a repeat is only answered from it (not attempted
+  // again), sets `*answer_from` to that record instead: nothing is counted,
+  // and nothing may be written for it.
+  absl::Status CheckCaps(const OperationCall& call,
+                         std::optional<JournalRecord>* answer_from);
+  void FollowClaimed(const CallPtr& call);
   void AnswerFromJournal(const CallPtr& call, const JournalRecord& record);
   void PrepareAttempt(const CallPtr& call);
   absl::StatusOr<absl::Duration> WindowWait(const OperationCall& call,

@@ -838,6 +838,37 @@ TEST_F(OperationPipelineTest, TheJournalsExecutorNeitherSignsNorAnswers) {
   EXPECT_FALSE(answered_on_journal_executor);
 }
 
+// A repeat arriving once the first call's rejection is durable, but before
+// that call has answered, gets the journaled answer and writes nothing: the
+// rejection is not reopened into a PENDING record that nobody sends.
+TEST_F(OperationPipelineTest, ARepeatBeforeTheFirstAnswersReopensNothing) {
+  SyncClock();
+  transport_.script.push_back(
+      Answer(400, R"({"code":-27025,"msg":"pending"})"));
+  BorrowRequest request = Request();
+  request.set_request_id("8c6f7f8e-3b5e-4c1a-9d2f-0a1b2c3d4e5f");
+  std::unique_ptr<Pending> first = Start(request);
+  auto state = [&] {
+    auto record = journal_->Get(request.request_id());
+    return record.ok() && record->has_value() ? (*record)->state
+                                              : Outcome::kPending;
+  };
+  for (int i = 0; i < 100 && state() != Outcome::kRejected; ++i) {
+    on_journal_executor_ = true;
+    journal_executor_.RunUntilIdle();
+    on_journal_executor_ = false;
+    if (state() != Outcome::kRejected) call_executor_.RunUntilIdle();
+  }
+  ASSERT_EQ(state(), Outcome::kRejected);
+  ASSERT_TRUE(pipeline_.WorkingOn(request.request_id())) << "not answered";
+  std::unique_ptr<Pending> repeat = Start(request);
+  EXPECT_EQ(Await(*first).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Await(*repeat).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(state(), Outcome::kRejected) << "nothing reopened";
+  EXPECT_TRUE((*journal_->Get(request.request_id()))->retryable);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+}
+
 TEST_F(OperationPipelineTest, ARepeatInProgressFollowsTheFirstCall) {
   SyncClock();
   BorrowRequest request = Request();

@@ -442,6 +442,22 @@ TEST(AccessPolicyTest, ARequestIdIsItsCallersAndATryAgainCountsAgainstTheCap) {
   EXPECT_FALSE(
       absl::StrContains(taken.error_message(), response.transaction_id()));
   EXPECT_FALSE(ErrorInfoOf(taken).metadata().contains("existing_amount"));
+  BorrowRequest dry_run = borrowed;
+  dry_run.set_validate_only(true);
+  EXPECT_EQ(ReasonAndOutcome(BorrowOn(env.ChannelAs(&other), dry_run)).first,
+            "REQUEST_ID_CONFLICT");
+  // Nor does it follow the owner's call in flight.
+  env.InjectFault(R"({"delay_ms":700})");
+  BorrowRequest slow = MakeBorrow(1001, "10");
+  slow.set_request_id("00000000-0000-4000-8000-000000000003");
+  grpc::Status owners;
+  std::thread owner([&] { owners = env.Borrow(slow, &response); });
+  absl::SleepFor(absl::Milliseconds(250));
+  const grpc::Status meanwhile = BorrowOn(env.ChannelAs(&other), slow, &theirs);
+  owner.join();
+  EXPECT_TRUE(owners.ok()) << owners.error_message();
+  EXPECT_EQ(ReasonAndOutcome(meanwhile).first, "REQUEST_ID_CONFLICT");
+  EXPECT_TRUE(theirs.transaction_id().empty());
 
   // Binance refuses the next one, nothing executed, "try again" (-27025).
   env.InjectFault(R"({"status":400,"code":-27025})");
@@ -452,16 +468,16 @@ TEST(AccessPolicyTest, ARequestIdIsItsCallersAndATryAgainCountsAgainstTheCap) {
   EXPECT_EQ(ReasonAndOutcome(BorrowOn(env.ChannelAs(&other), refused)).first,
             "REQUEST_ID_CONFLICT")
       << "not tried again under the first caller's name";
-  EXPECT_EQ(env.State().received_borrow, 2);
+  EXPECT_EQ(env.State().received_borrow, 3);
 
-  // 200 of the caller's 250 an hour, then its repeat of the refused 100.
+  // 210 of the caller's 250 an hour, then its repeat of the refused 100.
   ASSERT_TRUE(env.Borrow(MakeBorrow(1001, "100"), &response).ok());
   const grpc::Status over = env.Borrow(refused, &response);
   EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << over.error_message();
   EXPECT_EQ(ReasonAndOutcome(over).first, "CALLER_CAP_REACHED");
-  EXPECT_EQ(env.State().received_borrow, 3) << "the repeat was not sent";
-  EXPECT_EQ(env.State().borrows.size(), 2u);
+  EXPECT_EQ(env.State().received_borrow, 4) << "the repeat was not sent";
+  EXPECT_EQ(env.State().borrows.size(), 3u);
   institutional_loan::v1::GetBorrowResponse record;
   ASSERT_TRUE(env.GetBorrow(refused.request_id(), &record).ok());
   EXPECT_EQ(record.state(), institutional_loan::v1::BORROW_STATE_REJECTED);
