@@ -301,7 +301,8 @@ void OperationPipeline::Refuse(absl::Status status, std::string caller,
 // journaled on this one thread right after its check, so two calls cannot
 // both pass on the same room, and a restart reads what counted before it.
 // A repeat of a journaled request_id is not a new borrow: it is let through
-// to its journaled answer.
+// to its journaled answer (`*answer_from`), unless it will be attempted
+// again (JournalRecord::AttemptedAgainBy), which is counted.
 absl::Status OperationPipeline::CheckCaps(
     const OperationCall& call, std::optional<JournalRecord>* answer_from) {
   // Caps limit what a caller borrows; a repay only lowers what is owed.
